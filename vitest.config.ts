@@ -1,0 +1,36 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Two projects: the Worker's code runs inside workerd (through the Workers Vitest
+// integration, with real local KV and Durable Object storage); the node agent and
+// the end-to-end suites run in Node, against real processes.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token" } },
+          }),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/{api,registry,admin,gateway}/**/*.test.ts"],
+          globalSetup: ["test/gateway/pods.setup.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/{agent,e2e}/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
