@@ -16,8 +16,9 @@ export interface Env {
   CLUSTER_TOKEN?: string;
 }
 
+type SvcedgeEnv = Env;
 declare global {
   namespace Cloudflare {
-    interface Env extends import("./env").Env {}
+    interface Env extends SvcedgeEnv {}
   }
 }
