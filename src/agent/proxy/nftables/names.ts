@@ -1,0 +1,27 @@
+// nftables object names, as kube-proxy's nftables proxier builds them: a readable
+// "ns/name/proto/port" part (for operators) behind a short stable hash (for uniqueness).
+import { base32Hash } from "../chain-names";
+import type { EndpointInfo, ServicePortState } from "../state";
+
+/** kube-proxy truncates its nftables hashes to 8 base32 characters. */
+const NFT_HASH_LENGTH = 8;
+
+export interface ServiceChainNames {
+  cluster: string;
+  local: string;
+  external: string;
+}
+
+const readable = (svc: ServicePortState): string =>
+  `${svc.namespace}/${svc.service}/${svc.protocol.toLowerCase()}/${svc.portName || `p${svc.port}`}`;
+
+export function serviceChainNames(svc: ServicePortState): ServiceChainNames {
+  const base = `${base32Hash(svc.name + svc.protocol, NFT_HASH_LENGTH)}-${readable(svc)}`;
+  return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}` };
+}
+
+/** Base shared by an endpoint's chain and its affinity set. */
+export function endpointNameBase(svc: ServicePortState, ep: EndpointInfo): string {
+  const epText = `${ep.ip}:${ep.port}`;
+  return `${base32Hash(svc.name + svc.protocol + epText, NFT_HASH_LENGTH)}-${readable(svc)}__${ep.ip}/${ep.port}`;
+}
