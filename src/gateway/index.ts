@@ -1,6 +1,95 @@
+// The data plane, top to bottom: Host → route record → access → port → endpoints →
+// forward. Every refusal that could tell a prober something (unknown host, hostile
+// Host, missing credential, no such port) is the same 404.
+import type { RouteEndpoint, RouteRecord } from "../api/route";
 import type { Env } from "../env";
+import { clearCredentialCache, mayAccess, presentsClusterCredential } from "./access";
+import { gatewayConfig, resetGatewayConfig } from "./config";
+import { clientIpOf, hasLooped, upstreamHeaders } from "./forward-headers";
+import { forward, textResponse, type ForwardTarget } from "./forward";
+import { parseRequestHost, type RequestHost } from "./host";
+import { usableEndpoints } from "./pick-endpoint";
+import { choosePort } from "./port";
+import { clearOutlierState } from "./outlier";
+import { clearRouteCache, resolveRoute } from "./route-cache";
+import { stats } from "./stats";
+import { isWebSocketUpgrade } from "./websocket";
+
+export { CREDENTIAL_HEADER } from "./access";
+export { configureGateway, DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from "./config";
+export { VIA_ENTRY } from "./forward-headers";
+export { gatewayStats, type GatewayStats } from "./stats";
+
+/** Drops every isolate-scope cache and health record and restores default tunables (tests). */
+export function resetGatewayState(): void {
+  clearRouteCache();
+  clearCredentialCache();
+  clearOutlierState();
+  resetGatewayConfig();
+}
+
+/** Seconds a client should wait before retrying a Service with no healthy endpoints. */
+const NO_ENDPOINTS_RETRY_AFTER_SECONDS = 5;
 
 /** The data plane: every request whose Host is not an admin host lands here. */
-export async function handleGateway(_request: Request, _env: Env, _ctx: ExecutionContext): Promise<Response> {
-  return new Response("404 page not found\n", { status: 404 });
+export async function handleGateway(request: Request, env: Env, _ctx: ExecutionContext): Promise<Response> {
+  stats.requests += 1;
+  try {
+    return await route(request, env);
+  } catch (err) {
+    console.error("gateway: unexpected error", err);
+    return textResponse(500, "internal error\n");
+  }
+}
+
+async function route(request: Request, env: Env): Promise<Response> {
+  const host = parseRequestHost(request);
+  if (!host) return notFound();
+  const record = await resolveRoute(env.KV, host.hostname);
+  if (!record) return notFound();
+  const hasCredential = record.access === "cluster" && (await presentsClusterCredential(request, env));
+  if (!mayAccess(record.access, hasCredential)) return notFound();
+  if (hasLooped(request.headers)) return textResponse(508, "loop detected\n");
+
+  const target = chooseTarget(record, host, request);
+  if (target === "no-port") return notFound();
+  if (target.endpoints.length === 0) {
+    return textResponse(503, "this Service has no healthy endpoints\n", { "retry-after": String(NO_ENDPOINTS_RETRY_AFTER_SECONDS) });
+  }
+  const url = new URL(request.url);
+  const websocket = isWebSocketUpgrade(request);
+  return forward(target, {
+    method: request.method,
+    pathAndQuery: url.pathname + url.search,
+    headers: upstreamHeaders(request.headers, {
+      clientIp: clientIpOf(request.headers),
+      proto: host.scheme,
+      host: request.headers.get("host") ?? url.host,
+      websocket,
+    }),
+    body: websocket ? null : request.body,
+    timeoutMs: record.timeoutMs ?? gatewayConfig().defaultTimeoutMs,
+  });
+}
+
+function chooseTarget(record: RouteRecord, host: RequestHost, request: Request): ForwardTarget | "no-port" {
+  const service = `${record.namespace}/${record.service}`;
+  if (record.externalName !== undefined) {
+    // ExternalName is a CNAME in Kubernetes: same scheme, the external name as authority.
+    const endpoint: RouteEndpoint = { id: record.externalName, url: `${host.scheme}://${record.externalName}` };
+    return { healthScope: service, endpoints: [endpoint], trackHealth: false };
+  }
+  const port = choosePort(record.ports, host.port, host.scheme);
+  if (!port) return "no-port";
+  // Health is per port: a pod may fail on one port and serve on another.
+  const target: ForwardTarget = { healthScope: `${service}/${port.name}`, endpoints: usableEndpoints(port), trackHealth: true };
+  if (record.sessionAffinity === "ClientIP") {
+    const ip = clientIpOf(request.headers);
+    if (ip) target.affinityKey = ip;
+  }
+  return target;
+}
+
+function notFound(): Response {
+  return textResponse(404, "404 page not found\n");
 }

@@ -1,0 +1,56 @@
+// Who may use a route. `cluster` routes (`<svc>.<ns>.svc.<clusterDomain>`) answer only
+// callers that present a credential in CREDENTIAL_HEADER: the cluster token, or a node
+// token registered under `nodetoken/<sha256 hex>` in KV. The decision is pure
+// (`mayAccess`); `presentsClusterCredential` does the hashing and the lookups.
+import { NODE_TOKEN_KEY_PREFIX, type RouteRecord } from "../api/route";
+import type { Env } from "../env";
+import { gatewayConfig, KV_MIN_CACHE_TTL_SECONDS } from "./config";
+import { stats } from "./stats";
+import { TtlMap } from "./ttl-map";
+
+/** Request header that carries an in-cluster caller's credential; never forwarded. */
+export const CREDENTIAL_HEADER = "svcedge-credential";
+/** Longer values are not tokens; refusing them bounds the hashing work per request. */
+const MAX_CREDENTIAL_LENGTH = 1024;
+/** Bounds the memory that made-up credentials can make the isolate spend. */
+const MAX_CACHED_CREDENTIALS = 10_000;
+
+/** Pure policy: public routes answer anyone, cluster routes only holders of a credential. */
+export function mayAccess(access: RouteRecord["access"], hasCredential: boolean): boolean {
+  return access === "public" || hasCredential;
+}
+
+/** SHA-256 hex of a node token → whether KV knows it (positive and negative verdicts). */
+const nodeTokenVerdicts = new TtlMap<boolean>(MAX_CACHED_CREDENTIALS);
+
+export async function presentsClusterCredential(request: Request, env: Env): Promise<boolean> {
+  const presented = request.headers.get(CREDENTIAL_HEADER);
+  if (!presented || presented.length > MAX_CREDENTIAL_LENGTH) return false;
+  const digest = await sha256(presented);
+  if (env.CLUSTER_TOKEN && crypto.subtle.timingSafeEqual(digest, await sha256(env.CLUSTER_TOKEN))) return true;
+  return isNodeToken(toHex(digest), env.KV);
+}
+
+async function isNodeToken(hash: string, kv: KVNamespace): Promise<boolean> {
+  const cached = nodeTokenVerdicts.get(hash);
+  if (cached !== undefined) return cached;
+  stats.kvReads += 1;
+  const ttl = Math.max(KV_MIN_CACHE_TTL_SECONDS, gatewayConfig().kvCacheTtlSeconds);
+  const node = await kv.get(NODE_TOKEN_KEY_PREFIX + hash, { cacheTtl: ttl });
+  const valid = node !== null;
+  nodeTokenVerdicts.set(hash, valid, gatewayConfig().credentialCacheTtlMs);
+  return valid;
+}
+
+async function sha256(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+}
+
+function toHex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Forgets cached node-token verdicts (tests; a fresh isolate starts like this). */
+export function clearCredentialCache(): void {
+  nodeTokenVerdicts.clear();
+}

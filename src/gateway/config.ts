@@ -1,0 +1,51 @@
+// Tunables of the data plane. Defaults follow Envoy's outlier detection and the KV
+// limits in DESIGN.md; tests change them through `configureGateway`.
+
+/** KV rejects `cacheTtl` below 30 s. */
+export const KV_MIN_CACHE_TTL_SECONDS = 30;
+
+export interface GatewayConfig {
+  /** How long a parsed route record (or a known-unknown host) stays in the isolate. */
+  routeCacheTtlMs: number;
+  /** `cacheTtl` passed to KV reads; raised to KV's minimum. */
+  kvCacheTtlSeconds: number;
+  /** How long a node-token verdict (valid or not) stays in the isolate. */
+  credentialCacheTtlMs: number;
+  /** Envoy `base_ejection_time`: an endpoint is ejected for this × the number of ejections in a row. */
+  baseEjectionMs: number;
+  /** Envoy `max_ejection_time`. */
+  maxEjectionMs: number;
+  /** Envoy `max_ejection_percent`: share of a Service's endpoints that may be ejected at once (at least one always may). */
+  maxEjectionPercent: number;
+  /** Extra attempts on other endpoints for a retryable request (Envoy `num_retries`). */
+  maxRetries: number;
+  /** Upstream timeout when the Service has no `svcedge.io/timeout` annotation. */
+  defaultTimeoutMs: number;
+}
+
+export const DEFAULT_GATEWAY_CONFIG: Readonly<GatewayConfig> = Object.freeze({
+  routeCacheTtlMs: 30_000,
+  kvCacheTtlSeconds: 60,
+  credentialCacheTtlMs: 60_000,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectionPercent: 10,
+  maxRetries: 2,
+  defaultTimeoutMs: 30_000,
+});
+
+let current: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG };
+
+export function gatewayConfig(): Readonly<GatewayConfig> {
+  return current;
+}
+
+/** Overrides some tunables for this isolate (tests, or an env-driven setup); returns the result. */
+export function configureGateway(overrides: Partial<GatewayConfig>): Readonly<GatewayConfig> {
+  current = { ...current, ...overrides };
+  return current;
+}
+
+export function resetGatewayConfig(): void {
+  current = { ...DEFAULT_GATEWAY_CONFIG };
+}

@@ -1,0 +1,93 @@
+// KV value → a RouteRecord the rest of the gateway can trust. The registry writes
+// these, but KV is shared state: a malformed record (or endpoint) is logged and
+// skipped rather than fetched, so that only http(s) origins named by a record are
+// ever contacted.
+import type { RouteEndpoint, RoutePort, RouteRecord } from "../api/route";
+import { isHostname } from "./host";
+
+const EXTERNAL_NAME = /^([a-z0-9.-]+)(?::([0-9]{1,5}))?\.?$/;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPortNumber = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+
+/** Returns the record with endpoint URLs normalised (no trailing slash), or null if unusable. */
+export function parseRouteRecord(value: unknown, host: string): RouteRecord | null {
+  if (!isObject(value) || value.v !== 1) return reject(host, "unknown record version");
+  const { namespace, service, access, externalName, sessionAffinity, affinityTimeoutSeconds, timeoutMs, ports, resourceVersion } = value;
+  if (typeof namespace !== "string" || typeof service !== "string") return reject(host, "missing namespace/service");
+  if (access !== "public" && access !== "cluster") return reject(host, "bad access");
+  if (externalName !== undefined && (typeof externalName !== "string" || !isExternalName(externalName))) {
+    return reject(host, "bad externalName");
+  }
+  if (!Array.isArray(ports)) return reject(host, "ports is not a list");
+  const record: RouteRecord = {
+    v: 1,
+    namespace,
+    service,
+    access,
+    sessionAffinity: sessionAffinity === "ClientIP" ? "ClientIP" : "None",
+    ports: ports.flatMap((p) => parsePort(p, host)),
+    resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
+  };
+  if (typeof externalName === "string") record.externalName = externalName.toLowerCase().replace(/\.$/, "");
+  if (typeof affinityTimeoutSeconds === "number") record.affinityTimeoutSeconds = affinityTimeoutSeconds;
+  if (typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0) record.timeoutMs = timeoutMs;
+  return record;
+}
+
+/** A DNS-1123 subdomain (trailing dot allowed, as Kubernetes does), optionally with a port. */
+export function isExternalName(name: string): boolean {
+  const match = EXTERNAL_NAME.exec(name.toLowerCase());
+  if (!match || !isHostname(match[1]!.replace(/\.$/, ""))) return false;
+  return match[2] === undefined || isPortNumber(Number(match[2]));
+}
+
+function parsePort(value: unknown, host: string): RoutePort[] {
+  if (!isObject(value) || typeof value.name !== "string" || !isPortNumber(value.port)) {
+    reject(host, "bad port");
+    return [];
+  }
+  const protocol = value.protocol === "UDP" || value.protocol === "SCTP" ? value.protocol : "TCP";
+  const port: RoutePort = {
+    name: value.name,
+    port: value.port,
+    protocol,
+    ready: parseEndpoints(value.ready, host),
+    terminating: parseEndpoints(value.terminating, host),
+  };
+  if (typeof value.appProtocol === "string") port.appProtocol = value.appProtocol;
+  return [port];
+}
+
+function parseEndpoints(value: unknown, host: string): RouteEndpoint[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((e): RouteEndpoint[] => {
+    const url = isObject(e) && typeof e.id === "string" && typeof e.url === "string" ? normaliseOrigin(e.url) : null;
+    if (!isObject(e) || url === null) {
+      reject(host, "bad endpoint");
+      return [];
+    }
+    const endpoint: RouteEndpoint = { id: e.id as string, url };
+    if (typeof e.nodeName === "string") endpoint.nodeName = e.nodeName;
+    return [endpoint];
+  });
+}
+
+/** "http(s)://authority[/prefix]" without userinfo, query or fragment; trailing slash removed. */
+function normaliseOrigin(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+  if (url.username || url.password || url.search || url.hash) return null;
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+function reject(host: string, why: string): null {
+  console.warn(`gateway: ignoring route record part for ${host}: ${why}`);
+  return null;
+}

@@ -1,0 +1,58 @@
+// Shared by the gateway suites: seed route records straight into KV (the registry's
+// side of the contract), address the loopback pods, and call the Worker's real fetch.
+import { env, exports } from "cloudflare:workers";
+import { inject } from "vitest";
+import { routeKey, type RouteEndpoint, type RoutePort, type RouteRecord } from "../../src/api/route";
+
+export type PodName = keyof ReturnType<typeof inject<"pods">>;
+
+export const pods = inject("pods");
+
+export function podEndpoint(name: PodName): RouteEndpoint {
+  return { id: `uid-${name}`, url: `http://127.0.0.1:${pods[name]}` };
+}
+
+export function httpPort(ready: PodName[], extra: Partial<RoutePort> = {}): RoutePort {
+  return { name: "http", port: 80, protocol: "TCP", ready: ready.map(podEndpoint), terminating: [], ...extra };
+}
+
+/** Writes a route record for `host`, defaulting to a public Service "web" in "default". */
+export async function seedRoute(host: string, record: Partial<RouteRecord>): Promise<RouteRecord> {
+  const full: RouteRecord = {
+    v: 1,
+    namespace: "default",
+    service: host.split(".")[0]!,
+    access: "public",
+    sessionAffinity: "None",
+    ports: [],
+    resourceVersion: "1",
+    ...record,
+  };
+  await env.KV.put(routeKey(host), JSON.stringify(full));
+  return full;
+}
+
+/** A request through the Worker's fetch handler, as the edge would deliver it. */
+export function gateway(url: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(url, init));
+}
+
+/** Which pod answered (pods tag every response with x-pod). */
+export async function podOf(response: Response): Promise<string | null> {
+  await response.body?.cancel();
+  return response.headers.get("x-pod");
+}
+
+export interface Echo {
+  pod: string;
+  method: string;
+  url: string;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+/** Really closes (stop) or reopens (start) a pod's server. */
+export async function podControl(verb: "stop" | "start", name: PodName): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${inject("podControlPort")}/${verb}/${name}`, { method: "POST" });
+  if (res.status !== 204) throw new Error(`pod control ${verb} ${name}: ${res.status} ${await res.text()}`);
+}
