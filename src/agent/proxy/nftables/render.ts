@@ -1,6 +1,7 @@
 // Pure nftables rule generation (KEP-3866 layout): ProxyState -> text for `nft -f -`.
 // The agent owns exactly one table; a full render replaces it atomically, an update
 // render touches only the chains, sets and map elements that differ.
+import { sameServicePort, servicePortKey } from "../same-service-port";
 import type { EndpointInfo, ProxyState, ServicePortState } from "../state";
 import { endpointNameBase, serviceChainNames } from "./names";
 
@@ -28,14 +29,13 @@ export interface MapElement {
   value: string;
 }
 
-/** Everything the per-service part of the table holds, keyed by name for diffing. */
-export interface NftObjects {
-  /** Chain name -> its rules, in order. */
-  chains: Map<string, string[]>;
-  /** Set name -> its definition body. */
-  sets: Map<string, string>;
-  /** "map key" -> element. */
-  elements: Map<string, MapElement>;
+/** The objects one service port owns in the table. */
+export interface NftServiceObjects {
+  /** [chain name, rules] in declaration order. */
+  chains: [string, string[]][];
+  /** [set name, definition]. */
+  sets: [string, string][];
+  elements: MapElement[];
 }
 
 const REJECT = "goto reject-chain";
@@ -44,27 +44,25 @@ const DROP = "drop";
 const affinitySetDefinition = (timeoutSeconds: number): string =>
   `{ type ipv4_addr; flags dynamic,timeout; timeout ${timeoutSeconds}s; }`;
 
-function addElement(out: NftObjects, map: string, key: string, value: string): void {
-  const id = `${map} ${key}`;
-  // Two Services claiming the same address and port: the first (sorted) one wins, as a duplicate key would fail the transaction.
-  if (!out.elements.has(id)) out.elements.set(id, { map, key, value });
-}
-
 /** Affinity lookups first (an established client keeps its endpoint), then a random pick. */
-function balancingRules(svc: ServicePortState, endpoints: EndpointInfo[]): string[] {
+function balancingRules(svc: ServicePortState, endpoints: EndpointInfo[], bases: Map<EndpointInfo, string>): string[] {
   const rules: string[] = [];
   if (svc.affinityTimeoutSeconds > 0) {
     for (const ep of endpoints) {
-      const base = endpointNameBase(svc, ep);
+      const base = bases.get(ep)!;
       rules.push(`ip saddr @affinity-${base} goto endpoint-${base}`);
     }
   }
-  const arms = endpoints.map((ep, i) => `${i} : goto endpoint-${endpointNameBase(svc, ep)}`);
+  const arms = endpoints.map((ep, i) => `${i} : goto endpoint-${bases.get(ep)!}`);
   rules.push(`numgen random mod ${endpoints.length} vmap { ${arms.join(", ")} }`);
   return rules;
 }
 
-function serviceObjects(svc: ServicePortState, opts: NftablesOptions, out: NftObjects): void {
+export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}): NftServiceObjects {
+  const out: NftServiceObjects = { chains: [], sets: [], elements: [] };
+  const addElement = (map: string, key: string, value: string) => out.elements.push({ map, key, value });
+  // Cluster and local lists hold the same objects as allReachableEndpoints.
+  const bases = new Map(svc.allReachableEndpoints.map((ep) => [ep, endpointNameBase(svc, ep)]));
   const names = serviceChainNames(svc);
   const proto = svc.protocol.toLowerCase();
   const hasLocal = svc.localEndpoints.length > 0;
@@ -82,9 +80,9 @@ function serviceObjects(svc: ServicePortState, opts: NftablesOptions, out: NftOb
       if (opts.masqueradeAll) rules.push(`${match} jump mark-for-masquerade`);
       else if (opts.clusterCIDRs?.length) rules.push(`${match} ip saddr != { ${opts.clusterCIDRs.join(", ")} } jump mark-for-masquerade`);
     }
-    out.chains.set(names.cluster, [...rules, ...balancingRules(svc, svc.clusterEndpoints)]);
+    out.chains.push([names.cluster, [...rules, ...balancingRules(svc, svc.clusterEndpoints, bases)]]);
   }
-  if (hasLocal) out.chains.set(names.local, balancingRules(svc, svc.localEndpoints));
+  if (hasLocal) out.chains.push([names.local, balancingRules(svc, svc.localEndpoints, bases)]);
 
   if (svc.externallyAccessible && hasExternalEndpoints) {
     const rules: string[] = [];
@@ -98,153 +96,191 @@ function serviceObjects(svc: ServicePortState, opts: NftablesOptions, out: NftOb
       rules.push(`fib saddr type local goto ${names.cluster}`);
     }
     rules.push(`goto ${externalPolicyChain}`);
-    out.chains.set(names.external, rules);
+    out.chains.push([names.external, rules]);
   }
 
   for (const ep of svc.allReachableEndpoints) {
-    const base = endpointNameBase(svc, ep);
+    const base = bases.get(ep)!;
     const rules = [`ip saddr ${ep.ip} jump mark-for-masquerade`];
     if (svc.affinityTimeoutSeconds > 0) {
-      out.sets.set(`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds));
+      out.sets.push([`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds)]);
       rules.push(`update @affinity-${base} { ip saddr }`);
     }
     rules.push(`meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
-    out.chains.set(`endpoint-${base}`, rules);
+    out.chains.push([`endpoint-${base}`, rules]);
   }
 
   for (const ip of svc.clusterIPs) {
     const key = `${ip} . ${proto} . ${svc.port}`;
-    if (hasInternalEndpoints) addElement(out, "service-ips", key, `goto ${internalChain}`);
-    else addElement(out, "no-endpoint-services", key, noEndpointVerdict);
+    if (hasInternalEndpoints) addElement("service-ips", key, `goto ${internalChain}`);
+    else addElement("no-endpoint-services", key, noEndpointVerdict);
   }
   for (const ip of [...svc.externalIPs, ...svc.loadBalancerIPs]) {
     const key = `${ip} . ${proto} . ${svc.port}`;
-    if (hasExternalEndpoints) addElement(out, "service-ips", key, `goto ${names.external}`);
-    else addElement(out, "no-endpoint-services", key, noEndpointVerdict);
+    if (hasExternalEndpoints) addElement("service-ips", key, `goto ${names.external}`);
+    else addElement("no-endpoint-services", key, noEndpointVerdict);
   }
   if (svc.nodePort !== 0) {
     const key = `${proto} . ${svc.nodePort}`;
-    if (hasExternalEndpoints) addElement(out, "service-nodeports", key, `goto ${names.external}`);
-    else addElement(out, "no-endpoint-nodeports", key, noEndpointVerdict);
-  }
-}
-
-/** Memoized per ServicePortState object: an unchanged service is not re-rendered by the next update. */
-const objectsCache = new WeakMap<ServicePortState, { key: string; objects: NftObjects }>();
-const optionsKey = (opts: NftablesOptions): string => JSON.stringify([opts.clusterCIDRs ?? [], opts.masqueradeAll ?? false]);
-
-export function collectNftObjects(state: ProxyState, opts: NftablesOptions = {}): NftObjects {
-  const out: NftObjects = { chains: new Map(), sets: new Map(), elements: new Map() };
-  const key = optionsKey(opts);
-  for (const svc of state.services) {
-    let cached = objectsCache.get(svc);
-    if (!cached || cached.key !== key) {
-      cached = { key, objects: { chains: new Map(), sets: new Map(), elements: new Map() } };
-      serviceObjects(svc, opts, cached.objects);
-      objectsCache.set(svc, cached);
-    }
-    for (const [name, rules] of cached.objects.chains) out.chains.set(name, rules);
-    for (const [name, def] of cached.objects.sets) out.sets.set(name, def);
-    for (const [id, el] of cached.objects.elements) if (!out.elements.has(id)) out.elements.set(id, el);
+    if (hasExternalEndpoints) addElement("service-nodeports", key, `goto ${names.external}`);
+    else addElement("no-endpoint-nodeports", key, noEndpointVerdict);
   }
   return out;
 }
 
-/** The fixed part of the table: hooks, maps and helper chains. Invariant: no rule here names a service. */
-function baseRuleset(t: string): string[] {
-  const T = `ip ${t}`;
-  return [
-    `add table ${T} { comment "rules for svcedge"; }`,
-    `add chain ${T} mark-for-masquerade`,
-    `add rule ${T} mark-for-masquerade mark set mark or ${MASQUERADE_MARK}`,
-    `add chain ${T} masquerading`,
-    `add rule ${T} masquerading mark and ${MASQUERADE_MARK} == 0 return`,
-    `add rule ${T} masquerading mark set mark xor ${MASQUERADE_MARK}`,
-    `add rule ${T} masquerading masquerade fully-random`,
-    `add map ${T} service-ips { type ipv4_addr . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic"; }`,
-    `add map ${T} service-nodeports { type inet_proto . inet_service : verdict; comment "NodePort traffic"; }`,
-    `add map ${T} no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to services with no endpoints"; }`,
-    `add map ${T} no-endpoint-nodeports { type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints"; }`,
-    `add chain ${T} reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports"; }`,
-    `add rule ${T} reject-chain reject`,
-    `add chain ${T} services`,
-    `add rule ${T} services ip daddr . meta l4proto . th dport vmap @service-ips`,
-    // nftables mode opens NodePorts on local addresses but not on 127/8 (no route_localnet, CVE-2020-8558).
-    `add rule ${T} services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports`,
-    `add chain ${T} service-endpoints-check`,
-    `add rule ${T} service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services`,
-    `add chain ${T} nodeport-endpoints-check`,
-    `add rule ${T} nodeport-endpoints-check fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports`,
-    `add chain ${T} nat-prerouting { type nat hook prerouting priority ${DSTNAT_PRIORITY}; }`,
-    `add rule ${T} nat-prerouting jump services`,
-    `add chain ${T} nat-output { type nat hook output priority ${DSTNAT_PRIORITY}; }`,
-    `add rule ${T} nat-output jump services`,
-    `add chain ${T} nat-postrouting { type nat hook postrouting priority ${SRCNAT_PRIORITY}; }`,
-    `add rule ${T} nat-postrouting jump masquerading`,
-    `add chain ${T} filter-input { type filter hook input priority ${FILTER_PRIORITY}; }`,
-    `add rule ${T} filter-input ct state new jump nodeport-endpoints-check`,
-    `add rule ${T} filter-input ct state new jump service-endpoints-check`,
-    `add chain ${T} filter-forward { type filter hook forward priority ${FILTER_PRIORITY}; }`,
-    `add rule ${T} filter-forward ct state new jump service-endpoints-check`,
-    `add chain ${T} filter-output { type filter hook output priority ${FILTER_PRIORITY}; }`,
-    `add rule ${T} filter-output ct state new jump service-endpoints-check`,
-  ];
-}
+const COMMENT_TABLE = "rules for svcedge";
+
+/**
+ * The fixed part of the table: hooks, maps and helper chains, in nft's block syntax.
+ * Invariant: nothing here names a service, so updates never touch it.
+ */
+const BASE_BLOCK = `\tcomment "${COMMENT_TABLE}"
+\tmap service-ips { type ipv4_addr . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic"; }
+\tmap service-nodeports { type inet_proto . inet_service : verdict; comment "NodePort traffic"; }
+\tmap no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to services with no endpoints"; }
+\tmap no-endpoint-nodeports { type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints"; }
+\tchain mark-for-masquerade {
+\t\tmark set mark or ${MASQUERADE_MARK}
+\t}
+\tchain masquerading {
+\t\tmark and ${MASQUERADE_MARK} == 0 return
+\t\tmark set mark xor ${MASQUERADE_MARK}
+\t\tmasquerade fully-random
+\t}
+\tchain reject-chain {
+\t\treject
+\t}
+\tchain services {
+\t\tip daddr . meta l4proto . th dport vmap @service-ips
+\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports
+\t}
+\tchain service-endpoints-check {
+\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services
+\t}
+\tchain nodeport-endpoints-check {
+\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports
+\t}
+\tchain nat-prerouting {
+\t\ttype nat hook prerouting priority ${DSTNAT_PRIORITY}; policy accept;
+\t\tjump services
+\t}
+\tchain nat-output {
+\t\ttype nat hook output priority ${DSTNAT_PRIORITY}; policy accept;
+\t\tjump services
+\t}
+\tchain nat-postrouting {
+\t\ttype nat hook postrouting priority ${SRCNAT_PRIORITY}; policy accept;
+\t\tjump masquerading
+\t}
+\tchain filter-input {
+\t\ttype filter hook input priority ${FILTER_PRIORITY}; policy accept;
+\t\tct state new jump nodeport-endpoints-check
+\t\tct state new jump service-endpoints-check
+\t}
+\tchain filter-forward {
+\t\ttype filter hook forward priority ${FILTER_PRIORITY}; policy accept;
+\t\tct state new jump service-endpoints-check
+\t}
+\tchain filter-output {
+\t\ttype filter hook output priority ${FILTER_PRIORITY}; policy accept;
+\t\tct state new jump service-endpoints-check
+\t}
+`;
+
+/** Keeps each `add element` command to a size nft parses comfortably. */
+const ELEMENTS_PER_COMMAND = 1000;
 
 /**
  * The whole table as one transaction. `add` then `delete` makes the delete safe when the
  * table does not exist yet; the result is the same whatever the kernel held before.
+ * The block syntax lets rules name chains defined further down.
  */
 export function renderNftables(state: ProxyState, opts: NftablesOptions = {}): string {
   const t = opts.table ?? NFT_TABLE;
-  const T = `ip ${t}`;
-  const objects = collectNftObjects(state, opts);
-  const lines = [`add table ${T}`, `delete table ${T}`, ...baseRuleset(t)];
-  // Declare every set and chain before any rule refers to it.
-  for (const [name, def] of objects.sets) lines.push(`add set ${T} ${name} ${def}`);
-  for (const name of objects.chains.keys()) lines.push(`add chain ${T} ${name}`);
-  for (const [name, rules] of objects.chains) for (const rule of rules) lines.push(`add rule ${T} ${name} ${rule}`);
-  for (const el of objects.elements.values()) lines.push(`add element ${T} ${el.map} { ${el.key} : ${el.value} }`);
-  return lines.join("\n") + "\n";
+  const parts: string[] = [`add table ip ${t}\ndelete table ip ${t}\ntable ip ${t} {\n`, BASE_BLOCK];
+  const elements = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const svc of state.services) {
+    const objects = serviceObjects(svc, opts);
+    for (const [name, def] of objects.sets) parts.push(`\tset ${name} ${def}\n`);
+    for (const [name, rules] of objects.chains) parts.push(`\tchain ${name} {\n\t\t${rules.join("\n\t\t")}\n\t}\n`);
+    for (const el of objects.elements) {
+      const id = `${el.map} ${el.key}`;
+      // Two Services claiming one address and port: the first (sorted) wins, as a duplicate key would fail the transaction.
+      if (seen.has(id)) continue;
+      seen.add(id);
+      let list = elements.get(el.map);
+      if (!list) elements.set(el.map, (list = []));
+      list.push(`${el.key} : ${el.value}`);
+    }
+  }
+  parts.push("}\n");
+  for (const [map, list] of elements) {
+    for (let i = 0; i < list.length; i += ELEMENTS_PER_COMMAND) {
+      parts.push(`add element ip ${t} ${map} { ${list.slice(i, i + ELEMENTS_PER_COMMAND).join(", ")} }\n`);
+    }
+  }
+  return parts.join("");
 }
 
 const sameRules = (a: string[] | undefined, b: string[]): boolean => a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
+const EMPTY: NftServiceObjects = { chains: [], sets: [], elements: [] };
 
 /**
  * Only what changed between two states, as one transaction that assumes the kernel holds
- * `prev`. Returns "" when nothing changed. Falls back to a full render when an affinity
- * set's definition changed (nft cannot redefine a set in place).
+ * `prev` (rendered with the same options). Returns "" when nothing changed. Falls back to
+ * a full render when an affinity set's definition changed (nft cannot redefine a set).
  */
 export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: NftablesOptions = {}): string {
   const T = `ip ${opts.table ?? NFT_TABLE}`;
-  const before = collectNftObjects(prev, opts);
-  const after = collectNftObjects(next, opts);
-  const lines: string[] = [];
+  const before = new Map(prev.services.map((svc) => [servicePortKey(svc), svc]));
+  const afterKeys = new Set(next.services.map(servicePortKey));
+  const changed: [NftServiceObjects, NftServiceObjects][] = [];
+  for (const svc of next.services) {
+    const old = before.get(servicePortKey(svc));
+    if (old && sameServicePort(old, svc)) continue;
+    changed.push([old ? serviceObjects(old, opts) : EMPTY, serviceObjects(svc, opts)]);
+  }
+  for (const [key, old] of before) if (!afterKeys.has(key)) changed.push([serviceObjects(old, opts), EMPTY]);
 
-  for (const [name, def] of after.sets) {
-    const old = before.sets.get(name);
-    if (old === undefined) lines.push(`add set ${T} ${name} ${def}`);
-    else if (old !== def) return renderNftables(next, opts);
+  // Phases keep every reference valid inside the transaction: declare, fill, repoint, then remove.
+  const addSets: string[] = [], addChains: string[] = [], fill: string[] = [], delElements: string[] = [];
+  const addElements: string[] = [], flushStale: string[] = [], deleteStale: string[] = [], deleteSets: string[] = [];
+  for (const [old, now] of changed) {
+    const oldSets = new Map(old.sets);
+    for (const [name, def] of now.sets) {
+      const was = oldSets.get(name);
+      if (was === undefined) addSets.push(`add set ${T} ${name} ${def}`);
+      else if (was !== def) return renderNftables(next, opts);
+    }
+    const newSets = new Set(now.sets.map(([name]) => name));
+    for (const [name] of old.sets) if (!newSets.has(name)) deleteSets.push(`delete set ${T} ${name}`);
+
+    const oldChains = new Map(old.chains);
+    for (const [name, rules] of now.chains) {
+      const was = oldChains.get(name);
+      if (sameRules(was, rules)) continue;
+      if (was === undefined) addChains.push(`add chain ${T} ${name}`);
+      else fill.push(`flush chain ${T} ${name}`);
+      for (const rule of rules) fill.push(`add rule ${T} ${name} ${rule}`);
+    }
+    const newChains = new Set(now.chains.map(([name]) => name));
+    for (const [name] of old.chains) {
+      if (newChains.has(name)) continue;
+      // Stale chains may jump to each other (service -> endpoint): empty them all before deleting any.
+      flushStale.push(`flush chain ${T} ${name}`);
+      deleteStale.push(`delete chain ${T} ${name}`);
+    }
+
+    const oldElements = new Map(old.elements.map((el) => [`${el.map} ${el.key}`, el]));
+    const newElements = new Map(now.elements.map((el) => [`${el.map} ${el.key}`, el]));
+    for (const [id, el] of oldElements) {
+      if (newElements.get(id)?.value !== el.value) delElements.push(`delete element ${T} ${el.map} { ${el.key} }`);
+    }
+    for (const [id, el] of newElements) {
+      if (oldElements.get(id)?.value !== el.value) addElements.push(`add element ${T} ${el.map} { ${el.key} : ${el.value} }`);
+    }
   }
-  for (const name of after.chains.keys()) if (!before.chains.has(name)) lines.push(`add chain ${T} ${name}`);
-  for (const [name, rules] of after.chains) {
-    const old = before.chains.get(name);
-    if (sameRules(old, rules)) continue;
-    if (old !== undefined) lines.push(`flush chain ${T} ${name}`);
-    for (const rule of rules) lines.push(`add rule ${T} ${name} ${rule}`);
-  }
-  for (const [id, el] of before.elements) {
-    const now = after.elements.get(id);
-    if (now === undefined || now.value !== el.value) lines.push(`delete element ${T} ${el.map} { ${el.key} }`);
-  }
-  for (const [id, el] of after.elements) {
-    const old = before.elements.get(id);
-    if (old === undefined || old.value !== el.value) lines.push(`add element ${T} ${el.map} { ${el.key} : ${el.value} }`);
-  }
-  // Stale chains may jump to each other (service -> endpoint): empty them all before deleting any.
-  const staleChains = [...before.chains.keys()].filter((name) => !after.chains.has(name));
-  for (const name of staleChains) lines.push(`flush chain ${T} ${name}`);
-  for (const name of staleChains) lines.push(`delete chain ${T} ${name}`);
-  for (const name of before.sets.keys()) if (!after.sets.has(name)) lines.push(`delete set ${T} ${name}`);
+  const lines = [...addSets, ...addChains, ...fill, ...delElements, ...addElements, ...flushStale, ...deleteStale, ...deleteSets];
   return lines.length ? lines.join("\n") + "\n" : "";
 }

@@ -1,0 +1,112 @@
+// One table of packet cases with the outcome every proxier backend must produce. The
+// cluster is built from an address plan so that the kernel backends (traced) can use lab
+// addresses and the userspace backend real loopback ones.
+import type { Packet, TraceResult } from "../../../src/agent/proxy/trace-engine";
+import type { ProxyStateInput } from "../../../src/agent/proxy/state";
+import { endpoint, service, slice } from "./fixtures";
+
+export interface AddressPlan {
+  nodeIP: string;
+  /** The n-th ClusterIP. */
+  clusterIP: (n: number) => string;
+  /** The n-th endpoint address (pods of this cluster). */
+  podIP: (n: number) => string;
+  podCIDR: string;
+  lbIP: string;
+  externalIP: string;
+  /** An address outside the cluster that clients come from. */
+  outsideIP: string;
+  targetPort: number;
+}
+
+export const KERNEL_PLAN: AddressPlan = {
+  nodeIP: "198.18.0.1",
+  clusterIP: (n) => `10.96.0.${n}`,
+  podIP: (n) => `198.18.1.${n}`,
+  podCIDR: "198.18.1.0/24",
+  lbIP: "198.19.0.10",
+  externalIP: "198.19.0.20",
+  outsideIP: "198.18.2.2",
+  targetPort: 8080,
+};
+
+export interface ConformanceCase {
+  name: string;
+  packet: Packet;
+  expect: TraceResult;
+  /** The userspace proxy cannot tell where a connection comes from, nor serve unknown ports. */
+  userspace?: false;
+}
+
+export interface ConformanceFixture {
+  input: ProxyStateInput;
+  clusterCIDRs: string[];
+  cases: ConformanceCase[];
+  /** Every endpoint address:port a backend may forward to (the userspace suite starts servers there). */
+  endpoints: string[];
+}
+
+const NODE = "node-a";
+const OTHER = "node-b";
+
+export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
+  const tp = plan.targetPort;
+  const http = (nodePort?: number) => ({ name: "http", port: 80, targetPort: tp, ...(nodePort ? { nodePort } : {}) });
+  const httpSlice = [{ name: "http", port: tp }];
+  const ep = (n: number, port = tp) => `${plan.podIP(n)}:${port}`;
+  const services = [
+    service("default", "web", { type: "LoadBalancer", clusterIP: plan.clusterIP(1), externalIPs: [plan.externalIP], ports: [http(30080)] }, [plan.lbIP]),
+    service("default", "empty", { clusterIP: plan.clusterIP(2), ports: [http()] }),
+    service("default", "draining", { clusterIP: plan.clusterIP(3), ports: [http()] }),
+    service("default", "local-edge", { type: "NodePort", clusterIP: plan.clusterIP(4), externalTrafficPolicy: "Local", ports: [http(30081)] }),
+    service("default", "remote-edge", { type: "NodePort", clusterIP: plan.clusterIP(5), externalTrafficPolicy: "Local", ports: [http(30082)] }),
+    service("default", "node-local", { clusterIP: plan.clusterIP(6), internalTrafficPolicy: "Local", ports: [http()] }),
+    service("default", "multi", {
+      clusterIP: plan.clusterIP(7),
+      ports: [http(), { name: "metrics", port: 9090, targetPort: "metrics" }],
+    }),
+  ];
+  const slices = [
+    slice("default", "web", httpSlice, [endpoint(plan.podIP(1)), endpoint(plan.podIP(2)), endpoint(plan.podIP(3), { ready: false, serving: false })]),
+    slice("default", "empty", httpSlice, [endpoint(plan.podIP(12), { ready: false })]),
+    slice("default", "draining", httpSlice, [
+      endpoint(plan.podIP(4), { ready: false, serving: true, terminating: true }),
+      endpoint(plan.podIP(5), { ready: false, serving: false, terminating: true }),
+    ]),
+    slice("default", "local-edge", httpSlice, [endpoint(plan.podIP(6), { node: NODE }), endpoint(plan.podIP(7), { node: OTHER })]),
+    slice("default", "remote-edge", httpSlice, [endpoint(plan.podIP(8), { node: OTHER })]),
+    slice("default", "node-local", httpSlice, [endpoint(plan.podIP(9), { node: NODE }), endpoint(plan.podIP(10), { node: OTHER })]),
+    slice("default", "multi", [...httpSlice, { name: "metrics", port: tp + 1 }], [endpoint(plan.podIP(11))]),
+  ];
+  const outside = (dst: string, dport: number): Packet => ({ src: plan.outsideIP, dst, proto: "TCP", dport });
+  const to = (targets: string[], masquerade: boolean): TraceResult => ({ output: targets.sort().join(", "), masquerade });
+  const cases: ConformanceCase[] = [
+    { name: "ClusterIP from outside the cluster: ready endpoints, masqueraded", packet: outside(plan.clusterIP(1), 80), expect: to([ep(1), ep(2)], true) },
+    { name: "ClusterIP from a pod: ready endpoints, source kept", packet: { src: plan.podIP(12), dst: plan.clusterIP(1), proto: "TCP", dport: 80 }, expect: to([ep(1), ep(2)], false) },
+    {
+      name: "ClusterIP from the node itself (its address is outside the pod CIDR): masqueraded",
+      packet: { src: plan.nodeIP, dst: plan.clusterIP(1), proto: "TCP", dport: 80, local: true },
+      expect: to([ep(1), ep(2)], true),
+    },
+    { name: "NodePort, Cluster policy: masqueraded", packet: outside(plan.nodeIP, 30080), expect: to([ep(1), ep(2)], true) },
+    { name: "LoadBalancer ingress IP", packet: outside(plan.lbIP, 80), expect: to([ep(1), ep(2)], true) },
+    { name: "externalIP", packet: outside(plan.externalIP, 80), expect: to([ep(1), ep(2)], true) },
+    { name: "ClusterIP of a service without endpoints is rejected", packet: outside(plan.clusterIP(2), 80), expect: { output: "REJECT", masquerade: false } },
+    { name: "no ready endpoints: serving terminating ones", packet: outside(plan.clusterIP(3), 80), expect: to([ep(4)], true) },
+    { name: "externalTrafficPolicy Local: local endpoints, client IP kept", packet: outside(plan.nodeIP, 30081), expect: to([ep(6)], false) },
+    {
+      name: "externalTrafficPolicy Local from the node itself: short-circuit to all endpoints",
+      packet: { src: plan.nodeIP, dst: plan.nodeIP, proto: "TCP", dport: 30081, local: true },
+      expect: to([ep(6), ep(7)], true),
+      userspace: false,
+    },
+    { name: "externalTrafficPolicy Local, ClusterIP still uses every endpoint", packet: outside(plan.clusterIP(4), 80), expect: to([ep(6), ep(7)], true) },
+    { name: "externalTrafficPolicy Local without local endpoints drops NodePort traffic", packet: outside(plan.nodeIP, 30082), expect: { output: "DROP", masquerade: false } },
+    { name: "internalTrafficPolicy Local: only this node's endpoints", packet: outside(plan.clusterIP(6), 80), expect: to([ep(9)], false) },
+    { name: "second port resolved by name", packet: outside(plan.clusterIP(7), 9090), expect: to([ep(11, tp + 1)], true) },
+    { name: "hairpin: an endpoint reaching itself through its service is masqueraded", packet: { src: plan.podIP(11), dst: plan.clusterIP(7), proto: "TCP", dport: 80 }, expect: to([ep(11)], true) },
+    { name: "a port the service does not expose is not ours", packet: outside(plan.clusterIP(1), 81), expect: { output: "ACCEPT", masquerade: false }, userspace: false },
+  ];
+  const endpoints = [ep(1), ep(2), ep(4), ep(6), ep(7), ep(8), ep(9), ep(10), ep(11), ep(11, tp + 1)];
+  return { input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP] }, clusterCIDRs: [plan.podCIDR], cases, endpoints };
+}
