@@ -1,0 +1,89 @@
+// A warm isolate serves a host without reading KV; concurrent misses share one read;
+// and the cache is only an optimisation (an evicted isolate reads KV again).
+import { env } from "cloudflare:workers";
+import { beforeEach, expect, it } from "vitest";
+import { NODE_TOKEN_KEY_PREFIX } from "../../src/api/route";
+import { configureGateway, CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { gateway, httpPort, podOf, seedRoute } from "./fixtures";
+
+const HOST = "cached-default.lb.svcedge.local";
+
+beforeEach(async () => {
+  resetGatewayState();
+  await seedRoute(HOST, { ports: [httpPort(["d"])] });
+});
+
+it("reads KV once per host, then serves a warm isolate from memory", async () => {
+  const start = gatewayStats();
+  expect(await podOf(await gateway(`http://${HOST}/`))).toBe("d");
+  expect(gatewayStats().kvReads - start.kvReads).toBe(1);
+  const warm = gatewayStats();
+  for (let i = 0; i < 25; i++) expect(await podOf(await gateway(`http://${HOST}/`))).toBe("d");
+  const end = gatewayStats();
+  expect(end.kvReads - warm.kvReads).toBe(0);
+  expect(end.cacheHits - warm.cacheHits).toBe(25);
+  expect(end.requests - warm.requests).toBe(25);
+});
+
+it("lets concurrent misses for one host share a single KV read", async () => {
+  const start = gatewayStats();
+  const answers = await Promise.all(Array.from({ length: 20 }, () => gateway(`http://${HOST}/`).then(podOf)));
+  expect(answers).toEqual(Array(20).fill("d"));
+  expect(gatewayStats().kvReads - start.kvReads).toBe(1);
+});
+
+it("remembers unknown hosts too", async () => {
+  const start = gatewayStats();
+  for (let i = 0; i < 10; i++) expect((await gateway("http://nobody.lb.svcedge.local/")).status).toBe(404);
+  expect(gatewayStats().kvReads - start.kvReads).toBe(1);
+});
+
+it("remembers node-token verdicts, valid and invalid", async () => {
+  const host = "api.default.svc.cluster.local";
+  await seedRoute(host, { access: "cluster", ports: [httpPort(["d"])] });
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("node-2-token"));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  await env.KV.put(NODE_TOKEN_KEY_PREFIX + hex, "node-2");
+  const start = gatewayStats();
+  for (let i = 0; i < 5; i++) {
+    expect((await gateway(`http://${host}/`, { headers: { [CREDENTIAL_HEADER]: "node-2-token" } })).status).toBe(200);
+    expect((await gateway(`http://${host}/`, { headers: { [CREDENTIAL_HEADER]: "made-up" } })).status).toBe(404);
+  }
+  // One route read, one read per distinct token.
+  expect(gatewayStats().kvReads - start.kvReads).toBe(3);
+});
+
+it("reads KV again once the cache TTL is over, and picks up a changed record", async () => {
+  configureGateway({ routeCacheTtlMs: 50 });
+  expect(await podOf(await gateway(`http://${HOST}/`))).toBe("d");
+  await seedRoute(HOST, { ports: [httpPort(["e"])] });
+  expect(await podOf(await gateway(`http://${HOST}/`))).toBe("d");
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  const start = gatewayStats();
+  expect(await podOf(await gateway(`http://${HOST}/`))).toBe("e");
+  expect(gatewayStats().kvReads - start.kvReads).toBe(1);
+});
+
+it("does not depend on the cache: a fresh isolate serves the same", async () => {
+  expect(await podOf(await gateway(`http://${HOST}/`))).toBe("d");
+  resetGatewayState();
+  expect(await podOf(await gateway(`http://${HOST}/`))).toBe("d");
+});
+
+it("skips malformed records and endpoints instead of fetching them", async () => {
+  await env.KV.put("route/bad-default.lb.svcedge.local", JSON.stringify({ v: 2, ports: [] }));
+  expect((await gateway("http://bad-default.lb.svcedge.local/")).status).toBe(404);
+  await seedRoute("odd-default.lb.svcedge.local", {
+    ports: [
+      httpPort([], {
+        ready: [
+          { id: "file", url: "file:///etc/passwd" },
+          { id: "creds", url: "http://user:pw@127.0.0.1:1/" },
+          { id: "query", url: "http://127.0.0.1:1/?x=1" },
+        ],
+      }),
+    ],
+  });
+  const res = await gateway("http://odd-default.lb.svcedge.local/");
+  expect(res.status).toBe(503);
+});
