@@ -48,4 +48,44 @@ export function configureGateway(overrides: Partial<GatewayConfig>): Readonly<Ga
 
 export function resetGatewayConfig(): void {
   current = { ...DEFAULT_GATEWAY_CONFIG };
+  appliedVars = undefined;
+}
+
+/** Optional Worker variables (wrangler.toml `[vars]`) that override the defaults. */
+export interface GatewayVars {
+  GATEWAY_ROUTE_CACHE_TTL_SECONDS?: string;
+  GATEWAY_BASE_EJECTION_SECONDS?: string;
+  GATEWAY_MAX_EJECTION_PERCENT?: string;
+  GATEWAY_MAX_RETRIES?: string;
+  GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
+}
+
+const VAR_FIELDS: ReadonlyArray<[keyof GatewayVars, keyof GatewayConfig, number]> = [
+  ["GATEWAY_ROUTE_CACHE_TTL_SECONDS", "routeCacheTtlMs", 1000],
+  ["GATEWAY_BASE_EJECTION_SECONDS", "baseEjectionMs", 1000],
+  ["GATEWAY_MAX_EJECTION_PERCENT", "maxEjectionPercent", 1],
+  ["GATEWAY_MAX_RETRIES", "maxRetries", 1],
+  ["GATEWAY_DEFAULT_TIMEOUT_SECONDS", "defaultTimeoutMs", 1000],
+];
+
+/** The variable values last applied, so that a request costs one string comparison. */
+let appliedVars: string | undefined;
+
+/** Applies the variables that are set (non-negative numbers); invalid values are logged and ignored. */
+export function applyGatewayVars(vars: GatewayVars): void {
+  const signature = VAR_FIELDS.map(([name]) => vars[name] ?? "").join("\u0000");
+  if (signature === appliedVars) return;
+  appliedVars = signature;
+  const overrides: Partial<GatewayConfig> = {};
+  for (const [name, field, scale] of VAR_FIELDS) {
+    const raw = vars[name];
+    if (raw === undefined || raw === "") continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) {
+      console.warn(`gateway: ignoring ${name}=${JSON.stringify(raw)}: not a non-negative number`);
+      continue;
+    }
+    overrides[field] = value * scale;
+  }
+  configureGateway(overrides);
 }
