@@ -147,7 +147,10 @@ function initIPFamilyFields(svc: Service, old?: Service): void {
   (spec.clusterIPs ?? []).forEach((ip, i) => {
     if (ip === CLUSTER_IP_NONE || i < families.length) return;
     const fam = ipFamilyOfString(ip);
-    if (fam) families.push(fam === 4 ? "IPv4" : "IPv6");
+    const name = fam === 4 ? "IPv4" : "IPv6";
+    // Kubernetes infers families only from clusterIPs that passed validation; a
+    // second IP of the same family is reported there, not as a duplicate family.
+    if (fam && !families.includes(name)) families.push(name);
   });
   if (families.length === 0) families.push(DEFAULT_SERVICE_IP_FAMILY);
   if (headlessSelectorless && families.length < 2 && spec.ipFamilyPolicy !== "SingleStack") {
