@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { buildProxyState } from "../../../src/agent/proxy/state";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
 import { traceNftables } from "../../../src/agent/proxy/nftables/trace";
+import { renderIptables } from "../../../src/agent/proxy/iptables/render";
+import { traceIptables } from "../../../src/agent/proxy/iptables/trace";
 import type { Packet, TraceResult } from "../../../src/agent/proxy/trace-engine";
 import { conformanceFixture, KERNEL_PLAN } from "./conformance.case";
 
@@ -13,6 +15,7 @@ const node = { nodeIPs: fixture.input.nodeIPs };
 
 const backends: { name: string; trace: (p: Packet) => TraceResult }[] = [
   { name: "nftables", trace: (p) => traceNftables(renderNftables(state, { clusterCIDRs: fixture.clusterCIDRs }), p, node) },
+  { name: "iptables", trace: (p) => traceIptables(renderIptables(state, { clusterCIDRs: fixture.clusterCIDRs }), p, node) },
 ];
 
 describe.each(backends)("conformance: $name", ({ trace }) => {

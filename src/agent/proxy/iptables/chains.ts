@@ -1,0 +1,61 @@
+// Chain names and the jump rules from the built-in chains, shared by the renderer, the
+// applier and the tracer. Every chain starts with SVCEDGE- so the agent never touches a
+// chain it does not own; 28 characters is the iptables limit (XT_EXTENSION_MAXNAMELEN - 1).
+import { base32Hash } from "../chain-names";
+import type { EndpointInfo, ServicePortState } from "../state";
+
+export const CHAIN_PREFIX = "SVCEDGE-";
+export const SERVICES_CHAIN = "SVCEDGE-SERVICES";
+export const EXTERNAL_SERVICES_CHAIN = "SVCEDGE-EXTERNAL-SERVICES";
+export const NODEPORTS_CHAIN = "SVCEDGE-NODEPORTS";
+export const POSTROUTING_CHAIN = "SVCEDGE-POSTROUTING";
+export const MARK_MASQ_CHAIN = "SVCEDGE-MARK-MASQ";
+export const FORWARD_CHAIN = "SVCEDGE-FORWARD";
+
+/** kube-proxy keeps 16 base32 characters of the hash in iptables chain names. */
+const IPT_HASH_LENGTH = 16;
+
+export interface ServiceChains {
+  svc: string;
+  svl: string;
+  ext: string;
+}
+
+export function serviceChains(svc: ServicePortState): ServiceChains {
+  const hash = base32Hash(svc.name + svc.protocol, IPT_HASH_LENGTH);
+  return { svc: `SVCEDGE-SVC-${hash}`, svl: `SVCEDGE-SVL-${hash}`, ext: `SVCEDGE-EXT-${hash}` };
+}
+
+export const endpointChain = (svc: ServicePortState, ep: EndpointInfo): string =>
+  `SVCEDGE-SEP-${base32Hash(`${svc.name}${svc.protocol}${ep.ip}:${ep.port}`, IPT_HASH_LENGTH)}`;
+
+export type IptablesTable = "nat" | "filter";
+
+export interface JumpRule {
+  table: IptablesTable;
+  /** A built-in chain. */
+  chain: string;
+  /** Rule spec after the chain name, as iptables -C/-I take it. */
+  args: string[];
+}
+
+const comment = (text: string): string[] => ["-m", "comment", "--comment", text];
+const ctNew = ["-m", "conntrack", "--ctstate", "NEW"];
+
+/** Jumps into our chains from the built-in ones; the applier inserts each once, at the top. */
+export const JUMP_RULES: JumpRule[] = [
+  { table: "nat", chain: "PREROUTING", args: [...comment("svcedge service portals"), "-j", SERVICES_CHAIN] },
+  { table: "nat", chain: "OUTPUT", args: [...comment("svcedge service portals"), "-j", SERVICES_CHAIN] },
+  { table: "nat", chain: "POSTROUTING", args: [...comment("svcedge postrouting rules"), "-j", POSTROUTING_CHAIN] },
+  { table: "filter", chain: "INPUT", args: [...ctNew, ...comment("svcedge externally-visible service portals"), "-j", EXTERNAL_SERVICES_CHAIN] },
+  { table: "filter", chain: "FORWARD", args: [...comment("svcedge forwarding rules"), "-j", FORWARD_CHAIN] },
+  { table: "filter", chain: "FORWARD", args: [...ctNew, ...comment("svcedge service portals"), "-j", SERVICES_CHAIN] },
+  { table: "filter", chain: "FORWARD", args: [...ctNew, ...comment("svcedge externally-visible service portals"), "-j", EXTERNAL_SERVICES_CHAIN] },
+  { table: "filter", chain: "OUTPUT", args: [...ctNew, ...comment("svcedge service portals"), "-j", SERVICES_CHAIN] },
+];
+
+/** Chains the renderer always declares in each table. */
+export const FIXED_CHAINS: Record<IptablesTable, string[]> = {
+  filter: [SERVICES_CHAIN, EXTERNAL_SERVICES_CHAIN, FORWARD_CHAIN],
+  nat: [SERVICES_CHAIN, NODEPORTS_CHAIN, POSTROUTING_CHAIN, MARK_MASQ_CHAIN],
+};

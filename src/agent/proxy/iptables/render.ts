@@ -1,0 +1,158 @@
+// Pure iptables rule generation: ProxyState -> text for `iptables-restore --noflush`,
+// in kube-proxy's chain layout under our own SVCEDGE- prefix. Every chain we own is
+// declared (and so flushed) and refilled in one restore; chains left over from an
+// earlier sync are flushed and deleted in the same restore.
+import type { EndpointInfo, ProxyState, ServicePortState } from "../state";
+import {
+  endpointChain,
+  EXTERNAL_SERVICES_CHAIN,
+  FIXED_CHAINS,
+  FORWARD_CHAIN,
+  MARK_MASQ_CHAIN,
+  NODEPORTS_CHAIN,
+  POSTROUTING_CHAIN,
+  serviceChains,
+  SERVICES_CHAIN,
+  type IptablesTable,
+} from "./chains";
+
+/** Same bit as kube-proxy's masquerade mark. */
+export const MASQUERADE_MARK = "0x4000";
+
+export interface IptablesOptions {
+  /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */
+  clusterCIDRs?: string[];
+  /** Masquerade all ClusterIP traffic (kube-proxy --masquerade-all). */
+  masqueradeAll?: boolean;
+  /** SVCEDGE-* chains the kernel holds now (from iptables-save); those not rendered are deleted. */
+  existingChains?: Partial<Record<IptablesTable, Iterable<string>>>;
+}
+
+const quote = (text: string): string => (/[\s"]/.test(text) ? `"${text.replace(/"/g, '\\"')}"` : text);
+const comment = (text: string): string => `-m comment --comment ${quote(text)}`;
+const protoMatch = (svc: ServicePortState, port: number): string => {
+  const p = svc.protocol.toLowerCase();
+  return `-p ${p} -m ${p} --dport ${port}`;
+};
+
+/** kube-proxy's probability for endpoint i of n: 1/(n-i), printed with %0.10f. */
+export const probability = (n: number): string => (1 / n).toFixed(10);
+
+interface Tables {
+  nat: { chains: string[]; rules: string[] };
+  filter: { chains: string[]; rules: string[] };
+}
+
+function balancingRules(t: Tables, svc: ServicePortState, chain: string, endpoints: EndpointInfo[], seps: Map<EndpointInfo, string>): void {
+  if (svc.affinityTimeoutSeconds > 0) {
+    // A client seen within the timeout goes back to its endpoint, before any random pick.
+    for (const ep of endpoints) {
+      const sep = seps.get(ep)!;
+      t.nat.rules.push(`-A ${chain} ${comment(`${svc.name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sep} --rcheck --seconds ${svc.affinityTimeoutSeconds} --reap -j ${sep}`);
+    }
+  }
+  endpoints.forEach((ep, i) => {
+    const n = endpoints.length - i;
+    const stat = n > 1 ? ` -m statistic --mode random --probability ${probability(n)}` : "";
+    t.nat.rules.push(`-A ${chain} ${comment(`${svc.name} -> ${ep.ip}:${ep.port}`)}${stat} -j ${seps.get(ep)!}`);
+  });
+}
+
+function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions): void {
+  const chains = serviceChains(svc);
+  const seps = new Map(svc.allReachableEndpoints.map((ep) => [ep, endpointChain(svc, ep)]));
+  const hasLocal = svc.localEndpoints.length > 0;
+  const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
+  const hasExternalEndpoints = svc.hasAnyEndpoints && (!svc.externalPolicyLocal || hasLocal);
+  const internalChain = svc.internalPolicyLocal ? chains.svl : chains.svc;
+  const externalPolicyChain = svc.externalPolicyLocal ? chains.svl : chains.svc;
+  // No endpoints at all: REJECT. Endpoints elsewhere but none here under a Local policy: DROP.
+  const filterTarget = svc.hasAnyEndpoints ? "DROP" : "REJECT";
+  const filterComment = comment(svc.hasAnyEndpoints ? `${svc.name} has no local endpoints` : `${svc.name} has no endpoints`);
+
+  for (const ip of svc.clusterIPs) {
+    const dest = `-d ${ip}/32 ${protoMatch(svc, svc.port)}`;
+    if (hasInternalEndpoints) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} cluster IP`)} ${dest} -j ${internalChain}`);
+    else t.filter.rules.push(`-A ${SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
+  }
+  for (const [kind, ips] of [["external IP", svc.externalIPs], ["loadbalancer IP", svc.loadBalancerIPs]] as const) {
+    for (const ip of ips) {
+      const dest = `-d ${ip}/32 ${protoMatch(svc, svc.port)}`;
+      if (hasExternalEndpoints) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} ${kind}`)} ${dest} -j ${chains.ext}`);
+      else t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
+    }
+  }
+  if (svc.nodePort !== 0) {
+    if (hasExternalEndpoints) t.nat.rules.push(`-A ${NODEPORTS_CHAIN} ${comment(svc.name)} ${protoMatch(svc, svc.nodePort)} -j ${chains.ext}`);
+    else t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} -m addrtype --dst-type LOCAL ${protoMatch(svc, svc.nodePort)} -j ${filterTarget}`);
+  }
+
+  if (svc.clusterEndpoints.length > 0) {
+    t.nat.chains.push(chains.svc);
+    for (const ip of svc.clusterIPs) {
+      const match = `-A ${chains.svc} ${comment(`${svc.name} cluster IP`)} -d ${ip}/32 ${protoMatch(svc, svc.port)}`;
+      if (opts.masqueradeAll) t.nat.rules.push(`${match} -j ${MARK_MASQ_CHAIN}`);
+      else if (opts.clusterCIDRs?.length) for (const cidr of opts.clusterCIDRs) t.nat.rules.push(`${match} ! -s ${cidr} -j ${MARK_MASQ_CHAIN}`);
+    }
+    balancingRules(t, svc, chains.svc, svc.clusterEndpoints, seps);
+  }
+  if (hasLocal) {
+    t.nat.chains.push(chains.svl);
+    balancingRules(t, svc, chains.svl, svc.localEndpoints, seps);
+  }
+  if (svc.externallyAccessible && hasExternalEndpoints) {
+    t.nat.chains.push(chains.ext);
+    if (!svc.externalPolicyLocal) {
+      // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
+      t.nat.rules.push(`-A ${chains.ext} ${comment(`masquerade traffic for ${svc.name} external destinations`)} -j ${MARK_MASQ_CHAIN}`);
+    } else {
+      // Local policy keeps the client source IP; only traffic from this host (or its pods) may use remote endpoints.
+      for (const cidr of opts.clusterCIDRs ?? []) {
+        t.nat.rules.push(`-A ${chains.ext} ${comment(`pod traffic for ${svc.name} external destinations`)} -s ${cidr} -j ${chains.svc}`);
+      }
+      t.nat.rules.push(`-A ${chains.ext} ${comment(`masquerade LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ_CHAIN}`);
+      t.nat.rules.push(`-A ${chains.ext} ${comment(`route LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${chains.svc}`);
+    }
+    t.nat.rules.push(`-A ${chains.ext} -j ${externalPolicyChain}`);
+  }
+  for (const ep of svc.allReachableEndpoints) {
+    const sep = seps.get(ep)!;
+    const p = svc.protocol.toLowerCase();
+    t.nat.chains.push(sep);
+    t.nat.rules.push(`-A ${sep} ${comment(svc.name)} -s ${ep.ip}/32 -j ${MARK_MASQ_CHAIN}`);
+    const affinity = svc.affinityTimeoutSeconds > 0 ? ` -m recent --name ${sep} --set` : "";
+    t.nat.rules.push(`-A ${sep} ${comment(svc.name)}${affinity} -p ${p} -m ${p} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+  }
+}
+
+export function renderIptables(state: ProxyState, opts: IptablesOptions = {}): string {
+  const t: Tables = { nat: { chains: [], rules: [] }, filter: { chains: [], rules: [] } };
+  t.filter.rules.push(
+    `-A ${FORWARD_CHAIN} ${comment("svcedge forwarding rules")} -m mark --mark ${MASQUERADE_MARK}/${MASQUERADE_MARK} -j ACCEPT`,
+    `-A ${FORWARD_CHAIN} ${comment("svcedge forwarding conntrack rule")} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+  );
+  t.nat.rules.push(
+    `-A ${POSTROUTING_CHAIN} -m mark ! --mark ${MASQUERADE_MARK}/${MASQUERADE_MARK} -j RETURN`,
+    // Clear the mark so a re-traversal (e.g. through IPsec) does not masquerade twice.
+    `-A ${POSTROUTING_CHAIN} -j MARK --xor-mark ${MASQUERADE_MARK}`,
+    `-A ${POSTROUTING_CHAIN} ${comment("svcedge service traffic requiring SNAT")} -j MASQUERADE --random-fully`,
+    `-A ${MARK_MASQ_CHAIN} -j MARK --or-mark ${MASQUERADE_MARK}`,
+  );
+  for (const svc of state.services) renderService(t, svc, opts);
+  // NOTE: this must be the last rule in SVCEDGE-SERVICES: NodePorts match any local address.
+  t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment("svcedge service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
+
+  const out: string[] = [];
+  for (const table of ["filter", "nat"] as const) {
+    const chains = [...FIXED_CHAINS[table], ...t[table].chains];
+    const live = new Set(chains);
+    const stale = [...(opts.existingChains?.[table] ?? [])].filter((c) => !live.has(c));
+    out.push(`*${table}`);
+    // Declaring a chain flushes it under --noflush: stale ones are emptied first, deleted last.
+    for (const chain of [...chains, ...stale]) out.push(`:${chain} - [0:0]`);
+    out.push(...t[table].rules);
+    for (const chain of stale) out.push(`-X ${chain}`);
+    out.push("COMMIT");
+  }
+  return out.join("\n") + "\n";
+}
