@@ -11,7 +11,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token" } },
+            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1" } },
           }),
         ],
         test: {

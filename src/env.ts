@@ -20,5 +20,9 @@ type SvcedgeEnv = Env;
 declare global {
   namespace Cloudflare {
     interface Env extends SvcedgeEnv {}
+    interface GlobalProps {
+      mainModule: typeof import("./worker");
+      durableNamespaces: "Registry";
+    }
   }
 }

@@ -286,3 +286,22 @@ export interface WatchEvent<T = KubeObject | Status> {
   type: WatchEventType;
   object: T;
 }
+
+// ---- coordination.k8s.io/v1 Lease (node heartbeats, namespace kube-node-lease) ----
+
+export interface Lease extends KubeObject {
+  apiVersion: "coordination.k8s.io/v1";
+  kind: "Lease";
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/** Namespace that holds one Lease per Node, as in Kubernetes. */
+export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+/** Annotation the registry sets on Pods a node registered itself (NodeRestriction lets that node edit them). */
+export const REGISTERED_BY_ANNOTATION = "svcedge.io/registered-by";

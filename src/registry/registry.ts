@@ -1,8 +1,569 @@
+// The Registry Durable Object: the apiserver + etcd role. Every write in the
+// cluster passes through this one object, which validates, allocates, assigns
+// resourceVersions, runs the endpoints controller, compiles route records, feeds
+// watches and replicates to KV. The data plane never calls it.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  gone,
+  internalError,
+  invalid,
+  notFound,
+  STALE_OBJECT,
+  status,
+} from "../api/status";
+import type { EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service, Status } from "../api/types";
+import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION, SERVICE_NAME_LABEL } from "../api/types";
+import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../api/route";
+import { strictDecodingMessage } from "../api/decode";
+import { AllocationError } from "./allocators";
+import { authorize, type Caller, type Verb } from "./authorize";
+import { desiredSlices, isManagedSlice, sameSliceContent, selectsPods, type NodeFacts } from "./endpoints-controller";
+import { KvReplica } from "./kv-replica";
+import { NodeLiveness } from "./node-liveness";
+import { admit, type Admitted } from "./admission";
+import { applyPatch, type PatchType } from "./patching";
+import { compileRoutes, type ClusterConfig } from "./route-compiler";
+import { ServiceAllocations } from "./service-allocation";
+import { objectKey, ObjectStore } from "./store";
+import { resolveResource, type ResourceDef } from "./resources";
+import { buildListFilter, paginate, type ListOptions } from "./list-filter";
+import { WatchHub } from "./watch-hub";
+import { randomToken, sha256Hex } from "../api/credentials";
+
+export type Result<T> = { ok: true; value: T; warnings?: string[] } | { ok: false; status: Status };
+
+export interface ResourceRef {
+  group: string;
+  resource: string;
+  /** "" for cluster-scoped resources, and for lists across all namespaces. */
+  namespace: string;
+  name?: string;
+  subresource?: string;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  fieldValidation?: "Strict" | "Warn" | "Ignore";
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+  dryRun?: boolean;
+}
+
+export interface WatchOptions extends ListOptions {
+  allowWatchBookmarks?: boolean;
+  timeoutSeconds?: number;
+}
+
+/** Namespaces that always exist, as in every Kubernetes cluster. */
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
+/** Resources replicated to KV under obj/… (Leases are heartbeats: they stay in the Durable Object). */
+const REPLICATED = new Set(["services", "pods", "endpointslices", "nodes", "namespaces"]);
+
+const fail = <T>(s: Status): Result<T> => ({ ok: false, status: s });
+const clone = <T>(o: T): T => structuredClone(o);
 
 export class Registry extends DurableObject<Env> {
-  async ping(): Promise<string> {
-    return "pong";
+  private readonly store: ObjectStore;
+  private readonly kv: KvReplica;
+  private readonly watch: WatchHub;
+  private readonly alloc: ServiceAllocations;
+  private readonly cfg: ClusterConfig;
+  private readonly liveness: NodeLiveness;
+  /** Last compiled route JSON per host, to write only records that changed. */
+  private readonly routes = new Map<string, string>();
+  private readonly routeHostsBySvc = new Map<string, string[]>();
+  private readonly tokens = new Map<string, string>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.cfg = { clusterDomain: env.CLUSTER_DOMAIN || "cluster.local", lbDomain: env.LB_DOMAIN || "lb.svcedge.local" };
+    const sql = ctx.storage.sql;
+    this.store = new ObjectStore(sql);
+    this.kv = new KvReplica(sql);
+    this.watch = new WatchHub(() => this.store.resourceVersion);
+    this.alloc = new ServiceAllocations({
+      ...this.cfg,
+      serviceCIDR: env.SERVICE_CIDR || "10.96.0.0/12",
+      nodePortRange: env.NODE_PORT_RANGE || "30000-32767",
+    });
+    this.liveness = new NodeLiveness(Number(env.NODE_LEASE_GRACE_SECONDS || "40") * 1000);
+    sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
+    for (const row of sql.exec<{ hash: string; node: string }>("SELECT hash, node FROM node_tokens")) this.tokens.set(row.hash, row.node);
+    ctx.blockConcurrencyWhile(async () => this.start());
   }
+
+  private async start(): Promise<void> {
+    for (const svc of this.store.list<Service>("services")) this.alloc.restore(svc);
+    for (const lease of this.store.list<Lease>("leases")) this.liveness.renew(lease);
+    const now = Date.now();
+    for (const ns of SYSTEM_NAMESPACES)
+      if (!this.store.get("namespaces", "", ns))
+        this.commit(def("namespaces"), "ADDED", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } } as Namespace, undefined, now);
+    for (const svc of this.store.list<Service>("services")) this.refreshRoutes(svc, true);
+    await this.scheduleAlarm();
+  }
+
+  // ---------- authentication ----------
+
+  /** Resolves a node token to its caller identity; the admin token is checked by the Worker. */
+  async authenticate(token: string): Promise<Caller | null> {
+    const node = this.tokens.get(await sha256Hex(token));
+    return node ? { kind: "node", node } : null;
+  }
+
+  /** Issues a new bearer token for one node (admin only). The plain token is returned once; only its hash is kept. */
+  async issueNodeToken(caller: Caller, nodeName: string): Promise<Result<{ token: string; nodeName: string }>> {
+    const denied = authorize(caller, { verb: "create", resource: "nodes", group: "", namespace: "", name: nodeName, subresource: "token" });
+    if (denied) return fail(denied);
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253)
+      return fail(invalid("Node", nodeName, [{ reason: "FieldValueInvalid", field: "metadata.name", message: `Invalid value: "${nodeName}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` }]));
+    const token = randomToken();
+    const hash = await sha256Hex(token);
+    this.ctx.storage.sql.exec("INSERT INTO node_tokens (hash, node) VALUES (?, ?)", hash, nodeName);
+    this.tokens.set(hash, nodeName);
+    this.kv.set(NODE_TOKEN_KEY_PREFIX + hash, nodeName);
+    await this.scheduleAlarm();
+    return { ok: true, value: { token, nodeName } };
+  }
+
+  // ---------- reads ----------
+
+  async get(caller: Caller, ref: ResourceRef): Promise<Result<KubeObject>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    const denied = authorize(caller, { verb: "get", resource: r.resource, group: r.group, namespace: ref.namespace, name: ref.name });
+    if (denied) return fail(denied);
+    const obj = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
+    return obj ? { ok: true, value: obj } : fail(notFound(r.resource, ref.name!, r.group));
+  }
+
+  async list(caller: Caller, ref: ResourceRef, opts: ListOptions = {}): Promise<Result<List>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, "", ref.group));
+    const denied = authorize(caller, { verb: "list", resource: r.resource, group: r.group, namespace: ref.namespace });
+    if (denied) return fail(denied);
+    const filter = buildListFilter(r, opts);
+    if (!filter.ok) return fail(badRequest(filter.message));
+    const all = this.store.list(r.resource, r.namespaced && ref.namespace ? ref.namespace : undefined).filter(filter.matches);
+    const page = paginate(all, opts, this.store.resourceVersion);
+    if (!page.ok) return fail(page.status);
+    return { ok: true, value: { apiVersion: r.apiVersion, kind: `${r.kind}List`, metadata: page.metadata, items: page.items } };
+  }
+
+  async watchStream(caller: Caller, ref: ResourceRef, opts: WatchOptions = {}): Promise<Result<ReadableStream<Uint8Array>>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, "", ref.group));
+    const denied = authorize(caller, { verb: "watch", resource: r.resource, group: r.group, namespace: ref.namespace });
+    if (denied) return fail(denied);
+    const filter = buildListFilter(r, opts);
+    if (!filter.ok) return fail(badRequest(filter.message));
+    const namespace = r.namespaced && ref.namespace ? ref.namespace : undefined;
+    const rvText = opts.resourceVersion;
+    const base = { timeoutSeconds: opts.timeoutSeconds, ...(opts.allowWatchBookmarks ? { bookmarks: { apiVersion: r.apiVersion, kind: r.kind } } : {}) };
+    const wf = { resource: r.resource, namespace, matches: filter.matches };
+    if (!rvText || rvText === "0") {
+      const initial = this.store.list(r.resource, namespace).filter(filter.matches);
+      return { ok: true, value: this.watch.open(wf, { ...base, initial }) };
+    }
+    const rv = Number(rvText);
+    if (!Number.isInteger(rv) || rv < 0) return fail(badRequest(`invalid resource version: ${JSON.stringify(rvText)}`));
+    if (!this.watch.canResume(rv)) return fail(gone(`too old resource version: ${rv} (${this.watch.oldestResumableRv + 1})`));
+    return { ok: true, value: this.watch.open(wf, { ...base, fromRv: rv }) };
+  }
+
+  // ---------- writes ----------
+
+  async create(caller: Caller, ref: ResourceRef, body: unknown, opts: WriteOptions = {}): Promise<Result<KubeObject>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, "", ref.group));
+    if (ref.subresource) return fail(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+    const admitted = admit(r, body, { namespace: ref.namespace });
+    if (!admitted.ok) return fail(admitted.status);
+    const obj = admitted.object;
+    const name = obj.metadata.name!;
+    const denied = authorize(caller, { verb: "create", resource: r.resource, group: r.group, namespace: ref.namespace, name, next: obj });
+    if (denied) return fail(denied);
+    const strict = strictFailure(r, name, admitted, opts);
+    if (strict) return fail(strict);
+    const nsMissing = this.checkNamespace(r, obj);
+    if (nsMissing) return fail(nsMissing);
+    const ns = obj.metadata.namespace ?? "";
+    if (this.store.get(r.resource, ns, name)) return fail(alreadyExists(r.resource, name, r.group));
+    if (caller.kind === "node" && r.resource === "pods") (obj.metadata.annotations ??= {})[REGISTERED_BY_ANNOTATION] = caller.node;
+    const allocated = this.allocateFor(r, obj as Service, undefined, opts.dryRun);
+    if (allocated) return fail(allocated);
+    const now = Date.now();
+    obj.metadata.uid = crypto.randomUUID();
+    obj.metadata.creationTimestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+    obj.metadata.generation = 1;
+    if (opts.dryRun) return { ok: true, value: obj, warnings: admitted.warnings };
+    this.commit(r, "ADDED", obj, undefined, now);
+    await this.afterWrite(r, obj, undefined);
+    return { ok: true, value: obj, warnings: admitted.warnings };
+  }
+
+  async update(caller: Caller, ref: ResourceRef, body: unknown, opts: WriteOptions = {}): Promise<Result<KubeObject>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
+    if (!current) return fail(notFound(r.resource, ref.name!, r.group));
+    return this.replace(caller, r, ref, current, body, opts, "update");
+  }
+
+  async patch(caller: Caller, ref: ResourceRef, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<Result<KubeObject>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
+    if (!current) return fail(notFound(r.resource, ref.name!, r.group));
+    const patched = applyPatch(r, type, current, patch);
+    if (!patched.ok) return fail(patched.status);
+    return this.replace(caller, r, ref, current, patched.value, opts, "patch");
+  }
+
+  async delete(caller: Caller, ref: ResourceRef, opts: DeleteOptions = {}): Promise<Result<KubeObject>> {
+    const r = resolveResource(ref.group, ref.resource);
+    if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    const ns = r.namespaced ? ref.namespace : "";
+    const current = this.store.get(r.resource, ns, ref.name!);
+    if (!current) return fail(notFound(r.resource, ref.name!, r.group));
+    const denied = authorize(caller, { verb: "delete", resource: r.resource, group: r.group, namespace: ns, name: ref.name, current });
+    if (denied) return fail(denied);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== current.metadata.uid)
+      return fail(conflict(r.resource, ref.name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, r.group));
+    if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
+      return fail(conflict(r.resource, ref.name!, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, r.group));
+    if (r.resource === "namespaces" && SYSTEM_NAMESPACES.includes(ref.name!))
+      return fail(status(403, "Forbidden", `namespaces "${ref.name}" is forbidden: this namespace may not be deleted`, { name: ref.name!, kind: "namespaces" }));
+    if (opts.dryRun) return { ok: true, value: current };
+    const now = Date.now();
+    if (r.resource === "pods" && (opts.gracePeriodSeconds ?? 0) > 0 && !current.metadata.deletionTimestamp) {
+      // Graceful deletion: the Pod stays, terminating, for its grace period (its endpoint serves but is not ready).
+      const next = clone(current);
+      next.metadata.deletionTimestamp = new Date(now + opts.gracePeriodSeconds! * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+      (next.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds = opts.gracePeriodSeconds;
+      this.commit(r, "MODIFIED", next, current, now);
+      await this.afterWrite(r, next, current);
+      return { ok: true, value: next };
+    }
+    this.remove(r, current, now);
+    await this.afterWrite(r, undefined, current);
+    return { ok: true, value: current };
+  }
+
+  /** Registry figures for tests, metrics and benchmarks. */
+  async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; objects: Record<string, number> }> {
+    const objects: Record<string, number> = {};
+    for (const res of ["services", "pods", "endpointslices", "nodes", "namespaces", "leases"]) objects[res] = this.store.count(res);
+    return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, objects };
+  }
+
+  /** Sends a BOOKMARK to every watcher that asked for them (the periodic timer does the same). */
+  async sendBookmarks(): Promise<void> {
+    this.watch.bookmarkAll();
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.expireLeases(now);
+    this.finishGracefulDeletions(now);
+    await this.kv.flush(this.env.KV, now);
+    await this.scheduleAlarm();
+  }
+
+  // ---------- internals ----------
+
+  private async replace(caller: Caller, r: ResourceDef, ref: ResourceRef, current: KubeObject, body: unknown, opts: WriteOptions, verb: Verb): Promise<Result<KubeObject>> {
+    const name = ref.name!;
+    const admitted = admit(r, body, { namespace: ref.namespace, name, current, subresource: ref.subresource });
+    if (!admitted.ok) return fail(admitted.status);
+    const next = admitted.object;
+    const denied = authorize(caller, { verb, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name, subresource: ref.subresource, current, next });
+    if (denied) return fail(denied);
+    const strict = strictFailure(r, name, admitted, opts);
+    if (strict) return fail(strict);
+    const rv = next.metadata.resourceVersion;
+    if (rv && rv !== current.metadata.resourceVersion) return fail(conflict(r.resource, name, STALE_OBJECT, r.group));
+    if (r.resource === "services" && !ref.subresource) {
+      const allocated = this.allocateFor(r, next as Service, current as Service, opts.dryRun);
+      if (allocated) return fail(allocated);
+    }
+    if (unchanged(current, next)) return { ok: true, value: current, warnings: admitted.warnings };
+    if (opts.dryRun) return { ok: true, value: next, warnings: admitted.warnings };
+    const now = Date.now();
+    this.commit(r, "MODIFIED", next, current, now);
+    await this.afterWrite(r, next, current);
+    return { ok: true, value: next, warnings: admitted.warnings };
+  }
+
+  private allocateFor(r: ResourceDef, svc: Service, old: Service | undefined, dryRun?: boolean): Status | undefined {
+    if (r.resource !== "services") return undefined;
+    try {
+      const causes = this.alloc.allocate(svc, old);
+      if (causes.length > 0) return invalid("Service", svc.metadata.name!, causes);
+      if (dryRun) this.alloc.releaseUnused(svc, old);
+      else if (old) this.alloc.releaseUnused(old, svc);
+      return undefined;
+    } catch (e) {
+      if (e instanceof AllocationError) return internalError(e.message);
+      throw e;
+    }
+  }
+
+  private checkNamespace(r: ResourceDef, obj: KubeObject): Status | undefined {
+    if (!r.namespaced) return undefined;
+    const ns = this.store.get<Namespace>("namespaces", "", obj.metadata.namespace!);
+    if (!ns) return notFound("namespaces", obj.metadata.namespace!);
+    if (ns.status?.phase === "Terminating")
+      return status(403, "Forbidden", `${r.resource} "${obj.metadata.name}" is forbidden: unable to create new content in namespace ${ns.metadata.name} because it is being terminated`);
+    return undefined;
+  }
+
+  /** Stamps a resourceVersion, persists, publishes the watch event and queues the KV replica. */
+  private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): void {
+    if (old && specOf(old) !== specOf(obj)) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    obj.metadata.resourceVersion = this.store.nextResourceVersion();
+    this.store.put(r.resource, obj);
+    if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
+    this.watch.publish(r.resource, type, obj, old);
+    if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
+  }
+
+  private remove(r: ResourceDef, obj: KubeObject, now: number): void {
+    const ns = obj.metadata.namespace ?? "";
+    this.store.delete(r.resource, ns, obj.metadata.name!);
+    const deleted = clone(obj);
+    deleted.metadata.resourceVersion = this.store.nextResourceVersion();
+    if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), null);
+    this.watch.publish(r.resource, "DELETED", deleted);
+    if (r.resource === "services") this.alloc.releaseUnused(obj as Service);
+    if (r.resource === "namespaces") this.removeNamespaceContents(obj.metadata.name!, now);
+    if (r.resource === "leases") this.liveness.forget(obj.metadata.name!);
+    if (r.resource === "nodes") this.dropNodeTokens(obj.metadata.name!);
+  }
+
+  private removeNamespaceContents(ns: string, now: number): void {
+    for (const res of ["services", "pods", "endpointslices", "leases"]) {
+      const rd = def(res);
+      for (const o of this.store.list(res, ns)) {
+        this.remove(rd, o, now);
+        if (res === "services") this.refreshRoutes(undefined, false, o as Service);
+      }
+    }
+  }
+
+  private dropNodeTokens(node: string): void {
+    for (const [hash, n] of [...this.tokens]) {
+      if (n !== node) continue;
+      this.tokens.delete(hash);
+      this.ctx.storage.sql.exec("DELETE FROM node_tokens WHERE hash = ?", hash);
+      this.kv.set(NODE_TOKEN_KEY_PREFIX + hash, null);
+    }
+  }
+
+  /** Controllers that follow a write: endpoints, routes, node liveness. Then the alarm. */
+  private async afterWrite(r: ResourceDef, obj: KubeObject | undefined, old: KubeObject | undefined): Promise<void> {
+    const now = Date.now();
+    switch (r.resource) {
+      case "services": {
+        const svc = obj as Service | undefined;
+        const prev = old as Service | undefined;
+        const ns = (svc ?? prev)!.metadata.namespace!;
+        const name = (svc ?? prev)!.metadata.name!;
+        this.reconcileEndpoints(ns, name, now);
+        this.refreshRoutes(svc, false, prev);
+        break;
+      }
+      case "pods": {
+        const pod = (obj ?? old) as Pod;
+        for (const svc of this.store.list<Service>("services", pod.metadata.namespace)) {
+          if (!selectsPods(svc)) continue;
+          this.reconcileEndpoints(svc.metadata.namespace!, svc.metadata.name!, now);
+        }
+        break;
+      }
+      case "endpointslices": {
+        const slice = (obj ?? old) as EndpointSlice;
+        const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? (old as EndpointSlice | undefined)?.metadata.labels?.[SERVICE_NAME_LABEL];
+        const svc = svcName ? this.store.get<Service>("services", slice.metadata.namespace!, svcName) : undefined;
+        if (svc) this.refreshRoutes(svc, false);
+        break;
+      }
+      case "nodes":
+        this.nodeChanged((obj ?? old)!.metadata.name!, now);
+        break;
+      case "leases":
+        if (obj) this.nodeLeaseRenewed(obj as Lease, now);
+        break;
+    }
+    await this.scheduleAlarm();
+  }
+
+  private nodeFacts(): NodeFacts {
+    return {
+      isReady: (name) => {
+        const node = this.store.get<Node>("nodes", "", name);
+        if (!node) return true;
+        const ready = node.status?.conditions?.find((c) => c.type === "Ready");
+        return !ready || ready.status === "True";
+      },
+      zone: (name) => this.store.get<Node>("nodes", "", name)?.metadata.labels?.["topology.kubernetes.io/zone"],
+    };
+  }
+
+  /** The endpoints controller for one Service: write only the slices that differ. */
+  private reconcileEndpoints(ns: string, svcName: string, now: number): void {
+    const svc = this.store.get<Service>("services", ns, svcName);
+    const existing = this.store.list<EndpointSlice>("endpointslices", ns).filter((s) => isManagedSlice(s) && s.metadata.labels?.[SERVICE_NAME_LABEL] === svcName);
+    const desired = svc ? desiredSlices(svc, this.store.list<Pod>("pods", ns), this.nodeFacts()) : [];
+    const r = def("endpointslices");
+    const byName = new Map(existing.map((s) => [s.metadata.name!, s]));
+    let changed = false;
+    for (const want of desired) {
+      const have = byName.get(want.metadata.name!);
+      byName.delete(want.metadata.name!);
+      if (have && sameSliceContent(have, want)) continue;
+      changed = true;
+      if (have) {
+        want.metadata = { ...have.metadata, labels: want.metadata.labels, annotations: want.metadata.annotations };
+        if (!want.metadata.annotations) delete want.metadata.annotations;
+        this.commit(r, "MODIFIED", want, have, now);
+      } else {
+        want.metadata.uid = crypto.randomUUID();
+        want.metadata.creationTimestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+        want.metadata.generation = 1;
+        this.commit(r, "ADDED", want, undefined, now);
+      }
+    }
+    for (const stale of byName.values()) {
+      changed = true;
+      this.remove(r, stale, now);
+    }
+    if (changed && svc) this.refreshRoutes(svc, false);
+  }
+
+  /** Recompiles a Service's route records and queues the ones that changed (and deletes hosts it no longer has). */
+  private refreshRoutes(svc: Service | undefined, initial: boolean, old?: Service): void {
+    const ns = (svc ?? old)!.metadata.namespace!;
+    const name = (svc ?? old)!.metadata.name!;
+    const key = `${ns}/${name}`;
+    const slices = svc ? this.store.list<EndpointSlice>("endpointslices", ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name) : [];
+    const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion)) : new Map();
+    const previous = this.routeHostsBySvc.get(key) ?? [];
+    for (const host of previous) {
+      if (records.has(host)) continue;
+      this.routes.delete(host);
+      this.kv.set(routeKey(host), null);
+    }
+    for (const [host, rec] of records) {
+      // Compare without the resourceVersion so that unrelated writes do not rewrite the record.
+      const json = JSON.stringify({ ...rec, resourceVersion: "" });
+      if (this.routes.get(host) === json) continue;
+      this.routes.set(host, json);
+      if (!initial) this.kv.set(routeKey(host), JSON.stringify(rec));
+    }
+    if (records.size > 0) this.routeHostsBySvc.set(key, [...records.keys()]);
+    else this.routeHostsBySvc.delete(key);
+    if (svc) this.alloc.commitHosts(svc);
+  }
+
+  private nodeLeaseRenewed(lease: Lease, now: number): void {
+    const node = this.store.get<Node>("nodes", "", lease.metadata.name!);
+    if (!node) return;
+    const ready = node.status?.conditions?.find((c) => c.type === "Ready");
+    if (ready?.status !== "True") this.setNodeReady(node, true, now);
+  }
+
+  private expireLeases(now: number): void {
+    for (const name of this.liveness.expired(now)) {
+      const node = this.store.get<Node>("nodes", "", name);
+      const ready = node?.status?.conditions?.find((c) => c.type === "Ready");
+      if (node && ready?.status !== "Unknown") this.setNodeReady(node, false, now);
+    }
+  }
+
+  /** The node lifecycle controller's transition: only transitions write (and reach KV). */
+  private setNodeReady(node: Node, ready: boolean, now: number): void {
+    const next = clone(node);
+    const ts = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+    const conditions = (next.status ??= {}).conditions ?? [];
+    const cond = ready
+      ? { type: "Ready", status: "True" as const, reason: "KubeletReady", message: "svcedge agent is posting ready status", lastHeartbeatTime: ts, lastTransitionTime: ts }
+      : { type: "Ready", status: "Unknown" as const, reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: ts, lastTransitionTime: ts };
+    next.status.conditions = [...conditions.filter((c) => c.type !== "Ready"), cond];
+    this.commit(def("nodes"), "MODIFIED", next, node, now);
+    this.nodeChanged(node.metadata.name!, now);
+  }
+
+  private nodeChanged(nodeName: string, now: number): void {
+    const namespaces = new Set(this.store.list<Pod>("pods").filter((p) => p.spec.nodeName === nodeName).map((p) => p.metadata.namespace!));
+    for (const ns of namespaces)
+      for (const svc of this.store.list<Service>("services", ns)) if (selectsPods(svc)) this.reconcileEndpoints(ns, svc.metadata.name!, now);
+  }
+
+  private finishGracefulDeletions(now: number): void {
+    for (const pod of this.store.list<Pod>("pods")) {
+      const ts = pod.metadata.deletionTimestamp;
+      if (ts && Date.parse(ts) <= now) {
+        this.remove(def("pods"), pod, now);
+        this.reconcileNamespace(pod.metadata.namespace!, now);
+      }
+    }
+  }
+
+  private reconcileNamespace(ns: string, now: number): void {
+    for (const svc of this.store.list<Service>("services", ns)) if (selectsPods(svc)) this.reconcileEndpoints(ns, svc.metadata.name!, now);
+  }
+
+  private nextGracefulDeletion(): number | undefined {
+    let next: number | undefined;
+    for (const pod of this.store.list<Pod>("pods")) {
+      const ts = pod.metadata.deletionTimestamp;
+      if (ts) next = Math.min(next ?? Infinity, Date.parse(ts));
+    }
+    return next;
+  }
+
+  private async scheduleAlarm(): Promise<void> {
+    const now = Date.now();
+    const candidates = [this.kv.nextFlushAt(now), this.liveness.nextExpiry(), this.nextGracefulDeletion()].filter((t): t is number => t !== undefined);
+    if (candidates.length === 0) return;
+    const at = Math.max(now, Math.min(...candidates));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+}
+
+function def(resource: string): ResourceDef {
+  return resolveResource(resource === "endpointslices" ? "discovery.k8s.io" : resource === "leases" ? "coordination.k8s.io" : "", resource)!;
+}
+
+function kvObjectKey(r: ResourceDef, obj: KubeObject): string {
+  return "obj/" + objectKey(r.resource, obj.metadata.namespace ?? "", obj.metadata.name!);
+}
+
+function specOf(o: KubeObject): string {
+  const { metadata: _m, status: _s, ...rest } = o as KubeObject & { status?: unknown };
+  return JSON.stringify(rest);
+}
+
+function unchanged(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
+  return strip(a) === strip(b);
+}
+
+function strictFailure(r: ResourceDef, name: string, admitted: Admitted, opts: WriteOptions): Status | undefined {
+  if (opts.fieldValidation !== "Strict" || admitted.unknownFields.length === 0) return undefined;
+  // The apiserver answers 400 here; svcedge answers 422 Invalid, so that clients see the field paths as causes.
+  const causes = admitted.unknownFields.map((f) => ({ reason: "FieldValueInvalid", field: f.replace(/^\./, ""), message: `unknown field "${f.replace(/^\./, "")}"` }));
+  return status(422, "Invalid", r.info ? strictDecodingMessage(r.info.kind, admitted.unknownFields) : causes.map((c) => c.message).join(", "), { name, kind: r.kind, causes });
 }

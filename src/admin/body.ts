@@ -1,0 +1,65 @@
+// Request bodies: size cap, then JSON or YAML by Content-Type.
+import { parse as parseYaml } from "yaml";
+import { badRequest, status, tooLarge, unsupportedMediaType } from "../api/status";
+import type { Status } from "../api/types";
+import { PATCH_CONTENT_TYPES, type PatchType } from "../registry/patching";
+
+/** kube-apiserver's default --max-request-body-bytes is 3 MiB. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export type ParsedBody = { ok: true; value: unknown; patchType?: PatchType } | { ok: false; status: Status };
+
+const mediaType = (contentType: string | null): string => (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+
+export async function readText(req: Request): Promise<{ ok: true; text: string } | { ok: false; status: Status }> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) return { ok: false, status: tooLarge(MAX_BODY_BYTES) };
+  if (!req.body) return { ok: true, text: "" };
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      return { ok: false, status: tooLarge(MAX_BODY_BYTES) };
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.byteLength;
+  }
+  return { ok: true, text: new TextDecoder().decode(all) };
+}
+
+/** Parses a create/update body (`patch` false) or a patch body (`patch` true). */
+export async function parseBody(req: Request, patch: boolean): Promise<ParsedBody> {
+  const type = mediaType(req.headers.get("content-type"));
+  let patchType: PatchType | undefined;
+  if (patch) {
+    patchType = PATCH_CONTENT_TYPES[type];
+    if (!patchType)
+      return {
+        ok: false,
+        status: status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(", ")}`),
+      };
+  } else if (!["application/json", "application/yaml", "application/x-yaml", "text/yaml"].includes(type)) {
+    return { ok: false, status: unsupportedMediaType(type || "(none)") };
+  }
+  const text = await readText(req);
+  if (!text.ok) return text;
+  if (text.text.trim() === "") return { ok: false, status: badRequest("the request body is empty") };
+  const yaml = type.includes("yaml");
+  try {
+    const value = yaml ? parseYaml(text.text, { maxAliasCount: 100 }) : JSON.parse(text.text);
+    return patchType ? { ok: true, value, patchType } : { ok: true, value };
+  } catch (e) {
+    const detail = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    return { ok: false, status: badRequest(yaml ? `error converting YAML to JSON: yaml: ${detail}` : `couldn't get version/kind; json parse error: ${detail}`) };
+  }
+}

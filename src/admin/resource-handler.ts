@@ -1,0 +1,156 @@
+// One handler for every resource path: parse the path and the verb, call the
+// registry, and render its answer. HTTP concerns stay here; storage semantics
+// stay in the registry.
+import { badRequest, methodNotAllowed, status } from "../api/status";
+import type { Env } from "../env";
+import type { Caller } from "../registry/authorize";
+import type { DeleteOptions, ResourceRef, Result, WatchOptions, WriteOptions } from "../registry/registry";
+import { resolveResource } from "../registry/resources";
+import { registryStub } from "./auth";
+import { parseBody, readText } from "./body";
+import { parseResourcePath } from "./paths";
+import { objectResponse, statusResponse } from "./respond";
+
+const notFoundPath = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
+
+export async function handleResource(req: Request, env: Env, caller: Caller): Promise<Response> {
+  const url = new URL(req.url);
+  const path = parseResourcePath(url.pathname);
+  if (!path) return notFoundPath();
+  const r = resolveResource(path.group, path.resource);
+  if (!r || r.version !== path.version) return notFoundPath();
+  // A cluster-scoped resource has no namespaced path; a namespaced one has no cluster-scoped name.
+  if (!r.namespaced && path.namespace) return notFoundPath();
+  if (r.namespaced && !path.namespace && path.name) return notFoundPath();
+  const ref: ResourceRef = { group: r.group, resource: r.resource, namespace: path.namespace };
+  if (path.name) ref.name = path.name;
+  if (path.subresource) ref.subresource = path.subresource;
+  const q = url.searchParams;
+  const registry = registryStub(env);
+  const method = req.method.toUpperCase();
+
+  if (ref.subresource && !(ref.subresource === "status" || (r.resource === "nodes" && ref.subresource === "token"))) return notFoundPath();
+
+  if (!ref.name) {
+    if (method === "GET") {
+      const opts = listOptions(q);
+      if (!opts.ok) return statusResponse(opts.status);
+      if (isTrue(q.get("watch"))) {
+        const res = await registry.watchStream(caller, ref, opts.value);
+        if (!res.ok) return statusResponse(res.status);
+        return new Response(res.value, { headers: { "content-type": "application/json", "cache-control": "no-cache" } });
+      }
+      return render(req, await registry.list(caller, ref, opts.value));
+    }
+    if (method === "POST") {
+      const body = await parseBody(req, false);
+      if (!body.ok) return statusResponse(body.status);
+      return render(req, await registry.create(caller, ref, body.value, writeOptions(q)), 201);
+    }
+    return statusResponse(methodNotAllowed());
+  }
+
+  switch (method) {
+    case "GET":
+      if (ref.subresource === "token") return statusResponse(methodNotAllowed());
+      return render(req, await registry.get(caller, ref));
+    case "POST": {
+      if (ref.subresource !== "token") return statusResponse(methodNotAllowed());
+      const issued = await registry.issueNodeToken(caller, ref.name);
+      if (!issued.ok) return statusResponse(issued.status);
+      const tokenRequest = {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        metadata: { name: issued.value.nodeName },
+        spec: { audiences: ["svcedge"] },
+        status: { token: issued.value.token },
+      };
+      return objectResponse(req, tokenRequest, 201);
+    }
+    case "PUT": {
+      const body = await parseBody(req, false);
+      if (!body.ok) return statusResponse(body.status);
+      return render(req, await registry.update(caller, ref, body.value, writeOptions(q)));
+    }
+    case "PATCH": {
+      const body = await parseBody(req, true);
+      if (!body.ok) return statusResponse(body.status);
+      return render(req, await registry.patch(caller, ref, body.patchType!, body.value, { ...writeOptions(q), force: isTrue(q.get("force")) }));
+    }
+    case "DELETE": {
+      const opts = await deleteOptions(req, q);
+      if (!opts.ok) return statusResponse(opts.status);
+      return render(req, await registry.delete(caller, ref, opts.value));
+    }
+    default:
+      return statusResponse(methodNotAllowed());
+  }
+}
+
+function render(req: Request, res: Result<unknown>, code = 200): Response {
+  if (!res.ok) return statusResponse(res.status);
+  return objectResponse(req, res.value, code, res.warnings ?? []);
+}
+
+const isTrue = (v: string | null): boolean => v === "1" || v === "true";
+
+function intParam(q: URLSearchParams, name: string): { ok: true; value?: number } | { ok: false; status: ReturnType<typeof badRequest> } {
+  const raw = q.get(name);
+  if (raw === null || raw === "") return { ok: true };
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) return { ok: false, status: badRequest(`invalid value for ${name}: ${JSON.stringify(raw)}`) };
+  return { ok: true, value: n };
+}
+
+function listOptions(q: URLSearchParams): { ok: true; value: WatchOptions } | { ok: false; status: ReturnType<typeof badRequest> } {
+  const limit = intParam(q, "limit");
+  if (!limit.ok) return limit;
+  const timeout = intParam(q, "timeoutSeconds");
+  if (!timeout.ok) return timeout;
+  const value: WatchOptions = {};
+  for (const k of ["labelSelector", "fieldSelector", "continue", "resourceVersion"] as const) {
+    const v = q.get(k);
+    if (v) value[k] = v;
+  }
+  if (limit.value) value.limit = limit.value;
+  if (timeout.value) value.timeoutSeconds = timeout.value;
+  if (isTrue(q.get("allowWatchBookmarks"))) value.allowWatchBookmarks = true;
+  return { ok: true, value };
+}
+
+function writeOptions(q: URLSearchParams): WriteOptions {
+  const opts: WriteOptions = {};
+  if (q.get("dryRun") === "All") opts.dryRun = true;
+  const manager = q.get("fieldManager");
+  if (manager) opts.fieldManager = manager;
+  const fv = q.get("fieldValidation");
+  if (fv === "Strict" || fv === "Warn" || fv === "Ignore") opts.fieldValidation = fv;
+  return opts;
+}
+
+async function deleteOptions(req: Request, q: URLSearchParams): Promise<{ ok: true; value: DeleteOptions } | { ok: false; status: ReturnType<typeof badRequest> }> {
+  const value: DeleteOptions = {};
+  const grace = intParam(q, "gracePeriodSeconds");
+  if (!grace.ok) return grace;
+  if (grace.value !== undefined) value.gracePeriodSeconds = grace.value;
+  if (q.get("dryRun") === "All") value.dryRun = true;
+  const text = await readText(req);
+  if (!text.ok) return text;
+  if (text.text.trim()) {
+    let body: { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown }; dryRun?: unknown };
+    try {
+      body = JSON.parse(text.text);
+    } catch (e) {
+      return { ok: false, status: badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`) };
+    }
+    if (typeof body.gracePeriodSeconds === "number") value.gracePeriodSeconds = body.gracePeriodSeconds;
+    if (Array.isArray(body.dryRun) && body.dryRun.includes("All")) value.dryRun = true;
+    const pre = body.preconditions;
+    if (pre && (typeof pre.uid === "string" || typeof pre.resourceVersion === "string")) {
+      value.preconditions = {};
+      if (typeof pre.uid === "string") value.preconditions.uid = pre.uid;
+      if (typeof pre.resourceVersion === "string") value.preconditions.resourceVersion = pre.resourceVersion;
+    }
+  }
+  return { ok: true, value };
+}

@@ -1,0 +1,27 @@
+// Responses of the admin API: JSON by default, YAML when asked, Status for errors.
+import { stringify as toYaml } from "yaml";
+import type { Status } from "../api/types";
+
+export function wantsYaml(req: Request): boolean {
+  const accept = req.headers.get("accept") ?? "";
+  const first = accept.split(",")[0]?.trim().toLowerCase() ?? "";
+  return first.startsWith("application/yaml");
+}
+
+export function objectResponse(req: Request, body: unknown, code = 200, warnings: string[] = []): Response {
+  const headers = new Headers();
+  // RFC 7234 Warning header as the apiserver sends it: 299 - "<text>".
+  for (const w of warnings) headers.append("Warning", `299 - ${JSON.stringify(w)}`);
+  if (wantsYaml(req)) {
+    headers.set("content-type", "application/yaml");
+    return new Response(toYaml(body), { status: code, headers });
+  }
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(body), { status: code, headers });
+}
+
+export function statusResponse(s: Status): Response {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (s.code === 401) headers["www-authenticate"] = 'Bearer realm="svcedge"';
+  return new Response(JSON.stringify(s), { status: s.code, headers });
+}

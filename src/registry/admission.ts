@@ -1,0 +1,150 @@
+// Admission: turn a request body into the object to write, as the apiserver's
+// REST handlers do: decode, reconcile metadata with the URL and the stored object,
+// default, then validate. Nothing here touches storage.
+import { decode } from "../api/decode";
+import { setDefaults } from "../api/defaults";
+import { validateCreate, validateStatusUpdate, validateUpdate } from "../api/validate";
+import { badRequest, fieldInvalid, fieldRequired, invalid } from "../api/status";
+import type { KubeObject, Lease, Service, Status, StatusCause } from "../api/types";
+import { NODE_LEASE_NAMESPACE } from "../api/types";
+import type { ResourceDef } from "./resources";
+
+export type Admitted = { ok: true; object: KubeObject; unknownFields: string[]; warnings: string[] };
+
+export interface AdmitContext {
+  /** Namespace from the URL ("" for cluster-scoped). */
+  namespace: string;
+  /** Name from the URL (updates and patches). */
+  name?: string;
+  /** The stored object (updates and patches). */
+  current?: KubeObject;
+  subresource?: string;
+}
+
+/** Random suffix length of generateName, as the apiserver (5 characters). */
+const GENERATED_SUFFIX = 5;
+const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
+
+export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitted | { ok: false; status: Status } {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return { ok: false, status: badRequest("the body of the request must be a JSON or YAML object") };
+  const raw = { ...(body as Record<string, unknown>) };
+  const kindMismatch = typeMismatch(r, raw);
+  if (kindMismatch) return { ok: false, status: kindMismatch };
+  raw.apiVersion ??= r.apiVersion;
+  raw.kind ??= r.kind;
+
+  let obj: KubeObject;
+  let unknownFields: string[] = [];
+  if (r.info) {
+    const decoded = decode(r.info.kind, raw);
+    if (!decoded.ok) return { ok: false, status: badRequest(decoded.message) };
+    obj = decoded.object;
+    unknownFields = decoded.unknownFields;
+  } else {
+    const lease = decodeLease(raw);
+    if ("status" in lease) return { ok: false, status: lease.status };
+    obj = lease;
+  }
+  obj.metadata ??= {};
+
+  const nsStatus = reconcileNamespace(r, obj, ctx);
+  if (nsStatus) return { ok: false, status: nsStatus };
+
+  if (ctx.current) {
+    if (obj.metadata.name && obj.metadata.name !== ctx.name)
+      return { ok: false, status: badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ctx.name})`) };
+    obj = mergeWithCurrent(obj, ctx.current, ctx.subresource);
+  } else {
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();
+    if (!obj.metadata.name)
+      return { ok: false, status: invalid(r.kind, "", [fieldRequired("metadata.name", "name or generateName is required")], r.group) };
+    for (const f of ["uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp"] as const) delete obj.metadata[f];
+    if (r.resource === "services") delete (obj as Service).status;
+  }
+
+  if (r.info) {
+    setDefaults(obj, ctx.current);
+    const causes: StatusCause[] = !ctx.current
+      ? validateCreate(obj)
+      : ctx.subresource === "status"
+        ? validateStatusUpdate(obj, ctx.current)
+        : validateUpdate(obj, ctx.current);
+    if (causes.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name!, causes, r.group) };
+  }
+  return { ok: true, object: obj, unknownFields, warnings: unknownFields.map((f) => `unknown field "${f.replace(/^\./, "")}"`) };
+}
+
+function typeMismatch(r: ResourceDef, raw: Record<string, unknown>): Status | undefined {
+  const kind = raw.kind;
+  const apiVersion = raw.apiVersion;
+  if ((kind !== undefined && kind !== r.kind) || (apiVersion !== undefined && apiVersion !== r.apiVersion))
+    return badRequest(`the API version in the data (${String(apiVersion ?? "")}) does not match the expected API version (${r.apiVersion}), or the kind (${String(kind ?? "")}) is not ${r.kind}`);
+  return undefined;
+}
+
+function reconcileNamespace(r: ResourceDef, obj: KubeObject, ctx: AdmitContext): Status | undefined {
+  if (!r.namespaced) {
+    delete obj.metadata.namespace;
+    return undefined;
+  }
+  if (obj.metadata.namespace && ctx.namespace && obj.metadata.namespace !== ctx.namespace)
+    return badRequest("the namespace of the provided object does not match the namespace sent on the request");
+  obj.metadata.namespace = obj.metadata.namespace || ctx.namespace || (r.resource === "leases" ? NODE_LEASE_NAMESPACE : "default");
+  return undefined;
+}
+
+/**
+ * Updates keep the system-owned metadata of the stored object. The main resource
+ * keeps the stored status; the /status subresource keeps the stored spec and metadata.
+ */
+function mergeWithCurrent(next: KubeObject, current: KubeObject, subresource?: string): KubeObject {
+  const rv = next.metadata.resourceVersion;
+  if (subresource === "status") {
+    const merged = structuredClone(current) as KubeObject & { status?: unknown };
+    merged.status = (next as KubeObject & { status?: unknown }).status;
+    merged.metadata.resourceVersion = rv;
+    return merged;
+  }
+  const merged = next as KubeObject & { status?: unknown };
+  for (const f of ["uid", "creationTimestamp", "generation", "deletionTimestamp"] as const) {
+    if (current.metadata[f] !== undefined) (merged.metadata as Record<string, unknown>)[f] = current.metadata[f];
+    else delete merged.metadata[f];
+  }
+  const currentStatus = (current as KubeObject & { status?: unknown }).status;
+  if (currentStatus !== undefined) merged.status = structuredClone(currentStatus);
+  else delete merged.status;
+  if (current.kind === "Service") carryAllocatedValues(merged as Service, current as Service);
+  return merged;
+}
+
+/** The apiserver's patchAllocatedValues: an update that omits the clusterIP keeps the allocated one. */
+function carryAllocatedValues(next: Service, current: Service): void {
+  if (!next.spec) return;
+  const typeAllowsIP = next.spec.type !== "ExternalName";
+  if (typeAllowsIP && !next.spec.clusterIP && current.spec.clusterIP) {
+    next.spec.clusterIP = current.spec.clusterIP;
+    if (!next.spec.clusterIPs?.length && current.spec.clusterIPs) next.spec.clusterIPs = [...current.spec.clusterIPs];
+  }
+}
+
+function decodeLease(raw: Record<string, unknown>): Lease | { status: Status } {
+  const meta = (raw.metadata ?? {}) as Record<string, unknown>;
+  const spec = (raw.spec ?? {}) as Record<string, unknown>;
+  const causes: StatusCause[] = [];
+  if (typeof meta !== "object") causes.push(fieldInvalid("metadata", meta, "must be an object"));
+  const duration = spec.leaseDurationSeconds;
+  if (duration !== undefined && (typeof duration !== "number" || !Number.isInteger(duration) || duration <= 0))
+    causes.push(fieldInvalid("spec.leaseDurationSeconds", duration, "must be greater than 0"));
+  for (const f of ["holderIdentity", "renewTime", "acquireTime"])
+    if (spec[f] !== undefined && spec[f] !== null && typeof spec[f] !== "string") causes.push(fieldInvalid(`spec.${f}`, spec[f], "must be a string"));
+  if (causes.length > 0) return { status: invalid("Lease", String(meta.name ?? ""), causes, "coordination.k8s.io") };
+  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: structuredClone(meta), spec: structuredClone(spec) } as Lease;
+}
+
+function randomSuffix(): string {
+  let s = "";
+  const bytes = crypto.getRandomValues(new Uint8Array(GENERATED_SUFFIX));
+  for (const b of bytes) s += ALPHANUMS[b % ALPHANUMS.length];
+  return s;
+}
+

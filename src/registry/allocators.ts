@@ -1,0 +1,146 @@
+// ClusterIP and NodePort allocation, collision-free because the single Registry
+// Durable Object owns both maps. Like kube-apiserver, each range is split into a
+// static band (low end, for users who pick a value) and a dynamic band that random
+// allocation prefers (KEP-3070, KEP-3668), falling back to the static band when full.
+
+export class AllocationError extends Error {}
+
+/** A set of small integers [0, size) with random allocation from a preferred band. */
+class Bitmap {
+  private readonly used = new Set<number>();
+  constructor(readonly size: number, private readonly staticSize: number) {}
+
+  has(i: number): boolean {
+    return this.used.has(i);
+  }
+  take(i: number): void {
+    this.used.add(i);
+  }
+  release(i: number): void {
+    this.used.delete(i);
+  }
+  /** Random free offset, dynamic band first. Returns -1 when the range is full. */
+  allocateRandom(): number {
+    return this.pick(this.staticSize, this.size) ?? this.pick(0, this.staticSize) ?? -1;
+  }
+  private pick(lo: number, hi: number): number | undefined {
+    const n = hi - lo;
+    if (n <= 0) return undefined;
+    const start = lo + Math.floor(Math.random() * n);
+    // Linear probe from a random start: O(1) expected while the band is sparse, always terminates.
+    for (let k = 0; k < n; k++) {
+      const i = lo + ((start - lo + k) % n);
+      if (!this.used.has(i)) return i;
+    }
+    return undefined;
+  }
+}
+
+export function parseIPv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+export const formatIPv4 = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+
+export class ClusterIPAllocator {
+  private readonly base: number;
+  private readonly bits: Bitmap;
+
+  constructor(readonly cidr: string) {
+    const [ip, prefixText] = cidr.split("/");
+    const prefix = Number(prefixText);
+    const net = parseIPv4(ip ?? "");
+    if (net === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new Error(`invalid service CIDR ${cidr}`);
+    const total = 2 ** (32 - prefix);
+    // The network and broadcast addresses are never handed out.
+    this.base = ((net >>> (32 - prefix)) << (32 - prefix)) >>> 0;
+    const size = total - 2;
+    // kube-apiserver: static band = min(max(16, size/16), 256).
+    this.bits = new Bitmap(size, Math.min(Math.max(16, Math.floor(size / 16)), 256));
+  }
+
+  private offset(ip: string): number | undefined {
+    const n = parseIPv4(ip);
+    if (n === undefined) return undefined;
+    const off = n - this.base - 1;
+    return off >= 0 && off < this.bits.size ? off : undefined;
+  }
+
+  isAllocated(ip: string): boolean {
+    const off = this.offset(ip);
+    return off !== undefined && this.bits.has(off);
+  }
+
+  /** Marks an IP already held by a stored Service (used when rebuilding state). */
+  restore(ip: string): void {
+    const off = this.offset(ip);
+    if (off !== undefined) this.bits.take(off);
+  }
+
+  allocate(requested?: string): string {
+    if (requested) {
+      const off = this.offset(requested);
+      if (off === undefined)
+        throw new AllocationError(`failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.cidr}`);
+      if (this.bits.has(off)) throw new AllocationError(`failed to allocate IP ${requested}: provided IP is already allocated`);
+      this.bits.take(off);
+      return requested;
+    }
+    const off = this.bits.allocateRandom();
+    if (off < 0) throw new AllocationError("failed to allocate a serviceIP: range is full");
+    this.bits.take(off);
+    return formatIPv4((this.base + 1 + off) >>> 0);
+  }
+
+  release(ip: string): void {
+    const off = this.offset(ip);
+    if (off !== undefined) this.bits.release(off);
+  }
+}
+
+export class NodePortAllocator {
+  readonly min: number;
+  readonly max: number;
+  private readonly bits: Bitmap;
+
+  constructor(readonly range: string) {
+    const m = /^(\d+)-(\d+)$/.exec(range.trim());
+    if (!m) throw new Error(`invalid node port range ${range}`);
+    this.min = Number(m[1]);
+    this.max = Number(m[2]);
+    if (!(this.min >= 1 && this.max <= 65535 && this.min <= this.max)) throw new Error(`invalid node port range ${range}`);
+    const size = this.max - this.min + 1;
+    // kube-apiserver: static band = min(max(16, size/32), 128).
+    this.bits = new Bitmap(size, Math.min(Math.max(16, Math.floor(size / 32)), 128));
+  }
+
+  isAllocated(port: number): boolean {
+    return port >= this.min && port <= this.max && this.bits.has(port - this.min);
+  }
+
+  restore(port: number): void {
+    if (port >= this.min && port <= this.max) this.bits.take(port - this.min);
+  }
+
+  allocate(requested?: number): number {
+    if (requested) {
+      if (requested < this.min || requested > this.max)
+        throw new AllocationError(`provided port is not in the valid range. The range of valid ports is ${this.range}`);
+      if (this.bits.has(requested - this.min)) throw new AllocationError("provided port is already allocated");
+      this.bits.take(requested - this.min);
+      return requested;
+    }
+    const off = this.bits.allocateRandom();
+    if (off < 0) throw new AllocationError("range is full");
+    this.bits.take(off);
+    return this.min + off;
+  }
+
+  release(port: number): void {
+    if (port >= this.min && port <= this.max) this.bits.release(port - this.min);
+  }
+}

@@ -1,0 +1,155 @@
+// The endpoints controller: Service selector × Pods × readiness → EndpointSlices.
+// Pure: `desiredSlices` computes what the managed slices of one Service must be;
+// the registry diffs that against what is stored and writes only the changes.
+import {
+  ENDPOINT_URLS_ANNOTATION,
+  MANAGED_BY_CONTROLLER,
+  MANAGED_BY_LABEL,
+  POD_URL_ANNOTATION,
+  SERVICE_NAME_LABEL,
+  type Endpoint,
+  type EndpointPort,
+  type EndpointSlice,
+  type Pod,
+  type Service,
+} from "../api/types";
+
+/** Kubernetes' default --max-endpoints-per-slice. */
+export const MAX_ENDPOINTS_PER_SLICE = 100;
+
+export interface NodeFacts {
+  /** False when the Node exists and is not Ready (its lease expired). Pods with no Node object count as on a live node. */
+  isReady(nodeName: string): boolean;
+  zone(nodeName: string): string | undefined;
+}
+
+export const selectsPods = (svc: Service): boolean =>
+  svc.spec.type !== "ExternalName" && !!svc.spec.selector && Object.keys(svc.spec.selector).length > 0;
+
+export function selectorMatches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;
+  return true;
+}
+
+export function podReadyCondition(pod: Pod): boolean {
+  const cond = pod.status?.conditions?.find((c) => c.type === "Ready");
+  if (cond) return cond.status === "True";
+  // svcedge does not run pods: a pod without a readiness probe is ready while it is registered.
+  return !pod.spec.containers.some((c) => c.readinessProbe);
+}
+
+function podAddress(pod: Pod): { address: string; type: EndpointSlice["addressType"] } | undefined {
+  const ip = pod.status?.podIP;
+  if (ip) return { address: ip, type: ip.includes(":") ? "IPv6" : "IPv4" };
+  const url = pod.metadata.annotations?.[POD_URL_ANNOTATION];
+  if (!url) return undefined;
+  try {
+    return { address: new URL(url.replace(/\{port\}/g, "1")).hostname, type: "FQDN" };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The service port numbers a pod serves: named targetPorts resolve through its container ports. */
+function podPorts(svc: Service, pod: Pod): EndpointPort[] {
+  const out: EndpointPort[] = [];
+  for (const sp of svc.spec.ports ?? []) {
+    const protocol = sp.protocol ?? "TCP";
+    const target = sp.targetPort ?? sp.port;
+    let port: number | undefined;
+    if (typeof target === "number") port = target;
+    else {
+      for (const c of pod.spec.containers)
+        for (const cp of c.ports ?? []) if (cp.name === target && (cp.protocol ?? "TCP") === protocol) port = cp.containerPort;
+    }
+    if (port === undefined) continue; // as Kubernetes: an unresolvable named port leaves this pod out of that port
+    const ep: EndpointPort = { name: sp.name ?? "", port, protocol };
+    if (sp.appProtocol) ep.appProtocol = sp.appProtocol;
+    out.push(ep);
+  }
+  return out;
+}
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(36).padStart(7, "0").slice(0, 7);
+}
+
+/**
+ * The managed slices a Service should have, keyed by name. Pods are grouped by
+ * address type and resolved port list (one slice family per group, as the
+ * Kubernetes controller does) and chunked at MAX_ENDPOINTS_PER_SLICE.
+ */
+export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): EndpointSlice[] {
+  if (!selectsPods(svc)) return [];
+  const groups = new Map<string, { type: EndpointSlice["addressType"]; ports: EndpointPort[]; endpoints: Endpoint[]; urls: Record<string, string> }>();
+  const publishNotReady = svc.spec.publishNotReadyAddresses === true;
+  for (const pod of pods) {
+    if (pod.metadata.namespace !== svc.metadata.namespace) continue;
+    if (!selectorMatches(svc.spec.selector!, pod.metadata.labels)) continue;
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+    const addr = podAddress(pod);
+    if (!addr) continue;
+    const ports = podPorts(svc, pod);
+    const key = `${addr.type}|${JSON.stringify(ports)}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { type: addr.type, ports, endpoints: [], urls: {} }));
+    const nodeName = pod.spec.nodeName;
+    const nodeLive = nodeName ? nodes.isReady(nodeName) : true;
+    const terminating = !!pod.metadata.deletionTimestamp;
+    const serving = podReadyCondition(pod) && nodeLive;
+    const ep: Endpoint = {
+      addresses: [addr.address],
+      conditions: { ready: publishNotReady || (serving && !terminating), serving: publishNotReady || serving, terminating },
+      targetRef: { kind: "Pod", namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! },
+    };
+    if (nodeName) {
+      ep.nodeName = nodeName;
+      const zone = nodes.zone(nodeName);
+      if (zone) ep.zone = zone;
+    }
+    g.endpoints.push(ep);
+    const url = pod.metadata.annotations?.[POD_URL_ANNOTATION];
+    if (url) g.urls[addr.address] = url;
+  }
+  const out: EndpointSlice[] = [];
+  const svcName = svc.metadata.name!;
+  for (const [key, g] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    g.endpoints.sort((a, b) => (a.addresses[0]! < b.addresses[0]! ? -1 : 1));
+    for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
+      const chunk = g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE);
+      const urls: Record<string, string> = {};
+      for (const ep of chunk) if (g.urls[ep.addresses[0]!]) urls[ep.addresses[0]!] = g.urls[ep.addresses[0]!]!;
+      const slice: EndpointSlice = {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: {
+          name: `${svcName}-${fnv1a(`${key}#${i}`)}`,
+          namespace: svc.metadata.namespace!,
+          labels: { [SERVICE_NAME_LABEL]: svcName, [MANAGED_BY_LABEL]: MANAGED_BY_CONTROLLER },
+          ownerReferences: [{ apiVersion: "v1", kind: "Service", name: svcName, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        },
+        addressType: g.type,
+        endpoints: chunk,
+        ports: g.ports,
+      };
+      if (Object.keys(urls).length > 0) slice.metadata.annotations = { [ENDPOINT_URLS_ANNOTATION]: JSON.stringify(urls) };
+      out.push(slice);
+    }
+  }
+  return out;
+}
+
+export const isManagedSlice = (s: EndpointSlice): boolean => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_CONTROLLER;
+
+/** True when two slices carry the same content (what the controller would write). */
+export function sameSliceContent(a: EndpointSlice, b: EndpointSlice): boolean {
+  return (
+    a.addressType === b.addressType &&
+    JSON.stringify(a.endpoints) === JSON.stringify(b.endpoints) &&
+    JSON.stringify(a.ports) === JSON.stringify(b.ports) &&
+    JSON.stringify(a.metadata.annotations ?? {}) === JSON.stringify(b.metadata.annotations ?? {}) &&
+    JSON.stringify(a.metadata.labels ?? {}) === JSON.stringify(b.metadata.labels ?? {})
+  );
+}

@@ -1,0 +1,132 @@
+// Compiles a Service and its EndpointSlices into the route records the gateway
+// reads from KV (contract: src/api/route.ts). Pure: same input, same records.
+import { EXTRA_HOSTNAMES_ANNOTATION, TIMEOUT_ANNOTATION, type RouteEndpoint, type RoutePort, type RouteRecord } from "../api/route";
+import { ENDPOINT_URLS_ANNOTATION, type EndpointSlice, type Service } from "../api/types";
+
+export interface ClusterConfig {
+  clusterDomain: string;
+  lbDomain: string;
+}
+
+export interface HostClaim {
+  host: string;
+  access: "public" | "cluster";
+}
+
+export const lbHostname = (svc: Service, cfg: ClusterConfig): string =>
+  `${svc.metadata.name}-${svc.metadata.namespace}.${cfg.lbDomain}`.toLowerCase();
+
+export const clusterHostname = (svc: Service, cfg: ClusterConfig): string =>
+  `${svc.metadata.name}.${svc.metadata.namespace}.svc.${cfg.clusterDomain}`.toLowerCase();
+
+export const isHeadless = (svc: Service): boolean => svc.spec.clusterIP === "None";
+
+/** Extra public hostnames a LoadBalancer Service asks for through its annotation. */
+export function extraHostnames(svc: Service): string[] {
+  const raw = svc.metadata.annotations?.[EXTRA_HOSTNAMES_ANNOTATION];
+  if (!raw) return [];
+  return raw
+    .split(",")
+    .map((h) => h.trim().toLowerCase().replace(/\.$/, ""))
+    .filter((h) => h.length > 0);
+}
+
+/** Every host name a Service answers on at the edge. Headless Services have none. */
+export function serviceHosts(svc: Service, cfg: ClusterConfig): HostClaim[] {
+  if (isHeadless(svc)) return [];
+  const hosts: HostClaim[] = [{ host: clusterHostname(svc, cfg), access: "cluster" }];
+  if (svc.spec.type === "LoadBalancer") {
+    for (const ing of svc.status?.loadBalancer?.ingress ?? []) if (ing.hostname) hosts.push({ host: ing.hostname.toLowerCase(), access: "public" });
+    for (const h of extraHostnames(svc)) hosts.push({ host: h, access: "public" });
+  }
+  const seen = new Set<string>();
+  return hosts.filter((h) => (seen.has(h.host) ? false : (seen.add(h.host), true)));
+}
+
+/** Go-style duration ("30s", "1500ms", "2m", "1m30s") to milliseconds; undefined when malformed. */
+export function parseDuration(s: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+    matched = re.lastIndex;
+  }
+  return matched === s.length && matched > 0 ? total : undefined;
+}
+
+export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: ClusterConfig, resourceVersion: string): Map<string, RouteRecord> {
+  const out = new Map<string, RouteRecord>();
+  const hosts = serviceHosts(svc, cfg);
+  if (hosts.length === 0) return out;
+  const external = svc.spec.type === "ExternalName";
+  const ports = external ? [] : compilePorts(svc, slices);
+  const timeout = svc.metadata.annotations?.[TIMEOUT_ANNOTATION];
+  const timeoutMs = timeout ? parseDuration(timeout) : undefined;
+  for (const { host, access } of hosts) {
+    const rec: RouteRecord = {
+      v: 1,
+      namespace: svc.metadata.namespace!,
+      service: svc.metadata.name!,
+      access,
+      sessionAffinity: svc.spec.sessionAffinity === "ClientIP" ? "ClientIP" : "None",
+      ports,
+      resourceVersion,
+    };
+    if (external) rec.externalName = svc.spec.externalName!.replace(/\.$/, "");
+    if (rec.sessionAffinity === "ClientIP") rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800;
+    if (timeoutMs !== undefined) rec.timeoutMs = timeoutMs;
+    out.set(host, rec);
+  }
+  return out;
+}
+
+function compilePorts(svc: Service, slices: EndpointSlice[]): RoutePort[] {
+  // The edge speaks HTTP over TCP only; UDP and SCTP ports are the agent's.
+  return (svc.spec.ports ?? [])
+    .filter((p) => (p.protocol ?? "TCP") === "TCP")
+    .map((p) => {
+      const name = p.name ?? "";
+      const ready: RouteEndpoint[] = [];
+      const terminating: RouteEndpoint[] = [];
+      const seen = new Set<string>();
+      for (const slice of slices) {
+        const sp = slice.ports?.find((x) => (x.name ?? "") === name && (x.protocol ?? "TCP") === "TCP");
+        if (!sp || typeof sp.port !== "number") continue;
+        const urls = sliceUrls(slice);
+        for (const ep of slice.endpoints) {
+          const address = ep.addresses[0];
+          if (!address || seen.has(address)) continue;
+          seen.add(address);
+          const isReady = ep.conditions?.ready ?? true;
+          const serving = ep.conditions?.serving ?? isReady;
+          const isTerminating = ep.conditions?.terminating ?? false;
+          const entry: RouteEndpoint = { id: ep.targetRef?.uid ?? address, url: endpointUrl(slice.addressType, address, sp.port, urls[address]) };
+          if (ep.nodeName) entry.nodeName = ep.nodeName;
+          if (isReady) ready.push(entry);
+          else if (serving && isTerminating) terminating.push(entry);
+        }
+      }
+      const port: RoutePort = { name, port: p.port, protocol: "TCP", ready, terminating };
+      if (p.appProtocol) port.appProtocol = p.appProtocol;
+      return port;
+    });
+}
+
+function sliceUrls(slice: EndpointSlice): Record<string, string> {
+  const raw = slice.metadata.annotations?.[ENDPOINT_URLS_ANNOTATION];
+  if (!raw) return {};
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A pod URL may name its port with `{port}`; otherwise it is used as is. Without a URL, `http://address:port`. */
+function endpointUrl(addressType: EndpointSlice["addressType"], address: string, port: number, url?: string): string {
+  if (url) return url.replace(/\{port\}/g, String(port)).replace(/\/$/, "");
+  const host = addressType === "IPv6" ? `[${address}]` : address;
+  return `http://${host}:${port}`;
+}

@@ -1,0 +1,173 @@
+// Allocation for Services: ClusterIPs, NodePorts, health-check NodePorts and edge
+// hostnames. All-or-nothing: a failure rolls back what this call took, so a
+// rejected request leaves the allocators exactly as they were.
+import { fieldInvalid, formatValue } from "../api/status";
+import type { Service, StatusCause } from "../api/types";
+import { AllocationError, ClusterIPAllocator, NodePortAllocator } from "./allocators";
+import { lbHostname, serviceHosts, type ClusterConfig } from "./route-compiler";
+
+export interface AllocationConfig extends ClusterConfig {
+  serviceCIDR: string;
+  nodePortRange: string;
+}
+
+const needsClusterIP = (s: Service): boolean => s.spec.type !== "ExternalName" && s.spec.clusterIP !== "None";
+const needsNodePorts = (s: Service): boolean =>
+  s.spec.type === "NodePort" || (s.spec.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
+const needsHealthCheckPort = (s: Service): boolean => s.spec.type === "LoadBalancer" && s.spec.externalTrafficPolicy === "Local";
+const keyOf = (s: Service): string => `${s.metadata.namespace}/${s.metadata.name}`;
+
+export class ServiceAllocations {
+  readonly ips: ClusterIPAllocator;
+  readonly ports: NodePortAllocator;
+  private readonly hosts = new Map<string, string>();
+
+  constructor(private readonly cfg: AllocationConfig) {
+    this.ips = new ClusterIPAllocator(cfg.serviceCIDR);
+    this.ports = new NodePortAllocator(cfg.nodePortRange);
+  }
+
+  /** Re-registers what a stored Service holds (on Durable Object start). */
+  restore(svc: Service): void {
+    for (const ip of svc.spec.clusterIPs ?? (svc.spec.clusterIP ? [svc.spec.clusterIP] : [])) if (ip !== "None") this.ips.restore(ip);
+    for (const p of svc.spec.ports ?? []) if (p.nodePort) this.ports.restore(p.nodePort);
+    if (svc.spec.healthCheckNodePort) this.ports.restore(svc.spec.healthCheckNodePort);
+    for (const h of serviceHosts(svc, this.cfg)) this.hosts.set(h.host, keyOf(svc));
+  }
+
+  /**
+   * Fills in what `svc` needs (mutating it), keeping what `old` already held.
+   * Returns field causes for a 422, or throws AllocationError for an exhausted range (500).
+   */
+  allocate(svc: Service, old?: Service): StatusCause[] {
+    const undo: (() => void)[] = [];
+    const causes: StatusCause[] = [];
+    try {
+      this.allocateClusterIP(svc, old, undo, causes);
+      this.allocateNodePorts(svc, old, undo, causes);
+      if (svc.spec.type === "LoadBalancer") {
+        const hostname = lbHostname(svc, this.cfg);
+        svc.status = { loadBalancer: { ingress: [{ hostname, ipMode: "Proxy" }] } };
+      } else if (svc.status?.loadBalancer?.ingress) {
+        svc.status = { loadBalancer: {} };
+      }
+      this.claimHosts(svc, causes);
+    } catch (e) {
+      for (const u of undo.reverse()) u();
+      throw e;
+    }
+    if (causes.length > 0) for (const u of undo.reverse()) u();
+    return causes;
+  }
+
+  /** Releases what `old` held and `svc` (the new state, or undefined on delete) no longer holds. */
+  releaseUnused(old: Service, svc?: Service): void {
+    const keepIPs = new Set(svc ? (svc.spec.clusterIPs ?? []) : []);
+    for (const ip of old.spec.clusterIPs ?? []) if (!keepIPs.has(ip) && ip !== "None") this.ips.release(ip);
+    const keepPorts = new Set<number>();
+    for (const p of svc?.spec.ports ?? []) if (p.nodePort) keepPorts.add(p.nodePort);
+    if (svc?.spec.healthCheckNodePort) keepPorts.add(svc.spec.healthCheckNodePort);
+    for (const p of old.spec.ports ?? []) if (p.nodePort && !keepPorts.has(p.nodePort)) this.ports.release(p.nodePort);
+    if (old.spec.healthCheckNodePort && !keepPorts.has(old.spec.healthCheckNodePort)) this.ports.release(old.spec.healthCheckNodePort);
+    const keepHosts = new Set(svc ? serviceHosts(svc, this.cfg).map((h) => h.host) : []);
+    for (const h of serviceHosts(old, this.cfg)) if (!keepHosts.has(h.host) && this.hosts.get(h.host) === keyOf(old)) this.hosts.delete(h.host);
+  }
+
+  private allocateClusterIP(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
+    if (!needsClusterIP(svc)) {
+      if (svc.spec.type === "ExternalName") {
+        delete svc.spec.clusterIP;
+        delete svc.spec.clusterIPs;
+      } else svc.spec.clusterIPs = ["None"];
+      return;
+    }
+    const held = old && needsClusterIP(old) ? old.spec.clusterIP : undefined;
+    if (held && (!svc.spec.clusterIP || svc.spec.clusterIP === held)) {
+      svc.spec.clusterIP = held;
+      svc.spec.clusterIPs = [held];
+      return;
+    }
+    const requested = svc.spec.clusterIP || svc.spec.clusterIPs?.[0] || undefined;
+    try {
+      const ip = this.ips.allocate(requested);
+      undo.push(() => this.ips.release(ip));
+      svc.spec.clusterIP = ip;
+      svc.spec.clusterIPs = [ip];
+    } catch (e) {
+      if (!(e instanceof AllocationError) || !requested) throw e;
+      causes.push({ reason: "FieldValueInvalid", field: "spec.clusterIPs", message: `Invalid value: []string{${formatValue(requested)}}: ${e.message}` });
+    }
+  }
+
+  private allocateNodePorts(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
+    const ports = svc.spec.ports ?? [];
+    if (!needsNodePorts(svc)) {
+      // Like the apiserver: nodePorts that were only carried over from the old type are dropped.
+      for (const p of ports) delete p.nodePort;
+    } else {
+      const heldByOld = new Map<string, number>();
+      const oldPorts = new Set<number>();
+      for (const p of old && needsNodePorts(old) ? (old.spec.ports ?? []) : [])
+        if (p.nodePort) {
+          heldByOld.set(`${p.protocol ?? "TCP"}/${p.port}`, p.nodePort);
+          oldPorts.add(p.nodePort);
+        }
+      // The same nodePort may serve several protocols of one Service: allocate each number once.
+      const takenHere = new Set<number>();
+      ports.forEach((p, i) => {
+        const wanted = p.nodePort ?? heldByOld.get(`${p.protocol ?? "TCP"}/${p.port}`);
+        if (wanted && (oldPorts.has(wanted) || takenHere.has(wanted))) {
+          p.nodePort = wanted;
+          takenHere.add(wanted);
+          return;
+        }
+        try {
+          const n = this.ports.allocate(wanted);
+          undo.push(() => this.ports.release(n));
+          takenHere.add(n);
+          p.nodePort = n;
+        } catch (e) {
+          if (!(e instanceof AllocationError) || !wanted) throw e;
+          causes.push(fieldInvalid(`spec.ports[${i}].nodePort`, wanted, e.message));
+        }
+      });
+    }
+    if (!needsHealthCheckPort(svc)) {
+      delete svc.spec.healthCheckNodePort;
+      return;
+    }
+    const held = old && needsHealthCheckPort(old) ? old.spec.healthCheckNodePort : undefined;
+    const wanted = svc.spec.healthCheckNodePort ?? held;
+    if (wanted && wanted === held) {
+      svc.spec.healthCheckNodePort = held;
+      return;
+    }
+    try {
+      const n = this.ports.allocate(wanted);
+      undo.push(() => this.ports.release(n));
+      svc.spec.healthCheckNodePort = n;
+    } catch (e) {
+      if (!(e instanceof AllocationError) || !wanted) throw e;
+      causes.push(fieldInvalid("spec.healthCheckNodePort", wanted, e.message));
+    }
+  }
+
+  private claimHosts(svc: Service, causes: StatusCause[]): void {
+    const me = keyOf(svc);
+    const claims = serviceHosts(svc, this.cfg);
+    for (const { host, access } of claims) {
+      const holder = this.hosts.get(host);
+      if (holder && holder !== me) {
+        const field = access === "public" && host !== lbHostname(svc, this.cfg) ? "metadata.annotations[svcedge.io/hostnames]" : "metadata.name";
+        causes.push(fieldInvalid(field, host, `hostname is already claimed by Service "${holder}"`));
+      }
+    }
+    if (causes.length > 0) return;
+    // Claims are committed only when the whole write succeeds; see commitHosts.
+  }
+
+  /** Records the host claims of a Service that has been written. */
+  commitHosts(svc: Service): void {
+    for (const { host } of serviceHosts(svc, this.cfg)) this.hosts.set(host, keyOf(svc));
+  }
+}

@@ -1,0 +1,74 @@
+// Drives the admin API through the Worker's real fetch handler (workerd, local KV and Durable Object storage).
+import { env, exports } from "cloudflare:workers";
+
+export const ADMIN_TOKEN = "test-admin-token";
+
+export interface CallOptions {
+  token?: string | null;
+  contentType?: string;
+  accept?: string;
+  raw?: string;
+}
+
+export async function call(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<Response> {
+  const headers = new Headers();
+  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+  if (token !== null) headers.set("authorization", `Bearer ${token}`);
+  if (opts.accept) headers.set("accept", opts.accept);
+  let payload: string | undefined = opts.raw;
+  if (body !== undefined) payload = JSON.stringify(body);
+  if (payload !== undefined) headers.set("content-type", opts.contentType ?? "application/json");
+  return exports.default.fetch(new Request(`http://localhost${path}`, { method, headers, body: payload }));
+}
+
+export async function json<T = any>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+export const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("cluster"));
+
+let counter = 0;
+/** A fresh namespace per test, so tests never see each other's objects. */
+export async function freshNamespace(prefix = "t"): Promise<string> {
+  const name = `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+  const res = await call("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  if (res.status !== 201) throw new Error(`namespace ${name}: ${res.status} ${await res.text()}`);
+  return name;
+}
+
+export function service(name: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) {
+  return { apiVersion: "v1", kind: "Service", metadata: { name, ...metadata }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } };
+}
+
+export function pod(name: string, labels: Record<string, string>, ip: string, extra: { nodeName?: string; ready?: boolean; ports?: { name?: string; containerPort: number }[]; annotations?: Record<string, string> } = {}) {
+  const status: Record<string, unknown> = { phase: "Running", podIP: ip };
+  if (extra.ready !== undefined) status.conditions = [{ type: "Ready", status: extra.ready ? "True" : "False" }];
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+    spec: { ...(extra.nodeName ? { nodeName: extra.nodeName } : {}), containers: [{ name: "app", ports: extra.ports ?? [{ name: "http", containerPort: 8080 }] }] },
+    status,
+  };
+}
+
+/** Reads newline-delimited watch events from a streaming response until `count` arrived or the deadline passed. */
+export async function readEvents(res: Response, count: number, timeoutMs = 5000): Promise<{ type: string; object: any }[]> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: { type: string; object: any }[] = [];
+  let buf = "";
+  const deadline = Date.now() + timeoutMs;
+  while (events.length < count && Date.now() < deadline) {
+    const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())))]);
+    if (next === null || next.done) break;
+    buf += decoder.decode(next.value, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      events.push(JSON.parse(buf.slice(0, i)));
+      buf = buf.slice(i + 1);
+    }
+  }
+  await reader.cancel().catch(() => {});
+  return events;
+}

@@ -1,0 +1,69 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, freshNamespace, json, pod, registry, service } from "../admin/client";
+
+/** Runs the registry's alarm until nothing is pending (each run may write once per key). */
+async function flushKv(): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const s = await registry().stats();
+    if (s.kvPending === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+    await runDurableObjectAlarm(registry());
+  }
+  throw new Error("KV replica did not drain");
+}
+
+describe("KV replica", () => {
+  it("writes objects and compiled route records for every host of a Service", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("shop", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
+    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-1", { app: "shop" }, "10.7.0.1", { ready: true }));
+    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-2", { app: "shop" }, "10.7.0.2", { ready: false, annotations: { "svcedge.io/url": "https://shop-2.pods.example.net" } }));
+    await flushKv();
+    const obj = await env.KV.get(`obj/services/${ns}/shop`, "json");
+    expect(obj).toMatchObject({ kind: "Service", metadata: { name: "shop", namespace: ns } });
+    const lb = (await env.KV.get(`route/shop-${ns}.lb.svcedge.local`, "json")) as any;
+    expect(lb).toMatchObject({ v: 1, namespace: ns, service: "shop", access: "public", sessionAffinity: "None" });
+    expect(lb.ports).toEqual([{ name: "http", port: 80, protocol: "TCP", ready: [expect.objectContaining({ url: "http://10.7.0.1:8080" })], terminating: [] }]);
+    const cluster = (await env.KV.get(`route/shop.${ns}.svc.cluster.local`, "json")) as any;
+    expect(cluster.access).toBe("cluster");
+
+    // Readiness flips reach the record; a pod URL annotation replaces the bare IP.
+    const p2 = await json(await call("GET", `/api/v1/namespaces/${ns}/pods/shop-2`));
+    p2.status.conditions = [{ type: "Ready", status: "True" }];
+    await call("PUT", `/api/v1/namespaces/${ns}/pods/shop-2/status`, p2);
+    await flushKv();
+    const after = (await env.KV.get(`route/shop-${ns}.lb.svcedge.local`, "json")) as any;
+    expect(after.ports[0].ready.map((e: any) => e.url).sort()).toEqual(["http://10.7.0.1:8080", "https://shop-2.pods.example.net"]);
+
+    await call("DELETE", `/api/v1/namespaces/${ns}/services/shop`);
+    await flushKv();
+    expect(await env.KV.get(`route/shop-${ns}.lb.svcedge.local`)).toBeNull();
+    expect(await env.KV.get(`obj/services/${ns}/shop`)).toBeNull();
+  });
+
+  it("coalesces many writes to one key into at most one KV write per flush", async () => {
+    const ns = await freshNamespace();
+    await flushKv();
+    const before = (await registry().stats()).kvWrites;
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("busy", {}, { labels: { n: "0" } }));
+    for (let i = 1; i <= 20; i++)
+      await call("PATCH", `/api/v1/namespaces/${ns}/services/busy`, { metadata: { labels: { n: String(i) } } }, { contentType: "application/merge-patch+json" });
+    await flushKv();
+    const written = (await registry().stats()).kvWrites - before;
+    // obj/services/<ns>/busy and route/busy.<ns>.svc.cluster.local, each once: 21 writes coalesced into 2.
+    expect(written).toBe(2);
+    expect(((await env.KV.get(`obj/services/${ns}/busy`, "json")) as any).metadata.labels).toEqual({ n: "20" });
+  });
+
+  it("keeps pending KV writes across a restart of the Durable Object", async () => {
+    const { evictDurableObject } = await import("cloudflare:test");
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("durable"));
+    expect((await registry().stats()).kvPending).toBeGreaterThan(0);
+    await evictDurableObject(registry());
+    await flushKv();
+    expect(await env.KV.get(`obj/services/${ns}/durable`)).not.toBeNull();
+  });
+});

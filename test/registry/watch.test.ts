@@ -1,0 +1,80 @@
+import { evictDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, freshNamespace, json, readEvents, registry, service } from "../admin/client";
+
+describe("watch", () => {
+  // First: eviction waits for open watch streams to drain, so this runs before any watch is open.
+  it("answers 410 Gone to a resume from before the window, and state survives the restart", async () => {
+    const ns = await freshNamespace();
+    const old = await json(await call("POST", `/api/v1/namespaces/${ns}/services`, service("before")));
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("between"));
+    await evictDurableObject(registry());
+    // After a restart the event window starts empty: older resume points must relist.
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("after"));
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1&resourceVersion=${old.metadata.resourceVersion}`);
+    expect(res.status).toBe(410);
+    const st = await json(res);
+    expect(st).toMatchObject({ kind: "Status", reason: "Expired", code: 410 });
+    expect(st.message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
+    const got = await call("GET", `/api/v1/namespaces/${ns}/services/before`);
+    expect((await json(got)).spec.clusterIP).toBe(old.spec.clusterIP);
+  });
+  it("starts with ADDED for existing objects, then streams MODIFIED and DELETED", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("w1"));
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1`);
+    expect(res.status).toBe(200);
+    const eventsP = readEvents(res, 4);
+    await call("PATCH", `/api/v1/namespaces/${ns}/services/w1`, { metadata: { labels: { a: "b" } } }, { contentType: "application/merge-patch+json" });
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("w2"));
+    await call("DELETE", `/api/v1/namespaces/${ns}/services/w1`);
+    const events = await eventsP;
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(["ADDED w1", "MODIFIED w1", "ADDED w2", "DELETED w1"]);
+    expect(events[1]!.object.metadata.labels).toEqual({ a: "b" });
+  });
+
+  it("resumes from a resourceVersion, replaying only what came after it", async () => {
+    const ns = await freshNamespace();
+    const a = await json(await call("POST", `/api/v1/namespaces/${ns}/services`, service("r1")));
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("r2"));
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("r3"));
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=true&resourceVersion=${a.metadata.resourceVersion}`);
+    const events = await readEvents(res, 2);
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(["ADDED r2", "ADDED r3"]);
+  });
+
+  it("filters by field selector, the way kubectl waits for a deletion", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("keep"));
+    const gone = await json(await call("POST", `/api/v1/namespaces/${ns}/services`, service("gone")));
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1&fieldSelector=metadata.name%3Dgone&resourceVersion=${gone.metadata.resourceVersion}`);
+    const eventsP = readEvents(res, 1);
+    await call("DELETE", `/api/v1/namespaces/${ns}/services/keep`);
+    await call("DELETE", `/api/v1/namespaces/${ns}/services/gone`);
+    const events = await eventsP;
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(["DELETED gone"]);
+  });
+
+  it("sends DELETED when an object stops matching a label selector and ADDED when it starts", async () => {
+    const ns = await freshNamespace();
+    const s = await json(await call("POST", `/api/v1/namespaces/${ns}/services`, service("lbl", {}, { labels: { tier: "web" } })));
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1&labelSelector=tier%3Dweb&resourceVersion=${s.metadata.resourceVersion}`);
+    const eventsP = readEvents(res, 2);
+    await call("PATCH", `/api/v1/namespaces/${ns}/services/lbl`, { metadata: { labels: { tier: "db" } } }, { contentType: "application/merge-patch+json" });
+    await call("PATCH", `/api/v1/namespaces/${ns}/services/lbl`, { metadata: { labels: { tier: "web" } } }, { contentType: "application/merge-patch+json" });
+    expect((await eventsP).map((e) => e.type)).toEqual(["DELETED", "ADDED"]);
+  });
+
+  it("sends BOOKMARK events to watchers that allow them", async () => {
+    const ns = await freshNamespace();
+    const list = await json(await call("GET", `/api/v1/namespaces/${ns}/services`));
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`);
+    const eventsP = readEvents(res, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    await registry().sendBookmarks();
+    const [ev] = await eventsP;
+    expect(ev).toMatchObject({ type: "BOOKMARK", object: { kind: "Service", apiVersion: "v1" } });
+    expect(Number(ev!.object.metadata.resourceVersion)).toBeGreaterThan(0);
+  });
+
+});
