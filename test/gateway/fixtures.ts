@@ -33,8 +33,8 @@ export async function seedRoute(host: string, record: Partial<RouteRecord>): Pro
 }
 
 /** A request through the Worker's fetch handler, as the edge would deliver it. */
-export function gateway(url: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(url, init));
+export function gateway(url: string | Request, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(typeof url === "string" ? new Request(url, init) : url);
 }
 
 /** Which pod answered (pods tag every response with x-pod). */
