@@ -48,6 +48,7 @@ export function configureGateway(overrides: Partial<GatewayConfig>): Readonly<Ga
 
 export function resetGatewayConfig(): void {
   current = { ...DEFAULT_GATEWAY_CONFIG };
+  appliedFrom = undefined;
   appliedVars = undefined;
 }
 
@@ -68,11 +69,15 @@ const VAR_FIELDS: ReadonlyArray<[keyof GatewayVars, keyof GatewayConfig, number]
   ["GATEWAY_DEFAULT_TIMEOUT_SECONDS", "defaultTimeoutMs", 1000],
 ];
 
-/** The variable values last applied, so that a request costs one string comparison. */
+/** The env object and the variable values last applied. */
+let appliedFrom: GatewayVars | undefined;
 let appliedVars: string | undefined;
 
 /** Applies the variables that are set (non-negative numbers); invalid values are logged and ignored. */
 export function applyGatewayVars(vars: GatewayVars): void {
+  // The env object is the same for every request of an isolate: usually nothing to do.
+  if (vars === appliedFrom) return;
+  appliedFrom = vars;
   const signature = VAR_FIELDS.map(([name]) => vars[name] ?? "").join("\u0000");
   if (signature === appliedVars) return;
   appliedVars = signature;

@@ -35,6 +35,9 @@ export async function resolveRoute(kv: KVNamespace, host: string): Promise<Route
     if (waited) return waited.record;
   }
   const token = Date.now();
+  // A cancelled request may never clear its mark; marks only delay others by LOAD_WAIT_MAX_MS,
+  // but they must not pile up.
+  if (loading.size >= MAX_CACHED_HOSTS) loading.clear();
   loading.set(host, token);
   try {
     stats.kvReads += 1;

@@ -3,7 +3,8 @@
 // "victim" pods, so stopping them cannot disturb other suites.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configureGateway, gatewayStats, resetGatewayState } from "../../src/gateway/index";
-import { gateway, httpPort, podControl, podOf, pods, seedRoute, type PodName } from "./fixtures";
+import { pickByRendezvous } from "../../src/gateway/pick-endpoint";
+import { gateway, httpPort, podControl, podEndpoint, podOf, pods, seedRoute, type PodName } from "./fixtures";
 
 const HOST = "flaky-default.lb.svcedge.local";
 const VICTIMS: PodName[] = ["victim1", "victim2", "victim3"];
@@ -102,5 +103,47 @@ describe("gateway errors from pods", () => {
     const before = gatewayStats();
     expect((await gateway(`http://${HOST}/status/500`)).status).toBe(500);
     expect(delta(before)).toEqual({ retries: 0, ejections: 0, requests: 1 });
+  });
+});
+
+describe("with ClientIP affinity", () => {
+  /** A client IP whose first choice among the victims is victim1. */
+  function clientOfVictim1(): { ip: string; secondChoice: string } {
+    const endpoints = VICTIMS.map(podEndpoint);
+    for (let i = 1; i < 255; i++) {
+      const ip = `192.0.2.${i}`;
+      if (pickByRendezvous(endpoints, ip, () => true)?.id === "uid-victim1") {
+        const second = pickByRendezvous(endpoints, ip, (e) => e.id !== "uid-victim1")!;
+        return { ip, secondChoice: second.id.replace("uid-", "") };
+      }
+    }
+    throw new Error("no client maps to victim1");
+  }
+
+  it("a client whose pod stops is retried on, then sent to, its second choice", async () => {
+    configureGateway({ maxEjectionPercent: 50 });
+    await seedRoute(HOST, { sessionAffinity: "ClientIP", ports: [httpPort(VICTIMS)] });
+    const { ip, secondChoice } = clientOfVictim1();
+    expect(await podOf(await gateway(`http://${HOST}/`, { headers: { "cf-connecting-ip": ip } }))).toBe("victim1");
+    await podControl("stop", "victim1");
+    const before = gatewayStats();
+    for (let i = 0; i < 5; i++) expect(await podOf(await gateway(`http://${HOST}/`, { headers: { "cf-connecting-ip": ip } }))).toBe(secondChoice);
+    expect(delta(before)).toEqual({ retries: 1, ejections: 1, requests: 5 });
+  });
+
+  it("a request with a body whose connection failed is not replayed, but the next one avoids the dead pod", async () => {
+    configureGateway({ maxEjectionPercent: 50 });
+    await seedRoute(HOST, { sessionAffinity: "ClientIP", ports: [httpPort(VICTIMS)] });
+    const { ip, secondChoice } = clientOfVictim1();
+    await podControl("stop", "victim1");
+    const before = gatewayStats();
+    const post = () => gateway(`http://${HOST}/`, { method: "POST", body: "payload", headers: { "cf-connecting-ip": ip } });
+    const first = await post();
+    expect(first.status).toBe(502);
+    await first.body?.cancel();
+    const second = await post();
+    expect(second.status).toBe(200);
+    expect(await podOf(second)).toBe(secondChoice);
+    expect(delta(before)).toEqual({ retries: 0, ejections: 1, requests: 2 });
   });
 });
