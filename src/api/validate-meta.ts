@@ -24,6 +24,8 @@ export const nameIsDNSSubdomain: NameValidator = (name, prefix) => isDNS1123Subd
 export const nameIsDNSLabel: NameValidator = (name, prefix) => isDNS1123Label(prefix ? maskTrailingDash(name) : name);
 export const nameIsDNS1035Label: NameValidator = (name, prefix) => isDNS1035Label(prefix ? maskTrailingDash(name) : name);
 
+const utf8 = new TextEncoder();
+
 /** Finalizer names Kubernetes knows without a domain prefix. */
 const STANDARD_FINALIZERS = new Set(["kubernetes", "orphan", "foregroundDeletion"]);
 
@@ -41,7 +43,6 @@ export function validateAnnotations(annotations: Record<string, string> | undefi
   const errs: StatusCause[] = [];
   if (!annotations) return errs;
   let size = 0;
-  const utf8 = new TextEncoder();
   for (const [k, v] of Object.entries(annotations)) {
     for (const msg of isQualifiedName(k.toLowerCase())) errs.push(fieldInvalid(path, k, msg));
     size += utf8.encode(k).length + utf8.encode(v).length;
