@@ -107,6 +107,16 @@ describe("bodies are streamed", () => {
     expect(checksum).toBe(expected);
   });
 
+  it("keeps the Content-Length of a fixed-length upload", async () => {
+    const body = new Uint8Array(MIB).fill(0x62);
+    const res = await gateway(`http://${HOST}/echo-body`, { method: "PUT", body });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-content-length")).toBe(String(MIB));
+    const echoed = new Uint8Array(await res.arrayBuffer());
+    expect(echoed.byteLength).toBe(MIB);
+    expect(echoed.every((b) => b === 0x62)).toBe(true);
+  });
+
   it("streams a 1 MiB download", async () => {
     const res = await gateway(`http://${HOST}/download?bytes=${MIB}`);
     expect(res.status).toBe(200);
