@@ -1,0 +1,43 @@
+// Running the netfilter tools, optionally inside a named network namespace. Failures
+// come back as values: the sync loop decides whether to retry or fall back.
+import { spawn } from "node:child_process";
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv with optional stdin; never rejects for a non-zero exit. */
+export type RunCommand = (argv: string[], stdin?: string) => Promise<CommandResult>;
+
+export type Result = { ok: true } | { ok: false; error: string };
+
+export interface CommandOptions {
+  /** Run inside `ip netns exec <netns>` (lab namespaces, tests). */
+  netns?: string;
+  /** Injected runner (defaults to spawning the binary). */
+  run?: RunCommand;
+}
+
+export const spawnCommand: RunCommand = (argv, stdin) =>
+  new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e) => resolve({ code: 127, stdout: "", stderr: String(e) }));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    // A tool that exits before reading stdin closes the pipe; its exit code tells the story.
+    child.stdin.on("error", () => {});
+    child.stdin.end(stdin ?? "");
+  });
+
+/** A runner bound to the options' namespace. */
+export function commandRunner(opts: CommandOptions = {}): RunCommand {
+  const run = opts.run ?? spawnCommand;
+  return opts.netns ? (argv, stdin) => run(["ip", "netns", "exec", opts.netns!, ...argv], stdin) : run;
+}
+
+export const failure = (what: string, r: CommandResult): Result => ({ ok: false, error: `${what}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}` });

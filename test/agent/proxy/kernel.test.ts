@@ -1,0 +1,187 @@
+// The kernel backends against the real kernel, in namespaces this test creates:
+//   client (198.18.2.2) -- (198.18.2.1) node (198.18.0.1) -- pod (198.18.0.2, 198.18.0.3)
+// Rules go into "node"; pods run real HTTP servers that report who called them.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Proxier } from "../../../src/agent/proxy/proxier";
+import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
+import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
+import { IptablesProxier } from "../../../src/agent/proxy/iptables/apply";
+import { flushConntrackUDP } from "../../../src/agent/proxy/conntrack";
+import { JUMP_RULES } from "../../../src/agent/proxy/iptables/chains";
+import { describeNetns, ECHO_SERVER, httpGetIn, NetnsLab } from "../netns";
+import { endpoint, service, slice } from "./fixtures";
+
+const NODE_IP = "198.18.0.1";
+const NODE_CLIENT_SIDE_IP = "198.18.2.1";
+const POD_A = "198.18.0.2";
+const POD_B = "198.18.0.3";
+const CLUSTER_IP = "10.96.0.10";
+const NODE_PORT = 30080;
+const POD_CIDR = "198.18.0.0/24";
+/** Enough connections that both of two endpoints are seen (a miss has probability 2^-19). */
+const SPREAD_ATTEMPTS = 20;
+
+type Ready = { a: boolean; b: boolean };
+
+function clusterState(ready: Ready): ProxyState {
+  return buildProxyState({
+    services: [
+      service("default", "web", { type: "NodePort", clusterIP: CLUSTER_IP, ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: NODE_PORT }] }),
+      service("kube-system", "dns", { clusterIP: "10.96.0.53", ports: [{ name: "dns", port: 53, protocol: "UDP" }] }),
+    ],
+    slices: [
+      slice("default", "web", [{ name: "http", port: 8080 }], [endpoint(POD_A, { ready: ready.a }), endpoint(POD_B, { ready: ready.b })]),
+      slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], [endpoint(POD_A)]),
+    ],
+    nodeName: "node-a",
+    nodeIPs: [NODE_IP, NODE_CLIENT_SIDE_IP],
+  });
+}
+
+async function createLab(): Promise<NetnsLab> {
+  const lab = NetnsLab.create();
+  try {
+    for (const role of ["node", "pod", "client"]) await lab.addNamespace(role);
+    await lab.link({ ns: "node", cidr: `${NODE_IP}/24` }, { ns: "pod", cidr: `${POD_A}/24` });
+    await lab.link({ ns: "node", cidr: `${NODE_CLIENT_SIDE_IP}/24` }, { ns: "client", cidr: "198.18.2.2/24" });
+    const podIf = (await lab.must("pod", ["ip", "-o", "link", "show", "type", "veth"])).match(/^\d+: ([^@:]+)/)![1]!;
+    await lab.must("pod", ["ip", "addr", "add", `${POD_B}/24`, "dev", podIf]);
+    await lab.must("node", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    // connect() needs a route to the ClusterIP before DNAT re-routes the packet to the pod.
+    await lab.must("node", ["ip", "route", "add", "10.96.0.0/12", "via", POD_A]);
+    // Deliberately no route back from the pods to the client: NodePort replies work only if masqueraded.
+    await lab.must("client", ["ip", "route", "add", "default", "via", NODE_CLIENT_SIDE_IP]);
+    await lab.startNode("pod", ECHO_SERVER, [POD_A, "8080"]);
+    await lab.startNode("pod", ECHO_SERVER, [POD_B, "8080"]);
+    return lab;
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+}
+
+interface KernelBackend {
+  name: string;
+  tools: string[];
+  make: (netns: string) => Proxier;
+  /** The backend's rules as the kernel lists them, normalized so equal rulesets compare equal. */
+  snapshot: (lab: NetnsLab) => Promise<string>;
+  /** What of ours is left in the kernel after cleanup (should be nothing). */
+  leftovers: (lab: NetnsLab) => Promise<string[]>;
+}
+
+/** nft lists chains in creation order and map elements in hash order: sort both. */
+function normalizeNftListing(text: string): string {
+  const blocks: string[] = [];
+  let current: string[] = [];
+  for (const line of text.split("\n")) {
+    if (/^\t(chain|map|set) /.test(line)) current = [line.trim()];
+    else if (line === "\t}") blocks.push(current.join(" ").replace(/elements = \{ (.*) \}/, (_m, els: string) => `elements = { ${els.split(/,\s*/).sort().join(", ")} }`));
+    else if (current.length) current.push(line.trim());
+  }
+  return blocks.sort().join("\n");
+}
+
+const iptablesSave = async (lab: NetnsLab): Promise<string> =>
+  (await lab.must("node", ["iptables-save"])).split("\n").filter((l) => !l.startsWith("#")).join("\n");
+
+const backends: KernelBackend[] = [
+  {
+    name: "nftables",
+    tools: ["nft", "conntrack"],
+    make: (netns) => new NftablesProxier({ netns, clusterCIDRs: [POD_CIDR] }),
+    snapshot: async (lab) => lab.must("node", ["nft", "list", "table", "ip", "svcedge"]),
+    leftovers: async (lab) => (await lab.must("node", ["nft", "list", "tables"])).split("\n").filter((l) => l.includes("svcedge")),
+  },
+  {
+    name: "iptables",
+    tools: ["iptables", "iptables-save", "iptables-restore"],
+    make: (netns) => new IptablesProxier({ netns, clusterCIDRs: [POD_CIDR] }),
+    snapshot: iptablesSave,
+    leftovers: async (lab) => (await iptablesSave(lab)).split("\n").filter((l) => l.includes("SVCEDGE")),
+  },
+];
+
+for (const backend of backends) {
+  describeNetns(`kernel: ${backend.name} in a network namespace`, backend.tools, () => {
+    let lab: NetnsLab;
+    let proxier: Proxier;
+    beforeAll(async () => {
+      lab = await createLab();
+      proxier = backend.make(lab.ns("node"));
+    });
+    afterAll(async () => {
+      await lab?.destroy();
+    });
+
+    it("applies the ruleset, and applying it again changes nothing", async () => {
+      expect(await proxier.sync(clusterState({ a: true, b: true }))).toMatchObject({ ok: true, mode: "full" });
+      const first = await backend.snapshot(lab);
+      expect(await proxier.sync(clusterState({ a: true, b: true }), { full: true })).toMatchObject({ ok: true });
+      expect(await backend.snapshot(lab)).toBe(first);
+      expect(first).toContain(CLUSTER_IP);
+    });
+
+    if (backend.name === "iptables") {
+      it("jumps from each built-in chain exactly once", async () => {
+        const save = await iptablesSave(lab);
+        const tableLines = (table: string) => save.slice(save.indexOf(`*${table}`)).split("\nCOMMIT")[0]!.split("\n");
+        for (const j of JUMP_RULES) {
+          const target = j.args.at(-1)!;
+          const count = tableLines(j.table).filter((l) => l.startsWith(`-A ${j.chain} `) && l.endsWith(`-j ${target}`)).length;
+          const expected = JUMP_RULES.filter((k) => k.table === j.table && k.chain === j.chain && k.args.at(-1) === target).length;
+          expect(count, `${j.table} ${j.chain} -> ${target}`).toBe(expected);
+        }
+      });
+    }
+
+    it("carries a connection from the node to the ClusterIP to both pods", async () => {
+      const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, SPREAD_ATTEMPTS);
+      expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`, `${POD_B}:8080`]));
+    });
+
+    it("masquerades NodePort traffic from outside, so the pod's reply finds its way back", async () => {
+      const [answer] = await httpGetIn(lab, "client", `http://${NODE_CLIENT_SIDE_IP}:${NODE_PORT}/`);
+      expect(answer?.error).toBeUndefined();
+      expect(answer?.remote).toBe(NODE_IP);
+    });
+
+    it("applies an endpoint change and stops sending to the removed endpoint", async () => {
+      const result = await proxier.sync(clusterState({ a: true, b: false }));
+      expect(result).toMatchObject({ ok: true, mode: backend.name === "nftables" ? "partial" : "full" });
+      const afterUpdate = await backend.snapshot(lab);
+      const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, 10);
+      expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`]));
+      // The incremental result is the ruleset a full sync would have written.
+      await proxier.sync(clusterState({ a: true, b: false }), { full: true });
+      const full = await backend.snapshot(lab);
+      if (backend.name === "nftables") expect(normalizeNftListing(afterUpdate)).toBe(normalizeNftListing(full));
+      else expect(afterUpdate).toBe(full);
+    });
+
+    it("rejects connections to a service without endpoints", async () => {
+      await proxier.sync(clusterState({ a: false, b: false }));
+      const [answer] = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`);
+      expect(answer?.error).toBe("ECONNREFUSED");
+    });
+
+    if (backend.name === "nftables") {
+      it("flushes conntrack entries of a removed UDP endpoint", async () => {
+        await proxier.sync(clusterState({ a: true, b: true }));
+        await lab.must("node", [process.execPath, "-e", `const s=require("node:dgram").createSocket("udp4");s.send("x",53,"10.96.0.53",()=>s.close())`]);
+        const list = () => lab.exec("node", ["conntrack", "-L", "-p", "udp", "--orig-dst", "10.96.0.53"]);
+        // The reply tuple of a DNATed flow comes from the endpoint.
+        expect((await list()).stdout).toContain(`src=${POD_A} dst=${NODE_IP}`);
+        expect(await flushConntrackUDP(POD_A, { serviceIPs: ["10.96.0.53"] }, { netns: lab.ns("node") })).toEqual({ ok: true });
+        expect((await list()).stdout).not.toContain(`src=${POD_A} dst=${NODE_IP}`);
+      });
+    }
+
+    it("cleans up everything it owns", async () => {
+      expect(await proxier.cleanup()).toEqual({ ok: true });
+      expect(await backend.leftovers(lab)).toEqual([]);
+      // Cleaning up twice is fine.
+      expect(await proxier.cleanup()).toEqual({ ok: true });
+    });
+  });
+}
