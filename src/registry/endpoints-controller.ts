@@ -2,7 +2,6 @@
 // Pure: `desiredSlices` computes what the managed slices of one Service must be;
 // the registry diffs that against what is stored and writes only the changes.
 import {
-  ENDPOINT_URLS_ANNOTATION,
   MANAGED_BY_CONTROLLER,
   MANAGED_BY_LABEL,
   POD_URL_ANNOTATION,
@@ -83,7 +82,7 @@ function fnv1a(s: string): string {
  */
 export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): EndpointSlice[] {
   if (!selectsPods(svc)) return [];
-  const groups = new Map<string, { type: EndpointSlice["addressType"]; ports: EndpointPort[]; endpoints: Endpoint[]; urls: Record<string, string> }>();
+  const groups = new Map<string, { type: EndpointSlice["addressType"]; ports: EndpointPort[]; endpoints: Endpoint[] }>();
   const publishNotReady = svc.spec.publishNotReadyAddresses === true;
   for (const pod of pods) {
     if (pod.metadata.namespace !== svc.metadata.namespace) continue;
@@ -94,7 +93,7 @@ export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): Endp
     const ports = podPorts(svc, pod);
     const key = `${addr.type}|${JSON.stringify(ports)}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { type: addr.type, ports, endpoints: [], urls: {} }));
+    if (!g) groups.set(key, (g = { type: addr.type, ports, endpoints: [] }));
     const nodeName = pod.spec.nodeName;
     const nodeLive = nodeName ? nodes.isReady(nodeName) : true;
     const terminating = !!pod.metadata.deletionTimestamp;
@@ -110,17 +109,14 @@ export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): Endp
       if (zone) ep.zone = zone;
     }
     g.endpoints.push(ep);
-    const url = pod.metadata.annotations?.[POD_URL_ANNOTATION];
-    if (url) g.urls[addr.address] = url;
   }
   const out: EndpointSlice[] = [];
   const svcName = svc.metadata.name!;
   for (const [key, g] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    g.endpoints.sort((a, b) => (a.addresses[0]! < b.addresses[0]! ? -1 : 1));
+    const order = (e: Endpoint) => `${e.addresses[0]}/${e.targetRef?.name ?? ""}`;
+    g.endpoints.sort((a, b) => (order(a) < order(b) ? -1 : 1));
     for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
       const chunk = g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE);
-      const urls: Record<string, string> = {};
-      for (const ep of chunk) if (g.urls[ep.addresses[0]!]) urls[ep.addresses[0]!] = g.urls[ep.addresses[0]!]!;
       const slice: EndpointSlice = {
         apiVersion: "discovery.k8s.io/v1",
         kind: "EndpointSlice",
@@ -134,7 +130,6 @@ export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): Endp
         endpoints: chunk,
         ports: g.ports,
       };
-      if (Object.keys(urls).length > 0) slice.metadata.annotations = { [ENDPOINT_URLS_ANNOTATION]: JSON.stringify(urls) };
       out.push(slice);
     }
   }

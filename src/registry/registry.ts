@@ -15,18 +15,18 @@ import {
   STALE_OBJECT,
   status,
 } from "../api/status";
-import type { EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service, Status } from "../api/types";
-import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION, SERVICE_NAME_LABEL } from "../api/types";
+import type { Endpoint, EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service, Status } from "../api/types";
+import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION, SERVICE_NAME_LABEL } from "../api/types";
 import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
 import { AllocationError } from "./allocators";
 import { authorize, type Caller, type Verb } from "./authorize";
-import { desiredSlices, isManagedSlice, sameSliceContent, selectsPods, type NodeFacts } from "./endpoints-controller";
+import { desiredSlices, isManagedSlice, sameSliceContent, selectorMatches, selectsPods, type NodeFacts } from "./endpoints-controller";
 import { KvReplica } from "./kv-replica";
 import { NodeLiveness } from "./node-liveness";
 import { admit, type Admitted } from "./admission";
 import { applyPatch, type PatchType } from "./patching";
-import { compileRoutes, type ClusterConfig } from "./route-compiler";
+import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-compiler";
 import { ServiceAllocations } from "./service-allocation";
 import { objectKey, ObjectStore } from "./store";
 import { resolveResource, type ResourceDef } from "./resources";
@@ -384,9 +384,10 @@ export class Registry extends DurableObject<Env> {
         break;
       }
       case "pods": {
-        const pod = (obj ?? old) as Pod;
-        for (const svc of this.store.list<Service>("services", pod.metadata.namespace)) {
-          if (!selectsPods(svc)) continue;
+        // Only the Services that select the Pod, before or after the write, can change.
+        const versions = [obj, old].filter((p): p is Pod => p !== undefined);
+        for (const svc of this.store.list<Service>("services", versions[0]!.metadata.namespace)) {
+          if (!selectsPods(svc) || !versions.some((p) => selectorMatches(svc.spec.selector!, p.metadata.labels))) continue;
           this.reconcileEndpoints(svc.metadata.namespace!, svc.metadata.name!, now);
         }
         break;
@@ -427,12 +428,10 @@ export class Registry extends DurableObject<Env> {
     const desired = svc ? desiredSlices(svc, this.store.list<Pod>("pods", ns), this.nodeFacts()) : [];
     const r = def("endpointslices");
     const byName = new Map(existing.map((s) => [s.metadata.name!, s]));
-    let changed = false;
     for (const want of desired) {
       const have = byName.get(want.metadata.name!);
       byName.delete(want.metadata.name!);
       if (have && sameSliceContent(have, want)) continue;
-      changed = true;
       if (have) {
         want.metadata = { ...have.metadata, labels: want.metadata.labels, annotations: want.metadata.annotations };
         if (!want.metadata.annotations) delete want.metadata.annotations;
@@ -444,11 +443,9 @@ export class Registry extends DurableObject<Env> {
         this.commit(r, "ADDED", want, undefined, now);
       }
     }
-    for (const stale of byName.values()) {
-      changed = true;
-      this.remove(r, stale, now);
-    }
-    if (changed && svc) this.refreshRoutes(svc, false);
+    for (const stale of byName.values()) this.remove(r, stale, now);
+    // Also when no slice changed: a Pod's URL annotation is read straight into the route record.
+    if (svc) this.refreshRoutes(svc, false);
   }
 
   /** Recompiles a Service's route records and queues the ones that changed (and deletes hosts it no longer has). */
@@ -457,7 +454,11 @@ export class Registry extends DurableObject<Env> {
     const name = (svc ?? old)!.metadata.name!;
     const key = `${ns}/${name}`;
     const slices = svc ? this.store.list<EndpointSlice>("endpointslices", ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name) : [];
-    const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion)) : new Map();
+    const urlFor = (slice: EndpointSlice, ep: Endpoint) =>
+      ep.targetRef?.kind === "Pod" && ep.targetRef.name
+        ? this.store.get<Pod>("pods", ns, ep.targetRef.name)?.metadata.annotations?.[POD_URL_ANNOTATION]
+        : sliceAnnotationUrl(slice, ep);
+    const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
     const previous = this.routeHostsBySvc.get(key) ?? [];
     for (const host of previous) {
       if (records.has(host)) continue;

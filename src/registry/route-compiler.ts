@@ -1,7 +1,7 @@
 // Compiles a Service and its EndpointSlices into the route records the gateway
 // reads from KV (contract: src/api/route.ts). Pure: same input, same records.
 import { EXTRA_HOSTNAMES_ANNOTATION, TIMEOUT_ANNOTATION, type RouteEndpoint, type RoutePort, type RouteRecord } from "../api/route";
-import { ENDPOINT_URLS_ANNOTATION, type EndpointSlice, type Service } from "../api/types";
+import { ENDPOINT_URLS_ANNOTATION, type Endpoint, type EndpointSlice, type Service } from "../api/types";
 
 export interface ClusterConfig {
   clusterDomain: string;
@@ -55,12 +55,15 @@ export function parseDuration(s: string): number | undefined {
   return matched === s.length && matched > 0 ? total : undefined;
 }
 
-export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: ClusterConfig, resourceVersion: string): Map<string, RouteRecord> {
+/** The URL the edge must fetch for an endpoint, when it has one (a Pod's `svcedge.io/url`). */
+export type EndpointUrlLookup = (slice: EndpointSlice, endpoint: Endpoint) => string | undefined;
+
+export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: ClusterConfig, resourceVersion: string, urlFor: EndpointUrlLookup = sliceAnnotationUrl): Map<string, RouteRecord> {
   const out = new Map<string, RouteRecord>();
   const hosts = serviceHosts(svc, cfg);
   if (hosts.length === 0) return out;
   const external = svc.spec.type === "ExternalName";
-  const ports = external ? [] : compilePorts(svc, slices);
+  const ports = external ? [] : compilePorts(svc, slices, urlFor);
   const timeout = svc.metadata.annotations?.[TIMEOUT_ANNOTATION];
   const timeoutMs = timeout ? parseDuration(timeout) : undefined;
   for (const { host, access } of hosts) {
@@ -81,7 +84,7 @@ export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: Cluste
   return out;
 }
 
-function compilePorts(svc: Service, slices: EndpointSlice[]): RoutePort[] {
+function compilePorts(svc: Service, slices: EndpointSlice[], urlFor: EndpointUrlLookup): RoutePort[] {
   // The edge speaks HTTP over TCP only; UDP and SCTP ports are the agent's.
   return (svc.spec.ports ?? [])
     .filter((p) => (p.protocol ?? "TCP") === "TCP")
@@ -93,15 +96,17 @@ function compilePorts(svc: Service, slices: EndpointSlice[]): RoutePort[] {
       for (const slice of slices) {
         const sp = slice.ports?.find((x) => (x.name ?? "") === name && (x.protocol ?? "TCP") === "TCP");
         if (!sp || typeof sp.port !== "number") continue;
-        const urls = sliceUrls(slice);
         for (const ep of slice.endpoints) {
           const address = ep.addresses[0];
-          if (!address || seen.has(address)) continue;
-          seen.add(address);
+          if (!address) continue;
+          const url = endpointUrl(slice.addressType, address, sp.port, urlFor(slice, ep));
+          // The same destination listed twice (overlapping slices) is one endpoint.
+          if (seen.has(url)) continue;
+          seen.add(url);
           const isReady = ep.conditions?.ready ?? true;
           const serving = ep.conditions?.serving ?? isReady;
           const isTerminating = ep.conditions?.terminating ?? false;
-          const entry: RouteEndpoint = { id: ep.targetRef?.uid ?? address, url: endpointUrl(slice.addressType, address, sp.port, urls[address]) };
+          const entry: RouteEndpoint = { id: ep.targetRef?.uid ?? address, url };
           if (ep.nodeName) entry.nodeName = ep.nodeName;
           if (isReady) ready.push(entry);
           else if (serving && isTerminating) terminating.push(entry);
@@ -113,14 +118,16 @@ function compilePorts(svc: Service, slices: EndpointSlice[]): RoutePort[] {
     });
 }
 
-function sliceUrls(slice: EndpointSlice): Record<string, string> {
+/** For user-written slices: the `svcedge.io/endpoint-urls` annotation maps an address to its URL. */
+export function sliceAnnotationUrl(slice: EndpointSlice, endpoint: Endpoint): string | undefined {
   const raw = slice.metadata.annotations?.[ENDPOINT_URLS_ANNOTATION];
-  if (!raw) return {};
+  if (!raw) return undefined;
   try {
-    const parsed = JSON.parse(raw) as unknown;
-    return parsed && typeof parsed === "object" ? (parsed as Record<string, string>) : {};
+    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    const url = parsed?.[endpoint.addresses[0] ?? ""];
+    return typeof url === "string" ? url : undefined;
   } catch {
-    return {};
+    return undefined;
   }
 }
 

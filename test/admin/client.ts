@@ -1,4 +1,5 @@
 // Drives the admin API through the Worker's real fetch handler (workerd, local KV and Durable Object storage).
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -71,4 +72,14 @@ export async function readEvents(res: Response, count: number, timeoutMs = 5000)
   }
   await reader.cancel().catch(() => {});
   return events;
+}
+
+/** Runs the registry's alarm until no KV write is pending (a key is written at most once a second). */
+export async function flushKv(): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    if ((await registry().stats()).kvPending === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+    await runDurableObjectAlarm(registry());
+  }
+  throw new Error("KV replica did not drain");
 }

@@ -1,18 +1,6 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, freshNamespace, json, pod, registry, service } from "../admin/client";
-
-/** Runs the registry's alarm until nothing is pending (each run may write once per key). */
-async function flushKv(): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    const s = await registry().stats();
-    if (s.kvPending === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
-    await runDurableObjectAlarm(registry());
-  }
-  throw new Error("KV replica did not drain");
-}
+import { call, flushKv, freshNamespace, json, pod, registry, service } from "../admin/client";
 
 describe("KV replica", () => {
   it("writes objects and compiled route records for every host of a Service", async () => {
