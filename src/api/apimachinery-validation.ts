@@ -1,7 +1,7 @@
 // Ports of k8s.io/apimachinery/pkg/util/validation: each check returns the list
 // of apimachinery's messages (empty when valid), word for word, so callers wrap
 // them in field errors exactly as the Kubernetes validators do.
-import { familyOf, parseCIDR, parseIP } from "./ip";
+import { familyOf, hasHostBits, isIPv4MappedIPv6, parseCIDR, parseIP } from "./ip";
 import { fieldInvalid, fieldRequired } from "./status";
 import type { StatusCause } from "./types";
 
@@ -143,8 +143,18 @@ export const fieldTooLong = (field: string, maxBytes: number): StatusCause => ({
   field,
 });
 
+/**
+ * IsValidIPForLegacyField with strict validation (the StrictIPCIDRValidation
+ * behaviour): any address the sloppy parser accepts, except leading zeros and
+ * IPv4-mapped IPv6, which different software reads differently.
+ */
 export function isValidIP(field: string, value: string): StatusCause[] {
-  return parseIP(value) ? [] : [fieldInvalid(field, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")];
+  const ip = parseIP(value);
+  if (!ip) return [fieldInvalid(field, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")];
+  const errs: StatusCause[] = [];
+  if (ip.leadingZeros) errs.push(fieldInvalid(field, value, "must not have leading 0s"));
+  if (isIPv4MappedIPv6(ip)) errs.push(fieldInvalid(field, value, "must not be an IPv4-mapped IPv6 address"));
+  return errs;
 }
 
 export function isValidIPv4Address(field: string, value: string): StatusCause[] {
@@ -157,8 +167,14 @@ export function isValidIPv6Address(field: string, value: string): StatusCause[] 
   return ip && familyOf(ip) === 6 ? [] : [fieldInvalid(field, value, "must be a valid IPv6 address")];
 }
 
+/** IsValidCIDRForLegacyField with strict validation: a subnet in "address/prefix" form. */
 export function isValidCIDR(field: string, value: string): StatusCause[] {
-  return parseCIDR(value) ? [] : [fieldInvalid(field, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")];
+  const cidr = parseCIDR(value);
+  if (!cidr) return [fieldInvalid(field, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")];
+  if (cidr.ip.leadingZeros || cidr.prefixLeadingZeros) return [fieldInvalid(field, value, "must not have leading 0s in IP or prefix length")];
+  if (isIPv4MappedIPv6(cidr.ip)) return [fieldInvalid(field, value, "must not have an IPv4-mapped IPv6 address")];
+  if (hasHostBits(cidr)) return [fieldInvalid(field, value, "must not have bits set beyond the prefix length")];
+  return [];
 }
 
 export function isFullyQualifiedDomainName(field: string, name: string): StatusCause[] {

@@ -1,33 +1,45 @@
-// IP and CIDR parsing with the strictness of Go's net/netip (no zones, no
-// leading zeros in IPv4 octets), plus the address classes that Kubernetes
-// validation rejects for endpoints and external IPs.
+// IP and CIDR parsing as Kubernetes does it for its legacy fields: the
+// "sloppy" parser (k8s.io/utils/net ParseIPSloppy, which tolerates leading
+// zeros in IPv4 octets) tells valid from invalid, and the caller decides whether
+// the leading zeros and IPv4-mapped forms that strict validation rejects are
+// allowed. Also: the address classes validation rejects for endpoints and
+// external IPs.
 
 export interface ParsedIP {
   family: 4 | 6;
   /** 4 bytes for IPv4; 16 for IPv6 (an IPv4-mapped IPv6 address stays IPv6 here). */
   bytes: Uint8Array;
+  /** An IPv4 octet (possibly embedded in IPv6) was written with a leading 0, e.g. "010.0.0.1". */
+  leadingZeros: boolean;
 }
 
-const IPV4_OCTET = /^(0|[1-9][0-9]{0,2})$/;
+const IPV4_OCTET = /^[0-9]{1,3}$/;
 
-export function parseIPv4(s: string): Uint8Array | undefined {
+function parseIPv4Octets(s: string): { bytes: Uint8Array; leadingZeros: boolean } | undefined {
   const parts = s.split(".");
   if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
+  const bytes = new Uint8Array(4);
+  let leadingZeros = false;
   for (let i = 0; i < 4; i++) {
     const p = parts[i]!;
     if (!IPV4_OCTET.test(p)) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
-    out[i] = n;
+    if (p.length > 1 && p.startsWith("0")) leadingZeros = true;
+    bytes[i] = n;
   }
-  return out;
+  return { bytes, leadingZeros };
+}
+
+export function parseIPv4(s: string): Uint8Array | undefined {
+  return parseIPv4Octets(s)?.bytes;
 }
 
 const HEXTET = /^[0-9a-fA-F]{1,4}$/;
 
-export function parseIPv6(s: string): Uint8Array | undefined {
+function parseIPv6(s: string): { bytes: Uint8Array; leadingZeros: boolean } | undefined {
   if (s.length < 2 || s.includes("%")) return undefined;
+  let leadingZeros = false;
   const out = new Uint8Array(16);
   let head = s;
   let tail = "";
@@ -44,8 +56,10 @@ export function parseIPv6(s: string): Uint8Array | undefined {
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
       if (i === groups.length - 1 && g.includes(".")) {
-        const v4 = parseIPv4(g);
-        if (!v4) return undefined;
+        const parsed = parseIPv4Octets(g);
+        if (!parsed) return undefined;
+        const v4 = parsed.bytes;
+        leadingZeros ||= parsed.leadingZeros;
         res.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
       } else {
         if (!HEXTET.test(g)) return undefined;
@@ -65,17 +79,17 @@ export function parseIPv6(s: string): Uint8Array | undefined {
     out[2 * i] = w >> 8;
     out[2 * i + 1] = w & 0xff;
   });
-  return out;
+  return { bytes: out, leadingZeros };
 }
 
 export function parseIP(s: string): ParsedIP | undefined {
-  if (s.includes(":")) {
-    const b = parseIPv6(s);
-    return b ? { family: 6, bytes: b } : undefined;
-  }
-  const b = parseIPv4(s);
-  return b ? { family: 4, bytes: b } : undefined;
+  const v6 = s.includes(":");
+  const p = v6 ? parseIPv6(s) : parseIPv4Octets(s);
+  return p ? { family: v6 ? 6 : 4, bytes: p.bytes, leadingZeros: p.leadingZeros } : undefined;
 }
+
+/** ::ffff:a.b.c.d, which some software reads as IPv4 and some as IPv6. */
+export const isIPv4MappedIPv6 = (ip: ParsedIP): boolean => ip.family === 6 && asIPv4(ip) !== undefined;
 
 /** Go's view of a family: an IPv4-mapped IPv6 address counts as IPv4 (net.IP.To4). */
 export const familyOf = (ip: ParsedIP): 4 | 6 => (asIPv4(ip) ? 4 : 6);
@@ -84,15 +98,31 @@ export function ipFamilyOfString(s: string): 4 | 6 | undefined {
   return ip ? familyOf(ip) : undefined;
 }
 
-export function parseCIDR(s: string): { ip: ParsedIP; prefix: number } | undefined {
+export interface ParsedCIDR {
+  ip: ParsedIP;
+  prefix: number;
+  /** The prefix length was written with a leading 0, e.g. "/08". */
+  prefixLeadingZeros: boolean;
+}
+
+export function parseCIDR(s: string): ParsedCIDR | undefined {
   const slash = s.indexOf("/");
   if (slash < 0) return undefined;
   const ip = parseIP(s.slice(0, slash));
   const p = s.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]*)$/.test(p)) return undefined;
+  if (!ip || !/^[0-9]{1,3}$/.test(p)) return undefined;
   const prefix = Number(p);
   if (prefix > (ip.family === 4 ? 32 : 128)) return undefined;
-  return { ip, prefix };
+  return { ip, prefix, prefixLeadingZeros: p.length > 1 && p.startsWith("0") };
+}
+
+/** Bits set after the prefix length ("10.0.0.1/8" rather than "10.0.0.0/8"). */
+export function hasHostBits(c: ParsedCIDR): boolean {
+  const b = c.ip.bytes;
+  for (let bit = c.prefix; bit < b.length * 8; bit++) {
+    if ((b[bit >> 3]! >> (7 - (bit & 7))) & 1) return true;
+  }
+  return false;
 }
 
 /** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), as Go's To4 sees it. */

@@ -129,6 +129,22 @@ const cases: Case[] = [
     spec: { clusterIP: "10.0.0.300", ports: [HTTP_PORT] },
     want: [`spec.clusterIPs[0]: Invalid value: "10.0.0.300": ${BAD_IP}`],
   },
+  {
+    name: "IPs with leading zeros or IPv4-mapped IPv6 are ambiguous (strict IP validation)",
+    spec: { externalIPs: ["010.0.0.1", "::ffff:198.18.0.1"], ports: [HTTP_PORT] },
+    want: [
+      'spec.externalIPs[0]: Invalid value: "010.0.0.1": must not have leading 0s',
+      'spec.externalIPs[1]: Invalid value: "::ffff:198.18.0.1": must not be an IPv4-mapped IPv6 address',
+    ],
+  },
+  {
+    name: "source ranges must be subnets",
+    spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["10.0.0.1/8", "10.0.0.0/08", "2001:db8::/32"], ports: [HTTP_PORT] },
+    want: [
+      'spec.LoadBalancerSourceRanges[0]: Invalid value: "10.0.0.1/8": must not have bits set beyond the prefix length',
+      'spec.LoadBalancerSourceRanges[1]: Invalid value: "10.0.0.0/08": must not have leading 0s in IP or prefix length',
+    ],
+  },
   { name: "empty clusterIP means allocate", spec: { clusterIP: "", ports: [HTTP_PORT] }, want: [] },
   {
     name: "clusterIPs[0] must equal clusterIP",
