@@ -17,6 +17,8 @@ export interface AddressPlan {
   /** An address outside the cluster that clients come from. */
   outsideIP: string;
   targetPort: number;
+  /** The Services' port (80 for the kernel; above 1024 so the userspace suite needs no privilege). */
+  servicePort: number;
 }
 
 export const KERNEL_PLAN: AddressPlan = {
@@ -28,6 +30,7 @@ export const KERNEL_PLAN: AddressPlan = {
   externalIP: "198.19.0.20",
   outsideIP: "198.18.2.2",
   targetPort: 8080,
+  servicePort: 80,
 };
 
 export interface ConformanceCase {
@@ -51,7 +54,8 @@ const OTHER = "node-b";
 
 export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
   const tp = plan.targetPort;
-  const http = (nodePort?: number) => ({ name: "http", port: 80, targetPort: tp, ...(nodePort ? { nodePort } : {}) });
+  const sp = plan.servicePort;
+  const http = (nodePort?: number) => ({ name: "http", port: sp, targetPort: tp, ...(nodePort ? { nodePort } : {}) });
   const httpSlice = [{ name: "http", port: tp }];
   const ep = (n: number, port = tp) => `${plan.podIP(n)}:${port}`;
   const services = [
@@ -81,18 +85,18 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
   const outside = (dst: string, dport: number): Packet => ({ src: plan.outsideIP, dst, proto: "TCP", dport });
   const to = (targets: string[], masquerade: boolean): TraceResult => ({ output: targets.sort().join(", "), masquerade });
   const cases: ConformanceCase[] = [
-    { name: "ClusterIP from outside the cluster: ready endpoints, masqueraded", packet: outside(plan.clusterIP(1), 80), expect: to([ep(1), ep(2)], true) },
-    { name: "ClusterIP from a pod: ready endpoints, source kept", packet: { src: plan.podIP(12), dst: plan.clusterIP(1), proto: "TCP", dport: 80 }, expect: to([ep(1), ep(2)], false) },
+    { name: "ClusterIP from outside the cluster: ready endpoints, masqueraded", packet: outside(plan.clusterIP(1), sp), expect: to([ep(1), ep(2)], true) },
+    { name: "ClusterIP from a pod: ready endpoints, source kept", packet: { src: plan.podIP(12), dst: plan.clusterIP(1), proto: "TCP", dport: sp }, expect: to([ep(1), ep(2)], false) },
     {
       name: "ClusterIP from the node itself (its address is outside the pod CIDR): masqueraded",
-      packet: { src: plan.nodeIP, dst: plan.clusterIP(1), proto: "TCP", dport: 80, local: true },
+      packet: { src: plan.nodeIP, dst: plan.clusterIP(1), proto: "TCP", dport: sp, local: true },
       expect: to([ep(1), ep(2)], true),
     },
     { name: "NodePort, Cluster policy: masqueraded", packet: outside(plan.nodeIP, 30080), expect: to([ep(1), ep(2)], true) },
-    { name: "LoadBalancer ingress IP", packet: outside(plan.lbIP, 80), expect: to([ep(1), ep(2)], true) },
-    { name: "externalIP", packet: outside(plan.externalIP, 80), expect: to([ep(1), ep(2)], true) },
-    { name: "ClusterIP of a service without endpoints is rejected", packet: outside(plan.clusterIP(2), 80), expect: { output: "REJECT", masquerade: false } },
-    { name: "no ready endpoints: serving terminating ones", packet: outside(plan.clusterIP(3), 80), expect: to([ep(4)], true) },
+    { name: "LoadBalancer ingress IP", packet: outside(plan.lbIP, sp), expect: to([ep(1), ep(2)], true) },
+    { name: "externalIP", packet: outside(plan.externalIP, sp), expect: to([ep(1), ep(2)], true) },
+    { name: "ClusterIP of a service without endpoints is rejected", packet: outside(plan.clusterIP(2), sp), expect: { output: "REJECT", masquerade: false } },
+    { name: "no ready endpoints: serving terminating ones", packet: outside(plan.clusterIP(3), sp), expect: to([ep(4)], true) },
     { name: "externalTrafficPolicy Local: local endpoints, client IP kept", packet: outside(plan.nodeIP, 30081), expect: to([ep(6)], false) },
     {
       name: "externalTrafficPolicy Local from the node itself: short-circuit to all endpoints",
@@ -100,12 +104,12 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
       expect: to([ep(6), ep(7)], true),
       userspace: false,
     },
-    { name: "externalTrafficPolicy Local, ClusterIP still uses every endpoint", packet: outside(plan.clusterIP(4), 80), expect: to([ep(6), ep(7)], true) },
+    { name: "externalTrafficPolicy Local, ClusterIP still uses every endpoint", packet: outside(plan.clusterIP(4), sp), expect: to([ep(6), ep(7)], true) },
     { name: "externalTrafficPolicy Local without local endpoints drops NodePort traffic", packet: outside(plan.nodeIP, 30082), expect: { output: "DROP", masquerade: false } },
-    { name: "internalTrafficPolicy Local: only this node's endpoints", packet: outside(plan.clusterIP(6), 80), expect: to([ep(9)], false) },
+    { name: "internalTrafficPolicy Local: only this node's endpoints", packet: outside(plan.clusterIP(6), sp), expect: to([ep(9)], false) },
     { name: "second port resolved by name", packet: outside(plan.clusterIP(7), 9090), expect: to([ep(11, tp + 1)], true) },
-    { name: "hairpin: an endpoint reaching itself through its service is masqueraded", packet: { src: plan.podIP(11), dst: plan.clusterIP(7), proto: "TCP", dport: 80 }, expect: to([ep(11)], true) },
-    { name: "a port the service does not expose is not ours", packet: outside(plan.clusterIP(1), 81), expect: { output: "ACCEPT", masquerade: false }, userspace: false },
+    { name: "hairpin: an endpoint reaching itself through its service is masqueraded", packet: { src: plan.podIP(11), dst: plan.clusterIP(7), proto: "TCP", dport: sp }, expect: to([ep(11)], true) },
+    { name: "a port the service does not expose is not ours", packet: outside(plan.clusterIP(1), sp + 1), expect: { output: "ACCEPT", masquerade: false }, userspace: false },
   ];
   const endpoints = [ep(1), ep(2), ep(4), ep(6), ep(7), ep(8), ep(9), ep(10), ep(11), ep(11, tp + 1)];
   return { input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP] }, clusterCIDRs: [plan.podCIDR], cases, endpoints };

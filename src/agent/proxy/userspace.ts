@@ -1,0 +1,191 @@
+// Userspace proxier for hosts without root: a TCP listener per ClusterIP:port (where the
+// address can be bound, e.g. on loopback), per externalIP/LB IP:port and per NodePort on
+// the node's IPs. Each connection goes to a random usable endpoint; bytes are piped both
+// ways, and either side closing or failing closes the other.
+import net from "node:net";
+import type { Result } from "./command";
+import type { EndpointInfo, ProxyState, ServicePortState } from "./state";
+import type { Proxier, SyncResult } from "./proxier";
+import { servicePortKey } from "./same-service-port";
+
+/** How long to wait for an endpoint to accept before trying another. */
+const ENDPOINT_CONNECT_TIMEOUT_MS = 3000;
+/** Endpoints tried per client connection before giving up (kube-proxy's userspace mode retried too). */
+const MAX_ENDPOINT_ATTEMPTS = 3;
+/** Above this many remembered clients per service, expired affinity entries are pruned. */
+const AFFINITY_PRUNE_THRESHOLD = 10_000;
+
+export interface UserspaceOptions {
+  /** Addresses NodePorts listen on; defaults to the state's nodeIPs. */
+  nodeIPs?: string[];
+  /** Random index in [0, n); injectable for tests. */
+  pick?: (n: number) => number;
+  log?: (message: string) => void;
+}
+
+type Path = "internal" | "external";
+
+interface Listener {
+  server: net.Server;
+  serviceKey: string;
+  path: Path;
+}
+
+interface Affinity {
+  endpoint: string;
+  expiresAt: number;
+}
+
+const endpointAddress = (ep: EndpointInfo): string => `${ep.ip}:${ep.port}`;
+
+/** The endpoints a connection on `path` may use, by the service's traffic policy. */
+export function usableEndpoints(svc: ServicePortState, path: Path): EndpointInfo[] {
+  const local = path === "internal" ? svc.internalPolicyLocal : svc.externalPolicyLocal;
+  return local ? svc.localEndpoints : svc.clusterEndpoints;
+}
+
+export class UserspaceProxier implements Proxier {
+  readonly backend = "userspace";
+  private services = new Map<string, ServicePortState>();
+  private readonly listeners = new Map<string, Listener>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly affinity = new Map<string, Map<string, Affinity>>();
+  private readonly pick: (n: number) => number;
+  private readonly log: (message: string) => void;
+
+  constructor(private readonly opts: UserspaceOptions = {}) {
+    this.pick = opts.pick ?? ((n) => Math.floor(Math.random() * n));
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** "ip:port" of every listening socket. */
+  listening(): string[] {
+    return [...this.listeners.keys()].sort();
+  }
+
+  async sync(state: ProxyState): Promise<SyncResult> {
+    this.services = new Map(state.services.map((svc) => [servicePortKey(svc), svc]));
+    const wanted = new Map<string, { serviceKey: string; path: Path }>();
+    const nodeIPs = this.opts.nodeIPs ?? state.nodeIPs;
+    for (const svc of state.services) {
+      if (svc.protocol !== "TCP") continue; // UDP and SCTP need the kernel backends.
+      const serviceKey = servicePortKey(svc);
+      // No listener without endpoints: the client gets a refusal, like the kernel backends' reject.
+      if (usableEndpoints(svc, "internal").length) for (const ip of svc.clusterIPs) wanted.set(`${ip}:${svc.port}`, { serviceKey, path: "internal" });
+      if (usableEndpoints(svc, "external").length) {
+        for (const ip of [...svc.externalIPs, ...svc.loadBalancerIPs]) wanted.set(`${ip}:${svc.port}`, { serviceKey, path: "external" });
+        if (svc.nodePort) for (const ip of nodeIPs) wanted.set(`${ip}:${svc.nodePort}`, { serviceKey, path: "external" });
+      }
+    }
+    for (const [addr, l] of this.listeners) {
+      const want = wanted.get(addr);
+      if (want) Object.assign(l, want);
+      else {
+        this.listeners.delete(addr);
+        l.server.close();
+      }
+    }
+    await Promise.all([...wanted].filter(([addr]) => !this.listeners.has(addr)).map(([addr, want]) => this.listen(addr, want)));
+    return { ok: true, mode: "full" };
+  }
+
+  private listen(addr: string, want: { serviceKey: string; path: Path }): Promise<void> {
+    const sep = addr.lastIndexOf(":");
+    const [host, port] = [addr.slice(0, sep), Number(addr.slice(sep + 1))];
+    const listener: Listener = { server: net.createServer((client) => this.accept(listener, client)), ...want };
+    return new Promise((resolve) => {
+      listener.server.once("error", (err: NodeJS.ErrnoException) => {
+        // Addresses this host does not hold (a ClusterIP off loopback) cannot be served in userspace.
+        this.log(`userspace: cannot listen on ${addr}: ${err.code ?? err.message}`);
+        resolve();
+      });
+      listener.server.listen(port, host, () => {
+        this.listeners.set(addr, listener);
+        resolve();
+      });
+    });
+  }
+
+  private accept(listener: Listener, client: net.Socket): void {
+    this.sockets.add(client);
+    client.once("close", () => this.sockets.delete(client));
+    client.on("error", () => client.destroy());
+    client.pause();
+    const svc = this.services.get(listener.serviceKey);
+    const candidates = svc ? usableEndpoints(svc, listener.path) : [];
+    if (!svc || candidates.length === 0) {
+      client.destroy();
+      return;
+    }
+    this.connect(svc, candidates, client, 0);
+  }
+
+  private choose(svc: ServicePortState, candidates: EndpointInfo[], clientIP: string, tried: Set<string>): EndpointInfo | undefined {
+    const open = candidates.filter((ep) => !tried.has(endpointAddress(ep)));
+    if (open.length === 0) return undefined;
+    if (svc.affinityTimeoutSeconds > 0) {
+      const sticky = this.affinity.get(servicePortKey(svc))?.get(clientIP);
+      const ep = sticky && sticky.expiresAt > Date.now() ? open.find((e) => endpointAddress(e) === sticky.endpoint) : undefined;
+      if (ep) return ep;
+    }
+    return open[this.pick(open.length)];
+  }
+
+  private connect(svc: ServicePortState, candidates: EndpointInfo[], client: net.Socket, attempt: number, tried = new Set<string>()): void {
+    const clientIP = client.remoteAddress ?? "";
+    const ep = attempt < MAX_ENDPOINT_ATTEMPTS ? this.choose(svc, candidates, clientIP, tried) : undefined;
+    if (!ep || client.destroyed) {
+      client.destroy();
+      return;
+    }
+    tried.add(endpointAddress(ep));
+    const upstream = net.connect({ host: ep.ip, port: ep.port, timeout: ENDPOINT_CONNECT_TIMEOUT_MS });
+    this.sockets.add(upstream);
+    upstream.once("close", () => this.sockets.delete(upstream));
+    let connected = false;
+    const retry = (why: string) => {
+      this.log(`userspace: ${svc.name}: endpoint ${endpointAddress(ep)} ${why}`);
+      upstream.destroy();
+      this.connect(svc, candidates, client, attempt + 1, tried);
+    };
+    upstream.once("timeout", () => (connected ? upstream.destroy() : retry("timed out")));
+    upstream.once("connect", () => {
+      connected = true;
+      upstream.setTimeout(0);
+      if (svc.affinityTimeoutSeconds > 0) this.remember(svc, clientIP, endpointAddress(ep));
+      // Half-closes pass through; an error or close on either side ends the other.
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+      client.once("close", () => upstream.destroy());
+      upstream.once("close", () => client.destroy());
+    });
+    upstream.on("error", (err: NodeJS.ErrnoException) => (connected ? upstream.destroy() : retry(err.code ?? err.message)));
+  }
+
+  private remember(svc: ServicePortState, clientIP: string, endpoint: string): void {
+    const key = servicePortKey(svc);
+    let clients = this.affinity.get(key);
+    if (!clients) this.affinity.set(key, (clients = new Map()));
+    if (clients.size > AFFINITY_PRUNE_THRESHOLD) {
+      const now = Date.now();
+      for (const [ip, a] of clients) if (a.expiresAt <= now) clients.delete(ip);
+    }
+    clients.set(clientIP, { endpoint, expiresAt: Date.now() + svc.affinityTimeoutSeconds * 1000 });
+  }
+
+  /** Stops listening and ends every proxied connection. */
+  async close(): Promise<void> {
+    const closing = [...this.listeners.values()].map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
+    this.listeners.clear();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    this.affinity.clear();
+    await Promise.all(closing);
+  }
+
+  async cleanup(): Promise<Result> {
+    await this.close();
+    return { ok: true };
+  }
+}
