@@ -16,16 +16,26 @@ export interface FieldSelector {
 
 export type FieldParseResult = { ok: true; selector: FieldSelector } | { ok: false; message: string };
 
-const METADATA_FIELDS = ["metadata.name", "metadata.namespace"];
+type Getter = (obj: never) => string;
+const name: Getter = (o: KubeObject) => o.metadata.name ?? "";
+const namespace: Getter = (o: KubeObject) => o.metadata.namespace ?? "";
 
-/** Extracts the selectable fields of an object, by label. Missing values are "". */
-const FIELD_GETTERS: Record<Kind, Record<string, (obj: never) => string>> = {
+/**
+ * The selectable fields of each kind and how to read them (missing values are
+ * ""). Cluster-scoped Nodes and Namespaces do not offer metadata.namespace.
+ */
+const FIELD_GETTERS: Record<Kind, Record<string, Getter>> = {
   Service: {
+    "metadata.name": name,
+    "metadata.namespace": namespace,
     "spec.clusterIP": (s: Service) => s.spec.clusterIP ?? "",
     "spec.type": (s: Service) => s.spec.type ?? "",
   },
   Pod: {
+    "metadata.name": name,
+    "metadata.namespace": namespace,
     "spec.nodeName": (p: Pod) => p.spec.nodeName ?? "",
+    // Fields svcedge does not store hold the values Kubernetes would default them to.
     "spec.restartPolicy": () => "Always",
     "spec.schedulerName": () => "default-scheduler",
     "spec.serviceAccountName": () => "",
@@ -34,14 +44,19 @@ const FIELD_GETTERS: Record<Kind, Record<string, (obj: never) => string>> = {
     "status.podIP": (p: Pod) => p.status?.podIP ?? "",
     "status.nominatedNodeName": () => "",
   },
-  EndpointSlice: {},
+  EndpointSlice: { "metadata.name": name, "metadata.namespace": namespace },
   Node: {
+    "metadata.name": name,
     "spec.unschedulable": (n: Node) => String(n.spec?.unschedulable ?? false),
   },
   Namespace: {
+    "metadata.name": name,
     "status.phase": (n: Namespace) => n.status?.phase ?? "",
   },
 };
+
+/** Old v1 clients send spec.host for spec.nodeName. */
+const FIELD_ALIASES: Partial<Record<Kind, Record<string, string>>> = { Pod: { "spec.host": "spec.nodeName" } };
 
 const OPERATORS = ["!=", "==", "="] as const;
 const KINDS_WITH_FIELD_CONVERSIONS = new Set<Kind>(["Service", "Pod", "Node", "Namespace"]);
@@ -103,13 +118,14 @@ export function parseFieldSelector(s: string, kind: Kind): FieldParseResult {
       if (part === "") continue;
       const t = splitTerm(part);
       if (!t) return { ok: false, message: `invalid selector: '${s}'; can't understand '${part}'` };
-      requirements.push({ field: t.field, operator: t.operator, value: unescapeValue(t.value) });
+      const field = FIELD_ALIASES[kind]?.[t.field] ?? t.field;
+      requirements.push({ field, operator: t.operator, value: unescapeValue(t.value) });
     }
   } catch (e) {
     return { ok: false, message: (e as Error).message };
   }
   for (const r of requirements) {
-    if (METADATA_FIELDS.includes(r.field) || r.field in FIELD_GETTERS[kind]) continue;
+    if (r.field in FIELD_GETTERS[kind]) continue;
     // Kinds without their own conversion function get apimachinery's default one, worded differently.
     const message = KINDS_WITH_FIELD_CONVERSIONS.has(kind)
       ? `field label not supported: ${r.field}`
@@ -120,9 +136,7 @@ export function parseFieldSelector(s: string, kind: Kind): FieldParseResult {
 }
 
 function fieldValue(obj: KubeObject, field: string): string {
-  if (field === "metadata.name") return obj.metadata.name ?? "";
-  if (field === "metadata.namespace") return obj.metadata.namespace ?? "";
-  const getter = (FIELD_GETTERS as Record<string, Record<string, (o: KubeObject) => string>>)[obj.kind]?.[field];
+  const getter = (FIELD_GETTERS as Record<string, Record<string, (o: KubeObject) => string> | undefined>)[obj.kind]?.[field];
   return getter ? getter(obj) : "";
 }
 

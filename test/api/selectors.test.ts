@@ -137,6 +137,16 @@ describe("field selectors", () => {
     });
   });
 
+  it("cluster-scoped kinds offer only their own field labels", () => {
+    expect(parseFieldSelector("metadata.namespace=default", "Node")).toEqual({ ok: false, message: "field label not supported: metadata.namespace" });
+    expect(parseFieldSelector("status.phase=Active,metadata.name=team-a", "Namespace").ok).toBe(true);
+    expect(parseFieldSelector("spec.unschedulable=false", "Node").ok).toBe(true);
+  });
+
+  it("accepts the legacy spec.host alias for Pods", () => {
+    expect(fsel("spec.host=node-a", podObj)).toBe(true);
+  });
+
   it("rejects malformed selectors", () => {
     expect(parseFieldSelector("metadata.name", "Pod")).toEqual({ ok: false, message: "invalid selector: 'metadata.name'; can't understand 'metadata.name'" });
     expect(parseFieldSelector("metadata.name=a=b", "Pod")).toEqual({ ok: false, message: "invalid field selector: unescaped character in value: 61" });
