@@ -1,0 +1,110 @@
+// The running agent, wired top to bottom: register the Node, start the lease, list and
+// watch Services, EndpointSlices and this node's Pods, and feed them to the sync loop
+// (→ proxier) and the readiness prober (→ Pod status). Stopping leaves the rules in
+// place, as kube-proxy does, so traffic keeps flowing across an agent restart.
+import type { Server } from "node:http";
+import { networkInterfaces } from "node:os";
+import type { EndpointSlice, Pod, Service } from "../api/types";
+import type { ApiClient } from "./api-client";
+import { createProxier } from "./backends";
+import type { AgentOptions } from "./cli-options";
+import { Informer } from "./informer";
+import { LeaseRenewer } from "./lease";
+import type { Logger } from "./log";
+import { AgentMetrics, serveMetrics } from "./metrics";
+import { registerNode } from "./node-registration";
+import { PodManifestSync } from "./pod-manifests";
+import { PodReadiness } from "./pod-readiness";
+import type { Proxier } from "./proxy/proxier";
+import { ServiceProxy } from "./service-proxy";
+import { SyncLoop } from "./sync-loop";
+
+/** The node's addresses when --node-ip is not given: every non-internal IPv4 address. */
+export function detectNodeIPs(): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) out.push(a.address);
+  return out;
+}
+
+export const servicesPath = "/api/v1/services";
+export const endpointSlicesPath = "/apis/discovery.k8s.io/v1/endpointslices";
+export const nodePodsPath = (node: string): string => `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`;
+
+export interface AgentDeps {
+  client: ApiClient;
+  options: AgentOptions;
+  log: Logger;
+  metrics?: AgentMetrics;
+  /** Overrides the proxier the backend option names (tests). */
+  proxier?: Proxier;
+  syncPeriodMs?: number;
+}
+
+export class Agent {
+  readonly metrics: AgentMetrics;
+  readonly services: Informer<Service>;
+  readonly slices: Informer<EndpointSlice>;
+  readonly pods: Informer<Pod>;
+  readonly syncLoop: SyncLoop;
+  readonly readiness: PodReadiness;
+  readonly proxy: ServiceProxy;
+  readonly nodeIPs: string[];
+  private readonly lease: LeaseRenewer;
+  private manifests: PodManifestSync | undefined;
+  private metricsServer: Server | undefined;
+  private readonly deps: AgentDeps;
+
+  constructor(deps: AgentDeps) {
+    this.deps = deps;
+    const { client, options, log } = deps;
+    const metrics = (this.metrics = deps.metrics ?? new AgentMetrics());
+    this.nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
+    const proxier = deps.proxier ?? createProxier(options.backend, { clusterCIDRs: options.clusterCIDRs, nodeIPs: this.nodeIPs, log: (m) => log.info(m, { component: "userspace" }) });
+    const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
+    this.services = new Informer<Service>({ client, path: servicesPath, resource: "services", log, onReconnect, onChange: () => this.syncLoop.request() });
+    this.slices = new Informer<EndpointSlice>({ client, path: endpointSlicesPath, resource: "endpointslices", log, onReconnect, onChange: () => this.syncLoop.request() });
+    this.readiness = new PodReadiness({ client, nodeName: options.node, metrics, log });
+    this.pods = new Informer<Pod>({ client, path: nodePodsPath(options.node), resource: "pods", log, onReconnect, onChange: (c) => this.readiness.podChanged(c) });
+    this.proxy = new ServiceProxy({
+      proxier,
+      nodeName: options.node,
+      nodeIPs: this.nodeIPs,
+      services: () => this.services.store.values(),
+      slices: () => this.slices.store.values(),
+      metrics,
+      log,
+    });
+    this.syncLoop = new SyncLoop({ sync: (full) => this.proxy.sync(full), log, ...(deps.syncPeriodMs ? { periodMs: deps.syncPeriodMs } : {}) });
+    this.lease = new LeaseRenewer({ client, nodeName: options.node, leaseDurationSeconds: options.leaseDurationSeconds, metrics, log });
+  }
+
+  async start(): Promise<void> {
+    const { client, options, log } = this.deps;
+    await registerNode(client, options.node, this.nodeIPs);
+    log.info("node registered", { node: options.node, addresses: this.nodeIPs });
+    await this.lease.start();
+    if (options.metricsPort) {
+      this.metricsServer = await serveMetrics(this.metrics, options.metricsPort, options.metricsAddress);
+      log.info("serving metrics", { address: options.metricsAddress, port: options.metricsPort });
+    }
+    await Promise.all([this.services.start(), this.slices.start(), this.pods.start()]);
+    this.syncLoop.start();
+    if (options.podManifests) {
+      this.manifests = new PodManifestSync({ client, dir: options.podManifests, nodeName: options.node, pods: () => this.pods.store.values(), log });
+      await this.manifests.start();
+    }
+    log.info("agent started", { backend: options.backend, node: options.node });
+  }
+
+  /** Stops watching and probing; the programmed rules stay. */
+  async stop(): Promise<void> {
+    await this.manifests?.stop();
+    await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
+    await this.syncLoop.stop();
+    await this.readiness.stop();
+    await this.lease.stop();
+    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+    // The userspace proxier's listeners live in this process; close them so it can exit.
+    if (this.deps.options.backend === "userspace" && !this.deps.proxier) await this.proxy.stopProxier();
+  }
+}

@@ -1,0 +1,63 @@
+// The proxier behind each --backend, what --dry-run prints for it, and what --cleanup
+// removes. Kernel backends share nothing, so cleanup removes both whatever was chosen
+// (a node that switched backends must not keep the old one's rules).
+import type { Backend } from "./cli-options";
+import type { Result } from "./proxy/command";
+import { IptablesProxier, cleanupIptables } from "./proxy/iptables/apply";
+import { renderIptables } from "./proxy/iptables/render";
+import { NftablesProxier, cleanupNftables } from "./proxy/nftables/apply";
+import { renderNftables } from "./proxy/nftables/render";
+import type { Proxier } from "./proxy/proxier";
+import type { ProxyState } from "./proxy/state";
+import { UserspaceProxier, usableEndpoints } from "./proxy/userspace";
+
+export interface BackendOptions {
+  clusterCIDRs: string[];
+  nodeIPs: string[];
+  log?: (message: string) => void;
+}
+
+export function createProxier(backend: Backend, opts: BackendOptions): Proxier {
+  const cidrs = opts.clusterCIDRs.length ? { clusterCIDRs: opts.clusterCIDRs } : {};
+  switch (backend) {
+    case "nftables":
+      return new NftablesProxier(cidrs);
+    case "iptables":
+      return new IptablesProxier(cidrs);
+    case "userspace":
+      return new UserspaceProxier({ nodeIPs: opts.nodeIPs, ...(opts.log ? { log: opts.log } : {}) });
+  }
+}
+
+/** The text the backend would apply for `state`: the nft script, the iptables-restore input, or the userspace listeners. */
+export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendOptions): string {
+  const cidrs = opts.clusterCIDRs.length ? { clusterCIDRs: opts.clusterCIDRs } : {};
+  switch (backend) {
+    case "nftables":
+      return renderNftables(state, cidrs);
+    case "iptables":
+      return renderIptables(state, cidrs);
+    case "userspace": {
+      const lines: string[] = [];
+      for (const svc of state.services) {
+        if (svc.protocol !== "TCP") continue;
+        const to = (eps: { ip: string; port: number }[]) => eps.map((e) => `${e.ip}:${e.port}`).join(" ");
+        const internal = usableEndpoints(svc, "internal");
+        const external = usableEndpoints(svc, "external");
+        if (internal.length) for (const ip of svc.clusterIPs) lines.push(`listen ${ip}:${svc.port} ${svc.name} -> ${to(internal)}`);
+        if (external.length && svc.nodePort) for (const ip of opts.nodeIPs.length ? opts.nodeIPs : state.nodeIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
+      }
+      return lines.join("\n") + (lines.length ? "\n" : "");
+    }
+  }
+}
+
+/** A tool that is not installed owns nothing on this node. */
+const NOT_INSTALLED = /exit 127\b/;
+
+/** Removes every table and chain any kernel backend owns. */
+export async function cleanupAll(): Promise<Result> {
+  const errors: string[] = [];
+  for (const r of [await cleanupNftables(), await cleanupIptables()]) if (!r.ok && !NOT_INSTALLED.test(r.error)) errors.push(r.error);
+  return errors.length ? { ok: false, error: errors.join("; ") } : { ok: true };
+}

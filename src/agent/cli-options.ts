@@ -1,0 +1,219 @@
+// Command-line and environment options of the agent. Flags win over environment
+// variables; every flag has one. Parsing is pure: it returns the options or throws an
+// OptionError whose message main() prints as a single line.
+import { isIP } from "node:net";
+
+export type Backend = "nftables" | "iptables" | "userspace";
+export const BACKENDS: readonly Backend[] = ["nftables", "iptables", "userspace"];
+
+export interface AgentOptions {
+  api: string;
+  token: string;
+  node: string;
+  backend: Backend;
+  podManifests?: string;
+  nodeIPs: string[];
+  clusterCIDRs: string[];
+  /** 0 disables the metrics server. */
+  metricsPort: number;
+  metricsAddress: string;
+  leaseDurationSeconds: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+  dryRun: boolean;
+  cleanup: boolean;
+  help: boolean;
+}
+
+export class OptionError extends Error {}
+
+type Kind = "string" | "list" | "bool";
+interface Spec {
+  flag: string;
+  env: string;
+  kind: Kind;
+  key: keyof AgentOptions;
+  help: string;
+}
+
+/** kubelet's default nodeLeaseDurationSeconds. */
+export const DEFAULT_LEASE_DURATION_SECONDS = 40;
+
+export const OPTION_SPECS: Spec[] = [
+  { flag: "api", env: "SVCEDGE_API", kind: "string", key: "api", help: "URL of the svcedge API (required)" },
+  { flag: "token", env: "SVCEDGE_TOKEN", kind: "string", key: "token", help: "node token (required; prefer the variable or --token-file)" },
+  { flag: "token-file", env: "SVCEDGE_TOKEN_FILE", kind: "string", key: "token", help: "file holding the node token" },
+  { flag: "node", env: "SVCEDGE_NODE", kind: "string", key: "node", help: "this node's name (default: the host name)" },
+  { flag: "backend", env: "SVCEDGE_BACKEND", kind: "string", key: "backend", help: "nftables | iptables | userspace (default nftables)" },
+  { flag: "pod-manifests", env: "SVCEDGE_POD_MANIFESTS", kind: "string", key: "podManifests", help: "folder of Pod YAML files to register for this node" },
+  { flag: "node-ip", env: "SVCEDGE_NODE_IPS", kind: "list", key: "nodeIPs", help: "node address, repeatable (variable: comma-separated; default: every non-loopback address)" },
+  { flag: "cluster-cidr", env: "SVCEDGE_CLUSTER_CIDRS", kind: "list", key: "clusterCIDRs", help: "pod address range, repeatable; traffic from elsewhere to a ClusterIP is masqueraded" },
+  { flag: "metrics-port", env: "SVCEDGE_METRICS_PORT", kind: "string", key: "metricsPort", help: "serve /metrics on this port (default 0: off)" },
+  { flag: "metrics-address", env: "SVCEDGE_METRICS_ADDRESS", kind: "string", key: "metricsAddress", help: "address of the metrics server (default 127.0.0.1)" },
+  { flag: "lease-duration", env: "SVCEDGE_LEASE_DURATION_SECONDS", kind: "string", key: "leaseDurationSeconds", help: `node lease duration in seconds, renewed every quarter of it (default ${DEFAULT_LEASE_DURATION_SECONDS})` },
+  { flag: "log-level", env: "SVCEDGE_LOG_LEVEL", kind: "string", key: "logLevel", help: "debug | info | warn | error (default info)" },
+  { flag: "dry-run", env: "SVCEDGE_DRY_RUN", kind: "bool", key: "dryRun", help: "print the ruleset it would apply and exit; applies nothing" },
+  { flag: "cleanup", env: "SVCEDGE_CLEANUP", kind: "bool", key: "cleanup", help: "remove every rule and chain the agent owns and exit" },
+  { flag: "help", env: "", kind: "bool", key: "help", help: "print this help" },
+];
+
+export function usage(): string {
+  const lines = OPTION_SPECS.map((s) => `  --${s.flag.padEnd(16)} ${s.env ? `[${s.env}] ` : ""}${s.help}`);
+  return `usage: npm run agent -- --api <url> --token <node token> --node <name> [options]\n${lines.join("\n")}\n`;
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
+const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
+/** RFC 1123 subdomain, as Node names are validated. */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const MAX_NODE_NAME_LENGTH = 253;
+
+interface Raw {
+  strings: Map<string, string>;
+  lists: Map<string, string[]>;
+  bools: Map<string, boolean>;
+}
+
+function parseBool(text: string, what: string): boolean {
+  const t = text.trim().toLowerCase();
+  if (TRUE_WORDS.has(t)) return true;
+  if (FALSE_WORDS.has(t)) return false;
+  throw new OptionError(`invalid boolean for ${what}: ${JSON.stringify(text)}`);
+}
+
+function readArgs(argv: string[]): Raw {
+  const raw: Raw = { strings: new Map(), lists: new Map(), bools: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h") {
+      raw.bools.set("help", true);
+      continue;
+    }
+    if (!arg.startsWith("--")) throw new OptionError(`unexpected argument: ${JSON.stringify(arg)}`);
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = OPTION_SPECS.find((s) => s.flag === name);
+    if (!spec) throw new OptionError(`unknown flag: --${name}`);
+    if (spec.kind === "bool") {
+      raw.bools.set(name, eq < 0 ? true : parseBool(arg.slice(eq + 1), `--${name}`));
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith("--")) throw new OptionError(`flag needs a value: --${name}`);
+      value = next;
+      i++;
+    }
+    if (spec.kind === "list") raw.lists.set(name, [...(raw.lists.get(name) ?? []), value]);
+    else raw.strings.set(name, value);
+  }
+  return raw;
+}
+
+function positiveInteger(text: string, what: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw new OptionError(`invalid ${what}: ${JSON.stringify(text)} (must be an integer from ${min} to ${max})`);
+  return n;
+}
+
+function validCIDR(text: string): boolean {
+  const [ip, bits, ...rest] = text.split("/");
+  if (rest.length || ip === undefined || bits === undefined || !/^\d+$/.test(bits)) return false;
+  const family = isIP(ip);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Options from argv (without node and script) and the environment. `readFile` reads
+ * --token-file; `hostname` is the default node name.
+ */
+export function parseOptions(argv: string[], env: Record<string, string | undefined>, io: { readFile(path: string): string; hostname(): string }): AgentOptions {
+  const raw = readArgs(argv);
+  const str = (flag: string): string | undefined => {
+    if (raw.strings.has(flag)) return raw.strings.get(flag);
+    const spec = OPTION_SPECS.find((s) => s.flag === flag)!;
+    const v = env[spec.env];
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const list = (flag: string): string[] => {
+    if (raw.lists.has(flag)) return raw.lists.get(flag)!.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    const spec = OPTION_SPECS.find((s) => s.flag === flag)!;
+    return (env[spec.env] ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+  };
+  const bool = (flag: string): boolean => {
+    if (raw.bools.has(flag)) return raw.bools.get(flag)!;
+    const spec = OPTION_SPECS.find((s) => s.flag === flag)!;
+    const v = spec.env ? env[spec.env] : undefined;
+    return v === undefined ? false : parseBool(v, spec.env);
+  };
+
+  const help = bool("help");
+  const cleanup = bool("cleanup");
+  const dryRun = bool("dry-run");
+  const backend = str("backend") ?? "nftables";
+  if (!BACKENDS.includes(backend as Backend)) throw new OptionError(`invalid --backend: ${JSON.stringify(backend)} (must be one of ${BACKENDS.join(", ")})`);
+  const logLevel = str("log-level") ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new OptionError(`invalid --log-level: ${JSON.stringify(logLevel)} (must be one of ${LOG_LEVELS.join(", ")})`);
+
+  let token = str("token");
+  const tokenFile = str("token-file");
+  if (token === undefined && tokenFile !== undefined) {
+    try {
+      token = io.readFile(tokenFile).trim();
+    } catch (e) {
+      throw new OptionError(`cannot read --token-file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
+
+  const api = str("api") ?? "";
+  // --cleanup works on the node alone (the API may be gone); --help needs nothing.
+  const needsApi = !help && !cleanup;
+  if (needsApi) {
+    if (!api) throw new OptionError("missing --api (or SVCEDGE_API)");
+    let url: URL;
+    try {
+      url = new URL(api);
+    } catch {
+      throw new OptionError(`invalid --api: ${JSON.stringify(api)} is not a URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new OptionError(`invalid --api: ${JSON.stringify(api)} (must be http:// or https://)`);
+    if (!token) throw new OptionError("missing --token (or SVCEDGE_TOKEN, --token-file)");
+  }
+
+  const node = (str("node") ?? io.hostname()).toLowerCase();
+  if (needsApi && (!NODE_NAME.test(node) || node.length > MAX_NODE_NAME_LENGTH)) throw new OptionError(`invalid --node: ${JSON.stringify(node)} (must be a lowercase RFC 1123 subdomain)`);
+
+  const nodeIPs = list("node-ip");
+  for (const ip of nodeIPs) if (isIP(ip) === 0) throw new OptionError(`invalid --node-ip: ${JSON.stringify(ip)} is not an IP address`);
+  const clusterCIDRs = list("cluster-cidr");
+  for (const cidr of clusterCIDRs) if (!validCIDR(cidr)) throw new OptionError(`invalid --cluster-cidr: ${JSON.stringify(cidr)} is not a CIDR`);
+
+  const metricsPortText = str("metrics-port");
+  const metricsPort = metricsPortText === undefined ? 0 : positiveInteger(metricsPortText, "--metrics-port", 0, 65535);
+  const metricsAddress = str("metrics-address") ?? "127.0.0.1";
+  if (isIP(metricsAddress) === 0) throw new OptionError(`invalid --metrics-address: ${JSON.stringify(metricsAddress)} is not an IP address`);
+  const leaseText = str("lease-duration");
+  // Renewals every quarter of the duration must be at least a second apart.
+  const leaseDurationSeconds = leaseText === undefined ? DEFAULT_LEASE_DURATION_SECONDS : positiveInteger(leaseText, "--lease-duration", 4, 3600);
+
+  const out: AgentOptions = {
+    api: api.replace(/\/+$/, ""),
+    token: token ?? "",
+    node,
+    backend: backend as Backend,
+    nodeIPs,
+    clusterCIDRs,
+    metricsPort,
+    metricsAddress,
+    leaseDurationSeconds,
+    logLevel: logLevel as AgentOptions["logLevel"],
+    dryRun,
+    cleanup,
+    help,
+  };
+  const manifests = str("pod-manifests");
+  if (manifests !== undefined) out.podManifests = manifests;
+  return out;
+}
