@@ -12,6 +12,12 @@ export interface Env {
   NODE_LEASE_GRACE_SECONDS: string;
   /** Secret: bearer token of the cluster admin. */
   ADMIN_TOKEN: string;
+  /** Optional gateway tunables (see docs/gateway.md); unset means the documented default. */
+  GATEWAY_ROUTE_CACHE_TTL_SECONDS?: string;
+  GATEWAY_BASE_EJECTION_SECONDS?: string;
+  GATEWAY_MAX_EJECTION_PERCENT?: string;
+  GATEWAY_MAX_RETRIES?: string;
+  GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
   /** Optional secret: a credential that in-cluster callers may present to the gateway instead of a node token. */
   CLUSTER_TOKEN?: string;
 }

@@ -7,6 +7,9 @@
 export const ROUTE_KEY_PREFIX = "route/";
 export const routeKey = (host: string): string => ROUTE_KEY_PREFIX + host.toLowerCase();
 
+/** Header in which an in-cluster caller presents its node token or the cluster token to the gateway (stripped before forwarding). */
+export const CREDENTIAL_HEADER = "svcedge-credential";
+
 /** KV key under which a node token's SHA-256 (hex) maps to its node name, for in-cluster callers. */
 export const NODE_TOKEN_KEY_PREFIX = "nodetoken/";
 

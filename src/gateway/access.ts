@@ -2,6 +2,7 @@
 // callers that present a credential in CREDENTIAL_HEADER: the cluster token, or a node
 // token registered under `nodetoken/<sha256 hex>` in KV. The decision is pure
 // (`mayAccess`); `presentsClusterCredential` does the hashing and the lookups.
+import { sha256Hex, tokensEqual } from "../api/credentials";
 import { NODE_TOKEN_KEY_PREFIX, type RouteRecord } from "../api/route";
 import type { Env } from "../env";
 import { gatewayConfig, KV_MIN_CACHE_TTL_SECONDS } from "./config";
@@ -9,7 +10,8 @@ import { stats } from "./stats";
 import { TtlMap } from "./ttl-map";
 
 /** Request header that carries an in-cluster caller's credential; never forwarded. */
-export const CREDENTIAL_HEADER = "svcedge-credential";
+export { CREDENTIAL_HEADER } from "../api/route";
+import { CREDENTIAL_HEADER } from "../api/route";
 /** Longer values are not tokens; refusing them bounds the hashing work per request. */
 const MAX_CREDENTIAL_LENGTH = 1024;
 /** Bounds the memory that made-up credentials can make the isolate spend. */
@@ -26,9 +28,8 @@ const nodeTokenVerdicts = new TtlMap<boolean>(MAX_CACHED_CREDENTIALS);
 export async function presentsClusterCredential(request: Request, env: Env): Promise<boolean> {
   const presented = request.headers.get(CREDENTIAL_HEADER);
   if (!presented || presented.length > MAX_CREDENTIAL_LENGTH) return false;
-  const digest = await sha256(presented);
-  if (env.CLUSTER_TOKEN && crypto.subtle.timingSafeEqual(digest, await sha256(env.CLUSTER_TOKEN))) return true;
-  return isNodeToken(toHex(digest), env.KV);
+  if (env.CLUSTER_TOKEN && tokensEqual(presented, env.CLUSTER_TOKEN)) return true;
+  return isNodeToken(await sha256Hex(presented), env.KV);
 }
 
 async function isNodeToken(hash: string, kv: KVNamespace): Promise<boolean> {
@@ -40,14 +41,6 @@ async function isNodeToken(hash: string, kv: KVNamespace): Promise<boolean> {
   const valid = node !== null;
   nodeTokenVerdicts.set(hash, valid, gatewayConfig().credentialCacheTtlMs);
   return valid;
-}
-
-async function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-}
-
-function toHex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Forgets cached node-token verdicts (tests; a fresh isolate starts like this). */

@@ -293,7 +293,8 @@ export class Registry extends DurableObject<Env> {
     if (strict) return fail(strict);
     const rv = next.metadata.resourceVersion;
     if (rv && rv !== current.metadata.resourceVersion) return fail(conflict(r.resource, name, STALE_OBJECT, r.group));
-    if (r.resource === "services" && !ref.subresource) {
+    // The registry is the Services' load-balancer controller: it re-derives status.loadBalancer on every write, /status included.
+    if (r.resource === "services") {
       const allocated = this.allocateFor(r, next as Service, current as Service, opts.dryRun);
       if (allocated) return fail(allocated);
     }

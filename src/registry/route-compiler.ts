@@ -36,7 +36,8 @@ export function serviceHosts(svc: Service, cfg: ClusterConfig): HostClaim[] {
   if (isHeadless(svc)) return [];
   const hosts: HostClaim[] = [{ host: clusterHostname(svc, cfg), access: "cluster" }];
   if (svc.spec.type === "LoadBalancer") {
-    for (const ing of svc.status?.loadBalancer?.ingress ?? []) if (ing.hostname) hosts.push({ host: ing.hostname.toLowerCase(), access: "public" });
+    // The allocated hostname is derived, never read from status: status is not a claim check.
+    hosts.push({ host: lbHostname(svc, cfg), access: "public" });
     for (const h of extraHostnames(svc)) hosts.push({ host: h, access: "public" });
   }
   const seen = new Set<string>();

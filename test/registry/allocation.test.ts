@@ -70,3 +70,14 @@ describe("allocation", () => {
     expect((await create(ns, service("b", { type: "LoadBalancer" }, { annotations: { "svcedge.io/hostnames": `shop-${ns}.example.com` } }))).status).toBe(201);
   });
 });
+
+describe("LoadBalancer status", () => {
+  it("is owned by the registry: a /status write cannot point the Service at another hostname", async () => {
+    const ns = await freshNamespace();
+    const svc = await json(await create(ns, service("lbs", { type: "LoadBalancer" })));
+    svc.status = { loadBalancer: { ingress: [{ hostname: "evil.example.com" }] } };
+    const res = await call("PUT", `/api/v1/namespaces/${ns}/services/lbs/status`, svc);
+    expect(res.status).toBe(200);
+    expect((await json(res)).status.loadBalancer.ingress).toEqual([{ hostname: `lbs-${ns}.lb.svcedge.local`, ipMode: "Proxy" }]);
+  });
+});
