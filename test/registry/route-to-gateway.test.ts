@@ -3,7 +3,8 @@ import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { configureGateway, resetGatewayConfig } from "../../src/gateway/config";
-import { call, flushKv, freshNamespace, json, pod, service } from "../admin/client";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { call, flushKv, freshNamespace, json, pod, registry, service } from "../admin/client";
 
 const pods = inject("pods");
 
@@ -63,5 +64,25 @@ describe("a Service created through the admin API is routable at the edge", () =
     const ok = await through(host, { "svcedge-credential": token });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("x-pod")).toBe("c");
+  });
+
+  it("stops sending to the pods of a Node whose lease expired", async () => {
+    const ns = await freshNamespace();
+    const node = `edge-node-${ns}`;
+    await call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node }, status: { conditions: [{ type: "Ready", status: "True" }] } });
+    const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: node }, spec: { holderIdentity: node, leaseDurationSeconds: 4 } };
+    await call("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease);
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("blog", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
+    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("blog-d", { app: "blog" }, "127.0.0.1", { nodeName: node, ready: true, ports: [{ name: "web", containerPort: pods.d }] }));
+    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("blog-e", { app: "blog" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.e }] }));
+    await flushKv();
+    const host = `blog-${ns}.lb.svcedge.local`;
+    expect(await podsHit(host, 30)).toEqual(new Set(["d", "e"]));
+    // The lease lasts 4 s (longer than the test grace period of 1 s): wait it out.
+    await new Promise((r) => setTimeout(r, 4100));
+    await runDurableObjectAlarm(registry());
+    await flushKv();
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await podsHit(host, 20)).toEqual(new Set(["e"]));
   });
 });
