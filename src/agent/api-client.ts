@@ -49,8 +49,10 @@ export class ApiClient {
     this.userAgent = opts.userAgent ?? "svcedge-agent";
   }
 
-  private async send(method: string, path: string, body?: unknown, init: { contentType?: string; signal?: AbortSignal } = {}): Promise<Response> {
+  private async send(method: string, path: string, body?: unknown, init: { contentType?: string; signal?: AbortSignal; stream?: boolean } = {}): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: "application/json", "user-agent": this.userAgent };
+    // A compressed watch is buffered by the compressor until it fills a block: events would arrive late.
+    if (init.stream) headers["accept-encoding"] = "identity";
     if (body !== undefined) headers["content-type"] = init.contentType ?? "application/json";
     const req: RequestInit = { method, headers, signal: init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
     if (body !== undefined) req.body = JSON.stringify(body);
@@ -115,7 +117,7 @@ export class ApiClient {
     url.searchParams.set("resourceVersion", resourceVersion);
     url.searchParams.set("allowWatchBookmarks", "true");
     if (timeoutSeconds) url.searchParams.set("timeoutSeconds", String(timeoutSeconds));
-    const res = await this.send("GET", url.pathname + url.search, undefined, { signal });
+    const res = await this.send("GET", url.pathname + url.search, undefined, { signal, stream: true });
     if (!res.ok) await this.json<never>(res, `watch ${path}`);
     if (!res.body) return;
     const reader = res.body.getReader();

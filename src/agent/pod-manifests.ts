@@ -98,7 +98,10 @@ export interface ManifestSyncResult {
 const podsPath = (ns: string): string => `/api/v1/namespaces/${ns}/pods`;
 const podPath = (p: Pod): string => `${podsPath(p.metadata.namespace ?? "default")}/${p.metadata.name}`;
 const keyOf = (p: Pod): string => `${p.metadata.namespace ?? "default"}/${p.metadata.name}`;
-const sameAddress = (a: Pod, b: Pod): boolean => (a.status?.podIP ?? "") === (b.status?.podIP ?? "") && JSON.stringify(a.status?.podIPs ?? []) === JSON.stringify(b.status?.podIPs ?? []);
+/** Whether the stored Pod has the address the manifest gives (the server fills podIPs from podIP). */
+const hasWantedAddress = (current: Pod, wanted: Pod): boolean =>
+  (current.status?.podIP ?? "") === (wanted.status?.podIP ?? "") &&
+  (wanted.status?.podIPs === undefined || JSON.stringify(current.status?.podIPs ?? []) === JSON.stringify(wanted.status.podIPs));
 
 export class PodManifestSync {
   private readonly opts: PodManifestSyncOptions;
@@ -219,8 +222,8 @@ export class PodManifestSync {
       wrote = true;
     }
     // A Pod's update keeps the stored status; its address goes through /status.
-    if (wanted.status && !sameAddress(current, wanted)) {
-      const status: Record<string, unknown> = { podIP: wanted.status.podIP ?? null, podIPs: wanted.status.podIPs ?? null };
+    if (wanted.status && !hasWantedAddress(current, wanted)) {
+      const status: Record<string, unknown> = { podIP: wanted.status.podIP ?? null, podIPs: wanted.status.podIPs ?? (wanted.status.podIP ? [{ ip: wanted.status.podIP }] : null) };
       await client.patch<Pod>(`${podPath(wanted)}/status`, { status });
       wrote = true;
     }
