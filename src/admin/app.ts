@@ -4,8 +4,10 @@ import { internalError, status, unauthorized } from "../api/status";
 import type { Env } from "../env";
 import type { Caller } from "../registry/authorize";
 import { identify } from "./auth";
+import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery";
+import { openApiIndex, openApiJson } from "./openapi";
 import { handleResource } from "./resource-handler";
-import { statusResponse } from "./respond";
+import { objectResponse, statusResponse } from "./respond";
 
 type AdminEnv = { Bindings: Env; Variables: { caller: Caller } };
 
@@ -29,7 +31,40 @@ export function createAdminApp(): Hono<AdminEnv> {
   app.get("/version", (c) =>
     c.json({ major: "1", minor: "32", gitVersion: "v1.32.0-svcedge", gitCommit: "", gitTreeState: "clean", buildDate: "", goVersion: "", compiler: "svcedge", platform: "workers/wasm" }),
   );
+  // Discovery: aggregated when the client asks for it (one request per root), legacy otherwise.
+  const discovery = (req: Request, core: boolean, legacy: () => unknown): Response => {
+    if (!wantsAggregated(req.headers.get("accept"))) return withVary(objectResponse(req, legacy()));
+    return withVary(new Response(JSON.stringify(aggregatedDiscovery(core)), { headers: { "content-type": AGGREGATED_DISCOVERY_TYPE } }));
+  };
+  app.get("/api", (c) => discovery(c.req.raw, true, () => apiVersions(new URL(c.req.url).host)));
+  app.get("/apis", (c) => discovery(c.req.raw, false, apiGroupList));
+  app.get("/api/:version{v[0-9a-z]+}", (c) => resourceList(c.req.raw, "", c.req.param("version")));
+  app.get("/apis/:group/:version{v[0-9a-z]+}", (c) => resourceList(c.req.raw, c.req.param("group"), c.req.param("version")));
+
+  app.get("/openapi/v3", (c) => objectResponse(c.req.raw, openApiIndex()));
+  app.get("/openapi/v3/api/:version", (c) => openApiResponse("", c.req.param("version")));
+  app.get("/openapi/v3/apis/:group/:version", (c) => openApiResponse(c.req.param("group"), c.req.param("version")));
+
   app.all("/api/*", (c) => handleResource(c.req.raw, c.env, c.get("caller")));
   app.all("/apis/*", (c) => handleResource(c.req.raw, c.env, c.get("caller")));
   return app;
+}
+
+const notFound = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
+
+function resourceList(req: Request, group: string, version: string): Response {
+  const list = apiResourceList(group, version);
+  return list ? objectResponse(req, list) : notFound();
+}
+
+function openApiResponse(group: string, version: string): Response {
+  const doc = openApiJson(group, version);
+  if (!doc) return notFound();
+  return new Response(doc.json, { headers: { "content-type": "application/json", etag: `"${doc.hash}"` } });
+}
+
+/** Discovery answers differ by Accept; caches between kubectl and the Worker must keep them apart. */
+function withVary(res: Response): Response {
+  res.headers.set("vary", "Accept");
+  return res;
 }

@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { badRequest, status, tooLarge, unsupportedMediaType } from "../api/status";
 import type { Status } from "../api/types";
 import { PATCH_CONTENT_TYPES, type PatchType } from "../registry/patching";
+import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufError } from "./protobuf";
 
 /** kube-apiserver's default --max-request-body-bytes is 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -12,9 +13,14 @@ export type ParsedBody = { ok: true; value: unknown; patchType?: PatchType } | {
 const mediaType = (contentType: string | null): string => (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 
 export async function readText(req: Request): Promise<{ ok: true; text: string } | { ok: false; status: Status }> {
+  const bytes = await readBytes(req);
+  return bytes.ok ? { ok: true, text: new TextDecoder().decode(bytes.bytes) } : bytes;
+}
+
+async function readBytes(req: Request): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; status: Status }> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return { ok: false, status: tooLarge(MAX_BODY_BYTES) };
-  if (!req.body) return { ok: true, text: "" };
+  if (!req.body) return { ok: true, bytes: new Uint8Array() };
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -34,7 +40,7 @@ export async function readText(req: Request): Promise<{ ok: true; text: string }
     all.set(c, off);
     off += c.byteLength;
   }
-  return { ok: true, text: new TextDecoder().decode(all) };
+  return { ok: true, bytes: all };
 }
 
 /** Parses a create/update body (`patch` false) or a patch body (`patch` true). */
@@ -48,6 +54,15 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
         ok: false,
         status: status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(", ")}`),
       };
+  } else if (type === PROTOBUF_MEDIA_TYPE) {
+    const bytes = await readBytes(req);
+    if (!bytes.ok) return bytes;
+    try {
+      return { ok: true, value: decodeKubernetesProtobuf(bytes.bytes) };
+    } catch (e) {
+      if (e instanceof ProtobufError) return { ok: false, status: status(415, "UnsupportedMediaType", e.message) };
+      throw e;
+    }
   } else if (!["application/json", "application/yaml", "application/x-yaml", "text/yaml"].includes(type)) {
     return { ok: false, status: unsupportedMediaType(type || "(none)") };
   }

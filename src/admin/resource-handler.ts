@@ -3,13 +3,18 @@
 // stay in the registry.
 import { badRequest, methodNotAllowed, status } from "../api/status";
 import type { Env } from "../env";
+import type { KubeObject, List } from "../api/types";
 import type { Caller } from "../registry/authorize";
 import type { DeleteOptions, ResourceRef, Result, WatchOptions, WriteOptions } from "../registry/registry";
 import { resolveResource } from "../registry/resources";
 import { registryStub } from "./auth";
 import { parseBody, readText } from "./body";
+import { emptyEventList, silentWatch } from "./events";
+import { negotiate } from "./negotiate";
 import { parseResourcePath } from "./paths";
 import { objectResponse, statusResponse } from "./respond";
+import { hasPrinter, listToTable, toTable, type IncludeObject } from "./tables";
+import { tableWatchStream } from "./watch-tables";
 
 const notFoundPath = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
 
@@ -17,6 +22,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
   const url = new URL(req.url);
   const path = parseResourcePath(url.pathname);
   if (!path) return notFoundPath();
+  if (path.group === "" && path.resource === "events" && path.version === "v1") return handleEvents(req, url.searchParams, path.name);
   const r = resolveResource(path.group, path.resource);
   if (!r || r.version !== path.version) return notFoundPath();
   // A cluster-scoped resource has no namespaced path; a namespaced one has no cluster-scoped name.
@@ -31,6 +37,11 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
 
   if (ref.subresource && !(ref.subresource === "status" || (r.resource === "nodes" && ref.subresource === "token"))) return notFoundPath();
 
+  // kubectl get asks for Tables; the apiserver prints them for reads only.
+  const table = method === "GET" && !ref.subresource && negotiate(req.headers.get("accept")) === "table" && hasPrinter(r.resource);
+  const include = includeObject(q);
+  if (!include.ok) return statusResponse(include.status);
+
   if (!ref.name) {
     if (method === "GET") {
       const opts = listOptions(q);
@@ -38,22 +49,32 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
       if (isTrue(q.get("watch"))) {
         const res = await registry.watchStream(caller, ref, opts.value);
         if (!res.ok) return statusResponse(res.status);
-        return new Response(res.value, { headers: { "content-type": "application/json", "cache-control": "no-cache" } });
+        const stream = table ? tableWatchStream(r.resource, res.value, include.value) : res.value;
+        return new Response(stream, { headers: { "content-type": "application/json", "cache-control": "no-cache" } });
       }
-      return render(req, await registry.list(caller, ref, opts.value));
+      // The RPC stub's inferred type loses the success branch of Result<List>; the registry's own signature is the truth.
+      const list = (await registry.list(caller, ref, opts.value)) as Result<List>;
+      if (!list.ok) return render(req, list);
+      if (!table) return render(req, list);
+      return objectResponse(req, listToTable(r.resource, list.value, include.value));
     }
     if (method === "POST") {
       const body = await parseBody(req, false);
       if (!body.ok) return statusResponse(body.status);
-      return render(req, await registry.create(caller, ref, body.value, writeOptions(q)), 201);
+      const opts = writeOptions(q);
+      return render(req, await registry.create(caller, ref, body.value, opts), 201, opts);
     }
     return statusResponse(methodNotAllowed());
   }
 
   switch (method) {
-    case "GET":
+    case "GET": {
       if (ref.subresource === "token") return statusResponse(methodNotAllowed());
-      return render(req, await registry.get(caller, ref));
+      const got = (await registry.get(caller, ref)) as Result<KubeObject>;
+      if (!got.ok) return render(req, got);
+      if (!table) return render(req, got);
+      return objectResponse(req, toTable(r.resource, [got.value], { resourceVersion: got.value.metadata.resourceVersion ?? "" }, include.value));
+    }
     case "POST": {
       if (ref.subresource !== "token") return statusResponse(methodNotAllowed());
       const issued = await registry.issueNodeToken(caller, ref.name);
@@ -70,12 +91,14 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
     case "PUT": {
       const body = await parseBody(req, false);
       if (!body.ok) return statusResponse(body.status);
-      return render(req, await registry.update(caller, ref, body.value, writeOptions(q)));
+      const opts = writeOptions(q);
+      return render(req, await registry.update(caller, ref, body.value, opts), 200, opts);
     }
     case "PATCH": {
       const body = await parseBody(req, true);
       if (!body.ok) return statusResponse(body.status);
-      return render(req, await registry.patch(caller, ref, body.patchType!, body.value, { ...writeOptions(q), force: isTrue(q.get("force")) }));
+      const opts: WriteOptions = { ...writeOptions(q), force: isTrue(q.get("force")) };
+      return render(req, await registry.patch(caller, ref, body.patchType!, body.value, opts), 200, opts);
     }
     case "DELETE": {
       const opts = await deleteOptions(req, q);
@@ -87,9 +110,31 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
   }
 }
 
-function render(req: Request, res: Result<unknown>, code = 200): Response {
+function render(req: Request, res: Result<unknown>, code = 200, opts: WriteOptions = {}): Response {
   if (!res.ok) return statusResponse(res.status);
-  return objectResponse(req, res.value, code, res.warnings ?? []);
+  // fieldValidation=Ignore drops unknown fields silently; Warn (the default) reports them in Warning headers.
+  return objectResponse(req, res.value, code, opts.fieldValidation === "Ignore" ? [] : (res.warnings ?? []));
+}
+
+function handleEvents(req: Request, q: URLSearchParams, name: string | undefined): Response {
+  if (req.method !== "GET") return statusResponse(methodNotAllowed());
+  if (name) return statusResponse(status(404, "NotFound", `events "${name}" not found`, { name, kind: "events" }));
+  if (isTrue(q.get("watch"))) {
+    const timeout = intParam(q, "timeoutSeconds");
+    if (!timeout.ok) return statusResponse(timeout.status);
+    return new Response(silentWatch(timeout.value), { headers: { "content-type": "application/json", "cache-control": "no-cache" } });
+  }
+  if (negotiate(req.headers.get("accept")) === "table") return objectResponse(req, toTable("events", [], { resourceVersion: "0" }));
+  return objectResponse(req, emptyEventList());
+}
+
+const INCLUDE_OBJECT: IncludeObject[] = ["None", "Metadata", "Object"];
+
+function includeObject(q: URLSearchParams): { ok: true; value: IncludeObject } | { ok: false; status: ReturnType<typeof badRequest> } {
+  const raw = q.get("includeObject");
+  if (!raw) return { ok: true, value: "Metadata" };
+  if ((INCLUDE_OBJECT as string[]).includes(raw)) return { ok: true, value: raw as IncludeObject };
+  return { ok: false, status: badRequest(`includeObject: Unsupported value: "${raw}": supported values: "Metadata", "None", "Object"`) };
 }
 
 const isTrue = (v: string | null): boolean => v === "1" || v === "true";
@@ -128,22 +173,31 @@ function writeOptions(q: URLSearchParams): WriteOptions {
   return opts;
 }
 
+const PROPAGATION_POLICIES = ["Foreground", "Background", "Orphan"];
+
 async function deleteOptions(req: Request, q: URLSearchParams): Promise<{ ok: true; value: DeleteOptions } | { ok: false; status: ReturnType<typeof badRequest> }> {
   const value: DeleteOptions = {};
   const grace = intParam(q, "gracePeriodSeconds");
   if (!grace.ok) return grace;
+  const queryPolicy = q.get("propagationPolicy");
+  if (queryPolicy && !PROPAGATION_POLICIES.includes(queryPolicy))
+    return { ok: false, status: badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(queryPolicy)}: supported values: "Foreground", "Background", "Orphan"`) };
   if (grace.value !== undefined) value.gracePeriodSeconds = grace.value;
   if (q.get("dryRun") === "All") value.dryRun = true;
   const text = await readText(req);
   if (!text.ok) return text;
   if (text.text.trim()) {
-    let body: { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown }; dryRun?: unknown };
+    let body: { gracePeriodSeconds?: unknown; propagationPolicy?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown }; dryRun?: unknown };
     try {
       body = JSON.parse(text.text);
     } catch (e) {
       return { ok: false, status: badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`) };
     }
     if (typeof body.gracePeriodSeconds === "number") value.gracePeriodSeconds = body.gracePeriodSeconds;
+    // svcedge has no owner references to garbage-collect: every policy deletes just the object, but only valid ones are accepted.
+    const policy = body.propagationPolicy;
+    if (policy !== undefined && !(typeof policy === "string" && PROPAGATION_POLICIES.includes(policy)))
+      return { ok: false, status: badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`) };
     if (Array.isArray(body.dryRun) && body.dryRun.includes("All")) value.dryRun = true;
     const pre = body.preconditions;
     if (pre && (typeof pre.uid === "string" || typeof pre.resourceVersion === "string")) {

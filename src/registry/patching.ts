@@ -1,9 +1,12 @@
 // PATCH: apply a patch document to the stored object; the result then goes
-// through admission like an update.
+// through admission like an update. Server-side apply (which may also create)
+// is prepared here and committed by the registry.
 import { applyJsonPatch, applyMergePatch } from "../api/index";
-import { status } from "../api/status";
+import { badRequest, status } from "../api/status";
 import type { KubeObject, Status } from "../api/types";
 import type { ResourceDef } from "./resources";
+import { serverSideApply } from "./server-side-apply";
+import { applyStrategicMergePatch, PATCH_STRATEGIES, StrategicMergeError } from "./strategic-merge";
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
 
@@ -14,7 +17,9 @@ export const PATCH_CONTENT_TYPES: Record<string, PatchType> = {
   "application/apply-patch+yaml": "apply",
 };
 
-export function applyPatch(r: ResourceDef, type: PatchType, current: KubeObject, patch: unknown): { ok: true; value: unknown } | { ok: false; status: Status } {
+type Patched = { ok: true; value: unknown } | { ok: false; status: Status };
+
+export function applyPatch(r: ResourceDef, type: Exclude<PatchType, "apply">, current: KubeObject, patch: unknown): Patched {
   switch (type) {
     case "merge":
       if (!patch || typeof patch !== "object" || Array.isArray(patch)) return { ok: false, status: status(400, "BadRequest", "the merge patch must be a JSON object") };
@@ -25,10 +30,37 @@ export function applyPatch(r: ResourceDef, type: PatchType, current: KubeObject,
       // A failed "test" or a bad path is a 422 in the apiserver.
       return res.ok ? { ok: true, value: res.value } : { ok: false, status: status(422, "Invalid", res.message, { name: current.metadata.name!, kind: r.resource }) };
     }
-    default:
-      return {
-        ok: false,
-        status: status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json`),
-      };
+    case "strategic":
+      try {
+        return { ok: true, value: applyStrategicMergePatch(current, patch, PATCH_STRATEGIES[r.kind] ?? {}) };
+      } catch (e) {
+        if (e instanceof StrategicMergeError) return { ok: false, status: badRequest(e.message) };
+        throw e;
+      }
   }
+}
+
+export interface ApplyRequest {
+  name: string;
+  manager: string | undefined;
+  force: boolean;
+  now: number;
+}
+
+/** Server-side apply: the object to admit (created when `current` is missing), or a 409 listing the field manager conflicts. */
+export function prepareApply(r: ResourceDef, current: KubeObject | undefined, patch: unknown, req: ApplyRequest): Patched {
+  if (!req.manager) return { ok: false, status: badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch') };
+  if (!patch || typeof patch !== "object" || Array.isArray(patch)) return { ok: false, status: badRequest("the apply patch must be an object") };
+  const applied = structuredClone(patch) as KubeObject;
+  if (!applied.apiVersion) return { ok: false, status: badRequest("apiVersion must be set in an apply patch") };
+  if (!applied.kind) return { ok: false, status: badRequest("kind must be set in an apply patch") };
+  if (applied.apiVersion !== r.apiVersion || applied.kind !== r.kind)
+    return { ok: false, status: badRequest(`the API version in the data (${applied.apiVersion}) does not match the expected API version (${r.apiVersion}), or the kind (${applied.kind}) is not ${r.kind}`) };
+  applied.metadata = typeof applied.metadata === "object" && applied.metadata ? applied.metadata : {};
+  if (applied.metadata.name && applied.metadata.name !== req.name)
+    return { ok: false, status: badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${req.name})`) };
+  applied.metadata.name = req.name;
+  const out = serverSideApply({ current, applied, manager: req.manager, force: req.force, now: req.now });
+  if (!out.ok) return { ok: false, status: status(409, "Conflict", out.message, { name: req.name, kind: r.resource, ...(r.group ? { group: r.group } : {}), causes: out.conflicts }) };
+  return { ok: true, value: out.object };
 }

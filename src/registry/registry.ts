@@ -25,7 +25,8 @@ import { desiredSlices, isManagedSlice, sameSliceContent, selectorMatches, selec
 import { KvReplica } from "./kv-replica";
 import { NodeLiveness } from "./node-liveness";
 import { admit, type Admitted } from "./admission";
-import { applyPatch, type PatchType } from "./patching";
+import { applyPatch, prepareApply, type PatchType } from "./patching";
+import { recordUpdate } from "./server-side-apply";
 import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-compiler";
 import { ServiceAllocations } from "./service-allocation";
 import { objectKey, ObjectStore } from "./store";
@@ -223,9 +224,18 @@ export class Registry extends DurableObject<Env> {
     const r = resolveResource(ref.group, ref.resource);
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
     const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
+    if (type === "apply") {
+      // Server-side apply upserts: a missing object is created with the applier's managedFields.
+      if (!current && ref.subresource) return fail(notFound(r.resource, ref.name!, r.group));
+      const applied = prepareApply(r, current, patch, { name: ref.name!, manager: opts.fieldManager, force: opts.force ?? false, now: Date.now() });
+      if (!applied.ok) return fail(applied.status);
+      if (!current) return this.create(caller, { group: ref.group, resource: ref.resource, namespace: ref.namespace }, applied.value, opts);
+      return this.replace(caller, r, ref, current, applied.value, opts, "patch");
+    }
     if (!current) return fail(notFound(r.resource, ref.name!, r.group));
     const patched = applyPatch(r, type, current, patch);
     if (!patched.ok) return fail(patched.status);
+    if (opts.fieldManager && patched.value && typeof patched.value === "object") recordUpdate(current, patched.value as KubeObject, opts.fieldManager, Date.now());
     return this.replace(caller, r, ref, current, patched.value, opts, "patch");
   }
 

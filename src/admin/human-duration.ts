@@ -1,0 +1,38 @@
+// Ages as kubectl prints them: k8s.io/apimachinery/pkg/util/duration.HumanDuration.
+
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  // Up to two seconds in the future counts as "now" (clock skew), as in apimachinery.
+  if (seconds < -1) return "<invalid>";
+  if (seconds < 0) return "0s";
+  if (seconds < 60 * 2) return `${seconds}s`;
+  const minutes = Math.trunc(seconds / 60);
+  if (minutes < 10) {
+    const s = seconds % 60;
+    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
+  }
+  if (minutes < 60 * 3) return `${minutes}m`;
+  const hours = Math.trunc(minutes / 60);
+  if (hours < 8) {
+    const m = minutes % 60;
+    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
+  }
+  if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) {
+    const h = hours % 24;
+    return h === 0 ? `${Math.trunc(hours / 24)}d` : `${Math.trunc(hours / 24)}d${h}h`;
+  }
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24)}d`;
+  if (hours < 24 * 365 * 8) {
+    const dy = Math.trunc(hours / 24) % 365;
+    return dy === 0 ? `${Math.trunc(hours / 24 / 365)}y` : `${Math.trunc(hours / 24 / 365)}y${dy}d`;
+  }
+  return `${Math.trunc(hours / 24 / 365)}y`;
+}
+
+/** The AGE column: "<unknown>" without a creationTimestamp, as kubectl's translateTimestampSince. */
+export function age(creationTimestamp: string | undefined, now: number): string {
+  if (!creationTimestamp) return "<unknown>";
+  const t = Date.parse(creationTimestamp);
+  return Number.isNaN(t) ? "<unknown>" : humanDuration(now - t);
+}

@@ -1,0 +1,54 @@
+// What the admin API serves, as discovery and OpenAPI describe it: the registry's
+// resources plus core/v1 Events, which svcedge never records (read-only, always
+// empty) but which `kubectl describe` and `kubectl events` ask for.
+import { ALL_RESOURCES, type ResourceDef } from "../registry/resources";
+
+export interface Subresource {
+  name: string;
+  kind: string;
+  verbs: string[];
+}
+
+export interface ServedResource {
+  def: ResourceDef;
+  verbs: string[];
+  subresources: Subresource[];
+}
+
+/** The verbs the registry implements on a main resource (no deletecollection: DELETE on a collection is 405). */
+const READ_WRITE = ["create", "delete", "get", "list", "patch", "update", "watch"];
+const STATUS_VERBS = ["get", "patch", "update"];
+
+export const EVENTS: ResourceDef = {
+  kind: "Event",
+  resource: "events",
+  singular: "event",
+  group: "",
+  version: "v1",
+  apiVersion: "v1",
+  namespaced: true,
+  shortNames: ["ev"],
+  categories: [],
+};
+
+const WITH_STATUS = new Set(["services", "pods", "nodes", "namespaces"]);
+
+export const SERVED: ServedResource[] = [
+  ...ALL_RESOURCES.map((def) => {
+    const subresources: Subresource[] = WITH_STATUS.has(def.resource) ? [{ name: "status", kind: def.kind, verbs: STATUS_VERBS }] : [];
+    if (def.resource === "nodes") subresources.push({ name: "token", kind: "TokenRequest", verbs: ["create"] });
+    return { def, verbs: READ_WRITE, subresources };
+  }),
+  { def: EVENTS, verbs: ["get", "list", "watch"], subresources: [] },
+];
+
+/** Group-versions in the order discovery lists them; "" is the core group. */
+export function groupVersions(): { group: string; version: string; resources: ServedResource[] }[] {
+  const out = new Map<string, { group: string; version: string; resources: ServedResource[] }>();
+  for (const r of SERVED) {
+    const key = `${r.def.group}/${r.def.version}`;
+    if (!out.has(key)) out.set(key, { group: r.def.group, version: r.def.version, resources: [] });
+    out.get(key)!.resources.push(r);
+  }
+  return [...out.values()];
+}
