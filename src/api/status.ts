@@ -76,9 +76,10 @@ export const fieldForbidden = (field: string, detail: string): StatusCause => ({
   field,
 });
 
-/** Go's %#v-ish rendering used by field.Error: strings quoted, numbers bare. */
+/** Go's %#v-ish rendering used by field.Error: strings quoted, numbers bare, string slices as []string{"a", "b"}. */
 export function formatValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return `[]string{${v.map((x) => JSON.stringify(x)).join(", ")}}`;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (v === null || v === undefined) return "null";
   return JSON.stringify(v);

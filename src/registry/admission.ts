@@ -113,18 +113,7 @@ function mergeWithCurrent(next: KubeObject, current: KubeObject, subresource?: s
   const currentStatus = (current as KubeObject & { status?: unknown }).status;
   if (currentStatus !== undefined) merged.status = structuredClone(currentStatus);
   else delete merged.status;
-  if (current.kind === "Service") carryAllocatedValues(merged as Service, current as Service);
   return merged;
-}
-
-/** The apiserver's patchAllocatedValues: an update that omits the clusterIP keeps the allocated one. */
-function carryAllocatedValues(next: Service, current: Service): void {
-  if (!next.spec) return;
-  const typeAllowsIP = next.spec.type !== "ExternalName";
-  if (typeAllowsIP && !next.spec.clusterIP && current.spec.clusterIP) {
-    next.spec.clusterIP = current.spec.clusterIP;
-    if (!next.spec.clusterIPs?.length && current.spec.clusterIPs) next.spec.clusterIPs = [...current.spec.clusterIPs];
-  }
 }
 
 function decodeLease(raw: Record<string, unknown>): Lease | { status: Status } {

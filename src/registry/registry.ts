@@ -33,6 +33,7 @@ import { objectKey, ObjectStore } from "./store";
 import { resolveResource, type ResourceDef } from "./resources";
 import { buildListFilter, paginate, type ListOptions } from "./list-filter";
 import { WatchHub } from "./watch-hub";
+import { ServicePodIndex, ServiceSliceIndex } from "./indexes";
 import { randomToken, sha256Hex } from "../api/credentials";
 
 export type Result<T> = { ok: true; value: T; warnings?: string[] } | { ok: false; status: Status };
@@ -83,6 +84,10 @@ export class Registry extends DurableObject<Env> {
   private readonly routes = new Map<string, string>();
   private readonly routeHostsBySvc = new Map<string, string[]>();
   private readonly tokens = new Map<string, string>();
+  private readonly podsOfService = new ServicePodIndex();
+  private readonly slicesOfService = new ServiceSliceIndex();
+  /** "ns/name" of gracefully deleted Pods → when their grace period ends (ms). */
+  private readonly terminatingPods = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,13 +108,18 @@ export class Registry extends DurableObject<Env> {
   }
 
   private async start(): Promise<void> {
-    for (const svc of this.store.list<Service>("services")) this.alloc.restore(svc);
-    for (const lease of this.store.list<Lease>("leases")) this.liveness.renew(lease);
+    for (const slice of this.store.each<EndpointSlice>("endpointslices")) this.slicesOfService.sliceChanged(slice, undefined, false);
+    for (const pod of this.store.each<Pod>("pods")) this.trackPod(pod, false);
+    for (const svc of this.store.each<Service>("services")) {
+      this.alloc.restore(svc);
+      this.podsOfService.serviceChanged(svc.metadata.namespace!, svc.metadata.name!, svc, this.store.each<Pod>("pods", svc.metadata.namespace!));
+    }
+    for (const lease of this.store.each<Lease>("leases")) this.liveness.renew(lease);
     const now = Date.now();
     for (const ns of SYSTEM_NAMESPACES)
       if (!this.store.get("namespaces", "", ns))
         this.commit(def("namespaces"), "ADDED", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } } as Namespace, undefined, now);
-    for (const svc of this.store.list<Service>("services")) this.refreshRoutes(svc, true);
+    for (const svc of this.store.each<Service>("services")) this.refreshRoutes(svc, true);
     await this.scheduleAlarm();
   }
 
@@ -346,7 +356,25 @@ export class Registry extends DurableObject<Env> {
     this.store.put(r.resource, obj);
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
     this.watch.publish(r.resource, type, obj, old);
+    this.index(r.resource, obj, old, false);
     if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
+  }
+
+  /** Keeps the controllers' indexes in step with a committed write. */
+  private index(resource: string, obj: KubeObject, old: KubeObject | undefined, deleted: boolean): void {
+    const ns = obj.metadata.namespace ?? "";
+    if (resource === "services") this.podsOfService.serviceChanged(ns, obj.metadata.name!, deleted ? undefined : (obj as Service), this.store.each<Pod>("pods", ns));
+    else if (resource === "pods") {
+      this.podsOfService.podChanged(ns, obj.metadata.name!, obj.metadata.labels, deleted);
+      this.trackPod(obj as Pod, deleted);
+    } else if (resource === "endpointslices") this.slicesOfService.sliceChanged(obj as EndpointSlice, old as EndpointSlice | undefined, deleted);
+  }
+
+  private trackPod(pod: Pod, deleted: boolean): void {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const ts = pod.metadata.deletionTimestamp;
+    if (ts && !deleted) this.terminatingPods.set(key, Date.parse(ts));
+    else this.terminatingPods.delete(key);
   }
 
   private remove(r: ResourceDef, obj: KubeObject, now: number): void {
@@ -356,6 +384,7 @@ export class Registry extends DurableObject<Env> {
     deleted.metadata.resourceVersion = this.store.nextResourceVersion();
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), null);
     this.watch.publish(r.resource, "DELETED", deleted);
+    this.index(r.resource, obj, obj, true);
     if (r.resource === "services") this.alloc.releaseUnused(obj as Service);
     if (r.resource === "namespaces") this.removeNamespaceContents(obj.metadata.name!, now);
     if (r.resource === "leases") this.liveness.forget(obj.metadata.name!);
@@ -394,15 +423,9 @@ export class Registry extends DurableObject<Env> {
         this.refreshRoutes(svc, false, prev);
         break;
       }
-      case "pods": {
-        // Only the Services that select the Pod, before or after the write, can change.
-        const versions = [obj, old].filter((p): p is Pod => p !== undefined);
-        for (const svc of this.store.list<Service>("services", versions[0]!.metadata.namespace)) {
-          if (!selectsPods(svc) || !versions.some((p) => selectorMatches(svc.spec.selector!, p.metadata.labels))) continue;
-          this.reconcileEndpoints(svc.metadata.namespace!, svc.metadata.name!, now);
-        }
+      case "pods":
+        this.afterPodWrite(obj as Pod | undefined, old as Pod | undefined, now);
         break;
-      }
       case "endpointslices": {
         const slice = (obj ?? old) as EndpointSlice;
         const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? (old as EndpointSlice | undefined)?.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -420,6 +443,15 @@ export class Registry extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
+  /** Only the Services that select the Pod, before or after the write, can change. */
+  private afterPodWrite(pod: Pod | undefined, old: Pod | undefined, now: number): void {
+    const versions = [pod, old].filter((p): p is Pod => p !== undefined);
+    for (const svc of this.store.each<Service>("services", versions[0]!.metadata.namespace)) {
+      if (!selectsPods(svc) || !versions.some((p) => selectorMatches(svc.spec.selector!, p.metadata.labels))) continue;
+      this.reconcileEndpoints(svc.metadata.namespace!, svc.metadata.name!, now);
+    }
+  }
+
   private nodeFacts(): NodeFacts {
     return {
       isReady: (name) => {
@@ -435,8 +467,9 @@ export class Registry extends DurableObject<Env> {
   /** The endpoints controller for one Service: write only the slices that differ. */
   private reconcileEndpoints(ns: string, svcName: string, now: number): void {
     const svc = this.store.get<Service>("services", ns, svcName);
-    const existing = this.store.list<EndpointSlice>("endpointslices", ns).filter((s) => isManagedSlice(s) && s.metadata.labels?.[SERVICE_NAME_LABEL] === svcName);
-    const desired = svc ? desiredSlices(svc, this.store.list<Pod>("pods", ns), this.nodeFacts()) : [];
+    const existing = this.slicesOfService.of(ns, svcName).filter(isManagedSlice);
+    const selected = [...this.podsOfService.selected(ns, svcName)].map((name) => this.store.get<Pod>("pods", ns, name)!).filter((p) => p !== undefined);
+    const desired = svc ? desiredSlices(svc, selected, this.nodeFacts()) : [];
     const r = def("endpointslices");
     const byName = new Map(existing.map((s) => [s.metadata.name!, s]));
     for (const want of desired) {
@@ -464,7 +497,7 @@ export class Registry extends DurableObject<Env> {
     const ns = (svc ?? old)!.metadata.namespace!;
     const name = (svc ?? old)!.metadata.name!;
     const key = `${ns}/${name}`;
-    const slices = svc ? this.store.list<EndpointSlice>("endpointslices", ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name) : [];
+    const slices = svc ? this.slicesOfService.of(ns, name) : [];
     const urlFor = (slice: EndpointSlice, ep: Endpoint) =>
       ep.targetRef?.kind === "Pod" && ep.targetRef.name
         ? this.store.get<Pod>("pods", ns, ep.targetRef.name)?.metadata.annotations?.[POD_URL_ANNOTATION]
@@ -517,31 +550,29 @@ export class Registry extends DurableObject<Env> {
   }
 
   private nodeChanged(nodeName: string, now: number): void {
-    const namespaces = new Set(this.store.list<Pod>("pods").filter((p) => p.spec.nodeName === nodeName).map((p) => p.metadata.namespace!));
+    const namespaces = new Set<string>();
+    for (const p of this.store.each<Pod>("pods")) if (p.spec.nodeName === nodeName) namespaces.add(p.metadata.namespace!);
     for (const ns of namespaces)
-      for (const svc of this.store.list<Service>("services", ns)) if (selectsPods(svc)) this.reconcileEndpoints(ns, svc.metadata.name!, now);
+      for (const svc of this.store.each<Service>("services", ns)) if (selectsPods(svc)) this.reconcileEndpoints(ns, svc.metadata.name!, now);
   }
 
   private finishGracefulDeletions(now: number): void {
-    for (const pod of this.store.list<Pod>("pods")) {
-      const ts = pod.metadata.deletionTimestamp;
-      if (ts && Date.parse(ts) <= now) {
-        this.remove(def("pods"), pod, now);
-        this.reconcileNamespace(pod.metadata.namespace!, now);
+    for (const [key, deadline] of [...this.terminatingPods]) {
+      if (deadline > now) continue;
+      const [ns, name] = key.split("/") as [string, string];
+      const pod = this.store.get<Pod>("pods", ns, name);
+      if (!pod) {
+        this.terminatingPods.delete(key);
+        continue;
       }
+      this.remove(def("pods"), pod, now);
+      this.afterPodWrite(undefined, pod, now);
     }
-  }
-
-  private reconcileNamespace(ns: string, now: number): void {
-    for (const svc of this.store.list<Service>("services", ns)) if (selectsPods(svc)) this.reconcileEndpoints(ns, svc.metadata.name!, now);
   }
 
   private nextGracefulDeletion(): number | undefined {
     let next: number | undefined;
-    for (const pod of this.store.list<Pod>("pods")) {
-      const ts = pod.metadata.deletionTimestamp;
-      if (ts) next = Math.min(next ?? Infinity, Date.parse(ts));
-    }
+    for (const deadline of this.terminatingPods.values()) next = Math.min(next ?? Infinity, deadline);
     return next;
   }
 

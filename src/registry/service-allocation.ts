@@ -95,7 +95,7 @@ export class ServiceAllocations {
       svc.spec.clusterIPs = [ip];
     } catch (e) {
       if (!(e instanceof AllocationError) || !requested) throw e;
-      causes.push({ reason: "FieldValueInvalid", field: "spec.clusterIPs", message: `Invalid value: []string{${formatValue(requested)}}: ${e.message}` });
+      causes.push({ reason: "FieldValueInvalid", field: "spec.clusterIPs", message: `Invalid value: ${formatValue([requested])}: ${e.message}` });
     }
   }
 

@@ -12,7 +12,8 @@ export interface StoredRef {
 export const objectKey = (resource: string, namespace: string, name: string): string => `${resource}/${namespace}/${name}`;
 
 export class ObjectStore {
-  private readonly byResource = new Map<string, Map<string, KubeObject>>();
+  /** resource → namespace → name → object. */
+  private readonly byResource = new Map<string, Map<string, Map<string, KubeObject>>>();
   private rv = 0;
 
   constructor(private readonly sql: SqlStorage) {
@@ -20,7 +21,7 @@ export class ObjectStore {
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     for (const row of sql.exec<{ key: string; value: string }>("SELECT key, value FROM objects")) {
       const [resource, namespace, name] = splitKey(row.key);
-      this.bucket(resource).set(`${namespace}/${name}`, JSON.parse(row.value) as KubeObject);
+      this.bucket(resource, namespace).set(name, JSON.parse(row.value) as KubeObject);
     }
     const rv = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'rv'").toArray()[0];
     this.rv = rv ? Number(rv.value) : 0;
@@ -38,38 +39,49 @@ export class ObjectStore {
   }
 
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
-    return this.byResource.get(resource)?.get(`${namespace}/${name}`) as T | undefined;
+    return this.byResource.get(resource)?.get(namespace)?.get(name) as T | undefined;
   }
 
   /** Objects of a resource, optionally in one namespace, sorted by namespace then name (the list order kubectl expects). */
   list<T extends KubeObject = KubeObject>(resource: string, namespace?: string): T[] {
-    const out: T[] = [];
-    for (const obj of this.byResource.get(resource)?.values() ?? []) {
-      if (namespace === undefined || (obj.metadata.namespace ?? "") === namespace) out.push(obj as T);
+    return [...this.each<T>(resource, namespace)].sort(compareObjects);
+  }
+
+  /** The same objects, unsorted: for controllers, which must not pay for ordering. */
+  *each<T extends KubeObject = KubeObject>(resource: string, namespace?: string): IterableIterator<T> {
+    const byNs = this.byResource.get(resource);
+    if (!byNs) return;
+    if (namespace !== undefined) {
+      yield* (byNs.get(namespace)?.values() ?? []) as IterableIterator<T>;
+      return;
     }
-    return out.sort(compareObjects);
+    for (const names of byNs.values()) yield* names.values() as IterableIterator<T>;
   }
 
   count(resource: string): number {
-    return this.byResource.get(resource)?.size ?? 0;
+    let n = 0;
+    for (const names of this.byResource.get(resource)?.values() ?? []) n += names.size;
+    return n;
   }
 
   put(resource: string, obj: KubeObject): void {
     const namespace = obj.metadata.namespace ?? "";
     const name = obj.metadata.name!;
-    this.bucket(resource).set(`${namespace}/${name}`, obj);
+    this.bucket(resource, namespace).set(name, obj);
     this.sql.exec("INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", objectKey(resource, namespace, name), JSON.stringify(obj));
   }
 
   delete(resource: string, namespace: string, name: string): void {
-    this.byResource.get(resource)?.delete(`${namespace}/${name}`);
+    this.byResource.get(resource)?.get(namespace)?.delete(name);
     this.sql.exec("DELETE FROM objects WHERE key = ?", objectKey(resource, namespace, name));
   }
 
-  private bucket(resource: string): Map<string, KubeObject> {
-    let b = this.byResource.get(resource);
-    if (!b) this.byResource.set(resource, (b = new Map()));
-    return b;
+  private bucket(resource: string, namespace: string): Map<string, KubeObject> {
+    let byNs = this.byResource.get(resource);
+    if (!byNs) this.byResource.set(resource, (byNs = new Map()));
+    let names = byNs.get(namespace);
+    if (!names) byNs.set(namespace, (names = new Map()));
+    return names;
   }
 }
 
