@@ -2,11 +2,14 @@
 // key per second, so writes are coalesced: changes mark a key dirty (persisted in
 // the Durable Object's SQLite, so an eviction loses nothing), and an alarm flushes
 // the latest value of every dirty key at most once a second.
+import { NODE_TOKEN_KEY_PREFIX, ROUTE_KEY_PREFIX } from "../api/route";
 
 /** KV: at most one write per second to the same key. */
 export const KV_MIN_WRITE_INTERVAL_MS = 1000;
-/** Bounded work per alarm: a Worker invocation has a limited number of subrequests (KV operations count). */
+/** Bounded work per alarm: KV allows 1,000 operations per Worker invocation; keep half for headroom. */
 export const KV_WRITES_PER_FLUSH = 500;
+
+const isEdgeKey = (key: string): boolean => key.startsWith(ROUTE_KEY_PREFIX) || key.startsWith(NODE_TOKEN_KEY_PREFIX);
 
 export class KvReplica {
   private readonly dirty = new Map<string, string | null>();
@@ -35,10 +38,21 @@ export class KvReplica {
     return Math.max(now, this.lastFlush + KV_MIN_WRITE_INTERVAL_MS);
   }
 
+  /** Route records and node tokens first: they are what the edge reads; object copies can wait a flush. */
+  private nextBatch(): [string, string | null][] {
+    const batch: [string, string | null][] = [];
+    for (const pass of [true, false])
+      for (const entry of this.dirty) {
+        if (batch.length >= KV_WRITES_PER_FLUSH) return batch;
+        if (isEdgeKey(entry[0]) === pass) batch.push(entry);
+      }
+    return batch;
+  }
+
   async flush(kv: KVNamespace, now: number): Promise<void> {
     if (now < this.lastFlush + KV_MIN_WRITE_INTERVAL_MS) return;
     this.lastFlush = now;
-    const batch = [...this.dirty.entries()].slice(0, KV_WRITES_PER_FLUSH);
+    const batch = this.nextBatch();
     await Promise.all(batch.map(([key, value]) => (value === null ? kv.delete(key) : kv.put(key, value))));
     this.writes += batch.length;
     for (const [key, value] of batch) {
