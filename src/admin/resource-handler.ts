@@ -12,7 +12,7 @@ import { parseBody, readText } from "./body";
 import { emptyEventList, silentWatch } from "./events";
 import { negotiate } from "./negotiate";
 import { parseResourcePath } from "./paths";
-import { objectResponse, statusResponse } from "./respond";
+import { objectResponse, statusResponse, watchResponse } from "./respond";
 import { hasPrinter, listToTable, toTable, type IncludeObject } from "./tables";
 import { tableWatchStream } from "./watch-tables";
 
@@ -50,7 +50,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
         const res = await registry.watchStream(caller, ref, opts.value);
         if (!res.ok) return statusResponse(res.status);
         const stream = table ? tableWatchStream(r.resource, res.value, include.value) : res.value;
-        return new Response(stream, { headers: { "content-type": "application/json", "cache-control": "no-cache" } });
+        return watchResponse(stream);
       }
       // The RPC stub's inferred type loses the success branch of Result<List>; the registry's own signature is the truth.
       const list = (await registry.list(caller, ref, opts.value)) as Result<List>;
@@ -122,7 +122,7 @@ function handleEvents(req: Request, q: URLSearchParams, name: string | undefined
   if (isTrue(q.get("watch"))) {
     const timeout = intParam(q, "timeoutSeconds");
     if (!timeout.ok) return statusResponse(timeout.status);
-    return new Response(silentWatch(timeout.value), { headers: { "content-type": "application/json", "cache-control": "no-cache" } });
+    return watchResponse(silentWatch(timeout.value));
   }
   if (negotiate(req.headers.get("accept")) === "table") return objectResponse(req, toTable("events", [], { resourceVersion: "0" }));
   return objectResponse(req, emptyEventList());

@@ -25,3 +25,14 @@ export function statusResponse(s: Status): Response {
   if (s.code === 401) headers["www-authenticate"] = 'Bearer realm="svcedge"';
   return new Response(JSON.stringify(s), { status: s.code, headers });
 }
+
+/**
+ * A watch stream. Compression would hold events back (a gzip stream flushes in
+ * blocks; Go clients always send Accept-Encoding: gzip), so the response says it
+ * is not encoded: Cloudflare (and miniflare's emulation of it) leaves a response
+ * alone when it already carries a Content-Encoding other than gzip/br, and
+ * `no-transform` asks every intermediary to do the same.
+ */
+export function watchResponse(stream: ReadableStream<Uint8Array>): Response {
+  return new Response(stream, { headers: { "content-type": "application/json", "cache-control": "no-cache, no-transform", "content-encoding": "identity" } });
+}
