@@ -101,10 +101,10 @@ function valueAt(obj: unknown, path: Path): unknown {
   return cur;
 }
 
-/** Removes the field or list element at a path (a no-op when it is already gone). */
-function removeAt(obj: unknown, path: Path): void {
+/** Removes the field or list element at a path (a no-op when it is already gone); returns the parent's path. */
+function removeAt(obj: unknown, path: Path): Path {
   const last = path[path.length - 1] === "." ? path.length - 2 : path.length - 1;
-  if (last < 0) return;
+  if (last < 0) return [];
   const parentPath = path.slice(0, last);
   const seg = path[last]!;
   const parent = parentPath.length ? valueAt(obj, parentPath) : obj;
@@ -113,6 +113,17 @@ function removeAt(obj: unknown, path: Path): void {
     const target = valueAt(obj, path.slice(0, last + 1));
     const i = parent.findIndex((e) => e === target || (seg.startsWith("v:") && JSON.stringify(e) === seg.slice(2)));
     if (i >= 0) parent.splice(i, 1);
+  }
+  return parentPath;
+}
+
+/** A map or list left empty by a removal goes too (metadata and spec themselves stay), as structured-merge-diff prunes. */
+function pruneEmptyParents(obj: unknown, path: Path): void {
+  for (let p = path; p.length > 1; p = p.slice(0, -1)) {
+    const v = valueAt(obj, p);
+    const empty = (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0);
+    if (!empty) return;
+    removeAt(obj, p);
   }
 }
 
@@ -202,7 +213,7 @@ export function serverSideApply(input: ApplyInput): ApplyOutcome {
     const stale = [...mine.set].filter((k) => !newSet.has(k) && !ownedElsewhere(k));
     // Deepest first, so that removing an element does not hide the fields inside it.
     stale.sort((a, b) => pathOf(b).length - pathOf(a).length);
-    for (const k of stale) removeAt(merged, pathOf(k));
+    for (const k of stale) pruneEmptyParents(merged, removeAt(merged, pathOf(k)));
   }
   const managed: ManagedFieldsEntry[] = others.filter((o) => o.set.size > 0).map((o) => ({ ...o.e, fieldsV1: toFieldsV1(o.set) }));
   managed.push(entry(manager, "Apply", applied.apiVersion, newSet, now));
