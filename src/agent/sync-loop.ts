@@ -78,7 +78,14 @@ export class SyncLoop {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.due = Infinity;
-      this.running = this.run().finally(() => (this.running = undefined));
+      this.running = this.run().finally(() => {
+        this.running = undefined;
+        // Changes that arrived during the sync (request() does not schedule while one runs).
+        // A pending retry keeps its backoff.
+        if (this.dirty) {
+          if (!this.timer) this.schedule(Math.max(0, this.lastStart + this.minIntervalMs - Date.now()));
+        } else this.wakeIdle();
+      });
     }, delayMs);
   }
 
@@ -93,24 +100,17 @@ export class SyncLoop {
     } catch (e) {
       this.log.error("sync threw", { error: e });
     }
-    if (this.stopped) return this.wakeIdle();
+    if (this.stopped) return;
     if (!ok) {
       // Whatever the kernel holds now is unknown: the retry rewrites everything.
       this.full = true;
       this.dirty = true;
       const delay = this.backoff.next();
       this.log.warn("sync failed; retrying with a full sync", { retryInMs: delay });
-      return this.scheduleAfterRun(delay);
+      return this.schedule(delay);
     }
     this.backoff.reset();
-    if (this.dirty) return this.scheduleAfterRun(this.minIntervalMs);
-    this.wakeIdle();
-    this.scheduleAfterRun(this.periodMs);
-  }
-
-  private scheduleAfterRun(delayMs: number): void {
-    // schedule() does not look at `running`, so it is safe while run() is settling.
-    this.schedule(delayMs);
+    if (!this.dirty) this.schedule(this.periodMs);
   }
 
   private wakeIdle(): void {
