@@ -142,17 +142,17 @@ export function renderIptables(state: ProxyState, opts: IptablesOptions = {}): s
   // NOTE: this must be the last rule in SVCEDGE-SERVICES: NodePorts match any local address.
   t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment("svcedge service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
 
-  const out: string[] = [];
+  // Joined per section: spreading 100,000+ rules into push() would overflow the call stack.
+  const sections: string[] = [];
   for (const table of ["filter", "nat"] as const) {
-    const chains = [...FIXED_CHAINS[table], ...t[table].chains];
+    const chains = FIXED_CHAINS[table].concat(t[table].chains);
     const live = new Set(chains);
     const stale = [...(opts.existingChains?.[table] ?? [])].filter((c) => !live.has(c));
-    out.push(`*${table}`);
     // Declaring a chain flushes it under --noflush: stale ones are emptied first, deleted last.
-    for (const chain of [...chains, ...stale]) out.push(`:${chain} - [0:0]`);
-    out.push(...t[table].rules);
-    for (const chain of stale) out.push(`-X ${chain}`);
-    out.push("COMMIT");
+    const declarations = chains.concat(stale).map((chain) => `:${chain} - [0:0]`);
+    sections.push(`*${table}`, declarations.join("\n"), t[table].rules.join("\n"));
+    if (stale.length) sections.push(stale.map((chain) => `-X ${chain}`).join("\n"));
+    sections.push("COMMIT");
   }
-  return out.join("\n") + "\n";
+  return sections.join("\n") + "\n";
 }

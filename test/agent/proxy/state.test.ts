@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { buildProxyState } from "../../../src/agent/proxy/state";
+import { staleUDPEndpoints } from "../../../src/agent/proxy/conntrack";
+import type { Service } from "../../../src/api/types";
+import { endpoint, NODE, OTHER_NODE, service, slice } from "./fixtures";
+
+const build = (services: Service[], slices: ReturnType<typeof slice>[]) => buildProxyState({ services, slices, nodeName: NODE, nodeIPs: ["198.18.0.1"] });
+const web = (spec: Partial<Service["spec"]> = {}) =>
+  service("default", "web", { clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80, targetPort: 8080 }], ...spec });
+const httpPort = [{ name: "http", port: 8080 }];
+
+describe("buildProxyState", () => {
+  it("reads EndpointSlice conditions as discovery/v1 defines nil values", () => {
+    const [svc] = build([web()], [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { ready: false }), endpoint("198.18.1.3", { ready: false, serving: true, terminating: true })])]).services;
+    expect(svc!.endpoints.map((e) => [e.ip, e.ready, e.serving, e.terminating])).toEqual([
+      ["198.18.1.1", true, true, false],
+      ["198.18.1.2", false, false, false],
+      ["198.18.1.3", false, true, true],
+    ]);
+    expect(svc!.clusterEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1"]);
+  });
+
+  it("matches slice ports to service ports by name and protocol, and ignores other services' slices", () => {
+    const svc = service("default", "dns", {
+      clusterIP: "10.96.0.53",
+      ports: [
+        { name: "dns", port: 53, protocol: "UDP", targetPort: "dns" },
+        { name: "dns-tcp", port: 53, protocol: "TCP", targetPort: "dns-tcp" },
+      ],
+    });
+    const state = build(
+      [svc],
+      [
+        slice("default", "dns", [{ name: "dns", port: 1053, protocol: "UDP" }, { name: "dns-tcp", port: 2053, protocol: "TCP" }], [endpoint("198.18.1.1")]),
+        slice("other", "dns", [{ name: "dns", port: 9, protocol: "UDP" }], [endpoint("198.18.9.9")]),
+      ],
+    );
+    expect(state.services.map((s) => [s.name, s.protocol, s.endpoints.map((e) => `${e.ip}:${e.port}`)])).toEqual([
+      ["default/dns:dns", "UDP", ["198.18.1.1:1053"]],
+      ["default/dns:dns-tcp", "TCP", ["198.18.1.1:2053"]],
+    ]);
+  });
+
+  it("keeps one copy of an endpoint listed by two slices, sorted numerically", () => {
+    const [svc] = build([web()], [
+      slice("default", "web", httpPort, [endpoint("198.18.1.10"), endpoint("198.18.1.9")]),
+      slice("default", "web", httpPort, [endpoint("198.18.1.9")]),
+    ]).services;
+    expect(svc!.endpoints.map((e) => e.ip)).toEqual(["198.18.1.9", "198.18.1.10"]);
+  });
+
+  it("skips headless, ExternalName and IPv6-only services, and IPv6 slices", () => {
+    const state = build(
+      [
+        web({ clusterIP: "None" }),
+        service("default", "ext", { type: "ExternalName", externalName: "example.com" }),
+        service("default", "v6", { clusterIP: "fd00::10", clusterIPs: ["fd00::10"], ports: [{ port: 80 }] }),
+      ],
+      [],
+    );
+    expect(state.services).toEqual([]);
+  });
+
+  it("takes NodePorts only from NodePort and LoadBalancer services, and LB IPs except ipMode Proxy", () => {
+    const lb = web({ type: "LoadBalancer", ports: [{ name: "http", port: 80, nodePort: 30080 }] });
+    lb.status = { loadBalancer: { ingress: [{ ip: "198.19.0.1" }, { ip: "198.19.0.2", ipMode: "Proxy" }, { hostname: "lb.example.com" }] } };
+    const [s] = build([lb], []).services;
+    expect([s!.nodePort, s!.loadBalancerIPs]).toEqual([30080, ["198.19.0.1"]]);
+    const [c] = build([web({ ports: [{ name: "http", port: 80, nodePort: 30080 }] })], []).services;
+    expect(c!.nodePort).toBe(0);
+  });
+
+  it("defaults ClientIP affinity to 10800 seconds", () => {
+    const [s] = build([web({ sessionAffinity: "ClientIP" })], []).services;
+    expect(s!.affinityTimeoutSeconds).toBe(10800);
+  });
+
+  it("categorizes endpoints like kube-proxy for Local policies", () => {
+    const eps = [endpoint("198.18.1.1", { node: NODE, ready: false, serving: true, terminating: true }), endpoint("198.18.1.2", { node: OTHER_NODE })];
+    const [s] = build([web({ type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", port: 80, nodePort: 30080 }] })], [slice("default", "web", httpPort, eps)]).services;
+    // Cluster: the ready remote endpoint. Local: no ready local one, so the serving+terminating local one.
+    expect(s!.clusterEndpoints.map((e) => e.ip)).toEqual(["198.18.1.2"]);
+    expect(s!.localEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1"]);
+    expect(s!.allReachableEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1", "198.18.1.2"]);
+    expect(s!.hasAnyEndpoints).toBe(true);
+  });
+});
+
+describe("staleUDPEndpoints", () => {
+  it("lists UDP endpoints that are no longer reachable, with the IPs and NodePorts they were reached by", () => {
+    const dns = service("kube-system", "dns", { type: "NodePort", clusterIP: "10.96.0.53", ports: [{ name: "dns", port: 53, protocol: "UDP", nodePort: 30053 }] });
+    const st = (ips: string[]) => buildProxyState({ services: [dns], slices: [slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], ips.map((ip) => endpoint(ip)))], nodeName: NODE, nodeIPs: [] });
+    expect(staleUDPEndpoints(st(["198.18.1.1", "198.18.1.2"]), st(["198.18.1.2"]))).toEqual([{ endpointIP: "198.18.1.1", serviceIPs: ["10.96.0.53"], nodePorts: [30053] }]);
+    expect(staleUDPEndpoints(st(["198.18.1.1"]), st(["198.18.1.1"]))).toEqual([]);
+  });
+});
