@@ -61,7 +61,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
     if (method === "POST") {
       const body = await parseBody(req, false);
       if (!body.ok) return statusResponse(body.status);
-      const opts = writeOptions(q);
+      const opts = writeOptions(req, q);
       return render(req, await registry.create(caller, ref, body.value, opts), 201, opts);
     }
     return statusResponse(methodNotAllowed());
@@ -91,13 +91,13 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
     case "PUT": {
       const body = await parseBody(req, false);
       if (!body.ok) return statusResponse(body.status);
-      const opts = writeOptions(q);
+      const opts = writeOptions(req, q);
       return render(req, await registry.update(caller, ref, body.value, opts), 200, opts);
     }
     case "PATCH": {
       const body = await parseBody(req, true);
       if (!body.ok) return statusResponse(body.status);
-      const opts: WriteOptions = { ...writeOptions(q), force: isTrue(q.get("force")) };
+      const opts: WriteOptions = { ...writeOptions(req, q), force: isTrue(q.get("force")) };
       return render(req, await registry.patch(caller, ref, body.patchType!, body.value, opts), 200, opts);
     }
     case "DELETE": {
@@ -163,10 +163,13 @@ function listOptions(q: URLSearchParams): { ok: true; value: WatchOptions } | { 
   return { ok: true, value };
 }
 
-function writeOptions(q: URLSearchParams): WriteOptions {
+/** The apiserver names a write's field manager after the client when it gives none: the User-Agent up to its first "/". */
+const MAX_FIELD_MANAGER_LENGTH = 128;
+
+function writeOptions(req: Request, q: URLSearchParams): WriteOptions {
   const opts: WriteOptions = {};
   if (q.get("dryRun") === "All") opts.dryRun = true;
-  const manager = q.get("fieldManager");
+  const manager = q.get("fieldManager") || (req.headers.get("user-agent") ?? "").split("/")[0]!.slice(0, MAX_FIELD_MANAGER_LENGTH);
   if (manager) opts.fieldManager = manager;
   const fv = q.get("fieldValidation");
   if (fv === "Strict" || fv === "Warn" || fv === "Ignore") opts.fieldValidation = fv;

@@ -26,7 +26,8 @@ import { KvReplica } from "./kv-replica";
 import { NodeLiveness } from "./node-liveness";
 import { admit, type Admitted } from "./admission";
 import { applyPatch, prepareApply, type PatchType } from "./patching";
-import { recordUpdate } from "./server-side-apply";
+import { recordCreate, recordUpdate } from "./server-side-apply";
+import { deepEqual } from "../api/patch";
 import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-compiler";
 import { ServiceAllocations } from "./service-allocation";
 import { objectKey, ObjectStore } from "./store";
@@ -118,7 +119,19 @@ export class Registry extends DurableObject<Env> {
     const now = Date.now();
     for (const ns of SYSTEM_NAMESPACES)
       if (!this.store.get("namespaces", "", ns))
-        this.commit(def("namespaces"), "ADDED", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } } as Namespace, undefined, now);
+        this.commit(
+          def("namespaces"),
+          "ADDED",
+          {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: ns, uid: crypto.randomUUID(), creationTimestamp: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"), labels: { "kubernetes.io/metadata.name": ns } },
+            spec: { finalizers: ["kubernetes"] },
+            status: { phase: "Active" },
+          } as Namespace,
+          undefined,
+          now,
+        );
     for (const svc of this.store.each<Service>("services")) this.refreshRoutes(svc, true);
     await this.scheduleAlarm();
   }
@@ -216,6 +229,7 @@ export class Registry extends DurableObject<Env> {
     obj.metadata.uid = crypto.randomUUID();
     obj.metadata.creationTimestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
     obj.metadata.generation = 1;
+    if (opts.fieldManager) recordCreate(obj, opts.fieldManager, now);
     if (opts.dryRun) return { ok: true, value: obj, warnings: admitted.warnings };
     this.commit(r, "ADDED", obj, undefined, now);
     await this.afterWrite(r, obj, undefined);
@@ -318,6 +332,7 @@ export class Registry extends DurableObject<Env> {
       const allocated = this.allocateFor(r, next as Service, current as Service, opts.dryRun);
       if (allocated) return fail(allocated);
     }
+    if (verb === "update" && opts.fieldManager) recordUpdate(current, next, opts.fieldManager, Date.now());
     if (unchanged(current, next)) return { ok: true, value: current, warnings: admitted.warnings };
     if (opts.dryRun) return { ok: true, value: next, warnings: admitted.warnings };
     const now = Date.now();
@@ -351,7 +366,7 @@ export class Registry extends DurableObject<Env> {
 
   /** Stamps a resourceVersion, persists, publishes the watch event and queues the KV replica. */
   private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): void {
-    if (old && specOf(old) !== specOf(obj)) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
     obj.metadata.resourceVersion = this.store.nextResourceVersion();
     this.store.put(r.resource, obj);
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
@@ -594,14 +609,19 @@ function kvObjectKey(r: ResourceDef, obj: KubeObject): string {
   return "obj/" + objectKey(r.resource, obj.metadata.namespace ?? "", obj.metadata.name!);
 }
 
-function specOf(o: KubeObject): string {
+/** Everything but metadata and status: what `generation` counts changes of. */
+function specOf(o: KubeObject): unknown {
   const { metadata: _m, status: _s, ...rest } = o as KubeObject & { status?: unknown };
-  return JSON.stringify(rest);
+  return rest;
 }
 
+/** A write that changes nothing (key order and managedFields timestamps aside) is not stored, as in the apiserver. */
 function unchanged(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
-  return strip(a) === strip(b);
+  const strip = (o: KubeObject) => ({
+    ...o,
+    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: o.metadata.managedFields?.map(({ time: _t, ...e }) => e) },
+  });
+  return deepEqual(JSON.parse(JSON.stringify(strip(a))), JSON.parse(JSON.stringify(strip(b))));
 }
 
 function strictFailure(r: ResourceDef, name: string, admitted: Admitted, opts: WriteOptions): Status | undefined {

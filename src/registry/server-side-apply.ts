@@ -221,6 +221,13 @@ export function serverSideApply(input: ApplyInput): ApplyOutcome {
   return { ok: true, object: merged };
 }
 
+/** A create by `manager` (not an apply): it owns every field it set, as the apiserver records it. */
+export function recordCreate(obj: KubeObject, manager: string, now: number): void {
+  if (obj.metadata.managedFields?.length) return;
+  const set = fieldSet(obj);
+  if (set.size > 0) obj.metadata.managedFields = [entry(manager, "Update", obj.apiVersion, set, now)];
+}
+
 /**
  * An Update (a non-apply patch by `manager`) takes over the fields it changed,
  * so that a later apply by someone else conflicts on them. Only tracked for

@@ -218,4 +218,32 @@ describe("Services through the admin API", () => {
     expect((await json(again)).spec.clusterIP).toBe(ip);
     expect((await call("DELETE", `/api/v1/namespaces/${ns}/services/del`)).status).toBe(404);
   });
+
+  it("records the creator's managedFields, and stores nothing for a no-op update whatever its key order", async () => {
+    const ns = await freshNamespace();
+    const res = await call("POST", `/api/v1/namespaces/${ns}/services?fieldManager=tester`, service("mf", {}, { labels: { a: "1" } }));
+    const created = await json(res);
+    expect(created.metadata.managedFields).toHaveLength(1);
+    expect(created.metadata.managedFields[0]).toMatchObject({ manager: "tester", operation: "Update", fieldsType: "FieldsV1" });
+    expect(created.metadata.managedFields[0].fieldsV1["f:metadata"]["f:labels"]["f:a"]).toEqual({});
+    // The same object with its keys in another order: nothing changes, not even the resourceVersion.
+    const reordered = Object.fromEntries(Object.entries(created).reverse());
+    reordered.spec = Object.fromEntries(Object.entries(created.spec).reverse());
+    const put = await json(await call("PUT", `/api/v1/namespaces/${ns}/services/mf`, reordered));
+    expect(put.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    // A label change is a metadata change: a new resourceVersion, the same generation.
+    const relabel = await json(await call("PATCH", `/api/v1/namespaces/${ns}/services/mf`, { metadata: { labels: { a: "2" } } }, { contentType: "application/merge-patch+json" }));
+    expect(relabel.metadata.resourceVersion).not.toBe(created.metadata.resourceVersion);
+    expect(relabel.metadata.generation).toBe(1);
+  });
+
+  it("always has the system namespaces, with their creation time", async () => {
+    const list = await json(await call("GET", "/api/v1/namespaces"));
+    const byName = Object.fromEntries(list.items.map((n: any) => [n.metadata.name, n]));
+    for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+      expect(byName[name].status.phase).toBe("Active");
+      expect(Date.parse(byName[name].metadata.creationTimestamp)).toBeGreaterThan(0);
+    }
+    expect((await call("DELETE", "/api/v1/namespaces/default")).status).toBe(403);
+  });
 });
