@@ -9,6 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 const port = process.env.PORT ?? "8787";
 const host = process.env.HOST ?? "127.0.0.1";
 const varsFile = ".dev.vars";
+const extra = process.argv.slice(2);
+const protoArg = extra.indexOf("--local-protocol");
+const scheme = protoArg >= 0 && extra[protoArg + 1] === "https" ? "https" : "http";
 
 function readVars() {
   if (!existsSync(varsFile)) return {};
@@ -30,11 +33,11 @@ if (!vars.ADMIN_TOKEN) {
   console.log(`created ${varsFile} with a new ADMIN_TOKEN`);
 }
 
-console.log(`svcedge admin API: http://${host}:${port}`);
+console.log(`svcedge admin API: ${scheme}://${host}:${port}${scheme === "http" ? "   (kubectl needs TLS: npm start -- --local-protocol https)" : ""}`);
 console.log(`admin token:       ${vars.ADMIN_TOKEN}`);
-console.log(`try:               curl -H "Authorization: Bearer ${vars.ADMIN_TOKEN}" http://${host}:${port}/api/v1/namespaces/default/services`);
+console.log(`try:               curl -H "Authorization: Bearer ${vars.ADMIN_TOKEN}" ${scheme}://${host}:${port}/api/v1/namespaces/default/services`);
 console.log(`kubeconfig:        npm run kubeconfig > svcedge.kubeconfig`);
 
-const child = spawn("wrangler", ["dev", "--ip", host, "--port", port, "--persist-to", ".wrangler/state", ...process.argv.slice(2)], { stdio: "inherit" });
+const child = spawn("wrangler", ["dev", "--ip", host, "--port", port, "--persist-to", ".wrangler/state", ...extra], { stdio: "inherit" });
 child.on("exit", (code) => process.exit(code ?? 0));
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
