@@ -42,6 +42,8 @@ export interface RouteRecord {
   externalName?: string;
   sessionAffinity: "None" | "ClientIP";
   affinityTimeoutSeconds?: number;
+  /** LoadBalancer `spec.loadBalancerSourceRanges` (CIDRs): on public hosts, callers outside them are refused. */
+  sourceRanges?: string[];
   /** Per-Service upstream timeout from the `svcedge.io/timeout` annotation, in milliseconds. */
   timeoutMs?: number;
   ports: RoutePort[];

@@ -80,6 +80,8 @@ export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: Cluste
     if (external) rec.externalName = svc.spec.externalName!.replace(/\.$/, "");
     if (rec.sessionAffinity === "ClientIP") rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800;
     if (timeoutMs !== undefined) rec.timeoutMs = timeoutMs;
+    const ranges = svc.spec.loadBalancerSourceRanges;
+    if (access === "public" && ranges && ranges.length > 0) rec.sourceRanges = ranges.map((r) => r.trim());
     out.set(host, rec);
   }
   return out;
