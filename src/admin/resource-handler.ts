@@ -43,6 +43,8 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
   if (!include.ok) return statusResponse(include.status);
 
   if (!ref.name) {
+    // A namespaced resource's cluster-wide path (/api/v1/services) is for reading across namespaces only.
+    if (r.namespaced && !ref.namespace && method !== "GET") return statusResponse(methodNotAllowed());
     if (method === "GET") {
       const opts = listOptions(q);
       if (!opts.ok) return statusResponse(opts.status);

@@ -4,7 +4,7 @@
 // bound to its node, and create, edit and delete the Pods it registers for its node.
 import { forbidden } from "../api/status";
 import type { KubeObject, Pod, Status } from "../api/types";
-import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION } from "../api/types";
+import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION } from "../api/types";
 
 export type Caller = { kind: "admin" } | { kind: "node"; node: string };
 
@@ -21,6 +21,12 @@ export interface Access {
   current?: KubeObject;
   /** The object as it would be written (create, update, patch). */
   next?: KubeObject;
+  /**
+   * A first check from the request alone, before the body is decoded (as the apiserver
+   * authorizes before admission): what depends on the objects is allowed here and
+   * decided by the full check afterwards.
+   */
+  coarse?: boolean;
 }
 
 const NODE_READABLE = new Set(["services", "endpointslices", "pods", "nodes", "namespaces", "leases"]);
@@ -40,10 +46,13 @@ function allowedForNode(node: string, a: Access): boolean {
   if (a.verb === "get" || a.verb === "list" || a.verb === "watch") return NODE_READABLE.has(a.resource) && !a.subresource;
   switch (a.resource) {
     case "nodes":
-      // Its own Node object and status; never delete, never another node.
-      return a.verb !== "delete" && a.name === node && (!a.subresource || a.subresource === "status");
+      // Its own Node object and status; never delete, never another node, never a restricted label.
+      if (a.verb === "delete" || (a.subresource && a.subresource !== "status")) return false;
+      if (a.coarse && a.name === undefined) return true;
+      return a.name === node && !setsRestrictedNodeLabel(a.current, a.next);
     case "leases":
-      return a.namespace === NODE_LEASE_NAMESPACE && a.name === node && !a.subresource;
+      if (a.namespace !== NODE_LEASE_NAMESPACE || a.subresource) return false;
+      return a.name === node || (a.coarse === true && a.name === undefined);
     case "pods":
       return podWriteAllowed(node, a);
     default:
@@ -56,10 +65,22 @@ function podWriteAllowed(node: string, a: Access): boolean {
   const next = a.next as Pod | undefined;
   const boundHere = (p?: Pod) => p?.spec?.nodeName === node;
   const registeredHere = (p?: Pod) => p?.metadata.annotations?.[REGISTERED_BY_ANNOTATION] === node;
+  if (a.subresource && a.subresource !== "status") return false;
+  if (a.coarse) return true;
   if (a.subresource === "status") return boundHere(current);
-  if (a.subresource) return false;
+  // The edge fetches a Pod's URL annotation: only the admin may point public traffic at an origin.
+  if (a.verb !== "delete" && next?.metadata.annotations?.[POD_URL_ANNOTATION] !== current?.metadata.annotations?.[POD_URL_ANNOTATION]) return false;
   if (a.verb === "create") return boundHere(next);
   if (a.verb === "delete") return boundHere(current) && registeredHere(current);
   // update/patch: only its own registered pods, and they must stay on this node.
   return boundHere(current) && registeredHere(current) && (next === undefined || boundHere(next));
+}
+
+/** NodeRestriction: a node may not give itself role labels or labels under node-restriction.kubernetes.io/. */
+const RESTRICTED_LABEL = /^(node-role\.kubernetes\.io\/|node-restriction\.kubernetes\.io\/|[^/]*\.node-restriction\.kubernetes\.io\/)/;
+
+function setsRestrictedNodeLabel(current: KubeObject | undefined, next: KubeObject | undefined): boolean {
+  const before = current?.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(next?.metadata.labels ?? {})) if (RESTRICTED_LABEL.test(k) && before[k] !== v) return true;
+  return false;
 }

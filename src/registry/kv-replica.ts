@@ -19,6 +19,9 @@ export class KvReplica {
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec("CREATE TABLE IF NOT EXISTS kv_pending (key TEXT PRIMARY KEY, value TEXT)");
+    sql.exec("CREATE TABLE IF NOT EXISTS kv_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    // Persisted, so that a restart right after a flush cannot write a key twice within a second.
+    this.lastFlush = sql.exec<{ value: number }>("SELECT value FROM kv_meta WHERE key = 'last_flush'").toArray()[0]?.value ?? 0;
     for (const row of sql.exec<{ key: string; value: string | null }>("SELECT key, value FROM kv_pending")) this.dirty.set(row.key, row.value);
   }
 
@@ -52,6 +55,7 @@ export class KvReplica {
   async flush(kv: KVNamespace, now: number): Promise<void> {
     if (now < this.lastFlush + KV_MIN_WRITE_INTERVAL_MS) return;
     this.lastFlush = now;
+    this.sql.exec("INSERT OR REPLACE INTO kv_meta (key, value) VALUES ('last_flush', ?)", now);
     const batch = this.nextBatch();
     await Promise.all(batch.map(([key, value]) => (value === null ? kv.delete(key) : kv.put(key, value))));
     this.writes += batch.length;

@@ -34,6 +34,7 @@ import { objectKey, ObjectStore } from "./store";
 import { resolveResource, type ResourceDef } from "./resources";
 import { buildListFilter, paginate, type ListOptions } from "./list-filter";
 import { WatchHub } from "./watch-hub";
+import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
 import { ServicePodIndex, ServiceSliceIndex } from "./indexes";
 import { randomToken, sha256Hex } from "../api/credentials";
 
@@ -80,6 +81,7 @@ export class Registry extends DurableObject<Env> {
   private readonly watch: WatchHub;
   private readonly alloc: ServiceAllocations;
   private readonly cfg: ClusterConfig;
+  private readonly hostnamePolicy: HostnamePolicy;
   private readonly liveness: NodeLiveness;
   /** Last compiled route JSON per host, to write only records that changed. */
   private readonly routes = new Map<string, string>();
@@ -93,6 +95,10 @@ export class Registry extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.cfg = { clusterDomain: env.CLUSTER_DOMAIN || "cluster.local", lbDomain: env.LB_DOMAIN || "lb.svcedge.local" };
+    this.hostnamePolicy = {
+      ...this.cfg,
+      adminHosts: new Set((env.ADMIN_HOSTS || "localhost,127.0.0.1,[::1]").split(",").map((h) => h.trim().toLowerCase())),
+    };
     const sql = ctx.storage.sql;
     this.store = new ObjectStore(sql);
     this.kv = new KvReplica(sql);
@@ -115,7 +121,12 @@ export class Registry extends DurableObject<Env> {
       this.alloc.restore(svc);
       this.podsOfService.serviceChanged(svc.metadata.namespace!, svc.metadata.name!, svc, this.store.each<Pod>("pods", svc.metadata.namespace!));
     }
-    for (const lease of this.store.each<Lease>("leases")) this.liveness.renew(lease);
+    // A restart must not extend a dead node's life: deadlines count from the last renewal, not from now.
+    const started = Date.now();
+    for (const lease of this.store.each<Lease>("leases")) {
+      const renewed = Date.parse(lease.spec.renewTime ?? "");
+      this.liveness.renew(lease, Number.isFinite(renewed) ? Math.min(renewed, started) : started);
+    }
     const now = Date.now();
     for (const ns of SYSTEM_NAMESPACES)
       if (!this.store.get("namespaces", "", ns))
@@ -210,6 +221,8 @@ export class Registry extends DurableObject<Env> {
     const r = resolveResource(ref.group, ref.resource);
     if (!r) return fail(notFound(ref.resource, "", ref.group));
     if (ref.subresource) return fail(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+    const early = authorize(caller, { verb: "create", resource: r.resource, group: r.group, namespace: ref.namespace, name: nameInBody(body), coarse: true });
+    if (early) return fail(early);
     const admitted = admit(r, body, { namespace: ref.namespace });
     if (!admitted.ok) return fail(admitted.status);
     const obj = admitted.object;
@@ -248,6 +261,8 @@ export class Registry extends DurableObject<Env> {
     const r = resolveResource(ref.group, ref.resource);
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
     const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
+    const early = authorize(caller, { verb: "patch", resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name: ref.name, subresource: ref.subresource, coarse: true });
+    if (early) return fail(early);
     if (type === "apply") {
       // Server-side apply upserts: a missing object is created with the applier's managedFields.
       if (!current && ref.subresource) return fail(notFound(r.resource, ref.name!, r.group));
@@ -318,10 +333,13 @@ export class Registry extends DurableObject<Env> {
 
   private async replace(caller: Caller, r: ResourceDef, ref: ResourceRef, current: KubeObject, body: unknown, opts: WriteOptions, verb: Verb): Promise<Result<KubeObject>> {
     const name = ref.name!;
+    const access = { verb, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name, subresource: ref.subresource, current };
+    const early = authorize(caller, { ...access, coarse: true });
+    if (early) return fail(early);
     const admitted = admit(r, body, { namespace: ref.namespace, name, current, subresource: ref.subresource });
     if (!admitted.ok) return fail(admitted.status);
     const next = admitted.object;
-    const denied = authorize(caller, { verb, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name, subresource: ref.subresource, current, next });
+    const denied = authorize(caller, { ...access, next });
     if (denied) return fail(denied);
     const strict = strictFailure(r, name, admitted, opts);
     if (strict) return fail(strict);
@@ -343,6 +361,8 @@ export class Registry extends DurableObject<Env> {
 
   private allocateFor(r: ResourceDef, svc: Service, old: Service | undefined, dryRun?: boolean): Status | undefined {
     if (r.resource !== "services") return undefined;
+    const annotationCauses = validateServiceAnnotations(svc, this.hostnamePolicy);
+    if (annotationCauses.length > 0) return invalid("Service", svc.metadata.name!, annotationCauses);
     try {
       const causes = this.alloc.allocate(svc, old);
       if (causes.length > 0) return invalid("Service", svc.metadata.name!, causes);
@@ -599,6 +619,11 @@ export class Registry extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
+}
+
+function nameInBody(body: unknown): string | undefined {
+  const name = (body as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+  return typeof name === "string" ? name : undefined;
 }
 
 function def(resource: string): ResourceDef {

@@ -83,3 +83,15 @@ export async function flushKv(): Promise<void> {
   }
   throw new Error("KV replica did not drain");
 }
+
+/** Runs a request that must be rejected, and checks that the registry wrote nothing at all. */
+export async function expectRejectedWithoutWrites(request: () => Promise<Response>, code: number): Promise<any> {
+  const before = await registry().stats();
+  const res = await request();
+  const body = await res.json();
+  if (res.status !== code) throw new Error(`expected ${code}, got ${res.status}: ${JSON.stringify(body)}`);
+  const after = await registry().stats();
+  if (after.resourceVersion !== before.resourceVersion || JSON.stringify(after.objects) !== JSON.stringify(before.objects))
+    throw new Error(`a rejected request (${code}) wrote: resourceVersion ${before.resourceVersion} -> ${after.resourceVersion}`);
+  return body;
+}
