@@ -39,6 +39,8 @@ export type Action =
   | { kind: "masquerade" }
   /** numgen random vmap: any one of these chains (goto). */
   | { kind: "random"; chains: string[] }
+  /** Any one of these actions (a random index into a map): every branch is followed. */
+  | { kind: "fork"; actions: Action[] }
   /** A vmap lookup: the action found for this packet, if any. */
   | { kind: "lookup"; resolve: (p: Packet, ctx: TraceContext) => Action | undefined }
   | { kind: "continue" };
@@ -96,6 +98,8 @@ function act(program: Program, action: Action, p: Packet, ctx: TraceContext, dep
       return runChain(program, action.chain, p, ctx, depth + 1);
     case "random":
       return action.chains.flatMap((chain) => runChain(program, chain, p, ctx, depth + 1));
+    case "fork":
+      return action.actions.flatMap((a) => act(program, a, p, ctx, depth));
     case "verdict":
       return [{ ctx, end: action.verdict }];
     case "dnat": {

@@ -2,15 +2,16 @@ import { describe, expect, it } from "vitest";
 import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
 import { renderNftables, renderNftablesUpdate } from "../../../src/agent/proxy/nftables/render";
 import { NftModel } from "../../../src/agent/proxy/nftables/trace";
+import { BASE_CHAINS } from "../../../src/agent/proxy/nftables/layout";
 import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
 import { expectGolden } from "./golden";
 
 const POD_CIDR = "198.18.0.0/15";
 
 const emptyState = buildProxyState({ services: [], slices: [], nodeName: NODE, nodeIPs: [NODE_IP] });
-const baseRender = renderNftables(emptyState);
+const baseRender = renderNftables(emptyState, { clusterCIDRs: [POD_CIDR] });
 /** Everything up to the end of the fixed chains; each case's golden holds only what follows. */
-const basePrefix = baseRender.slice(0, baseRender.lastIndexOf("}\n"));
+const basePrefix = baseRender.slice(0, baseRender.indexOf(BASE_CHAINS) + BASE_CHAINS.length);
 
 describe("renderNftables golden text", () => {
   it("base table", () => {
@@ -27,7 +28,8 @@ describe("renderNftables golden text", () => {
 
   it("renders nothing per service for ExternalName and headless Services", () => {
     const skipped = GOLDEN_CASES.find((c) => c.name === "externalname-and-headless")!;
-    expect(renderNftables(buildProxyState(skipped.input))).toBe(baseRender);
+    expect(renderNftables(buildProxyState(skipped.input), { clusterCIDRs: [POD_CIDR] })).toBe(baseRender);
+
   });
 });
 
@@ -47,6 +49,15 @@ function bigState(count: number, perService: number, tweak?: (svc: number, ep: n
 
 const modelOf = (m: NftModel) => ({ chains: Object.fromEntries(m.ruleText), maps: Object.fromEntries([...m.maps].map(([k, v]) => [k, Object.fromEntries(v)])) });
 
+/** The update for a change the kernel can take incrementally (fails the test otherwise). */
+function updateOf(prev: ProxyState, next: ProxyState): string {
+  const update = renderNftablesUpdate(prev, next);
+  if (update === undefined) throw new Error("expected an incremental update, got a full sync");
+  return update;
+}
+
+const traceIn = (m: NftModel, dst: string, src = "198.19.9.9") => m.trace({ src, dst, proto: "TCP", dport: 80 }, { nodeIPs: [NODE_IP] });
+
 describe("renderNftablesUpdate", () => {
   const all = (extra: Parameters<typeof bigState>[2]) => bigState(40, 3, extra);
 
@@ -61,31 +72,106 @@ describe("renderNftablesUpdate", () => {
   ])("full(prev) + update(prev, next) holds what full(next) holds: %s", (_name, tweak) => {
     const prev = all(undefined);
     const next = all(tweak);
-    const update = renderNftablesUpdate(prev, next);
-    const updated = new NftModel(renderNftables(prev)).apply(update);
+    const updated = new NftModel(renderNftables(prev)).apply(updateOf(prev, next));
     expect(modelOf(updated)).toEqual(modelOf(new NftModel(renderNftables(next))));
     // And back again.
-    const restored = new NftModel(renderNftables(next)).apply(renderNftablesUpdate(next, prev));
+    const restored = new NftModel(renderNftables(next)).apply(updateOf(next, prev));
     expect(modelOf(restored)).toEqual(modelOf(new NftModel(renderNftables(prev))));
   });
 
   it("handles services appearing and disappearing", () => {
     const prev = bigState(10, 2);
     const next = bigState(12, 2);
-    const grown = new NftModel(renderNftables(prev)).apply(renderNftablesUpdate(prev, next));
+    const grown = new NftModel(renderNftables(prev)).apply(updateOf(prev, next));
     expect(modelOf(grown)).toEqual(modelOf(new NftModel(renderNftables(next))));
-    const shrunk = new NftModel(renderNftables(next)).apply(renderNftablesUpdate(next, prev));
+    const shrunk = new NftModel(renderNftables(next)).apply(updateOf(next, prev));
     expect(modelOf(shrunk)).toEqual(modelOf(new NftModel(renderNftables(prev))));
+  });
+
+  it("creates a shared pick chain for a new endpoint count and deletes it when no service uses it", () => {
+    const prev = bigState(5, 3);
+    const next = bigState(5, 3, (s, e) => (s === 2 && e === 0 ? { ready: false } : undefined));
+    const update = updateOf(prev, next);
+    expect(update).toContain("add chain ip svcedge endpoints-tcp-mod-2\n");
+    const updated = new NftModel(renderNftables(prev)).apply(update);
+    expect(modelOf(updated)).toEqual(modelOf(new NftModel(renderNftables(next))));
+    expect(traceIn(updated, "10.96.0.2").output).toBe("198.18.0.7:8080, 198.18.0.8:8080");
+    const back = updateOf(next, prev);
+    expect(back).toContain("delete chain ip svcedge endpoints-tcp-mod-2\n");
+    expect(modelOf(new NftModel(renderNftables(next)).apply(back))).toEqual(modelOf(new NftModel(renderNftables(prev))));
+  });
+
+  it("keeps a hairpin element while another service port still uses the endpoint", () => {
+    const shared = (ready: boolean) =>
+      buildProxyState({
+        services: [
+          service("default", "a", { clusterIP: "10.96.0.1", ports: [{ name: "http", port: 80, targetPort: 8080 }] }),
+          service("default", "b", { clusterIP: "10.96.0.2", ports: [{ name: "http", port: 80, targetPort: 8080 }] }),
+        ],
+        slices: [
+          slice("default", "a", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1", { ready })]),
+          slice("default", "b", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1")]),
+        ],
+        nodeName: NODE,
+        nodeIPs: [NODE_IP],
+      });
+    const update = updateOf(shared(true), shared(false));
+    expect(update).not.toContain("hairpin-endpoints");
+    const updated = new NftModel(renderNftables(shared(true))).apply(update);
+    expect(traceIn(updated, "10.96.0.2", "198.18.1.1")).toEqual({ output: "198.18.1.1:8080", masquerade: true });
+  });
+
+  it("asks for a full sync when a changed service port shares an entry with another", () => {
+    const clash = (port: number) =>
+      buildProxyState({
+        services: [
+          service("default", "a", { clusterIP: "10.96.0.1", ports: [{ name: "http", port: 80, targetPort: 8080 }] }),
+          service("default", "b", { clusterIP: "10.96.0.1", ports: [{ name: "http", port: 80, targetPort: port }] }),
+        ],
+        slices: [
+          slice("default", "a", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1")]),
+          slice("default", "b", [{ name: "http", port }], [endpoint("198.18.1.2")]),
+        ],
+        nodeName: NODE,
+        nodeIPs: [NODE_IP],
+      });
+    expect(renderNftablesUpdate(clash(8080), clash(9090))).toBeUndefined();
+    // The full render gives the entry to the first Service only.
+    expect(traceIn(new NftModel(renderNftables(clash(9090))), "10.96.0.1").output).toBe("198.18.1.1:8080");
   });
 
   it("keeps one endpoint's change to a small transaction at 10,000 services x 10 endpoints", () => {
     const prev = bigState(10_000, 10);
     const next = bigState(10_000, 10, (s, e) => (s === 4242 && e === 3 ? { ready: false } : undefined));
-    const update = renderNftablesUpdate(prev, next).trim().split("\n");
-    // The service chain is rewritten, the endpoint chain goes away.
-    expect(update).toHaveLength(1 + 1 + 1 + 1);
+    const update = updateOf(prev, next).trim().split("\n");
+    // The service chain now goes to the 9-endpoint pick chain; indexes 3..9 move; the endpoint leaves the hairpin set.
     expect(update.filter((l) => l.startsWith("flush chain ip svcedge service-"))).toHaveLength(1);
-    expect(update.filter((l) => l.startsWith("delete chain ip svcedge endpoint-"))).toHaveLength(1);
-    expect(renderNftables(next).split("\n").length).toBeGreaterThan(10_000 * 10 * 3);
+    expect(update.filter((l) => l.startsWith("delete element ip svcedge service-endpoints "))).toHaveLength(7);
+    expect(update.filter((l) => l.startsWith("add element ip svcedge service-endpoints "))).toHaveLength(6);
+    expect(update.filter((l) => l.startsWith("delete element ip svcedge hairpin-endpoints "))).toHaveLength(1);
+    expect(update.length).toBeLessThan(20);
+    expect(renderNftables(next).split("\n").length).toBeGreaterThan(10_000 * 3);
+  });
+});
+
+describe("full sync over an existing table", () => {
+  it("deletes stale chains and affinity sets, keeps current affinity sets, and replaces a set whose timeout changed", () => {
+    const sticky = GOLDEN_CASES.find((c) => c.name === "session-affinity")!;
+    const state = buildProxyState(sticky.input);
+    const sets = [...renderNftables(state).matchAll(/^\tset (affinity-\S+) /gm)].map((m) => m[1]!);
+    expect(sets).toHaveLength(2);
+    const existing = {
+      chains: ["services", "service-OLD-default/gone/tcp/http", "endpoint-OLD"],
+      sets: new Map<string, number | undefined>([[sets[0]!, 600], [sets[1]!, 300], ["affinity-OLD", 600], ["hairpin-endpoints", undefined]]),
+    };
+    const text = renderNftables(state, {}, existing);
+    expect(text).toContain("delete chain ip svcedge service-OLD-default/gone/tcp/http\n");
+    expect(text).toContain("delete chain ip svcedge endpoint-OLD\n");
+    expect(text).not.toContain("delete chain ip svcedge services\n");
+    expect(text).toContain("delete set ip svcedge affinity-OLD\n");
+    expect(text).toContain(`delete set ip svcedge ${sets[1]}\n`);
+    expect(text).not.toContain(`delete set ip svcedge ${sets[0]}\n`);
+    // Never the whole table: affinity sets keep their clients across full syncs.
+    expect(text).not.toContain("delete table");
   });
 });

@@ -1,10 +1,11 @@
 // Applies nftables rulesets with `nft -f -` and implements the Proxier interface on top:
-// incremental transactions while the kernel is known to hold the previous state, a full
-// table replacement at start, on request, and after any failure.
+// incremental transactions while the kernel is known to hold the previous state; a full
+// refill (after listing the table's chains and sets, to delete stale ones) at start, on
+// request and after any failure; and a table replacement when even a refill fails.
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
-import { NFT_TABLE, renderNftables, renderNftablesUpdate, type NftablesOptions } from "./render";
+import { NFT_TABLE, renderNftables, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
 
 export async function applyNftables(ruleset: string, opts: CommandOptions = {}): Promise<Result> {
   const r = await commandRunner(opts)(["nft", "-f", "-"], ruleset);
@@ -21,6 +22,27 @@ export async function cleanupNftables(opts: CommandOptions & { table?: string } 
   return list.code !== 0 ? { ok: true } : failure("nft delete table", r);
 }
 
+type Listed = { nftables?: Record<string, { table?: string; name?: string; timeout?: number }>[] };
+
+/**
+ * The chains and sets the table holds, names only (`-t` leaves set elements out), so a
+ * full sync can delete stale ones. A missing table holds nothing.
+ */
+export async function listNftablesObjects(run: RunCommand, table = NFT_TABLE): Promise<ExistingObjects> {
+  const existing: ExistingObjects = { chains: [], sets: new Map() };
+  for (const kind of ["chains", "sets"] as const) {
+    const r = await run(["nft", "-j", "-t", "list", kind, "ip"]);
+    if (r.code !== 0) continue;
+    for (const item of (JSON.parse(r.stdout) as Listed).nftables ?? []) {
+      const chain = item.chain;
+      const set = item.set;
+      if (chain?.table === table && chain.name) existing.chains.push(chain.name);
+      if (set?.table === table && set.name) existing.sets.set(set.name, set.timeout);
+    }
+  }
+  return existing;
+}
+
 export class NftablesProxier implements Proxier {
   readonly backend = "nftables";
   /** What the kernel holds, when known. */
@@ -35,15 +57,20 @@ export class NftablesProxier implements Proxier {
     if (this.applied && !syncOpts.full) {
       const update = renderNftablesUpdate(this.applied, state, this.opts);
       if (update === "") return { ok: true, mode: "unchanged" };
-      const r = await applyNftables(update, { run: this.run });
-      if (r.ok) {
-        this.applied = state;
-        return { ok: true, mode: "partial" };
+      if (update !== undefined) {
+        const r = await applyNftables(update, { run: this.run });
+        if (r.ok) {
+          this.applied = state;
+          return { ok: true, mode: "partial" };
+        }
       }
-      // The kernel drifted from what we think it holds: fall back to a full replacement.
+      // A change an update cannot express, or the kernel drifted from what we think it holds: refill.
     }
     this.applied = undefined;
-    const r = await applyNftables(renderNftables(state, this.opts), { run: this.run });
+    const existing = await listNftablesObjects(this.run, this.opts.table);
+    let r = await applyNftables(renderNftables(state, this.opts, existing), { run: this.run });
+    // A table left by another version (a map of another type, say) cannot be refilled: replace it.
+    if (!r.ok) r = await applyNftables(renderNftablesReplacement(state, this.opts), { run: this.run });
     if (!r.ok) return r;
     this.applied = state;
     return { ok: true, mode: "full" };

@@ -23,6 +23,7 @@ export class NftModel {
   readonly chains: Program = new Map();
   /** Chain name -> its rule texts, for comparing models. */
   readonly ruleText = new Map<string, string[]>();
+  /** Maps and sets by name; a set's elements map to "". */
   readonly maps = new Map<string, Map<string, string>>();
   readonly bases: BaseChain[] = [];
   private node: NodeAddresses = { nodeIPs: [] };
@@ -48,14 +49,14 @@ export class NftModel {
     if (this.inChain !== undefined) {
       if (line === "}") this.inChain = undefined;
       else if ((m = line.match(/^type (?:nat|filter) hook (\w+) priority (-?\d+); policy accept;$/))) {
-        this.bases.push({ hook: m[1] as Hook, priority: Number(m[2]), chain: this.inChain });
+        this.addBase({ hook: m[1] as Hook, priority: Number(m[2]), chain: this.inChain });
       } else this.command(`add rule ip - ${this.inChain} ${line}`);
     } else if (line === "}") this.inTable = false;
     else if ((m = line.match(/^chain (\S+) \{$/))) {
       this.command(`add chain ip - ${m[1]}`);
       this.inChain = m[1]!;
-    } else if ((m = line.match(/^map (\S+) \{/))) this.command(`add map ip - ${m[1]} {}`);
-    else if (!/^(set \S+ \{.*\}|comment ".*")$/.test(line)) throw new Error(`nft trace: unknown line in table block: ${line}`);
+    } else if ((m = line.match(/^(?:map|set) (\S+) \{.*\}$/))) this.command(`add map ip - ${m[1]} {}`);
+    else if (!/^comment ".*"$/.test(line)) throw new Error(`nft trace: unknown line in table block: ${line}`);
   }
 
   trace(p: Packet, node: NodeAddresses): TraceResult {
@@ -73,11 +74,21 @@ export class NftModel {
       if (line.startsWith("delete")) this.reset();
       return;
     }
-    if ((m = line.match(/^add map ip \S+ (\S+) /))) {
+    if (/^flush table ip \S+$/.test(line)) {
+      for (const [name, rules] of this.chains) {
+        rules.length = 0;
+        this.ruleText.set(name, []);
+      }
+      return;
+    }
+    if ((m = line.match(/^add (?:map|set) ip \S+ (\S+) /))) {
       if (!this.maps.has(m[1]!)) this.maps.set(m[1]!, new Map());
       return;
     }
-    if (/^add set /.test(line) || /^delete set /.test(line)) return;
+    if ((m = line.match(/^delete (?:map|set) ip \S+ (\S+)$/))) {
+      if (!this.maps.delete(m[1]!)) throw new Error(`nft: no set ${m[1]}`);
+      return;
+    }
     if ((m = line.match(/^add chain ip \S+ (\S+)(?: \{ (.*) \})?$/))) {
       const [, name, spec] = m;
       if (!this.chains.has(name!)) {
@@ -85,7 +96,7 @@ export class NftModel {
         this.ruleText.set(name!, []);
       }
       const hook = spec?.match(/type (?:nat|filter) hook (\w+) priority (-?\d+);/);
-      if (hook) this.bases.push({ hook: hook[1] as Hook, priority: Number(hook[2]), chain: name! });
+      if (hook) this.addBase({ hook: hook[1] as Hook, priority: Number(hook[2]), chain: name! });
       return;
     }
     if ((m = line.match(/^flush chain ip \S+ (\S+)$/))) {
@@ -104,14 +115,14 @@ export class NftModel {
       this.ruleText.get(m[1]!)!.push(m[2]!);
       return;
     }
-    // Keys hold " . ", values are verdicts: neither contains ", ".
+    // Keys hold " . ", values are verdicts or "ip . port": neither contains ", ". Set elements have no value.
     if ((m = line.match(/^add element ip \S+ (\S+) \{ (.*) \}$/))) {
       const map = this.maps.get(m[1]!);
       if (!map) throw new Error(`nft: no map ${m[1]}`);
       for (const element of m[2]!.split(", ")) {
         const [key, value] = element.split(" : ");
-        if (value === undefined || map.has(key!)) throw new Error(`nft: bad or duplicate element ${element} in ${m[1]}`);
-        map.set(key!, value);
+        if (map.has(key!)) throw new Error(`nft: duplicate element ${element} in ${m[1]}`);
+        map.set(key!, value ?? "");
       }
       return;
     }
@@ -120,6 +131,11 @@ export class NftModel {
       return;
     }
     throw new Error(`nft trace: unknown command: ${line}`);
+  }
+
+  /** A block re-declaring an existing base chain does not add a second hook. */
+  private addBase(base: BaseChain): void {
+    if (!this.bases.some((b) => b.chain === base.chain)) this.bases.push(base);
   }
 
   private reset(): void {
@@ -142,8 +158,11 @@ export class NftModel {
     for (;;) {
       if ((m = rest.match(/^ct state new /))) {
         // The tracer follows the first packet of a connection.
+      } else if ((m = rest.match(/^ct status dnat ip saddr \. ip daddr @(\S+) /))) {
+        const set = m[1]!;
+        matches.push((p, ctx) => ctx.dnat !== undefined && this.maps.get(set)?.has(`${p.src} . ${ctx.daddr}`) === true);
       } else if ((m = rest.match(/^ip (saddr|daddr) (!= )?(\{ [^}]* \}|@\S+|\d[\d./]*) /))) {
-        matches.push(addressMatch(m[1] as "saddr" | "daddr", m[2] !== undefined, m[3]!));
+        matches.push(this.addressMatch(m[1] as "saddr" | "daddr", m[2] !== undefined, m[3]!));
       } else if ((m = rest.match(/^(tcp|udp|sctp) dport (\d+) /))) {
         const [proto, port] = [m[1]!.toUpperCase(), Number(m[2])];
         matches.push((p, ctx) => p.proto === proto && ctx.dport === port);
@@ -178,11 +197,37 @@ export class NftModel {
       if (arms.length !== Number(m[1]) || arms.some((a, i) => !a || Number(a[1]) !== i)) throw new Error(`nft trace: bad numgen: ${rule}`);
       return { kind: "random", chains: arms.map((a) => a![2]!) };
     }
+    if ((m = text.match(/^dnat ip to (ip daddr \. )?meta l4proto \. th dport \. numgen random mod (\d+) map @(\S+)$/))) {
+      const [byAddress, n, map] = [m[1] !== undefined, Number(m[2]), m[3]!];
+      return {
+        kind: "lookup",
+        resolve: (p, ctx) => {
+          const entry = `${byAddress ? `${ctx.daddr} . ` : ""}${p.proto.toLowerCase()} . ${ctx.dport}`;
+          // A missing index makes the lookup fail: the rule does not apply and the next one runs.
+          const actions: Action[] = [];
+          for (let i = 0; i < n; i++) {
+            const target = this.maps.get(map)?.get(`${entry} . ${i}`);
+            actions.push(target === undefined ? { kind: "continue" } : { kind: "dnat", to: target.replace(" . ", ":") });
+          }
+          return { kind: "fork", actions };
+        },
+      };
+    }
     if ((m = text.match(/^dnat to ([\d.]+:\d+)$/))) return { kind: "dnat", to: m[1]! };
     if ((m = text.match(/^mark set mark (or|xor) (0x[0-9a-f]+)$/))) return { kind: "mark", op: m[1] as "or" | "xor", value: Number(m[2]) };
     if (text === "masquerade fully-random") return { kind: "masquerade" };
     if (/^update @\S+ \{ ip saddr \}$/.test(text)) return { kind: "continue" };
     return verdictAction(text, rule);
+  }
+
+  /** Named sets are read when the packet is traced; dynamic (affinity) sets start empty, so they never match a new client. */
+  private addressMatch(field: "saddr" | "daddr", negate: boolean, value: string): Match {
+    const literal = value.startsWith("{") ? value.slice(2, -2).split(", ") : [value];
+    return (p, ctx) => {
+      const ip = field === "saddr" ? p.src : ctx.daddr;
+      const cidrs = value.startsWith("@") ? [...(this.maps.get(value.slice(1))?.keys() ?? [])] : literal;
+      return cidrs.some((c) => inCIDR(ip, c)) !== negate;
+    };
   }
 
   private lookup(map: string, key: string): Action | undefined {
@@ -198,14 +243,6 @@ function verdictAction(text: string, rule: string): Action {
   throw new Error(`nft trace: unknown statement "${text}" in: ${rule}`);
 }
 
-/** Dynamic (affinity) sets start empty, so `@set` never matches a new client. */
-function addressMatch(field: "saddr" | "daddr", negate: boolean, value: string): Match {
-  const cidrs = value.startsWith("{") ? value.slice(2, -2).split(", ") : value.startsWith("@") ? [] : [value];
-  return (p, ctx) => {
-    const ip = field === "saddr" ? p.src : ctx.daddr;
-    return cidrs.some((c) => inCIDR(ip, c)) !== negate;
-  };
-}
 
 /** Where a packet goes under the given ruleset text. */
 export function traceNftables(ruleset: string, p: Packet, node: NodeAddresses): TraceResult {

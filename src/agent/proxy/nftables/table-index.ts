@@ -1,0 +1,73 @@
+// Reference counts over a whole ProxyState for what service ports share in the table:
+// hairpin set elements (an endpoint IP may back several service ports), the shared pick
+// chains (one per protocol and endpoint count), and entry keys (two Services claiming one
+// IP:port, which only the first may own). An incremental
+// update adjusts the counts of the few service ports that changed instead of recounting
+// 10,000 of them, so each state's index is handed on to the next state.
+import type { ServicePortState, ProxyState } from "../state";
+import { pickChainName } from "./layout";
+
+export interface TableIndex {
+  /** Endpoint IP -> how many (service port, endpoint) pairs use it. */
+  hairpin: Map<string, number>;
+  /** Entry key -> how many service ports claim it. */
+  entries: Map<string, number>;
+  /** Shared pick chain -> how many service ports go to it. */
+  picks: Map<string, number>;
+}
+
+export const hairpinIPs = (svc: ServicePortState): string[] => svc.allReachableEndpoints.map((ep) => ep.ip);
+
+export function entryKeys(svc: ServicePortState): string[] {
+  const proto = svc.protocol.toLowerCase();
+  const keys = [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs].map((ip) => `${ip} . ${proto} . ${svc.port}`);
+  if (svc.nodePort !== 0) keys.push(`${proto} . ${svc.nodePort}`);
+  return keys;
+}
+
+export const pickChains = (svc: ServicePortState): string[] =>
+  [pickChainName(svc, "cluster"), pickChainName(svc, "local")].filter((name): name is string => name !== undefined);
+
+const indexes = new WeakMap<ProxyState, TableIndex>();
+
+function buildIndex(state: ProxyState): TableIndex {
+  const index: TableIndex = { hairpin: new Map(), entries: new Map(), picks: new Map() };
+  const count = (counts: Map<string, number>, keys: string[]) => {
+    for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+  for (const svc of state.services) {
+    count(index.hairpin, hairpinIPs(svc));
+    count(index.entries, entryKeys(svc));
+    count(index.picks, pickChains(svc));
+  }
+  return index;
+}
+
+/**
+ * The index of `state`, removed from the cache: the caller mutates it into the index of the
+ * next state and hands it on with `keepIndex`. Built from scratch when not cached.
+ */
+export function takeIndex(state: ProxyState): TableIndex {
+  const index = indexes.get(state) ?? buildIndex(state);
+  indexes.delete(state);
+  return index;
+}
+
+export const keepIndex = (state: ProxyState, index: TableIndex): void => void indexes.set(state, index);
+
+/** Count changes of one kind of key, remembering each touched key's count before the first change. */
+export class CountDelta {
+  readonly before = new Map<string, number>();
+  constructor(private readonly counts: Map<string, number>) {}
+
+  add(key: string, by: 1 | -1): void {
+    const now = this.counts.get(key) ?? 0;
+    if (!this.before.has(key)) this.before.set(key, now);
+    if (now + by === 0) this.counts.delete(key);
+    else this.counts.set(key, now + by);
+  }
+
+  after(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+}
