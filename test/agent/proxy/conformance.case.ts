@@ -104,6 +104,12 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
       expect: to([ep(6), ep(7)], true),
       userspace: false,
     },
+    {
+      name: "externalTrafficPolicy Local, NodePort from a pod: short-circuit to all endpoints, source kept",
+      packet: { src: plan.podIP(12), dst: plan.nodeIP, proto: "TCP", dport: 30081 },
+      expect: to([ep(6), ep(7)], false),
+      userspace: false,
+    },
     { name: "externalTrafficPolicy Local, ClusterIP still uses every endpoint", packet: outside(plan.clusterIP(4), sp), expect: to([ep(6), ep(7)], true) },
     { name: "externalTrafficPolicy Local without local endpoints drops NodePort traffic", packet: outside(plan.nodeIP, 30082), expect: { output: "DROP", masquerade: false } },
     { name: "internalTrafficPolicy Local: only this node's endpoints", packet: outside(plan.clusterIP(6), sp), expect: to([ep(9)], false) },
