@@ -11,6 +11,10 @@ export interface GatewayConfig {
   kvCacheTtlSeconds: number;
   /** How long a node-token verdict (valid or not) stays in the isolate. */
   credentialCacheTtlMs: number;
+  /** KV lookups of node tokens this isolate has no verdict for, per second (token-bucket refill rate)… */
+  credentialLookupsPerSecond: number;
+  /** …and how many may come in a burst. Beyond the budget a token is treated as invalid, unread. */
+  credentialLookupBurst: number;
   /** Envoy `base_ejection_time`: an endpoint is ejected for this × the number of ejections in a row. */
   baseEjectionMs: number;
   /** Envoy `max_ejection_time`. */
@@ -27,6 +31,8 @@ export const DEFAULT_GATEWAY_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   routeCacheTtlMs: 30_000,
   kvCacheTtlSeconds: 60,
   credentialCacheTtlMs: 60_000,
+  credentialLookupsPerSecond: 10,
+  credentialLookupBurst: 10,
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,
   maxEjectionPercent: 10,

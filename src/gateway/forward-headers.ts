@@ -25,7 +25,15 @@ export interface ForwardContext {
 
 /** CF-Connecting-IP (set by Cloudflare's edge, not forgeable through it); without it (local runs), the first X-Forwarded-For hop. */
 export function clientIpOf(headers: Headers): string | undefined {
-  const candidate = headers.get("cf-connecting-ip") ?? headers.get("x-forwarded-for")?.split(",")[0];
+  return plausibleIp(headers.get("cf-connecting-ip") ?? headers.get("x-forwarded-for")?.split(",")[0]);
+}
+
+/** CF-Connecting-IP only: what access control may trust (X-Forwarded-For is whatever the client wrote). */
+export function connectingIpOf(headers: Headers): string | undefined {
+  return plausibleIp(headers.get("cf-connecting-ip"));
+}
+
+function plausibleIp(candidate: string | null | undefined): string | undefined {
   const ip = candidate?.trim();
   return ip && ip.length <= MAX_IP_LENGTH && IP_CHARS.test(ip) ? ip.toLowerCase() : undefined;
 }

@@ -1,17 +1,19 @@
 // The data plane, top to bottom: Host → route record → access → port → endpoints →
 // forward. Every refusal that could tell a prober something (unknown host, hostile
 // Host, missing credential, no such port) is the same 404.
-import type { RouteEndpoint, RouteRecord } from "../api/route";
+import type { RouteEndpoint } from "../api/route";
 import type { Env } from "../env";
 import { clearCredentialCache, mayAccess, presentsClusterCredential } from "./access";
 import { applyGatewayVars, gatewayConfig, resetGatewayConfig, type GatewayVars } from "./config";
-import { clientIpOf, hasLooped, upstreamHeaders } from "./forward-headers";
+import { clientIpOf, connectingIpOf, hasLooped, upstreamHeaders } from "./forward-headers";
 import { forward, textResponse, type ForwardTarget } from "./forward";
 import { parseRequestHost, type RequestHost } from "./host";
 import { usableEndpoints } from "./pick-endpoint";
 import { choosePort } from "./port";
 import { clearOutlierState } from "./outlier";
 import { clearRouteCache, resolveRoute } from "./route-cache";
+import type { LoadedRoute } from "./route-record";
+import { isAllowedSource } from "./source-ranges";
 import { stats } from "./stats";
 import { isWebSocketUpgrade } from "./websocket";
 
@@ -22,10 +24,11 @@ export { gatewayStats, type GatewayStats } from "./stats";
 
 /** Drops every isolate-scope cache and health record and restores default tunables (tests). */
 export function resetGatewayState(): void {
+  // Config first: the credential lookup budget refills to the default burst.
+  resetGatewayConfig();
   clearRouteCache();
   clearCredentialCache();
   clearOutlierState();
-  resetGatewayConfig();
 }
 
 /** Seconds a client should wait before retrying a Service with no healthy endpoints. */
@@ -50,6 +53,9 @@ async function route(request: Request, env: Env): Promise<Response> {
   if (!record) return notFound();
   const hasCredential = record.access === "cluster" && (await presentsClusterCredential(request, env));
   if (!mayAccess(record.access, hasCredential)) return notFound();
+  if (record.access === "public" && record.allowedSources && !isAllowedSource(record.allowedSources, connectingIpOf(request.headers))) {
+    return textResponse(403, "403 Forbidden: source address not allowed\n");
+  }
   if (hasLooped(request.headers)) return textResponse(508, "loop detected\n");
 
   const target = chooseTarget(record, host, request);
@@ -73,11 +79,10 @@ async function route(request: Request, env: Env): Promise<Response> {
   });
 }
 
-function chooseTarget(record: RouteRecord, host: RequestHost, request: Request): ForwardTarget | "no-port" {
+function chooseTarget(record: LoadedRoute, host: RequestHost, request: Request): ForwardTarget | "no-port" {
   const service = `${record.namespace}/${record.service}`;
   if (record.externalName !== undefined) {
-    // ExternalName is a CNAME in Kubernetes: same scheme, the external name as authority.
-    const endpoint: RouteEndpoint = { id: record.externalName, url: `${host.scheme}://${record.externalName}` };
+    const endpoint: RouteEndpoint = { id: record.externalName, url: externalNameUrl(record.externalName, host) };
     return { healthScope: service, endpoints: [endpoint], trackHealth: false };
   }
   const port = choosePort(record.ports, host.port, host.scheme);
@@ -89,6 +94,17 @@ function chooseTarget(record: RouteRecord, host: RequestHost, request: Request):
     if (ip) target.affinityKey = ip;
   }
   return target;
+}
+
+/**
+ * ExternalName is a CNAME in Kubernetes: the caller keeps its scheme and the port it
+ * dialled, only the name changes. So the Host port (if any) is carried over, unless
+ * the record's external name already names a port.
+ */
+function externalNameUrl(externalName: string, host: RequestHost): string {
+  const authority = externalName.includes(":") || host.port === undefined ? externalName : `${externalName}:${host.port}`;
+  // URL drops the scheme's default port, so "http://name:80" is fetched as "http://name".
+  return new URL(`${host.scheme}://${authority}`).origin;
 }
 
 function notFound(): Response {

@@ -1,9 +1,9 @@
-// Host → parsed RouteRecord, cached in module scope. Only parsed data is kept (never
+// Host → parsed route record (LoadedRoute), cached in module scope. Only parsed data is kept (never
 // promises, Responses or streams: they belong to the request that made them), and
 // the cache is an optimisation only: an evicted isolate just reads KV again.
-import { routeKey, type RouteRecord } from "../api/route";
+import { routeKey } from "../api/route";
 import { gatewayConfig, KV_MIN_CACHE_TTL_SECONDS } from "./config";
-import { parseRouteRecord } from "./route-record";
+import { parseRouteRecord, type LoadedRoute } from "./route-record";
 import { stats } from "./stats";
 import { TtlMap } from "./ttl-map";
 
@@ -16,7 +16,7 @@ const LOAD_WAIT_MAX_MS = 250;
 
 /** Wrapped so that a known-unknown host (null) is distinguishable from a miss. */
 interface Entry {
-  record: RouteRecord | null;
+  record: LoadedRoute | null;
 }
 
 const entries = new TtlMap<Entry>(MAX_CACHED_HOSTS);
@@ -24,7 +24,7 @@ const entries = new TtlMap<Entry>(MAX_CACHED_HOSTS);
 const loading = new Map<string, number>();
 
 /** The record for `host` (lower-case, no port), or null when no record names it. */
-export async function resolveRoute(kv: KVNamespace, host: string): Promise<RouteRecord | null> {
+export async function resolveRoute(kv: KVNamespace, host: string): Promise<LoadedRoute | null> {
   const cached = fresh(host);
   if (cached) return cached.record;
   const started = loading.get(host);
@@ -73,7 +73,7 @@ async function waitForLoad(host: string): Promise<Entry | undefined> {
   return undefined;
 }
 
-function store(host: string, record: RouteRecord | null): void {
+function store(host: string, record: LoadedRoute | null): void {
   entries.set(host, { record }, gatewayConfig().routeCacheTtlMs);
 }
 

@@ -4,6 +4,13 @@
 // ever contacted.
 import type { RouteEndpoint, RoutePort, RouteRecord } from "../api/route";
 import { isHostname } from "./host";
+import { compileSourceRanges, type SourceRange } from "./source-ranges";
+
+/** A record as the isolate caches it: parsed once, with what requests need precomputed. */
+export interface LoadedRoute extends RouteRecord {
+  /** Parsed `sourceRanges`; set when the record restricts callers (empty: nobody may call). */
+  allowedSources?: readonly SourceRange[];
+}
 
 const EXTERNAL_NAME = /^([a-z0-9.-]+)(?::([0-9]{1,5}))?\.?$/;
 
@@ -12,16 +19,16 @@ const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null 
 const isPortNumber = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
 /** Returns the record with endpoint URLs normalised (no trailing slash), or null if unusable. */
-export function parseRouteRecord(value: unknown, host: string): RouteRecord | null {
+export function parseRouteRecord(value: unknown, host: string): LoadedRoute | null {
   if (!isObject(value) || value.v !== 1) return reject(host, "unknown record version");
-  const { namespace, service, access, externalName, sessionAffinity, affinityTimeoutSeconds, timeoutMs, ports, resourceVersion } = value;
+  const { namespace, service, access, externalName, sessionAffinity, affinityTimeoutSeconds, timeoutMs, ports, resourceVersion, sourceRanges } = value;
   if (typeof namespace !== "string" || typeof service !== "string") return reject(host, "missing namespace/service");
   if (access !== "public" && access !== "cluster") return reject(host, "bad access");
   if (externalName !== undefined && (typeof externalName !== "string" || !isExternalName(externalName))) {
     return reject(host, "bad externalName");
   }
   if (!Array.isArray(ports)) return reject(host, "ports is not a list");
-  const record: RouteRecord = {
+  const record: LoadedRoute = {
     v: 1,
     namespace,
     service,
@@ -33,7 +40,22 @@ export function parseRouteRecord(value: unknown, host: string): RouteRecord | nu
   if (typeof externalName === "string") record.externalName = externalName.toLowerCase().replace(/\.$/, "");
   if (typeof affinityTimeoutSeconds === "number") record.affinityTimeoutSeconds = affinityTimeoutSeconds;
   if (typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0) record.timeoutMs = timeoutMs;
+  if (sourceRanges !== undefined) restrictSources(record, sourceRanges, host);
   return record;
+}
+
+/** Fails closed: a restriction the gateway cannot read admits nobody rather than everybody. */
+function restrictSources(record: LoadedRoute, value: unknown, host: string): void {
+  if (!Array.isArray(value)) {
+    reject(host, "sourceRanges is not a list");
+    record.allowedSources = [];
+    return;
+  }
+  // An empty list restricts nothing (Kubernetes: no loadBalancerSourceRanges, no filter).
+  if (value.length === 0) return;
+  const cidrs = value.filter((r): r is string => typeof r === "string");
+  record.sourceRanges = cidrs;
+  record.allowedSources = compileSourceRanges(cidrs, host);
 }
 
 /** A DNS-1123 subdomain (trailing dot allowed, as Kubernetes does), optionally with a port. */

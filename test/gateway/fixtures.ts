@@ -2,7 +2,8 @@
 // side of the contract), address the loopback pods, and call the Worker's real fetch.
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { routeKey, type RouteEndpoint, type RoutePort, type RouteRecord } from "../../src/api/route";
+import { randomToken, sha256Hex } from "../../src/api/credentials";
+import { NODE_TOKEN_KEY_PREFIX, routeKey, type RouteEndpoint, type RoutePort, type RouteRecord } from "../../src/api/route";
 
 export type PodName = keyof ReturnType<typeof inject<"pods">>;
 
@@ -55,4 +56,10 @@ export interface Echo {
 export async function podControl(verb: "stop" | "start", name: PodName): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${inject("podControlPort")}/${verb}/${name}`, { method: "POST" });
   if (res.status !== 204) throw new Error(`pod control ${verb} ${name}: ${res.status} ${await res.text()}`);
+}
+
+/** Registers a node token in KV as the registry does (only its SHA-256 is stored); returns the token. */
+export async function seedNodeToken(node: string, token = randomToken()): Promise<string> {
+  await env.KV.put(NODE_TOKEN_KEY_PREFIX + (await sha256Hex(token)), node);
+  return token;
 }

@@ -2,9 +2,9 @@
 // and the cache is only an optimisation (an evicted isolate reads KV again).
 import { env } from "cloudflare:workers";
 import { beforeEach, expect, it } from "vitest";
-import { NODE_TOKEN_KEY_PREFIX } from "../../src/api/route";
+import { randomToken } from "../../src/api/credentials";
 import { configureGateway, CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
-import { gateway, httpPort, podOf, seedRoute } from "./fixtures";
+import { gateway, httpPort, podOf, seedNodeToken, seedRoute } from "./fixtures";
 
 const HOST = "cached-default.lb.svcedge.local";
 
@@ -41,13 +41,12 @@ it("remembers unknown hosts too", async () => {
 it("remembers node-token verdicts, valid and invalid", async () => {
   const host = "api.default.svc.cluster.local";
   await seedRoute(host, { access: "cluster", ports: [httpPort(["d"])] });
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("node-2-token"));
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  await env.KV.put(NODE_TOKEN_KEY_PREFIX + hex, "node-2");
+  const token = await seedNodeToken("node-2");
+  const madeUp = randomToken();
   const start = gatewayStats();
   for (let i = 0; i < 5; i++) {
-    expect((await gateway(`http://${host}/`, { headers: { [CREDENTIAL_HEADER]: "node-2-token" } })).status).toBe(200);
-    expect((await gateway(`http://${host}/`, { headers: { [CREDENTIAL_HEADER]: "made-up" } })).status).toBe(404);
+    expect((await gateway(`http://${host}/`, { headers: { [CREDENTIAL_HEADER]: token } })).status).toBe(200);
+    expect((await gateway(`http://${host}/`, { headers: { [CREDENTIAL_HEADER]: madeUp } })).status).toBe(404);
   }
   // One route read, one read per distinct token.
   expect(gatewayStats().kvReads - start.kvReads).toBe(3);

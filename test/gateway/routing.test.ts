@@ -1,17 +1,13 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/api/credentials";
 import { NODE_TOKEN_KEY_PREFIX } from "../../src/api/route";
 import { CREDENTIAL_HEADER, resetGatewayState } from "../../src/gateway/index";
-import { gateway, httpPort, podEndpoint, pods, podOf, seedRoute, type Echo } from "./fixtures";
+import { gateway, httpPort, podEndpoint, pods, podOf, seedNodeToken, seedRoute, type Echo } from "./fixtures";
 
 beforeEach(() => resetGatewayState());
 
 const CLUSTER_HOST = "web.default.svc.cluster.local";
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 describe("host kinds", () => {
   it("a public LoadBalancer hostname answers anyone", async () => {
@@ -66,8 +62,7 @@ describe("host kinds", () => {
     });
 
     it("answer a caller with a registered node token, and stop when it is revoked (after the cache TTL)", async () => {
-      const token = "node-token-of-node-1";
-      await env.KV.put(NODE_TOKEN_KEY_PREFIX + (await sha256Hex(token)), "node-1");
+      const token = await seedNodeToken("node-1");
       expect((await gateway(`http://${CLUSTER_HOST}/`, { headers: { [CREDENTIAL_HEADER]: token } })).status).toBe(200);
       await env.KV.delete(NODE_TOKEN_KEY_PREFIX + (await sha256Hex(token)));
       resetGatewayState();
@@ -84,6 +79,19 @@ describe("host kinds", () => {
     expect(echo.headers.host).toBe(`localhost:${pods.c}`);
     expect(echo.url).toBe("/x");
     expect((await gateway("http://ext.default.svc.cluster.local/x")).status).toBe(404);
+  });
+
+  it("an ExternalName Service keeps the port the caller dialled (a CNAME changes the name only), unless the record names one", async () => {
+    const credential = { [CREDENTIAL_HEADER]: env.CLUSTER_TOKEN! };
+    await seedRoute("ext2.default.svc.cluster.local", { access: "cluster", externalName: "localhost", ports: [] });
+    const res = await gateway(`http://ext2.default.svc.cluster.local:${pods.d}/y`, { headers: credential });
+    expect(res.status).toBe(200);
+    const echo = await res.json<Echo>();
+    expect(echo.pod).toBe("d");
+    expect(echo.headers.host).toBe(`localhost:${pods.d}`);
+    expect(echo.headers["x-forwarded-host"]).toBe(`ext2.default.svc.cluster.local:${pods.d}`);
+    await seedRoute("ext3.default.svc.cluster.local", { access: "cluster", externalName: `localhost:${pods.c}`, ports: [] });
+    expect(await podOf(await gateway(`http://ext3.default.svc.cluster.local:${pods.d}/`, { headers: credential }))).toBe("c");
   });
 });
 
