@@ -1,9 +1,11 @@
 // The admin API: Kubernetes REST over Hono. Every route is authenticated.
 import { Hono } from "hono";
-import { internalError, status, unauthorized } from "../api/status";
+import { forbidden, internalError, status, unauthorized } from "../api/status";
 import type { Env } from "../env";
 import type { Caller } from "../registry/authorize";
-import { identify } from "./auth";
+import { identify, registryStub } from "./auth";
+import { renderMetrics } from "./metrics";
+import { userName } from "../registry/authorize";
 import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery";
 import { openApiIndex, openApiJson } from "./openapi";
 import { handleResource } from "./resource-handler";
@@ -40,6 +42,12 @@ export function createAdminApp(): Hono<AdminEnv> {
   app.get("/apis", (c) => discovery(c.req.raw, false, apiGroupList));
   app.get("/api/:version{v[0-9a-z]+}", (c) => resourceList(c.req.raw, "", c.req.param("version")));
   app.get("/apis/:group/:version{v[0-9a-z]+}", (c) => resourceList(c.req.raw, c.req.param("group"), c.req.param("version")));
+
+  app.get("/metrics", async (c) => {
+    if (c.get("caller").kind !== "admin") return statusResponse(forbidden(userName(c.get("caller")), "get", "metrics", "", "at the cluster scope"));
+    const text = renderMetrics(await registryStub(c.env).stats());
+    return new Response(text, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+  });
 
   app.get("/openapi/v3", (c) => objectResponse(c.req.raw, openApiIndex()));
   app.get("/openapi/v3/api/:version", (c) => openApiResponse("", c.req.param("version")));

@@ -69,3 +69,16 @@ describe("authentication and authorization", () => {
     expect(await registry().authenticate(token)).toBeNull();
   });
 });
+
+describe("/metrics", () => {
+  it("serves gateway and registry figures in Prometheus text to the admin only", async () => {
+    const res = await call("GET", "/metrics");
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^svcedge_gateway_kv_reads_total \d+$/m);
+    expect(text).toMatch(/^svcedge_registry_objects\{resource="namespaces"\} [1-9]\d*$/m);
+    expect((await call("GET", "/metrics", undefined, { token: null })).status).toBe(401);
+    const token = (await json(await call("POST", `/api/v1/nodes/metrics-node-${Date.now()}/token`, undefined, { raw: "{}" }))).status.token;
+    expect((await call("GET", "/metrics", undefined, { token })).status).toBe(403);
+  });
+});
