@@ -7,7 +7,7 @@ import { sha256Hex } from "../../src/api/credentials";
 import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../../src/api/route";
 import { configureGateway, CREDENTIAL_HEADER, resetGatewayState } from "../../src/gateway/index";
 import { call, flushKv, freshNamespace, json, pod, service } from "../admin/client";
-import { pods, type Echo } from "./fixtures";
+import { podRequests, pods, type Echo } from "./fixtures";
 
 /** Re-read KV quickly, so that a change shows up within a test's patience. */
 const ROUTE_CACHE_TTL_MS = 200;
@@ -24,11 +24,6 @@ const clusterCredential = () => ({ [CREDENTIAL_HEADER]: env.CLUSTER_TOKEN! });
 
 async function created(res: Response): Promise<void> {
   expect(res.status, await res.clone().text()).toBe(201);
-}
-
-/** Requests the pod itself counted (its /count call counts itself too). */
-async function podRequests(port: number): Promise<number> {
-  return (await (await fetch(`http://127.0.0.1:${port}/count`)).json<{ requests: number }>()).requests;
 }
 
 describe("loadBalancerSourceRanges", () => {
@@ -49,14 +44,14 @@ describe("loadBalancerSourceRanges", () => {
     expect(inside.status).toBe(200);
     expect((await inside.json<Echo>()).pod).toBe("f");
 
-    const before = await podRequests(pods.f);
+    const before = await podRequests("f");
     const outside = await through(url, { "cf-connecting-ip": "203.0.113.9" });
     expect(outside.status).toBe(403);
     expect(outside.headers.get("x-pod")).toBeNull();
     expect(await outside.text()).toMatch(/^403 Forbidden/);
     expect((await through(url, { "x-forwarded-for": "198.18.1.1" })).status).toBe(403);
     // Only the /count call reached the pod.
-    expect((await podRequests(pods.f)) - before).toBe(1);
+    expect((await podRequests("f")) - before).toBe(1);
 
     // The cluster-domain name of the same Service is for in-cluster callers and has no ranges.
     const cluster = await through(`http://vault.${ns}.svc.cluster.local/`, clusterCredential());

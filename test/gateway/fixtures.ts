@@ -63,3 +63,9 @@ export async function seedNodeToken(node: string, token = randomToken()): Promis
   await env.KV.put(NODE_TOKEN_KEY_PREFIX + (await sha256Hex(token)), node);
   return token;
 }
+
+/** Requests a pod has counted so far (each call of this counts itself too). */
+export async function podRequests(name: PodName): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${pods[name]}/count`);
+  return (await res.json<{ requests: number }>()).requests;
+}

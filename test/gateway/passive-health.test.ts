@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { configureGateway, gatewayStats, resetGatewayState } from "../../src/gateway/index";
 import { pickByRendezvous } from "../../src/gateway/pick-endpoint";
-import { gateway, httpPort, podControl, podEndpoint, podOf, pods, seedRoute, type PodName } from "./fixtures";
+import { gateway, httpPort, podControl, podEndpoint, podOf, podRequests, seedRoute, type PodName } from "./fixtures";
 
 const HOST = "flaky-default.lb.svcedge.local";
 const VICTIMS: PodName[] = ["victim1", "victim2", "victim3"];
@@ -13,12 +13,6 @@ beforeEach(() => resetGatewayState());
 afterEach(async () => {
   for (const victim of VICTIMS) await podControl("start", victim);
 });
-
-/** Requests the pods themselves counted (each /count call counts itself too). */
-async function podRequests(name: PodName): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${pods[name]}/count`);
-  return (await res.json<{ requests: number }>()).requests;
-}
 
 function delta(before: ReturnType<typeof gatewayStats>): { retries: number; ejections: number; requests: number } {
   const now = gatewayStats();
