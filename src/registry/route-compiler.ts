@@ -44,6 +44,15 @@ export function serviceHosts(svc: Service, cfg: ClusterConfig): HostClaim[] {
   return hosts.filter((h) => (seen.has(h.host) ? false : (seen.add(h.host), true)));
 }
 
+/** Kubernetes' legacy annotation for source ranges, used when the spec field is empty (as kube-proxy does). */
+const SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges";
+
+function sourceRanges(svc: Service): string[] {
+  const fromSpec = svc.spec.loadBalancerSourceRanges ?? [];
+  const raw = fromSpec.length > 0 ? fromSpec : (svc.metadata.annotations?.[SOURCE_RANGES_ANNOTATION] ?? "").split(",");
+  return raw.map((r) => r.trim()).filter((r) => r.length > 0);
+}
+
 /** Go-style duration ("30s", "1500ms", "2m", "1m30s") to milliseconds; undefined when malformed. */
 export function parseDuration(s: string): number | undefined {
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
@@ -80,8 +89,8 @@ export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: Cluste
     if (external) rec.externalName = svc.spec.externalName!.replace(/\.$/, "");
     if (rec.sessionAffinity === "ClientIP") rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800;
     if (timeoutMs !== undefined) rec.timeoutMs = timeoutMs;
-    const ranges = svc.spec.loadBalancerSourceRanges;
-    if (access === "public" && ranges && ranges.length > 0) rec.sourceRanges = ranges.map((r) => r.trim());
+    const ranges = sourceRanges(svc);
+    if (access === "public" && ranges.length > 0) rec.sourceRanges = ranges;
     out.set(host, rec);
   }
   return out;

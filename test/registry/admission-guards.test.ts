@@ -76,3 +76,18 @@ describe("node tokens beyond NodeRestriction", () => {
     expect((await call("POST", "/api/v1/nodes", { ...roled, metadata: { name: node, labels: { "topology.kubernetes.io/zone": "z1" } } }, { token })).status).toBe(201);
   });
 });
+
+describe("source ranges in route records", () => {
+  it("compiles spec.loadBalancerSourceRanges, or else the legacy annotation, into public records only", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { flushKv } = await import("../admin/client");
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("spec", { type: "LoadBalancer", loadBalancerSourceRanges: ["198.18.0.0/15"] }));
+    await call("POST", `/api/v1/namespaces/${ns}/services`, lb("anno", { "service.beta.kubernetes.io/load-balancer-source-ranges": "203.0.113.0/24, 198.51.100.0/24" }));
+    await flushKv();
+    const rec = async (host: string) => (await env.KV.get(`route/${host}`, "json")) as { sourceRanges?: string[] } | null;
+    expect((await rec(`spec-${ns}.lb.svcedge.local`))?.sourceRanges).toEqual(["198.18.0.0/15"]);
+    expect((await rec(`anno-${ns}.lb.svcedge.local`))?.sourceRanges).toEqual(["203.0.113.0/24", "198.51.100.0/24"]);
+    expect((await rec(`spec.${ns}.svc.cluster.local`))?.sourceRanges).toBeUndefined();
+  });
+});
