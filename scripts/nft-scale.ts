@@ -1,15 +1,20 @@
 // Measures the nftables backend at scale in a throwaway network namespace (root, nft):
-// state building, rendering, a first and a repeated full sync, and one endpoint change,
-// for N Services x E endpoints (ClusterIP; every 10th a NodePort, every 100th with
-// ClientIP affinity). A measuring script, not a test: nothing here asserts a time.
+// state building, rendering, a first and a repeated full sync, and one endpoint change from
+// the informer event to `nft` having applied it (through the agent's real ServiceProxy,
+// SyncLoop and NftablesProxier), for N Services x E endpoints (ClusterIP; every 10th a
+// NodePort, every 100th with ClientIP affinity). A measuring script, not a test: nothing
+// here asserts a time. Run one size per process for a meaningful RSS:
 //
-//   node --experimental-transform-types --disable-warning=ExperimentalWarning \
+//   node --expose-gc --experimental-transform-types --disable-warning=ExperimentalWarning \
 //     --import ./src/agent/ts-resolve.mjs scripts/nft-scale.ts [services...] [--endpoints 10]
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { EndpointSlice, Service } from "../src/api/types";
 import { SERVICE_NAME_LABEL } from "../src/api/types";
 import { buildProxyState } from "../src/agent/proxy/state";
+import { ServiceProxy } from "../src/agent/service-proxy";
+import { SyncLoop } from "../src/agent/sync-loop";
+import { AgentMetrics } from "../src/agent/metrics";
 import { NftablesProxier, listNftablesObjects } from "../src/agent/proxy/nftables/apply";
 import { renderNftables, renderNftablesUpdate } from "../src/agent/proxy/nftables/render";
 import { commandRunner } from "../src/agent/proxy/command";
@@ -58,48 +63,79 @@ function cluster(count: number, unreadyService = -1): { services: Service[]; sli
 
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(1)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const OPTS = { clusterCIDRs: ["10.128.0.0/10"] };
+/** Endpoint changes timed per size; the report gives the median and the worst. */
+const CHANGES = 9;
 
 async function measure(count: number, netns: string): Promise<void> {
   const run = commandRunner({ netns });
-  const state = (input: { services: Service[]; slices: EndpointSlice[] }) => buildProxyState({ ...input, nodeName: NODE, nodeIPs: [NODE_IP] });
   const objects = cluster(count);
   let t0 = performance.now();
-  const s1 = state(objects);
+  const s1 = buildProxyState({ ...objects, nodeName: NODE, nodeIPs: [NODE_IP] });
   const buildTime = ms(t0);
   t0 = performance.now();
-  const text = renderNftables(s1, { clusterCIDRs: ["10.128.0.0/10"] });
+  const text = renderNftables(s1, OPTS);
   const renderTime = ms(t0);
-  const proxier = new NftablesProxier({ netns, clusterCIDRs: ["10.128.0.0/10"] });
-  t0 = performance.now();
-  const first = await proxier.sync(s1, { full: true });
-  const firstTime = ms(t0);
   t0 = performance.now();
   await listNftablesObjects(run);
   const listTime = ms(t0);
+
+  // The agent's path: informer stores -> ServiceProxy (incremental state) -> NftablesProxier, driven by the SyncLoop.
+  let rv = 1;
+  const key = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace}/${o.metadata.name}`;
+  const services = new Map(objects.services.map((o) => ((o.metadata.resourceVersion = String(rv++)), [key(o), o])));
+  const slices = new Map(objects.slices.map((o) => ((o.metadata.resourceVersion = String(rv++)), [key(o), o])));
+  const proxier = new NftablesProxier({ netns, ...OPTS });
+  const proxy = new ServiceProxy({ proxier, nodeName: NODE, nodeIPs: [NODE_IP], services: () => services.values(), slices: () => slices.values(), metrics: new AgentMetrics(), flushConntrack: async () => ({ ok: true }) });
+  const loop = new SyncLoop({ sync: (full) => proxy.sync(full) });
   t0 = performance.now();
-  const again = await proxier.sync(s1, { full: true });
+  loop.start();
+  await loop.idle();
+  const firstTime = ms(t0);
+  t0 = performance.now();
+  loop.request(true);
+  await loop.idle();
   const againTime = ms(t0);
 
-  // One endpoint of one Service turns unready: what the agent does after the watch event.
-  const changed = cluster(count, Math.floor(count / 2) + 2);
+  // One endpoint of one Service turns unready (then ready again): a watch event replaces the slice.
+  const target = key(objects.slices[Math.floor(count / 2) + 2]!);
+  const times: number[] = [];
+  let commands = 0;
+  for (let i = 0; i < CHANGES; i++) {
+    const before = proxy.currentState();
+    const old = slices.get(target)!;
+    const next = structuredClone(old);
+    next.metadata.resourceVersion = String(rv++);
+    next.endpoints[3]!.conditions = { ready: i % 2 === 1 };
+    t0 = performance.now();
+    slices.set(target, next);
+    loop.request();
+    await loop.idle();
+    times.push(performance.now() - t0);
+    commands = (renderNftablesUpdate(before, proxy.currentState(), OPTS) ?? "").split("\n").length - 1;
+  }
+  times.sort((x, y) => x - y);
+  // The JS part alone: state + update render for one more change, without applying it.
+  const stateBefore = proxy.currentState();
+  const last = structuredClone(slices.get(target)!);
+  last.metadata.resourceVersion = String(rv++);
+  last.endpoints[4]!.conditions = { ready: false };
+  slices.set(target, last);
   t0 = performance.now();
-  const s2 = state(changed);
-  const update = renderNftablesUpdate(s1, s2, { clusterCIDRs: ["10.128.0.0/10"] }) ?? "";
-  const renderUpdateTime = ms(t0);
-  const proxierForUpdate = proxier;
-  t0 = performance.now();
-  const partial = await proxierForUpdate.sync(s2);
-  const partialTime = ms(t0);
+  renderNftablesUpdate(stateBefore, proxy.currentState(), OPTS);
+  const jsTime = ms(t0);
+  await loop.stop();
+
+  globalThis.gc?.();
   const mem = process.memoryUsage();
-  const rules = (await run(["nft", "-j", "-t", "list", "chains", "ip"])).stdout.split('"chain"').length - 1;
+  const chains = (await run(["nft", "-j", "-t", "list", "chains", "ip"])).stdout.split('"chain"').length - 1;
   console.log(
     [
-      `${count} services x ${perService} endpoints: ${text.length} bytes, ${text.split("\n").length} lines, ${rules} chains`,
-      `  build state ${buildTime}, render full ${renderTime}`,
-      `  first full sync ${firstTime} (${first.ok ? first.mode : first.error.slice(0, 200)})`,
-      `  list chains+sets ${listTime}; repeated full sync ${againTime} (${again.ok ? again.mode : again.error.slice(0, 200)})`,
-      `  one endpoint change: state + render update ${renderUpdateTime} (${update.split("\n").length - 1} commands), sync ${partialTime} (${partial.ok ? partial.mode : partial.error.slice(0, 200)})`,
-      `  memory: rss ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}`,
+      `${count} services x ${perService} endpoints: ${text.length} bytes, ${text.split("\n").length} lines, ${chains} chains`,
+      `  build state (from scratch) ${buildTime}, render full ${renderTime}, list chains+sets ${listTime}`,
+      `  first full sync ${firstTime}; repeated full sync ${againTime}`,
+      `  one endpoint change, informer event -> nft applied: median ${times[times.length >> 1]!.toFixed(1)} ms, worst ${times[times.length - 1]!.toFixed(1)} ms (${commands} commands); state + update render alone ${jsTime}`,
+      `  memory (stores + ServiceProxy + proxier state${globalThis.gc ? ", after gc" : ""}): rss ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}`,
     ].join("\n"),
   );
 }

@@ -5,7 +5,7 @@ import type { EndpointSlice, Service } from "../api/types";
 import { flushConntrackUDP, staleUDPEndpoints, type StaleUDPEndpoint } from "./proxy/conntrack";
 import type { Result } from "./proxy/command";
 import type { Proxier } from "./proxy/proxier";
-import { buildProxyState, type ProxyState } from "./proxy/state";
+import { changedServicePorts, IncrementalProxyState, type ProxyState } from "./proxy/state";
 import type { AgentMetrics } from "./metrics";
 import { silentLogger, type Logger } from "./log";
 
@@ -26,6 +26,8 @@ export class ServiceProxy {
   private applied: ProxyState | undefined;
   private readonly opts: ServiceProxyOptions;
   private readonly log: Logger;
+  /** Unchanged Services keep their service port objects from one sync to the next. */
+  private readonly builder = new IncrementalProxyState();
 
   constructor(opts: ServiceProxyOptions) {
     this.opts = opts;
@@ -39,7 +41,7 @@ export class ServiceProxy {
 
   /** The state the informers describe now. */
   currentState(): ProxyState {
-    return buildProxyState({ services: [...this.opts.services()], slices: [...this.opts.slices()], nodeName: this.opts.nodeName, nodeIPs: this.opts.nodeIPs });
+    return this.builder.build({ services: this.opts.services(), slices: this.opts.slices(), nodeName: this.opts.nodeName, nodeIPs: this.opts.nodeIPs });
   }
 
   async sync(full: boolean): Promise<boolean> {
@@ -55,9 +57,11 @@ export class ServiceProxy {
     }
     metrics.syncs.inc({ result: "success", mode: result.mode });
     metrics.lastSync.set({}, Date.now() / 1000);
-    this.recordProgrammed(state);
     if (result.mode !== "unchanged") this.log.info("synced", { mode: result.mode, servicePorts: state.services.length, ms: Math.round(performance.now() - started) });
     const previous = this.applied;
+    // The builder hands back the same state object when nothing changed.
+    if (state === previous) return true;
+    this.recordProgrammed(state);
     this.applied = state;
     if (previous) await this.flushStaleUDP(previous, state);
     return true;
@@ -83,7 +87,10 @@ export class ServiceProxy {
   /** Stale UDP conntrack would keep sending a flow's packets to an endpoint that is gone. */
   private async flushStaleUDP(prev: ProxyState, next: ProxyState): Promise<void> {
     const flush = this.opts.flushConntrack ?? ((s: StaleUDPEndpoint) => flushConntrackUDP(s.endpointIP, s));
-    for (const stale of staleUDPEndpoints(prev, next)) {
+    // Only service ports that changed can have lost endpoints (unchanged ones are the same objects).
+    const changed = changedServicePorts(prev, next);
+    const only = (state: ProxyState, i: 0 | 1): ProxyState => ({ ...state, services: changed.flatMap((c) => (c[i] ? [c[i]] : [])) });
+    for (const stale of staleUDPEndpoints(only(prev, 0), only(next, 1))) {
       const r = await flush(stale);
       this.opts.metrics.conntrackFlushes.inc({ result: r.ok ? "success" : "failure" });
       // A failed flush is logged, not retried: the rules are right, only old flows linger.

@@ -73,15 +73,13 @@ function isProxied(svc: Service): boolean {
   return ip !== undefined && ip !== "" && ip !== "None";
 }
 
-/** Endpoints of each service, keyed by "ns/name" then by "portName/PROTOCOL". */
-function indexSlices(slices: EndpointSlice[], nodeName: string): Map<string, Map<string, Map<string, EndpointInfo>>> {
-  const byService = new Map<string, Map<string, Map<string, EndpointInfo>>>();
+const serviceKeyOf = (obj: { metadata: { namespace?: string; name?: string } }, name = obj.metadata.name ?? ""): string => `${obj.metadata.namespace ?? "default"}/${name}`;
+
+/** Endpoints of one service's slices, keyed by "portName/PROTOCOL". */
+function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string): Map<string, Map<string, EndpointInfo>> {
+  const byPort = new Map<string, Map<string, EndpointInfo>>();
   for (const slice of slices) {
-    const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!svcName || slice.addressType !== "IPv4") continue;
-    const svcKey = `${slice.metadata.namespace ?? "default"}/${svcName}`;
-    let byPort = byService.get(svcKey);
-    if (!byPort) byService.set(svcKey, (byPort = new Map()));
+    if (slice.addressType !== "IPv4") continue;
     for (const p of slice.ports ?? []) {
       if (p.port === undefined || p.port === null) continue;
       const key = portKey(p.name ?? "", p.protocol ?? "TCP");
@@ -106,6 +104,20 @@ function indexSlices(slices: EndpointSlice[], nodeName: string): Map<string, Map
         eps.set(endpointKey(info), info);
       }
     }
+  }
+  return byPort;
+}
+
+/** Slices grouped by the "ns/name" of the Service they belong to. */
+function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointSlice[]> {
+  const byService = new Map<string, EndpointSlice[]>();
+  for (const slice of slices) {
+    const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (!svcName) continue;
+    const key = serviceKeyOf(slice, svcName);
+    const list = byService.get(key);
+    if (list) list.push(slice);
+    else byService.set(key, [slice]);
   }
   return byService;
 }
@@ -149,18 +161,104 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
   };
 }
 
+/** The service ports of one Service, from its own slices. */
+function servicePortStates(svc: Service, slices: EndpointSlice[], nodeName: string): ServicePortState[] {
+  if (!isProxied(svc)) return [];
+  const byPort = indexSlices(slices, nodeName);
+  const out: ServicePortState[] = [];
+  for (const sp of svc.spec.ports ?? []) {
+    const eps = [...(byPort.get(portKey(sp.name ?? "", sp.protocol ?? "TCP"))?.values() ?? [])].sort(compareEndpoints);
+    const state = servicePortState(svc, sp, eps);
+    if (state) out.push(state);
+  }
+  return out;
+}
+
+/** The order of ProxyState.services: name, then protocol. */
+export const compareServicePorts = (a: ServicePortState, b: ServicePortState): number => compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
+
+const sortedNodeIPs = (ips: string[]): string[] => [...ips].filter(isIPv4).sort(compareIPv4);
+
 export function buildProxyState(input: ProxyStateInput): ProxyState {
-  const slicesByService = indexSlices(input.slices, input.nodeName);
+  const slices = slicesByService(input.slices);
   const services: ServicePortState[] = [];
-  for (const svc of input.services) {
-    if (!isProxied(svc)) continue;
-    const byPort = slicesByService.get(`${svc.metadata.namespace ?? "default"}/${svc.metadata.name ?? ""}`);
-    for (const sp of svc.spec.ports ?? []) {
-      const eps = [...(byPort?.get(portKey(sp.name ?? "", sp.protocol ?? "TCP"))?.values() ?? [])].sort(compareEndpoints);
-      const state = servicePortState(svc, sp, eps);
-      if (state) services.push(state);
+  for (const svc of input.services) services.push(...servicePortStates(svc, slices.get(serviceKeyOf(svc)) ?? [], input.nodeName));
+  services.sort(compareServicePorts);
+  return { nodeName: input.nodeName, nodeIPs: sortedNodeIPs(input.nodeIPs), services };
+}
+
+export type ServicePortChange = [old: ServicePortState | undefined, now: ServicePortState | undefined];
+
+/**
+ * Service ports that are not the same object in both states, paired by name and protocol,
+ * in one walk over both sorted lists. With IncrementalProxyState an unchanged service port
+ * is the same object, so this costs one comparison per service port and no allocation.
+ */
+export function changedServicePorts(prev: ProxyState, next: ProxyState): ServicePortChange[] {
+  const changed: ServicePortChange[] = [];
+  const a = prev.services;
+  const b = next.services;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const old = a[i];
+    const now = b[j];
+    const order = old === undefined ? 1 : now === undefined ? -1 : old === now ? 0 : compareServicePorts(old, now);
+    if (order < 0) changed.push([a[i++], undefined]);
+    else if (order > 0) changed.push([undefined, b[j++]]);
+    else {
+      if (old !== now) changed.push([old, now]);
+      i++, j++;
     }
   }
-  services.sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol));
-  return { nodeName: input.nodeName, nodeIPs: [...input.nodeIPs].filter(isIPv4).sort(compareIPv4), services };
+  return changed;
+}
+
+/** An informer replaces an object it sees change, and the API bumps resourceVersion on every write. */
+const sameObject = (a: { metadata: { resourceVersion?: string } }, b: { metadata: { resourceVersion?: string } }): boolean =>
+  a === b || (!!a.metadata.resourceVersion && a.metadata.resourceVersion === b.metadata.resourceVersion);
+
+interface BuiltService {
+  service: Service;
+  slices: EndpointSlice[];
+  ports: ServicePortState[];
+}
+
+/**
+ * buildProxyState for a caller that builds again and again from informer caches: a Service
+ * whose object and slices are unchanged (same object or resourceVersion) keeps its previous
+ * ServicePortState objects, so consumers can skip unchanged service ports by identity.
+ * When nothing changed at all, the previous ProxyState itself is returned.
+ */
+export class IncrementalProxyState {
+  private built = new Map<string, BuiltService>();
+  private last: ProxyState | undefined;
+
+  build(input: { services: Iterable<Service>; slices: Iterable<EndpointSlice>; nodeName: string; nodeIPs: string[] }): ProxyState {
+    const nodeIPs = sortedNodeIPs(input.nodeIPs);
+    const last = this.last;
+    // Endpoint locality depends on the node's name: another node means nothing can be reused.
+    const reusable = last !== undefined && last.nodeName === input.nodeName;
+    const slices = slicesByService(input.slices);
+    const built = new Map<string, BuiltService>();
+    let changed = !reusable || last.nodeIPs.length !== nodeIPs.length || last.nodeIPs.some((ip, i) => ip !== nodeIPs[i]);
+    for (const service of input.services) {
+      const key = serviceKeyOf(service);
+      const own = slices.get(key) ?? [];
+      const before = reusable ? this.built.get(key) : undefined;
+      if (before && sameObject(before.service, service) && before.slices.length === own.length && before.slices.every((s, i) => sameObject(s, own[i]!))) {
+        built.set(key, { service, slices: own, ports: before.ports });
+        continue;
+      }
+      changed = true;
+      built.set(key, { service, slices: own, ports: servicePortStates(service, own, input.nodeName) });
+    }
+    if (built.size !== this.built.size) changed = true;
+    this.built = built;
+    if (!changed && last) return last;
+    const services: ServicePortState[] = [];
+    for (const b of built.values()) for (const port of b.ports) services.push(port);
+    services.sort(compareServicePorts);
+    return (this.last = { nodeName: input.nodeName, nodeIPs, services });
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildProxyState } from "../../../src/agent/proxy/state";
+import { buildProxyState, IncrementalProxyState } from "../../../src/agent/proxy/state";
 import { staleUDPEndpoints } from "../../../src/agent/proxy/conntrack";
 import type { Service } from "../../../src/api/types";
 import { endpoint, NODE, OTHER_NODE, service, slice } from "./fixtures";
@@ -83,6 +83,78 @@ describe("buildProxyState", () => {
     expect(s!.localEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1"]);
     expect(s!.allReachableEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1", "198.18.1.2"]);
     expect(s!.hasAnyEndpoints).toBe(true);
+  });
+});
+
+describe("IncrementalProxyState", () => {
+  const other = () => service("default", "api", { clusterIP: "10.96.0.11", ports: [{ name: "http", port: 80 }] });
+  const cluster = () => {
+    const svcs = [web(), other()];
+    const slices = [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { node: NODE })]), slice("default", "api", httpPort, [endpoint("198.18.2.1")])];
+    return { svcs, slices };
+  };
+  const input = (svcs: Service[], slices: ReturnType<typeof slice>[], nodeName = NODE, nodeIPs = ["198.18.0.1"]) => ({ services: svcs, slices, nodeName, nodeIPs });
+  const strip = (s: ReturnType<typeof buildProxyState>) => JSON.parse(JSON.stringify(s));
+
+  it("builds what buildProxyState builds, and returns the same state when nothing changed", () => {
+    const { svcs, slices } = cluster();
+    const inc = new IncrementalProxyState();
+    const first = inc.build(input(svcs, slices));
+    expect(strip(first)).toEqual(strip(buildProxyState(input(svcs, slices))));
+    expect(inc.build(input(svcs, slices))).toBe(first);
+  });
+
+  it("rebuilds only the Service whose slice changed, and matches a full build", () => {
+    const { svcs, slices } = cluster();
+    const inc = new IncrementalProxyState();
+    const first = inc.build(input(svcs, slices));
+    const changed = [slices[0]!, slice("default", "api", httpPort, [endpoint("198.18.2.1", { ready: false }), endpoint("198.18.2.2")])];
+    const second = inc.build(input(svcs, changed));
+    expect(second).not.toBe(first);
+    const [webBefore, apiBefore] = [first.services.find((s) => s.service === "web"), first.services.find((s) => s.service === "api")];
+    const [webAfter, apiAfter] = [second.services.find((s) => s.service === "web"), second.services.find((s) => s.service === "api")];
+    expect(webAfter).toBe(webBefore);
+    expect(apiAfter).not.toBe(apiBefore);
+    expect(apiAfter!.clusterEndpoints.map((e) => e.ip)).toEqual(["198.18.2.2"]);
+    expect(strip(second)).toEqual(strip(buildProxyState(input(svcs, changed))));
+  });
+
+  it("treats an equal resourceVersion as unchanged and a new one as changed", () => {
+    const { svcs, slices } = cluster();
+    slices[0]!.metadata.resourceVersion = "5";
+    const inc = new IncrementalProxyState();
+    const first = inc.build(input(svcs, slices));
+    const copy = structuredClone(slices[0]!);
+    expect(inc.build(input(svcs, [copy, slices[1]!]))).toBe(first);
+    const bumped = structuredClone(slices[0]!);
+    bumped.metadata.resourceVersion = "6";
+    bumped.endpoints = [endpoint("198.18.1.9")];
+    const next = inc.build(input(svcs, [bumped, slices[1]!]));
+    expect(next.services.find((s) => s.service === "web")!.endpoints.map((e) => e.ip)).toEqual(["198.18.1.9"]);
+  });
+
+  it("drops a deleted Service and keeps the others' objects", () => {
+    const { svcs, slices } = cluster();
+    const inc = new IncrementalProxyState();
+    const first = inc.build(input(svcs, slices));
+    const second = inc.build(input([svcs[0]!], slices));
+    expect(second.services.map((s) => s.service)).toEqual(["web"]);
+    expect(second.services[0]).toBe(first.services.find((s) => s.service === "web"));
+    // It comes back: built anew.
+    expect(inc.build(input(svcs, slices)).services.map((s) => s.service)).toEqual(["api", "web"]);
+  });
+
+  it("rebuilds everything when the node changes, and a node IP change gives a new state", () => {
+    const { svcs, slices } = cluster();
+    const inc = new IncrementalProxyState();
+    const first = inc.build(input(svcs, slices));
+    const renamed = inc.build(input(svcs, slices, OTHER_NODE));
+    for (const svc of renamed.services) expect(first.services).not.toContain(svc);
+    expect(renamed.services.find((s) => s.service === "web")!.endpoints.map((e) => e.isLocal)).toEqual([true, false]);
+    const readdressed = inc.build(input(svcs, slices, OTHER_NODE, ["198.18.0.2"]));
+    expect(readdressed).not.toBe(renamed);
+    expect(readdressed.nodeIPs).toEqual(["198.18.0.2"]);
+    expect(strip(readdressed)).toEqual(strip(buildProxyState(input(svcs, slices, OTHER_NODE, ["198.18.0.2"]))));
   });
 });
 

@@ -2,8 +2,8 @@
 // A full sync keeps the table and refills it (flush rules and maps, delete what is stale),
 // so affinity sets keep their clients; an update touches only the chains, sets and
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
-import { sameServicePort, servicePortKey } from "../same-service-port";
-import type { ProxyState, ServicePortState } from "../state";
+import { sameServicePort } from "../same-service-port";
+import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
 import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, pickChainRules, serviceObjects, type NftablesOptions, type NftServiceObjects } from "./layout";
 import { CountDelta, entryKeys, hairpinIPs, keepIndex, pickChains, takeIndex } from "./table-index";
 
@@ -115,14 +115,8 @@ const EMPTY: NftServiceObjects = { chains: [], sets: [], elements: [] };
  */
 export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: NftablesOptions = {}): string | undefined {
   const T = `ip ${opts.table ?? NFT_TABLE}`;
-  const before = new Map(prev.services.map((svc) => [servicePortKey(svc), svc]));
-  const afterKeys = new Set(next.services.map(servicePortKey));
-  const changed: [ServicePortState | undefined, ServicePortState | undefined][] = [];
-  for (const svc of next.services) {
-    const old = before.get(servicePortKey(svc));
-    if (!old || !sameServicePort(old, svc)) changed.push([old, svc]);
-  }
-  for (const [key, old] of before) if (!afterKeys.has(key)) changed.push([old, undefined]);
+  if (prev === next) return "";
+  const changed = changedServicePorts(prev, next).filter(([old, now]) => !old || !now || !sameServicePort(old, now));
 
   const index = takeIndex(prev);
   const hairpin = new CountDelta(index.hairpin);
