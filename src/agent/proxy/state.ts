@@ -242,6 +242,10 @@ export class IncrementalProxyState {
     const slices = slicesByService(input.slices);
     const built = new Map<string, BuiltService>();
     let changed = !reusable || last.nodeIPs.length !== nodeIPs.length || last.nodeIPs.some((ip, i) => ip !== nodeIPs[i]);
+    // Rebuilt service ports that took the place of ones with the same name and protocol:
+    // while only such replacements happened, the previous sorted order still holds.
+    const replaced = new Map<ServicePortState, ServicePortState>();
+    let reorder = !reusable;
     for (const service of input.services) {
       const key = serviceKeyOf(service);
       const own = slices.get(key) ?? [];
@@ -251,14 +255,21 @@ export class IncrementalProxyState {
         continue;
       }
       changed = true;
-      built.set(key, { service, slices: own, ports: servicePortStates(service, own, input.nodeName) });
+      const ports = servicePortStates(service, own, input.nodeName);
+      built.set(key, { service, slices: own, ports });
+      if (!before || before.ports.length !== ports.length || before.ports.some((p, i) => compareServicePorts(p, ports[i]!) !== 0)) reorder = true;
+      else before.ports.forEach((p, i) => replaced.set(p, ports[i]!));
     }
-    if (built.size !== this.built.size) changed = true;
+    if (built.size !== this.built.size) changed = reorder = true;
     this.built = built;
     if (!changed && last) return last;
-    const services: ServicePortState[] = [];
-    for (const b of built.values()) for (const port of b.ports) services.push(port);
-    services.sort(compareServicePorts);
+    let services: ServicePortState[];
+    if (!reorder && last) services = last.services.map((p) => replaced.get(p) ?? p);
+    else {
+      services = [];
+      for (const b of built.values()) for (const port of b.ports) services.push(port);
+      services.sort(compareServicePorts);
+    }
     return (this.last = { nodeName: input.nodeName, nodeIPs, services });
   }
 }

@@ -144,13 +144,16 @@ describe("renderNftablesUpdate", () => {
     const prev = bigState(10_000, 10);
     const next = bigState(10_000, 10, (s, e) => (s === 4242 && e === 3 ? { ready: false } : undefined));
     const update = updateOf(prev, next).trim().split("\n");
-    // The service chain now goes to the 9-endpoint pick chain; indexes 3..9 move; the endpoint leaves the hairpin set.
-    expect(update.filter((l) => l.startsWith("flush chain ip svcedge service-"))).toHaveLength(1);
+    // The ClusterIP now goes to the shared 9-endpoint chains; indexes 3..9 move; the endpoint leaves the hairpin set.
+    // No chain of its own is rewritten: service ports without affinity own none.
+    expect(update.filter((l) => / chain ip svcedge service-/.test(l))).toHaveLength(0);
+    expect(update.filter((l) => l.startsWith("add element ip svcedge service-ips ") && l.endsWith(": goto clusterip-tcp-mod-9 }"))).toHaveLength(1);
     expect(update.filter((l) => l.startsWith("delete element ip svcedge service-endpoints "))).toHaveLength(7);
     expect(update.filter((l) => l.startsWith("add element ip svcedge service-endpoints "))).toHaveLength(6);
     expect(update.filter((l) => l.startsWith("delete element ip svcedge hairpin-endpoints "))).toHaveLength(1);
-    expect(update.length).toBeLessThan(20);
-    expect(renderNftables(next).split("\n").length).toBeGreaterThan(10_000 * 3);
+    expect(update.length).toBeLessThan(25);
+    // ...out of a full render holding an endpoint map element per (service, endpoint).
+    expect(renderNftables(next).match(/ : [\d.]+ \. 8080/g)!.length).toBeGreaterThan(10_000 * 9);
   });
 });
 

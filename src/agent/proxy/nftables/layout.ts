@@ -146,103 +146,140 @@ const entryIPs = (svc: ServicePortState): string[] => [...svc.clusterIPs, ...svc
  * a lookup rule per service port would make a full sync quadratic; one chain per
  * (list, protocol, count) keeps the lookups few.
  */
-function pickChain(which: "cluster" | "local", proto: string, n: number): [string, string[]] {
+const pickChainName = (which: "cluster" | "local", proto: string, n: number): string => `${which === "local" ? "local-" : ""}endpoints-${proto}-mod-${n}`;
+
+function pickChainRules(which: "cluster" | "local", proto: string, n: number): string[] {
   const maps = ENDPOINT_MAPS[which];
   return [
-    `${which === "local" ? "local-" : ""}endpoints-${proto}-mod-${n}`,
-    [
-      `meta l4proto ${proto} dnat ip to ${IP_ENTRY_KEY} . numgen random mod ${n} map @${maps.ip}`,
-      // Reached only when the first lookup missed: the packet came in on a NodePort.
-      `meta l4proto ${proto} dnat ip to ${NODEPORT_ENTRY_KEY} . numgen random mod ${n} map @${maps.nodePort}`,
-    ],
+    `meta l4proto ${proto} dnat ip to ${IP_ENTRY_KEY} . numgen random mod ${n} map @${maps.ip}`,
+    // Reached only when the first lookup missed: the packet came in on a NodePort.
+    `meta l4proto ${proto} dnat ip to ${NODEPORT_ENTRY_KEY} . numgen random mod ${n} map @${maps.nodePort}`,
   ];
 }
 
-/** Name of the shared pick chain a service port uses for a list of endpoints (none with affinity). */
-export function pickChainName(svc: ServicePortState, which: "cluster" | "local"): string | undefined {
-  const n = (which === "cluster" ? svc.clusterEndpoints : svc.localEndpoints).length;
-  return n === 0 || svc.affinityTimeoutSeconds > 0 ? undefined : pickChain(which, svc.protocol.toLowerCase(), n)[0];
-}
-
-/** The rules of a shared pick chain, from its name. */
-export function pickChainRules(name: string): string[] {
-  const m = name.match(/^(local-)?endpoints-(\w+)-mod-(\d+)$/);
-  if (!m) throw new Error(`not a pick chain: ${name}`);
-  return pickChain(m[1] ? "local" : "cluster", m[2]!, Number(m[3]))[1];
-}
-
 /**
- * How a service port's chain picks among `endpoints`: the shared pick chain for their count
- * (the endpoints themselves are elements of the endpoint maps), or, with affinity, the
- * per-endpoint chains that remember the client.
+ * The chains a service port without affinity jumps to are shared by every service port with
+ * the same protocol and endpoint counts, so the table holds a few dozen chains instead of
+ * one or more per Service. That matters beyond the full sync: nft 1.0.6 lists every chain
+ * of every table before any `add rule`, `add element` or `delete` (its cache), so the cost
+ * of a one-endpoint update grows with the number of chains.
+ *
+ * - `clusterip-<proto>-mod-<n>`: ClusterIP traffic; off-cluster sources are masqueraded.
+ * - `external-<proto>-mod-<n>`: external traffic under Cluster policy (always masqueraded).
+ * - `external-<proto>-mod-<n>-local-<m>`: external traffic under Local policy: in-cluster and
+ *   node-local sources may use all `n` endpoints, everything else only the `m` local ones.
+ * - `endpoints-…` / `local-endpoints-…`: the pick chains above.
  */
-function pickRules(svc: ServicePortState, endpoints: EndpointInfo[], which: "cluster" | "local", out: NftServiceObjects): string[] {
-  const proto = svc.protocol.toLowerCase();
-  if (svc.affinityTimeoutSeconds > 0) {
-    const bases = endpoints.map((ep) => endpointNameBase(svc, ep));
-    const rules = bases.map((base) => `ip saddr @affinity-${base} goto endpoint-${base}`);
-    rules.push(`numgen random mod ${endpoints.length} vmap { ${bases.map((base, i) => `${i} : goto endpoint-${base}`).join(", ")} }`);
-    return rules;
+export function sharedChainRules(name: string, opts: NftablesOptions = {}): string[] {
+  let m: RegExpMatchArray | null;
+  if ((m = name.match(/^(local-)?endpoints-(\w+)-mod-(\d+)$/))) return pickChainRules(m[1] ? "local" : "cluster", m[2]!, Number(m[3]));
+  if ((m = name.match(/^clusterip-(\w+)-mod-(\d+)$/))) {
+    const pick = `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`;
+    if (opts.masqueradeAll) return ["jump mark-for-masquerade", pick];
+    if (opts.clusterCIDRs?.length) return [`ip saddr != @${CLUSTER_CIDRS_SET} jump mark-for-masquerade`, pick];
+    return [pick];
   }
+  if ((m = name.match(/^external-(\w+)-mod-(\d+)$/))) {
+    // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
+    return ["jump mark-for-masquerade", `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`];
+  }
+  if ((m = name.match(/^external-(\w+)-mod-(\d+)-local-(\d+)$/))) {
+    // Local policy keeps the client source IP; only traffic from this host (or its pods) may use remote endpoints.
+    const all = `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`;
+    const rules = opts.clusterCIDRs?.length ? [`ip saddr @${CLUSTER_CIDRS_SET} ${all}`] : [];
+    return [...rules, "fib saddr type local jump mark-for-masquerade", `fib saddr type local ${all}`, `goto ${pickChainName("local", m[1]!, Number(m[3]))}`];
+  }
+  throw new Error(`not a shared chain: ${name}`);
+}
+
+/** The shared chains a service port's verdicts go to (none with affinity), each with the chains it goes to. */
+export function sharedChains(svc: ServicePortState): string[] {
+  if (svc.affinityTimeoutSeconds > 0) return [];
+  const proto = svc.protocol.toLowerCase();
+  const n = svc.clusterEndpoints.length;
+  const local = svc.localEndpoints.length;
+  const out: string[] = [];
+  if (n > 0) out.push(pickChainName("cluster", proto, n), `clusterip-${proto}-mod-${n}`);
+  if (local > 0) out.push(pickChainName("local", proto, local));
+  if (svc.externallyAccessible && n > 0 && (!svc.externalPolicyLocal || local > 0)) out.push(svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`);
+  return out;
+}
+
+/** The endpoint map elements of a service port without affinity: one per (entry, index). */
+function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], which: "cluster" | "local", out: NftServiceObjects): void {
+  const proto = svc.protocol.toLowerCase();
   const maps = ENDPOINT_MAPS[which];
+  const values = endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
   for (const ip of entryIPs(svc)) {
     const entry = `${ip} . ${proto} . ${svc.port}`;
-    endpoints.forEach((ep, i) => out.elements.push({ map: maps.ip, key: `${entry} . ${i}`, value: `${ep.ip} . ${ep.port}`, entry }));
+    for (let i = 0; i < values.length; i++) out.elements.push({ map: maps.ip, key: `${entry} . ${i}`, value: values[i]!, entry });
   }
   if (svc.nodePort !== 0) {
     const entry = `${proto} . ${svc.nodePort}`;
-    endpoints.forEach((ep, i) => out.elements.push({ map: maps.nodePort, key: `${entry} . ${i}`, value: `${ep.ip} . ${ep.port}`, entry }));
+    for (let i = 0; i < values.length; i++) out.elements.push({ map: maps.nodePort, key: `${entry} . ${i}`, value: values[i]!, entry });
   }
-  return [`goto ${pickChainName(svc, which)!}`];
+}
+
+/** ClientIP affinity: per-endpoint chains remember the client in per-endpoint sets. */
+function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[]): string[] {
+  const bases = endpoints.map((ep) => endpointNameBase(svc, ep));
+  const rules = bases.map((base) => `ip saddr @affinity-${base} goto endpoint-${base}`);
+  rules.push(`numgen random mod ${endpoints.length} vmap { ${bases.map((base, i) => `${i} : goto endpoint-${base}`).join(", ")} }`);
+  return rules;
 }
 
 export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}): NftServiceObjects {
   const out: NftServiceObjects = { chains: [], sets: [], elements: [] };
   const addElement = (map: string, key: string, value: string) => out.elements.push({ map, key, value, entry: key });
-  const names = serviceChainNames(svc);
   const proto = svc.protocol.toLowerCase();
   const hasLocal = svc.localEndpoints.length > 0;
   const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
   const hasExternalEndpoints = svc.hasAnyEndpoints && (!svc.externalPolicyLocal || hasLocal);
   // No endpoints at all: reject. Endpoints elsewhere but none here under a Local policy: drop.
   const noEndpointVerdict = svc.hasAnyEndpoints ? DROP : REJECT;
-  const internalChain = svc.internalPolicyLocal ? names.local : names.cluster;
-  const externalPolicyChain = svc.externalPolicyLocal ? names.local : names.cluster;
-  const cidrs = opts.clusterCIDRs?.length ? `@${CLUSTER_CIDRS_SET}` : undefined;
+  let internalChain: string;
+  let externalChain: string;
 
-  if (svc.clusterEndpoints.length > 0) {
-    const rules: string[] = [];
-    for (const ip of svc.clusterIPs) {
-      const match = `ip daddr ${ip} ${proto} dport ${svc.port}`;
-      if (opts.masqueradeAll) rules.push(`${match} jump mark-for-masquerade`);
-      else if (cidrs) rules.push(`${match} ip saddr != ${cidrs} jump mark-for-masquerade`);
+  if (svc.affinityTimeoutSeconds === 0) {
+    const n = svc.clusterEndpoints.length;
+    const local = svc.localEndpoints.length;
+    if (n > 0) endpointElements(svc, svc.clusterEndpoints, "cluster", out);
+    if (hasLocal) endpointElements(svc, svc.localEndpoints, "local", out);
+    internalChain = svc.internalPolicyLocal ? pickChainName("local", proto, local) : `clusterip-${proto}-mod-${n}`;
+    externalChain = svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`;
+  } else {
+    const names = serviceChainNames(svc);
+    const cidrs = opts.clusterCIDRs?.length ? `@${CLUSTER_CIDRS_SET}` : undefined;
+    if (svc.clusterEndpoints.length > 0) {
+      const rules: string[] = [];
+      for (const ip of svc.clusterIPs) {
+        const match = `ip daddr ${ip} ${proto} dport ${svc.port}`;
+        if (opts.masqueradeAll) rules.push(`${match} jump mark-for-masquerade`);
+        else if (cidrs) rules.push(`${match} ip saddr != ${cidrs} jump mark-for-masquerade`);
+      }
+      out.chains.push([names.cluster, [...rules, ...affinityPickRules(svc, svc.clusterEndpoints)]]);
     }
-    out.chains.push([names.cluster, [...rules, ...pickRules(svc, svc.clusterEndpoints, "cluster", out)]]);
-  }
-  if (hasLocal) out.chains.push([names.local, pickRules(svc, svc.localEndpoints, "local", out)]);
-
-  if (svc.externallyAccessible && hasExternalEndpoints) {
-    const rules: string[] = [];
-    if (!svc.externalPolicyLocal) {
-      // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
-      rules.push("jump mark-for-masquerade");
-    } else {
-      // Local policy keeps the client source IP; only traffic from this host (or its pods) may use remote endpoints.
-      if (cidrs) rules.push(`ip saddr ${cidrs} goto ${names.cluster}`);
-      rules.push("fib saddr type local jump mark-for-masquerade");
-      rules.push(`fib saddr type local goto ${names.cluster}`);
+    if (hasLocal) out.chains.push([names.local, affinityPickRules(svc, svc.localEndpoints)]);
+    if (svc.externallyAccessible && hasExternalEndpoints) {
+      const rules: string[] = [];
+      if (!svc.externalPolicyLocal) rules.push("jump mark-for-masquerade");
+      else {
+        if (cidrs) rules.push(`ip saddr ${cidrs} goto ${names.cluster}`);
+        rules.push("fib saddr type local jump mark-for-masquerade");
+        rules.push(`fib saddr type local goto ${names.cluster}`);
+      }
+      rules.push(`goto ${svc.externalPolicyLocal ? names.local : names.cluster}`);
+      out.chains.push([names.external, rules]);
     }
-    rules.push(`goto ${externalPolicyChain}`);
-    out.chains.push([names.external, rules]);
+    for (const ep of svc.allReachableEndpoints) {
+      const base = endpointNameBase(svc, ep);
+      out.sets.push([`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds)]);
+      out.chains.push([`endpoint-${base}`, [`update @affinity-${base} { ip saddr }`, `meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`]]);
+    }
+    internalChain = svc.internalPolicyLocal ? names.local : names.cluster;
+    externalChain = names.external;
   }
-
   // Hairpin masquerading is the shared hairpin-endpoints set's job (see table-index.ts).
-  for (const ep of svc.allReachableEndpoints) {
-    if (svc.affinityTimeoutSeconds === 0) continue;
-    const base = endpointNameBase(svc, ep);
-    out.sets.push([`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds)]);
-    out.chains.push([`endpoint-${base}`, [`update @affinity-${base} { ip saddr }`, `meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`]]);
-  }
 
   for (const ip of svc.clusterIPs) {
     const key = `${ip} . ${proto} . ${svc.port}`;
@@ -251,12 +288,12 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
   }
   for (const ip of [...svc.externalIPs, ...svc.loadBalancerIPs]) {
     const key = `${ip} . ${proto} . ${svc.port}`;
-    if (hasExternalEndpoints) addElement(SERVICE_IPS, key, `goto ${names.external}`);
+    if (hasExternalEndpoints) addElement(SERVICE_IPS, key, `goto ${externalChain}`);
     else addElement(NO_ENDPOINT_SERVICES, key, noEndpointVerdict);
   }
   if (svc.nodePort !== 0) {
     const key = `${proto} . ${svc.nodePort}`;
-    if (hasExternalEndpoints) addElement(SERVICE_NODEPORTS, key, `goto ${names.external}`);
+    if (hasExternalEndpoints) addElement(SERVICE_NODEPORTS, key, `goto ${externalChain}`);
     else addElement(NO_ENDPOINT_NODEPORTS, key, noEndpointVerdict);
   }
   return out;

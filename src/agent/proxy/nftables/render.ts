@@ -4,8 +4,8 @@
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
 import { sameServicePort } from "../same-service-port";
 import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
-import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, pickChainRules, serviceObjects, type NftablesOptions, type NftServiceObjects } from "./layout";
-import { CountDelta, entryKeys, hairpinIPs, keepIndex, pickChains, takeIndex } from "./table-index";
+import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, serviceObjects, sharedChainRules, sharedChains, type NftablesOptions, type NftServiceObjects } from "./layout";
+import { CountDelta, entryKeys, hairpinIPs, keepIndex, takeIndex } from "./table-index";
 
 export { MASQUERADE_MARK, type NftablesOptions } from "./layout";
 
@@ -71,11 +71,11 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
       list.push(`${el.key} : ${el.value}`);
     }
     for (const ip of hairpinIPs(svc)) hairpin.add(ip);
-    for (const name of pickChains(svc)) picks.add(name);
+    for (const name of sharedChains(svc)) picks.add(name);
   }
   const pickBlocks = [...picks].sort().map((name) => {
     wantedChains.add(name);
-    return `\tchain ${name} {\n\t\t${pickChainRules(name).join("\n\t\t")}\n\t}\n`;
+    return `\tchain ${name} {\n\t\t${sharedChainRules(name, opts).join("\n\t\t")}\n\t}\n`;
   });
 
   if (existing) {
@@ -123,8 +123,8 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
   const entries = new CountDelta(index.entries);
   const picks = new CountDelta(index.picks);
   for (const [old, now] of changed) {
-    for (const name of old ? pickChains(old) : []) picks.add(name, -1);
-    for (const name of now ? pickChains(now) : []) picks.add(name, 1);
+    for (const name of old ? sharedChains(old) : []) picks.add(name, -1);
+    for (const name of now ? sharedChains(now) : []) picks.add(name, 1);
     for (const ip of old ? hairpinIPs(old) : []) hairpin.add(ip, -1);
     for (const ip of now ? hairpinIPs(now) : []) hairpin.add(ip, 1);
     for (const key of old ? entryKeys(old) : []) entries.add(key, -1);
@@ -177,7 +177,7 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
     const now = picks.after(name);
     if (was === 0 && now > 0) {
       addChains.push(`add chain ${T} ${name}`);
-      for (const rule of pickChainRules(name)) fill.push(`add rule ${T} ${name} ${rule}`);
+      for (const rule of sharedChainRules(name, opts)) fill.push(`add rule ${T} ${name} ${rule}`);
     } else if (was > 0 && now === 0) {
       flushStale.push(`flush chain ${T} ${name}`);
       deleteStale.push(`delete chain ${T} ${name}`);

@@ -1,18 +1,18 @@
 // Reference counts over a whole ProxyState for what service ports share in the table:
-// hairpin set elements (an endpoint IP may back several service ports), the shared pick
-// chains (one per protocol and endpoint count), and entry keys (two Services claiming one
+// hairpin set elements (an endpoint IP may back several service ports), the shared chains
+// (one per protocol and endpoint counts), and entry keys (two Services claiming one
 // IP:port, which only the first may own). An incremental
 // update adjusts the counts of the few service ports that changed instead of recounting
 // 10,000 of them, so each state's index is handed on to the next state.
 import type { ServicePortState, ProxyState } from "../state";
-import { pickChainName } from "./layout";
+import { sharedChains } from "./layout";
 
 export interface TableIndex {
   /** Endpoint IP -> how many (service port, endpoint) pairs use it. */
   hairpin: Map<string, number>;
   /** Entry key -> how many service ports claim it. */
   entries: Map<string, number>;
-  /** Shared pick chain -> how many service ports go to it. */
+  /** Shared chain -> how many service ports go to it. */
   picks: Map<string, number>;
 }
 
@@ -25,8 +25,6 @@ export function entryKeys(svc: ServicePortState): string[] {
   return keys;
 }
 
-export const pickChains = (svc: ServicePortState): string[] =>
-  [pickChainName(svc, "cluster"), pickChainName(svc, "local")].filter((name): name is string => name !== undefined);
 
 const indexes = new WeakMap<ProxyState, TableIndex>();
 
@@ -38,7 +36,7 @@ function buildIndex(state: ProxyState): TableIndex {
   for (const svc of state.services) {
     count(index.hairpin, hairpinIPs(svc));
     count(index.entries, entryKeys(svc));
-    count(index.picks, pickChains(svc));
+    count(index.picks, sharedChains(svc));
   }
   return index;
 }
