@@ -218,56 +218,120 @@ export function changedServicePorts(prev: ProxyState, next: ProxyState): Service
 const sameObject = (a: { metadata: { resourceVersion?: string } }, b: { metadata: { resourceVersion?: string } }): boolean =>
   a === b || (!!a.metadata.resourceVersion && a.metadata.resourceVersion === b.metadata.resourceVersion);
 
-interface BuiltService {
-  service: Service;
-  slices: EndpointSlice[];
+interface ServiceEntry {
+  service: Service | undefined;
+  /** The Service's slices by "ns/name", in the order they were first seen. */
+  slices: Map<string, EndpointSlice>;
   ports: ServicePortState[];
 }
 
+/** Where an object seen by the last build belongs, and the build that last saw it. */
+interface Seen {
+  serviceKey: string;
+  objectKey: string;
+  seenIn: number;
+}
+
 /**
- * buildProxyState for a caller that builds again and again from informer caches: a Service
- * whose object and slices are unchanged (same object or resourceVersion) keeps its previous
- * ServicePortState objects, so consumers can skip unchanged service ports by identity.
- * When nothing changed at all, the previous ProxyState itself is returned.
+ * buildProxyState for a caller that builds again and again from informer caches. Objects are
+ * recognised by identity (an informer keeps unchanged objects), so a build costs one Map
+ * lookup per object plus the rebuild of the Services whose object or slices changed (a new
+ * object with the same resourceVersion counts as unchanged). Unchanged Services keep their
+ * ServicePortState objects, so consumers can skip them by identity; when nothing changed
+ * at all, the previous ProxyState itself is returned.
  */
 export class IncrementalProxyState {
-  private built = new Map<string, BuiltService>();
+  private entries = new Map<string, ServiceEntry>();
+  private seen = new Map<object, Seen>();
+  private generation = 0;
   private last: ProxyState | undefined;
 
   build(input: { services: Iterable<Service>; slices: Iterable<EndpointSlice>; nodeName: string; nodeIPs: string[] }): ProxyState {
     const nodeIPs = sortedNodeIPs(input.nodeIPs);
-    const last = this.last;
+    let last = this.last;
     // Endpoint locality depends on the node's name: another node means nothing can be reused.
-    const reusable = last !== undefined && last.nodeName === input.nodeName;
-    const slices = slicesByService(input.slices);
-    const built = new Map<string, BuiltService>();
-    let changed = !reusable || last.nodeIPs.length !== nodeIPs.length || last.nodeIPs.some((ip, i) => ip !== nodeIPs[i]);
-    // Rebuilt service ports that took the place of ones with the same name and protocol:
-    // while only such replacements happened, the previous sorted order still holds.
-    const replaced = new Map<ServicePortState, ServicePortState>();
-    let reorder = !reusable;
+    if (last && last.nodeName !== input.nodeName) {
+      this.entries.clear();
+      this.seen.clear();
+      last = this.last = undefined;
+    }
+    const generation = ++this.generation;
+    const dirty = new Set<string>();
+    const entry = (key: string): ServiceEntry => {
+      let e = this.entries.get(key);
+      if (!e) this.entries.set(key, (e = { service: undefined, slices: new Map(), ports: [] }));
+      return e;
+    };
+    let known = 0;
+    let added = 0;
     for (const service of input.services) {
-      const key = serviceKeyOf(service);
-      const own = slices.get(key) ?? [];
-      const before = reusable ? this.built.get(key) : undefined;
-      if (before && sameObject(before.service, service) && before.slices.length === own.length && before.slices.every((s, i) => sameObject(s, own[i]!))) {
-        built.set(key, { service, slices: own, ports: before.ports });
+      const s = this.seen.get(service);
+      if (s) {
+        s.seenIn = generation;
+        known++;
         continue;
       }
-      changed = true;
-      const ports = servicePortStates(service, own, input.nodeName);
-      built.set(key, { service, slices: own, ports });
-      if (!before || before.ports.length !== ports.length || before.ports.some((p, i) => compareServicePorts(p, ports[i]!) !== 0)) reorder = true;
-      else before.ports.forEach((p, i) => replaced.set(p, ports[i]!));
+      const key = serviceKeyOf(service);
+      added++;
+      this.seen.set(service, { serviceKey: key, objectKey: key, seenIn: generation });
+      const e = entry(key);
+      if (!e.service || !sameObject(e.service, service)) dirty.add(key);
+      e.service = service;
     }
-    if (built.size !== this.built.size) changed = reorder = true;
-    this.built = built;
-    if (!changed && last) return last;
+    for (const slice of input.slices) {
+      const s = this.seen.get(slice);
+      if (s) {
+        s.seenIn = generation;
+        known++;
+        continue;
+      }
+      const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (!svcName) continue;
+      const key = serviceKeyOf(slice, svcName);
+      const objectKey = serviceKeyOf(slice);
+      added++;
+      this.seen.set(slice, { serviceKey: key, objectKey, seenIn: generation });
+      const e = entry(key);
+      const before = e.slices.get(objectKey);
+      if (!before || !sameObject(before, slice)) dirty.add(key);
+      e.slices.set(objectKey, slice);
+    }
+    // Objects the informers no longer hold (deleted, or replaced by a new object above).
+    if (this.seen.size > known + added) {
+      for (const [obj, s] of this.seen) {
+        if (s.seenIn === generation) continue;
+        this.seen.delete(obj);
+        const e = this.entries.get(s.serviceKey);
+        if (!e) continue;
+        if (e.service === obj) {
+          e.service = undefined;
+          dirty.add(s.serviceKey);
+        } else if (e.slices.get(s.objectKey) === obj) {
+          e.slices.delete(s.objectKey);
+          dirty.add(s.serviceKey);
+        }
+      }
+    }
+
+    const sameNodeIPs = last !== undefined && last.nodeIPs.length === nodeIPs.length && last.nodeIPs.every((ip, i) => ip === nodeIPs[i]);
+    if (last && sameNodeIPs && dirty.size === 0) return last;
+    // Rebuilt service ports that take the place of ones with the same name and protocol:
+    // while only such replacements happen, the previous sorted order still holds.
+    const replaced = new Map<ServicePortState, ServicePortState>();
+    let reorder = last === undefined;
+    for (const key of dirty) {
+      const e = this.entries.get(key)!;
+      const ports = e.service ? servicePortStates(e.service, [...e.slices.values()], input.nodeName) : [];
+      if (e.ports.length !== ports.length || e.ports.some((p, i) => compareServicePorts(p, ports[i]!) !== 0)) reorder = true;
+      else e.ports.forEach((p, i) => replaced.set(p, ports[i]!));
+      e.ports = ports;
+      if (!e.service && e.slices.size === 0) this.entries.delete(key);
+    }
     let services: ServicePortState[];
-    if (!reorder && last) services = last.services.map((p) => replaced.get(p) ?? p);
+    if (!reorder && last) services = replaced.size ? last.services.map((p) => replaced.get(p) ?? p) : last.services;
     else {
       services = [];
-      for (const b of built.values()) for (const port of b.ports) services.push(port);
+      for (const e of this.entries.values()) for (const port of e.ports) services.push(port);
       services.sort(compareServicePorts);
     }
     return (this.last = { nodeName: input.nodeName, nodeIPs, services });

@@ -88,17 +88,28 @@ describe("renderNftablesUpdate", () => {
     expect(modelOf(shrunk)).toEqual(modelOf(new NftModel(renderNftables(prev))));
   });
 
-  it("creates a shared pick chain for a new endpoint count and deletes it when no service uses it", () => {
+  it("finds the pick chain for one fewer endpoint already there, and adds or deletes pick chains only when the largest count moves", () => {
     const prev = bigState(5, 3);
     const next = bigState(5, 3, (s, e) => (s === 2 && e === 0 ? { ready: false } : undefined));
     const update = updateOf(prev, next);
-    expect(update).toContain("add chain ip svcedge endpoints-tcp-mod-2\n");
+    // Pick chains 1..3 exist since the full sync: no map lookup rule is added by a shrinking Service.
+    expect(update).not.toContain("add chain ip svcedge endpoints-");
+    expect(update).toContain("add chain ip svcedge clusterip-tcp-mod-2\n");
     const updated = new NftModel(renderNftables(prev)).apply(update);
     expect(modelOf(updated)).toEqual(modelOf(new NftModel(renderNftables(next))));
     expect(traceIn(updated, "10.96.0.2").output).toBe("198.18.0.7:8080, 198.18.0.8:8080");
     const back = updateOf(next, prev);
-    expect(back).toContain("delete chain ip svcedge endpoints-tcp-mod-2\n");
+    expect(back).toContain("delete chain ip svcedge clusterip-tcp-mod-2\n");
+    expect(back).not.toContain("chain ip svcedge endpoints-");
     expect(modelOf(new NftModel(renderNftables(next)).apply(back))).toEqual(modelOf(new NftModel(renderNftables(prev))));
+
+    const grown = bigState(5, 5);
+    const up = updateOf(prev, grown);
+    expect(up.match(/^add chain ip svcedge endpoints-tcp-mod-\d+$/gm)!.sort()).toEqual(["add chain ip svcedge endpoints-tcp-mod-4", "add chain ip svcedge endpoints-tcp-mod-5"]);
+    expect(modelOf(new NftModel(renderNftables(prev)).apply(up))).toEqual(modelOf(new NftModel(renderNftables(grown))));
+    const down = updateOf(grown, prev);
+    expect(down.match(/^delete chain ip svcedge endpoints-tcp-mod-\d+$/gm)!.sort()).toEqual(["delete chain ip svcedge endpoints-tcp-mod-4", "delete chain ip svcedge endpoints-tcp-mod-5"]);
+    expect(modelOf(new NftModel(renderNftables(grown)).apply(down))).toEqual(modelOf(new NftModel(renderNftables(prev))));
   });
 
   it("keeps a hairpin element while another service port still uses the endpoint", () => {

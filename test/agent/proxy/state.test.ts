@@ -144,6 +144,17 @@ describe("IncrementalProxyState", () => {
     expect(inc.build(input(svcs, slices)).services.map((s) => s.service)).toEqual(["api", "web"]);
   });
 
+  it("drops the endpoints of a deleted slice and keeps an unlabeled slice out", () => {
+    const { svcs, slices } = cluster();
+    const inc = new IncrementalProxyState();
+    inc.build(input(svcs, slices));
+    const stray = slice("default", "web", httpPort, [endpoint("198.18.9.9")]);
+    delete stray.metadata.labels;
+    const next = inc.build(input(svcs, [slices[1]!, stray]));
+    expect(next.services.find((s) => s.service === "web")!.endpoints).toEqual([]);
+    expect(next.services.find((s) => s.service === "api")!.endpoints.map((e) => e.ip)).toEqual(["198.18.2.1"]);
+  });
+
   it("rebuilds everything when the node changes, and a node IP change gives a new state", () => {
     const { svcs, slices } = cluster();
     const inc = new IncrementalProxyState();

@@ -172,7 +172,7 @@ function pickChainRules(which: "cluster" | "local", proto: string, n: number): s
  */
 export function sharedChainRules(name: string, opts: NftablesOptions = {}): string[] {
   let m: RegExpMatchArray | null;
-  if ((m = name.match(/^(local-)?endpoints-(\w+)-mod-(\d+)$/))) return pickChainRules(m[1] ? "local" : "cluster", m[2]!, Number(m[3]));
+  if ((m = name.match(PICK_CHAIN))) return pickChainRules(m[1] ? "local" : "cluster", m[2]!, Number(m[3]));
   if ((m = name.match(/^clusterip-(\w+)-mod-(\d+)$/))) {
     const pick = `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`;
     if (opts.masqueradeAll) return ["jump mark-for-masquerade", pick];
@@ -202,6 +202,29 @@ export function sharedChains(svc: ServicePortState): string[] {
   if (n > 0) out.push(pickChainName("cluster", proto, n), `clusterip-${proto}-mod-${n}`);
   if (local > 0) out.push(pickChainName("local", proto, local));
   if (svc.externallyAccessible && n > 0 && (!svc.externalPolicyLocal || local > 0)) out.push(svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`);
+  return out;
+}
+
+const PICK_CHAIN = /^(local-)?endpoints-(\w+)-mod-(\d+)$/;
+
+/**
+ * `names` plus, for each family of pick chains among them (list and protocol), every pick
+ * chain from 1 to the largest endpoint count in use. A rule that starts looking up a map
+ * makes the kernel walk the map's elements (100,000 at 10,000 Services, about 25 ms), so a
+ * Service losing one endpoint must find the chain for one fewer already there. A full sync
+ * creates them while the maps are still empty, where it costs nothing.
+ */
+export function withPickFamilies(names: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  const largest = new Map<string, number>();
+  for (const name of names) {
+    out.add(name);
+    const m = name.match(PICK_CHAIN);
+    if (!m) continue;
+    const family = `${m[1] ?? ""}endpoints-${m[2]}-mod-`;
+    largest.set(family, Math.max(largest.get(family) ?? 0, Number(m[3])));
+  }
+  for (const [family, max] of largest) for (let n = 1; n <= max; n++) out.add(`${family}${n}`);
   return out;
 }
 

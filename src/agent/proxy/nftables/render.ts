@@ -4,7 +4,7 @@
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
 import { sameServicePort } from "../same-service-port";
 import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
-import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, serviceObjects, sharedChainRules, sharedChains, type NftablesOptions, type NftServiceObjects } from "./layout";
+import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, serviceObjects, sharedChainRules, sharedChains, withPickFamilies, type NftablesOptions, type NftServiceObjects } from "./layout";
 import { CountDelta, entryKeys, hairpinIPs, keepIndex, takeIndex } from "./table-index";
 
 export { MASQUERADE_MARK, type NftablesOptions } from "./layout";
@@ -73,7 +73,7 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
     for (const ip of hairpinIPs(svc)) hairpin.add(ip);
     for (const name of sharedChains(svc)) picks.add(name);
   }
-  const pickBlocks = [...picks].sort().map((name) => {
+  const pickBlocks = [...withPickFamilies(picks)].sort().map((name) => {
     wantedChains.add(name);
     return `\tchain ${name} {\n\t\t${sharedChainRules(name, opts).join("\n\t\t")}\n\t}\n`;
   });
@@ -121,6 +121,7 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
   const index = takeIndex(prev);
   const hairpin = new CountDelta(index.hairpin);
   const entries = new CountDelta(index.entries);
+  const sharedBefore = withPickFamilies(index.picks.keys());
   const picks = new CountDelta(index.picks);
   for (const [old, now] of changed) {
     for (const name of old ? sharedChains(old) : []) picks.add(name, -1);
@@ -173,15 +174,17 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
       if (oldElements.get(id)?.value !== el.value) addElements.push(`add element ${T} ${el.map} { ${el.key} : ${el.value} }`);
     }
   }
-  for (const [name, was] of picks.before) {
-    const now = picks.after(name);
-    if (was === 0 && now > 0) {
-      addChains.push(`add chain ${T} ${name}`);
-      for (const rule of sharedChainRules(name, opts)) fill.push(`add rule ${T} ${name} ${rule}`);
-    } else if (was > 0 && now === 0) {
-      flushStale.push(`flush chain ${T} ${name}`);
-      deleteStale.push(`delete chain ${T} ${name}`);
-    }
+  // Shared chains follow the table's invariant (what a full render of `next` holds).
+  const sharedAfter = withPickFamilies(index.picks.keys());
+  for (const name of sharedAfter) {
+    if (sharedBefore.has(name)) continue;
+    addChains.push(`add chain ${T} ${name}`);
+    for (const rule of sharedChainRules(name, opts)) fill.push(`add rule ${T} ${name} ${rule}`);
+  }
+  for (const name of sharedBefore) {
+    if (sharedAfter.has(name)) continue;
+    flushStale.push(`flush chain ${T} ${name}`);
+    deleteStale.push(`delete chain ${T} ${name}`);
   }
   for (const [ip, was] of hairpin.before) {
     const now = hairpin.after(ip);
