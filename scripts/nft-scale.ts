@@ -13,7 +13,8 @@ import type { EndpointSlice, Service } from "../src/api/types";
 import { SERVICE_NAME_LABEL } from "../src/api/types";
 import { buildProxyState } from "../src/agent/proxy/state";
 import { ServiceProxy } from "../src/agent/service-proxy";
-import { SyncLoop } from "../src/agent/sync-loop";
+import { DEFAULT_MIN_SYNC_INTERVAL_MS, SyncLoop } from "../src/agent/sync-loop";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AgentMetrics } from "../src/agent/metrics";
 import { NftablesProxier, listNftablesObjects } from "../src/agent/proxy/nftables/apply";
 import { renderNftables, renderNftablesUpdate } from "../src/agent/proxy/nftables/render";
@@ -102,6 +103,8 @@ async function measure(count: number, netns: string): Promise<void> {
   const times: number[] = [];
   let commands = 0;
   for (let i = 0; i < CHANGES; i++) {
+    // A lone change: the loop's rate limit (one sync per minimum interval) would otherwise delay it.
+    await sleep(DEFAULT_MIN_SYNC_INTERVAL_MS);
     const before = proxy.currentState();
     const old = slices.get(target)!;
     const next = structuredClone(old);
@@ -114,6 +117,7 @@ async function measure(count: number, netns: string): Promise<void> {
     times.push(performance.now() - t0);
     commands = (renderNftablesUpdate(before, proxy.currentState(), OPTS) ?? "").split("\n").length - 1;
   }
+  if (process.env.SCALE_DEBUG) console.log(times.map((t) => t.toFixed(1)).join(" "));
   times.sort((x, y) => x - y);
   // The JS part alone: state + update render for one more change, without applying it.
   const stateBefore = proxy.currentState();
@@ -125,6 +129,7 @@ async function measure(count: number, netns: string): Promise<void> {
   renderNftablesUpdate(stateBefore, proxy.currentState(), OPTS);
   const jsTime = ms(t0);
   await loop.stop();
+  proxier.close();
 
   globalThis.gc?.();
   const mem = process.memoryUsage();

@@ -80,7 +80,7 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
     slice("default", "local-edge", httpSlice, [endpoint(plan.podIP(6), { node: NODE }), endpoint(plan.podIP(7), { node: OTHER })]),
     slice("default", "remote-edge", httpSlice, [endpoint(plan.podIP(8), { node: OTHER })]),
     slice("default", "node-local", httpSlice, [endpoint(plan.podIP(9), { node: NODE }), endpoint(plan.podIP(10), { node: OTHER })]),
-    slice("default", "multi", [...httpSlice, { name: "metrics", port: tp + 1 }], [endpoint(plan.podIP(11))]),
+    slice("default", "multi", [...httpSlice, { name: "metrics", port: tp + 1 }], [endpoint(plan.podIP(11), { node: NODE })]),
   ];
   const outside = (dst: string, dport: number): Packet => ({ src: plan.outsideIP, dst, proto: "TCP", dport });
   const to = (targets: string[], masquerade: boolean): TraceResult => ({ output: targets.sort().join(", "), masquerade });

@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
+import { NftSession } from "../../../src/agent/proxy/nftables/session";
+import { describeNetns, NetnsLab } from "../netns";
 import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
 import { renderNftables, renderNftablesUpdate } from "../../../src/agent/proxy/nftables/render";
 import { NftModel } from "../../../src/agent/proxy/nftables/trace";
@@ -41,7 +45,7 @@ function bigState(count: number, perService: number, tweak?: (svc: number, ep: n
     const ip = `10.${96 + (s >> 16)}.${(s >> 8) & 255}.${s & 255}`;
     services.push(service(`ns-${s % 50}`, `svc-${s}`, { clusterIP: ip, ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
     const eps = [];
-    for (let e = 0; e < perService; e++) eps.push(endpoint(`198.18.${(s * perService + e) >> 8 & 255}.${(s * perService + e) & 255}`, tweak?.(s, e)));
+    for (let e = 0; e < perService; e++) eps.push(endpoint(`198.18.${(s * perService + e) >> 8 & 255}.${(s * perService + e) & 255}`, { node: NODE, ...tweak?.(s, e) }));
     slices.push(slice(`ns-${s % 50}`, `svc-${s}`, [{ name: "http", port: 8080 }], eps));
   }
   return buildProxyState({ services, slices, nodeName: NODE, nodeIPs: [NODE_IP] });
@@ -120,8 +124,8 @@ describe("renderNftablesUpdate", () => {
           service("default", "b", { clusterIP: "10.96.0.2", ports: [{ name: "http", port: 80, targetPort: 8080 }] }),
         ],
         slices: [
-          slice("default", "a", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1", { ready })]),
-          slice("default", "b", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1")]),
+          slice("default", "a", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1", { ready, node: NODE })]),
+          slice("default", "b", [{ name: "http", port: 8080 }], [endpoint("198.18.1.1", { node: NODE })]),
         ],
         nodeName: NODE,
         nodeIPs: [NODE_IP],
@@ -130,6 +134,26 @@ describe("renderNftablesUpdate", () => {
     expect(update).not.toContain("hairpin-endpoints");
     const updated = new NftModel(renderNftables(shared(true))).apply(update);
     expect(traceIn(updated, "10.96.0.2", "198.18.1.1")).toEqual({ output: "198.18.1.1:8080", masquerade: true });
+  });
+
+  it("puts only endpoints that can hairpin here (this node's, or of no known node) in the hairpin set", () => {
+    const noNode = endpoint("198.18.1.3");
+    delete noNode.nodeName;
+    const eps = { local: endpoint("198.18.1.1", { node: NODE }), remote: endpoint("198.18.1.2"), nowhere: noNode };
+    const names = Object.keys(eps) as (keyof typeof eps)[];
+    const state = buildProxyState({
+      services: names.map((name, i) => service("default", name, { clusterIP: `10.96.0.${i + 1}`, ports: [{ name: "http", port: 80, targetPort: 8080 }] })),
+      slices: names.map((name) => slice("default", name, [{ name: "http", port: 8080 }], [eps[name]])),
+      nodeName: NODE,
+      nodeIPs: [NODE_IP],
+    });
+    const text = renderNftables(state);
+    expect(text).toContain("add element ip svcedge hairpin-endpoints { 198.18.1.1 . 198.18.1.1, 198.18.1.3 . 198.18.1.3 }\n");
+    const model = new NftModel(text);
+    expect(traceIn(model, "10.96.0.1", "198.18.1.1")).toEqual({ output: "198.18.1.1:8080", masquerade: true });
+    expect(traceIn(model, "10.96.0.3", "198.18.1.3")).toEqual({ output: "198.18.1.3:8080", masquerade: true });
+    // A remote pod's own packets are DNATed (and masqueraded) on its node; here it is only a target.
+    expect(traceIn(model, "10.96.0.2", "198.18.1.2")).toEqual({ output: "198.18.1.2:8080", masquerade: false });
   });
 
   it("asks for a full sync when a changed service port shares an entry with another", () => {
@@ -187,5 +211,65 @@ describe("full sync over an existing table", () => {
     expect(text).not.toContain(`delete set ip svcedge ${sets[0]}\n`);
     // Never the whole table: affinity sets keep their clients across full syncs.
     expect(text).not.toContain("delete table");
+  });
+});
+
+describeNetns("nft -i session (real nft in a namespace)", ["nft"], () => {
+  let lab: NetnsLab;
+  beforeAll(async () => {
+    lab = NetnsLab.create();
+    await lab.addNamespace("node");
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  const listTable = async (table: string) => (await lab.exec("node", ["nft", "list", "table", "ip", table])).stdout;
+
+  it("applies each transaction whole, reports a failing one without applying any of it, and carries on", async () => {
+    const session = new NftSession({ netns: lab.ns("node") });
+    try {
+      expect(await session.apply("add table ip s1\nadd set ip s1 seen { type ipv4_addr; flags dynamic,timeout; timeout 10s; }\nadd chain ip s1 c\n")).toEqual({ ok: true });
+      const failed = await session.apply("add rule ip s1 c accept\nadd rule ip s1 c no-such-statement\n");
+      expect(failed.ok).toBe(false);
+      expect(!failed.ok && failed.error).toContain("no-such-statement");
+      // The first command of the failed transaction left nothing behind.
+      expect(await listTable("s1")).not.toContain("accept");
+      expect(await session.apply("add rule ip s1 c accept\nadd rule ip s1 c drop\n")).toEqual({ ok: true });
+      expect(await listTable("s1")).toMatch(/accept\n\s+drop/);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("starts a new process when the old one died", async () => {
+    const session = new NftSession({ netns: lab.ns("node") });
+    try {
+      expect(await session.apply("add table ip s2\n")).toEqual({ ok: true });
+      const pids = execFileSync("ip", ["netns", "pids", lab.ns("node")], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+      expect(pids).toHaveLength(1);
+      process.kill(Number(pids[0]), "SIGKILL");
+      // Written before or after the death is noticed: it fails or succeeds, but never hangs.
+      await session.apply("add chain ip s2 a\n");
+      expect(await session.apply("add chain ip s2 b\n")).toEqual({ ok: true });
+      expect(await listTable("s2")).toContain("chain b");
+    } finally {
+      session.close();
+    }
+  });
+
+  it("NftablesProxier falls back to a full sync when the kernel drifted under an incremental one", async () => {
+    const proxier = new NftablesProxier({ netns: lab.ns("node"), clusterCIDRs: [POD_CIDR] });
+    try {
+      const prev = bigState(20, 3);
+      const next = bigState(20, 3, (s, e) => (s === 4 && e === 1 ? { ready: false } : undefined));
+      expect(await proxier.sync(prev)).toMatchObject({ ok: true, mode: "full" });
+      expect(await proxier.sync(next)).toMatchObject({ ok: true, mode: "partial" });
+      // Someone deletes the table: the next update's deletes fail in nft, and the proxier refills.
+      await lab.must("node", ["nft", "delete", "table", "ip", "svcedge"]);
+      expect(await proxier.sync(prev)).toMatchObject({ ok: true, mode: "full" });
+      expect(await listTable("svcedge")).toContain("chain services");
+    } finally {
+      proxier.close();
+    }
   });
 });

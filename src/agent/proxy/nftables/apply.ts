@@ -1,10 +1,13 @@
 // Applies nftables rulesets with `nft -f -` and implements the Proxier interface on top:
-// incremental transactions while the kernel is known to hold the previous state; a full
+// incremental transactions (through a long-lived `nft -i`, see session.ts) while the
+// kernel is known to hold the previous state; a full
 // refill (after listing the table's chains and sets, to delete stale ones) at start, on
 // request and after any failure; and a table replacement when even a refill fails.
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
+import { NftSession } from "./session";
+import { keepIndex, takeIndex } from "./table-index";
 import { NFT_TABLE, renderNftables, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
 
 export async function applyNftables(ruleset: string, opts: CommandOptions = {}): Promise<Result> {
@@ -48,9 +51,17 @@ export class NftablesProxier implements Proxier {
   /** What the kernel holds, when known. */
   private applied: ProxyState | undefined;
   private readonly run: RunCommand;
+  /** Incremental transactions; absent when a runner is injected (everything then goes through it). */
+  private readonly session: NftSession | undefined;
 
   constructor(private readonly opts: CommandOptions & NftablesOptions = {}) {
     this.run = commandRunner(opts);
+    if (!opts.run) this.session = new NftSession(opts.netns ? { netns: opts.netns } : {});
+  }
+
+  /** Ends the `nft -i` process (it also ends with this process). */
+  close(): void {
+    this.session?.close();
   }
 
   async sync(state: ProxyState, syncOpts: SyncOptions = {}): Promise<SyncResult> {
@@ -58,7 +69,7 @@ export class NftablesProxier implements Proxier {
       const update = renderNftablesUpdate(this.applied, state, this.opts);
       if (update === "") return { ok: true, mode: "unchanged" };
       if (update !== undefined) {
-        const r = await applyNftables(update, { run: this.run });
+        const r = this.session ? await this.session.apply(update) : await applyNftables(update, { run: this.run });
         if (r.ok) {
           this.applied = state;
           return { ok: true, mode: "partial" };
@@ -73,6 +84,9 @@ export class NftablesProxier implements Proxier {
     if (!r.ok) r = await applyNftables(renderNftablesReplacement(state, this.opts), { run: this.run });
     if (!r.ok) return r;
     this.applied = state;
+    // The next change then finds the reference counts and the nft process ready.
+    keepIndex(state, takeIndex(state));
+    this.session?.warm();
     return { ok: true, mode: "full" };
   }
 

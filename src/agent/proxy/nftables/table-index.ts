@@ -16,7 +16,12 @@ export interface TableIndex {
   picks: Map<string, number>;
 }
 
-export const hairpinIPs = (svc: ServicePortState): string[] => svc.allReachableEndpoints.map((ep) => ep.ip);
+/**
+ * Endpoints that can hairpin here: a pod's packets are DNATed on its own node, so only this
+ * node's endpoints (and those whose node is unknown) can meet themselves after our DNAT.
+ */
+export const hairpinIPs = (svc: ServicePortState): string[] =>
+  svc.allReachableEndpoints.flatMap((ep) => (ep.isLocal || ep.nodeName === undefined ? [ep.ip] : []));
 
 export function entryKeys(svc: ServicePortState): string[] {
   const proto = svc.protocol.toLowerCase();
