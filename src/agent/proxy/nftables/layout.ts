@@ -228,18 +228,21 @@ export function withPickFamilies(names: Iterable<string>): Set<string> {
   return out;
 }
 
+/** Receives one map element: `key : value` in `map`, serving `entry`. */
+export type ElementSink = (map: string, entry: string, key: string, value: string) => void;
+
 /** The endpoint map elements of a service port without affinity: one per (entry, index). */
-function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], which: "cluster" | "local", out: NftServiceObjects): void {
+function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], which: "cluster" | "local", emit: ElementSink): void {
   const proto = svc.protocol.toLowerCase();
   const maps = ENDPOINT_MAPS[which];
   const values = endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
   for (const ip of entryIPs(svc)) {
     const entry = `${ip} . ${proto} . ${svc.port}`;
-    for (let i = 0; i < values.length; i++) out.elements.push({ map: maps.ip, key: `${entry} . ${i}`, value: values[i]!, entry });
+    for (let i = 0; i < values.length; i++) emit(maps.ip, entry, `${entry} . ${i}`, values[i]!);
   }
   if (svc.nodePort !== 0) {
     const entry = `${proto} . ${svc.nodePort}`;
-    for (let i = 0; i < values.length; i++) out.elements.push({ map: maps.nodePort, key: `${entry} . ${i}`, value: values[i]!, entry });
+    for (let i = 0; i < values.length; i++) emit(maps.nodePort, entry, `${entry} . ${i}`, values[i]!);
   }
 }
 
@@ -251,9 +254,15 @@ function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[]): st
   return rules;
 }
 
-export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}): NftServiceObjects {
+/**
+ * The chains, sets and map elements of one service port. A full render passes `emit` to
+ * take the elements as they are made (`elements` then stays empty): 100,000 element
+ * objects per render were a large part of its time and garbage.
+ */
+export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}, emit?: ElementSink): NftServiceObjects {
   const out: NftServiceObjects = { chains: [], sets: [], elements: [] };
-  const addElement = (map: string, key: string, value: string) => out.elements.push({ map, key, value, entry: key });
+  const element: ElementSink = emit ?? ((map, entry, key, value) => void out.elements.push({ map, key, value, entry }));
+  const addElement = (map: string, key: string, value: string) => element(map, key, key, value);
   const proto = svc.protocol.toLowerCase();
   const hasLocal = svc.localEndpoints.length > 0;
   const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
@@ -266,8 +275,8 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
   if (svc.affinityTimeoutSeconds === 0) {
     const n = svc.clusterEndpoints.length;
     const local = svc.localEndpoints.length;
-    if (n > 0) endpointElements(svc, svc.clusterEndpoints, "cluster", out);
-    if (hasLocal) endpointElements(svc, svc.localEndpoints, "local", out);
+    if (n > 0) endpointElements(svc, svc.clusterEndpoints, "cluster", element);
+    if (hasLocal) endpointElements(svc, svc.localEndpoints, "local", element);
     internalChain = svc.internalPolicyLocal ? pickChainName("local", proto, local) : `clusterip-${proto}-mod-${n}`;
     externalChain = svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`;
   } else {

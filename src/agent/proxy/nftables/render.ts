@@ -52,8 +52,17 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
   const hairpin = new Set<string>();
   const picks = new Set<string>();
   const owners = new Map<string, ServicePortState>();
-  for (const svc of state.services) {
-    const objects = serviceObjects(svc, opts);
+  let svc: ServicePortState;
+  // Two Services claiming one address and port: the first (sorted) wins, as a duplicate key would fail the transaction.
+  const collect = (map: string, entry: string, key: string, value: string): void => {
+    if (owners.get(entry) !== svc) return;
+    let list = elements.get(map);
+    if (!list) elements.set(map, (list = []));
+    list.push(`${key} : ${value}`);
+  };
+  for (svc of state.services) {
+    for (const key of entryKeys(svc)) if (!owners.has(key)) owners.set(key, svc);
+    const objects = serviceObjects(svc, opts, collect);
     for (const [name, def] of objects.sets) {
       wantedSets.set(name, def);
       sets.push(`\tset ${name} ${def}\n`);
@@ -61,14 +70,6 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
     for (const [name, rules] of objects.chains) {
       wantedChains.add(name);
       chains.push(`\tchain ${name} {\n\t\t${rules.join("\n\t\t")}\n\t}\n`);
-    }
-    for (const key of entryKeys(svc)) if (!owners.has(key)) owners.set(key, svc);
-    for (const el of objects.elements) {
-      // Two Services claiming one address and port: the first (sorted) wins, as a duplicate key would fail the transaction.
-      if (owners.get(el.entry) !== svc) continue;
-      let list = elements.get(el.map);
-      if (!list) elements.set(el.map, (list = []));
-      list.push(`${el.key} : ${el.value}`);
     }
     for (const ip of hairpinIPs(svc)) hairpin.add(ip);
     for (const name of sharedChains(svc)) picks.add(name);
