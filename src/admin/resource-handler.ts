@@ -100,7 +100,9 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
       const body = await parseBody(req, true);
       if (!body.ok) return statusResponse(body.status);
       const opts: WriteOptions = { ...writeOptions(req, q), force: isTrue(q.get("force")) };
-      return render(req, await registry.patch(caller, ref, body.patchType!, body.value, opts), 200, opts);
+      const patched = (await registry.patch(caller, ref, body.patchType!, body.value, opts)) as Result<unknown>;
+      // A server-side apply that created the object answers 201, as the apiserver does.
+      return render(req, patched, patched.ok && patched.created ? 201 : 200, opts);
     }
     case "DELETE": {
       const opts = await deleteOptions(req, q);

@@ -38,7 +38,8 @@ import { validateServiceAnnotations, type HostnamePolicy } from "./service-annot
 import { ServicePodIndex, ServiceSliceIndex } from "./indexes";
 import { randomToken, sha256Hex } from "../api/credentials";
 
-export type Result<T> = { ok: true; value: T; warnings?: string[] } | { ok: false; status: Status };
+/** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
+export type Result<T> = { ok: true; value: T; warnings?: string[]; created?: true } | { ok: false; status: Status };
 
 export interface ResourceRef {
   group: string;
@@ -246,7 +247,7 @@ export class Registry extends DurableObject<Env> {
     if (opts.dryRun) return { ok: true, value: obj, warnings: admitted.warnings };
     this.commit(r, "ADDED", obj, undefined, now);
     await this.afterWrite(r, obj, undefined);
-    return { ok: true, value: obj, warnings: admitted.warnings };
+    return { ok: true, value: obj, warnings: admitted.warnings, created: true };
   }
 
   async update(caller: Caller, ref: ResourceRef, body: unknown, opts: WriteOptions = {}): Promise<Result<KubeObject>> {

@@ -75,7 +75,7 @@ describe("strategic merge patch and server-side apply through the API", () => {
     const intent = { apiVersion: "v1", kind: "Service", metadata: { name: "ssa", labels: { team: "a" } }, spec: { selector: { app: "ssa" }, ports: [http, https] } };
     expect((await call("PATCH", url, intent, { contentType: APPLY })).status).toBe(400); // fieldManager is required
     const created = await call("PATCH", `${url}?fieldManager=alice`, intent, { contentType: APPLY });
-    expect(created.status).toBe(200);
+    expect(created.status).toBe(201); // an apply that creates answers 201, as the apiserver does
     const obj = await json(created);
     expect(obj.spec.clusterIP).toBeTruthy();
     expect(obj.metadata.managedFields).toEqual([expect.objectContaining({ manager: "alice", operation: "Apply", apiVersion: "v1", fieldsType: "FieldsV1" })]);
