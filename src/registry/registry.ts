@@ -213,6 +213,14 @@ export class Registry extends DurableObject<Env> {
     const rv = Number(rvText);
     if (!Number.isInteger(rv) || rv < 0) return fail(badRequest(`invalid resource version: ${JSON.stringify(rvText)}`));
     if (!this.watch.canResume(rv)) return fail(gone(`too old resource version: ${rv} (${this.watch.oldestResumableRv + 1})`));
+    // The apiserver's cacher answers a resourceVersion it has not reached with 504 (clients retry).
+    if (rv > this.store.resourceVersion)
+      return fail(
+        status(504, "Timeout", `Too large resource version: ${rv}, current: ${this.store.resourceVersion}`, {
+          causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+          retryAfterSeconds: 1,
+        }),
+      );
     return { ok: true, value: this.watch.open(wf, { ...base, fromRv: rv }) };
   }
 

@@ -77,4 +77,13 @@ describe("watch", () => {
     expect(Number(ev!.object.metadata.resourceVersion)).toBeGreaterThan(0);
   });
 
+
+  it("answers 504 Timeout to a watch from a resourceVersion the registry has not reached", async () => {
+    const ns = await freshNamespace();
+    const list = await json(await call("GET", `/api/v1/namespaces/${ns}/services`));
+    const ahead = Number(list.metadata.resourceVersion) + 1000;
+    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1&resourceVersion=${ahead}`);
+    expect(res.status).toBe(504);
+    expect(await json(res)).toMatchObject({ kind: "Status", reason: "Timeout", details: { retryAfterSeconds: 1 } });
+  });
 });
