@@ -72,7 +72,9 @@ try {
   console.log(`created ${count} Services and EndpointSlices (${perService} endpoints each) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const node = resolve(ROOT, "node_modules/.bin/node");
-  const agentArgs = [...nodeFlags, "--experimental-transform-types", "--disable-warning=ExperimentalWarning", "--import", "./src/agent/ts-resolve.mjs", "src/agent/main.ts", "--api", worker.url, "--node", NODE, "--node-ip", NS_IP, "--backend", "nftables"];
+  // The launcher `npm run agent` uses; it builds the bundle if needed and execs Node on it,
+  // with any extra node flags after its own.
+  const agentArgs = [...nodeFlags, "scripts/agent.mjs", "--api", worker.url, "--node", NODE, "--node-ip", NS_IP, "--backend", "nftables"];
   t0 = performance.now();
   const agent = spawn("ip", ["netns", "exec", netns, node, ...agentArgs], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, SVCEDGE_TOKEN: token } });
   teardown.unshift(() => void agent.kill("SIGTERM"));
@@ -90,7 +92,7 @@ try {
     agent.on("exit", (code) => fail(new Error(`agent exited (${code}): ${buffer.slice(-2000)}`)));
   });
   const firstSync = performance.now() - t0;
-  // `ip netns exec` execs the agent, so the pid is node's.
+  // `ip netns exec` execs node and the launcher execs the bundle, so the pid is the agent's.
   const status = (field: string) => readFileSync(`/proc/${agent.pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1];
   const mb = (kb: string | undefined) => `${(Number(kb) / 1024).toFixed(0)} MB`;
   console.log(`agent started -> first full sync logged: ${(firstSync / 1000).toFixed(1)} s (${synced.match(/"ms":\d+/)?.[0] ?? ""})`);

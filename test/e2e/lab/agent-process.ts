@@ -1,5 +1,6 @@
-// Runs the real agent CLI (`src/agent/main.ts` under Node's type stripping, as
-// `npm run agent` does) as a child process, optionally inside a network namespace,
+// Runs the real agent CLI through the launcher `npm run agent` uses (scripts/agent.mjs:
+// builds the bundle if a source changed, then execs Node on it) as a child process,
+// optionally inside a network namespace,
 // and keeps its JSON log lines for assertions and for failure reports.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
@@ -7,7 +8,7 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dirname, "../../..");
 /** The project's Node 22 (the system one may be older). */
 export const NODE_BIN = join(ROOT, "node_modules/.bin/node");
-export const AGENT_ARGV = [NODE_BIN, "--experimental-transform-types", "--disable-warning=ExperimentalWarning", "--import", join(ROOT, "src/agent/ts-resolve.mjs"), join(ROOT, "src/agent/main.ts")];
+export const AGENT_ARGV = [NODE_BIN, join(ROOT, "scripts/agent.mjs")];
 /** How long a stopping agent gets before SIGKILL. */
 const STOP_TIMEOUT_MS = 10_000;
 
