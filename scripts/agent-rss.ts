@@ -1,7 +1,8 @@
 // Measures the memory of a real agent process (nftables backend) at N Services x E
 // endpoints: starts the Worker (wrangler dev, on the root side of a veth pair into a
 // throwaway namespace), creates selector-less Services and hand-written EndpointSlices
-// through the admin API, runs the agent CLI inside the namespace, and reads its VmRSS and
+// through the admin API, runs the agent CLI inside the namespace (through scripts/agent.mjs,
+// as `npm run agent` does), and reads its VmRSS and
 // VmHWM from /proc once the first full sync is logged. A measuring script, not a test.
 //
 //   node --experimental-transform-types --disable-warning=ExperimentalWarning \
