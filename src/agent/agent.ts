@@ -16,6 +16,7 @@ import { registerNode } from "./node-registration";
 import { PodManifestSync } from "./pod-manifests";
 import { PodReadiness } from "./pod-readiness";
 import type { Proxier } from "./proxy/proxier";
+import { trimEndpointSliceForProxy, trimServiceForProxy } from "./proxy/state";
 import { ServiceProxy } from "./service-proxy";
 import { SyncLoop } from "./sync-loop";
 
@@ -61,8 +62,8 @@ export class Agent {
     this.nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
     const proxier = deps.proxier ?? createProxier(options.backend, { clusterCIDRs: options.clusterCIDRs, nodeIPs: this.nodeIPs, log: (m) => log.info(m, { component: "userspace" }) });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
-    this.services = new Informer<Service>({ client, path: servicesPath, resource: "services", log, onReconnect, onChange: () => this.syncLoop.request() });
-    this.slices = new Informer<EndpointSlice>({ client, path: endpointSlicesPath, resource: "endpointslices", log, onReconnect, onChange: () => this.syncLoop.request() });
+    this.services = new Informer<Service>({ client, path: servicesPath, resource: "services", trim: trimServiceForProxy, log, onReconnect, onChange: () => this.syncLoop.request() });
+    this.slices = new Informer<EndpointSlice>({ client, path: endpointSlicesPath, resource: "endpointslices", trim: trimEndpointSliceForProxy, log, onReconnect, onChange: () => this.syncLoop.request() });
     this.readiness = new PodReadiness({ client, nodeName: options.node, metrics, log });
     this.pods = new Informer<Pod>({ client, path: nodePodsPath(options.node), resource: "pods", log, onReconnect, onChange: (c) => this.readiness.podChanged(c) });
     this.proxy = new ServiceProxy({

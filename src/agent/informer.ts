@@ -13,6 +13,11 @@ export const WATCH_IDLE_TIMEOUT_MS = 60_000;
 const HEALTHY_WATCH_MS = 5_000;
 /** client-go asks for watches of 5–10 minutes so that reconnects spread out. */
 const MIN_WATCH_TIMEOUT_SECONDS = 300;
+/**
+ * Objects per list request (`limit`, then `continue`): one 10,000-object list is a body of
+ * many MB parsed at once, and the heap V8 grows for it stays with the process.
+ */
+export const LIST_PAGE_SIZE = 500;
 
 export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -30,6 +35,13 @@ export interface InformerOptions<T> {
   /** Short name for logs and metrics ("services"). */
   resource: string;
   onChange?: (change: Change<T>) => void;
+  /**
+   * Keeps only what the consumers read, for every object before it is stored (listed or
+   * watched): the store then holds no managedFields or other fields nobody uses.
+   */
+  trim?: (obj: T) => T;
+  /** Objects per list page; LIST_PAGE_SIZE unless given. */
+  pageSize?: number;
   onReconnect?: (resource: string, reason: string) => void;
   log?: Logger;
   backoff?: BackoffOptions;
@@ -77,24 +89,52 @@ export class Informer<T extends KubeObject> {
     await this.loop;
   }
 
+  /** The list path with `limit` (and the `continue` token of the previous page). */
+  private pagePath(continueToken: string | undefined): string {
+    const { path } = this.opts;
+    let query = `limit=${this.opts.pageSize ?? LIST_PAGE_SIZE}`;
+    if (continueToken) query += `&continue=${encodeURIComponent(continueToken)}`;
+    return `${path}${path.includes("?") ? "&" : "?"}${query}`;
+  }
+
+  /**
+   * Lists page by page, storing each page as it comes; objects no page held are deleted at
+   * the end. A failed page fails the relist (the store then holds older versions of the
+   * remaining objects, never a deletion that did not happen).
+   */
   private async relist(): Promise<void> {
-    const list = await this.opts.client.list<T>(this.opts.path);
-    this.lists++;
     const seen = new Set<string>();
-    for (const obj of list.items) {
-      const key = objectKey(obj);
-      seen.add(key);
-      const old = this.store.get(key);
-      this.store.set(key, obj);
-      if (!old) this.emit({ type: "ADDED", key, object: obj });
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit({ type: "MODIFIED", key, object: obj, old });
-    }
+    let continueToken: string | undefined;
+    let rv: string | undefined;
+    do {
+      const list = await this.opts.client.list<T>(this.pagePath(continueToken));
+      // Every page of one list reports the resourceVersion of its first.
+      rv ??= list.metadata.resourceVersion;
+      const next = list.metadata.continue || undefined;
+      // A server handing back the same token would page forever.
+      if (next !== undefined && next === continueToken) throw new Error(`${this.opts.resource}: list paging did not advance`);
+      continueToken = next;
+      for (const item of list.items) {
+        const obj = this.trimmed(item);
+        const key = objectKey(obj);
+        seen.add(key);
+        const old = this.store.get(key);
+        this.store.set(key, obj);
+        if (!old) this.emit({ type: "ADDED", key, object: obj });
+        else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit({ type: "MODIFIED", key, object: obj, old });
+      }
+    } while (continueToken);
+    this.lists++;
     for (const [key, old] of [...this.store]) {
       if (seen.has(key)) continue;
       this.store.delete(key);
       this.emit({ type: "DELETED", key, object: old });
     }
-    this.rv = list.metadata.resourceVersion ?? "0";
+    this.rv = rv ?? "0";
+  }
+
+  private trimmed(obj: T): T {
+    return this.opts.trim ? this.opts.trim(obj) : obj;
   }
 
   private emit(change: Change<T>): void {
@@ -106,7 +146,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(ev: WatchEvent<T | Status>): void {
-    const obj = ev.object as T;
+    const obj = ev.type === "BOOKMARK" ? (ev.object as T) : this.trimmed(ev.object as T);
     const rv = obj.metadata?.resourceVersion;
     if (ev.type === "BOOKMARK") {
       if (rv) this.rv = rv;

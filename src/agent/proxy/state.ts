@@ -2,7 +2,7 @@
 // this node may use, in a stable order so that rendered rules are deterministic.
 // Like kube-proxy's ServicePortMap + EndpointsMap, reduced to what the rule renderers need.
 // The renderers program the IPv4 family only, so IPv6 addresses are left out here.
-import type { EndpointSlice, Protocol, Service, ServicePort } from "../../api/types";
+import type { Endpoint, EndpointConditions, EndpointPort, EndpointSlice, ObjectMeta, Protocol, Service, ServicePort } from "../../api/types";
 import { SERVICE_NAME_LABEL } from "../../api/types";
 import { categorizeEndpoints, endpointKey, type CategorizedEndpoints, type EndpointInfo } from "./categorize";
 
@@ -170,6 +170,92 @@ function servicePortStates(svc: Service, slices: EndpointSlice[], nodeName: stri
     const eps = [...(byPort.get(portKey(sp.name ?? "", sp.protocol ?? "TCP"))?.values() ?? [])].sort(compareEndpoints);
     const state = servicePortState(svc, sp, eps);
     if (state) out.push(state);
+  }
+  return out;
+}
+
+/** The metadata the proxy reads (name, namespace, labels) plus identity and version. */
+function proxyMetadata(m: ObjectMeta): ObjectMeta {
+  const out: ObjectMeta = {};
+  if (m.name !== undefined) out.name = m.name;
+  if (m.namespace !== undefined) out.namespace = m.namespace;
+  if (m.uid !== undefined) out.uid = m.uid;
+  if (m.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
+  if (m.labels !== undefined) out.labels = m.labels;
+  return out;
+}
+
+/**
+ * A Service with only the fields ProxyState is built from (informers store these, not the
+ * listed objects with their managedFields, selectors and annotations).
+ */
+export function trimServiceForProxy(svc: Service): Service {
+  const spec = svc.spec ?? {};
+  const kept: Service["spec"] = {};
+  if (spec.type !== undefined) kept.type = spec.type;
+  if (spec.ports !== undefined) {
+    kept.ports = spec.ports.map((p) => {
+      const port: ServicePort = { port: p.port };
+      if (p.name !== undefined) port.name = p.name;
+      if (p.protocol !== undefined) port.protocol = p.protocol;
+      if (p.nodePort !== undefined) port.nodePort = p.nodePort;
+      return port;
+    });
+  }
+  if (spec.clusterIP !== undefined) kept.clusterIP = spec.clusterIP;
+  if (spec.clusterIPs !== undefined) kept.clusterIPs = spec.clusterIPs;
+  if (spec.externalIPs !== undefined) kept.externalIPs = spec.externalIPs;
+  if (spec.sessionAffinity !== undefined) kept.sessionAffinity = spec.sessionAffinity;
+  if (spec.sessionAffinityConfig !== undefined) kept.sessionAffinityConfig = spec.sessionAffinityConfig;
+  if (spec.externalTrafficPolicy !== undefined) kept.externalTrafficPolicy = spec.externalTrafficPolicy;
+  if (spec.internalTrafficPolicy !== undefined) kept.internalTrafficPolicy = spec.internalTrafficPolicy;
+  const out: Service = { apiVersion: "v1", kind: "Service", metadata: proxyMetadata(svc.metadata), spec: kept };
+  const ingress = svc.status?.loadBalancer?.ingress;
+  if (ingress?.length) out.status = { loadBalancer: { ingress: ingress.map((i) => (i.ipMode === undefined ? { ip: i.ip } : { ip: i.ip, ipMode: i.ipMode })) } };
+  return out;
+}
+
+/** One frozen conditions object per combination, shared by every endpoint that has it. */
+const sharedConditions = new Map<string, EndpointConditions>();
+function conditionsOf(c: EndpointConditions): EndpointConditions {
+  const key = `${c.ready}/${c.serving}/${c.terminating}`;
+  let shared = sharedConditions.get(key);
+  if (!shared) {
+    const kept: EndpointConditions = {};
+    if (c.ready !== undefined) kept.ready = c.ready;
+    if (c.serving !== undefined) kept.serving = c.serving;
+    if (c.terminating !== undefined) kept.terminating = c.terminating;
+    sharedConditions.set(key, (shared = Object.freeze(kept)));
+  }
+  return shared;
+}
+
+/** Node names repeat across every endpoint: one string per name (bounded by the cluster's nodes). */
+const nodeNames = new Map<string, string>();
+const internNodeName = (name: string): string => {
+  const known = nodeNames.get(name);
+  if (known !== undefined) return known;
+  nodeNames.set(name, name);
+  return name;
+};
+
+/** An EndpointSlice with only the fields ProxyState reads (labels, addressType, addresses, conditions, nodeName, ports). */
+export function trimEndpointSliceForProxy(slice: EndpointSlice): EndpointSlice {
+  const endpoints = (slice.endpoints ?? []).map((ep) => {
+    const kept: Endpoint = { addresses: ep.addresses };
+    if (ep.conditions) kept.conditions = conditionsOf(ep.conditions);
+    if (ep.nodeName !== undefined) kept.nodeName = internNodeName(ep.nodeName);
+    return kept;
+  });
+  const out: EndpointSlice = { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: proxyMetadata(slice.metadata), addressType: slice.addressType, endpoints };
+  if (slice.ports !== undefined) {
+    out.ports = slice.ports.map((p) => {
+      const port: EndpointPort = {};
+      if (p.name !== undefined) port.name = p.name;
+      if (p.protocol !== undefined) port.protocol = p.protocol;
+      if (p.port !== undefined) port.port = p.port;
+      return port;
+    });
   }
   return out;
 }
