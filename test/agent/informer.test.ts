@@ -2,7 +2,7 @@
 // stream (reconnect with backoff), and its empty watch window answers the old
 // resourceVersion with 410 (relist, reporting what changed while it was away).
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Pod, Service } from "../../src/api/types";
+import type { KubeObject, Pod, Service } from "../../src/api/types";
 import { ApiClient } from "../../src/agent/api-client";
 import { Informer, type Change } from "../../src/agent/informer";
 import { waitFor } from "../e2e/lab/agent-process";
@@ -57,3 +57,40 @@ it("lists, watches, reconnects after an outage and relists on 410", async () => 
     await inf.stop();
   }
 }, 180_000);
+
+it("lists in pages and stores what trim keeps", async () => {
+  const names = ["paged-a", "paged-b", "paged-c", "paged-d", "paged-e"];
+  await worker.admin("POST", "/api/v1/namespaces", { metadata: { name: "paged" } });
+  for (const name of names) await worker.admin("POST", "/api/v1/namespaces/paged/services", service(name));
+  const paths: string[] = [];
+  // The real client; this one only records which pages were asked for.
+  const recording = new (class extends ApiClient {
+    override list<T extends KubeObject>(path: string) {
+      paths.push(path);
+      return super.list<T>(path);
+    }
+  })({ baseUrl: worker.url, token: await worker.nodeToken("node-1") });
+  const inf = new Informer<Service>({
+    client: recording,
+    path: "/api/v1/namespaces/paged/services",
+    resource: "services",
+    pageSize: 2,
+    trim: (svc) => ({ ...svc, spec: {} }),
+  });
+  await inf.start();
+  try {
+    expect(keys(inf)).toEqual(names.map((n) => `paged/${n}`));
+    expect(inf.listCount).toBe(1);
+    expect(paths).toHaveLength(3);
+    expect(paths[0]).toBe("/api/v1/namespaces/paged/services?limit=2");
+    expect(paths[1]).toMatch(/^\/api\/v1\/namespaces\/paged\/services\?limit=2&continue=./);
+    expect([...inf.store.values()].every((s) => Object.keys(s.spec).length === 0)).toBe(true);
+
+    // Watched objects are trimmed too.
+    await worker.admin("POST", "/api/v1/namespaces/paged/services", service("paged-f"));
+    await waitFor("ADDED paged/paged-f", 10_000, () => (inf.store.has("paged/paged-f") ? true : undefined));
+    expect(inf.store.get("paged/paged-f")!.spec).toEqual({});
+  } finally {
+    await inf.stop();
+  }
+}, 60_000);

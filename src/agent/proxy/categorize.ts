@@ -35,17 +35,26 @@ export const usesLocalEndpoints = (p: TrafficPolicies): boolean =>
   p.internalPolicyLocal || (p.externalPolicyLocal && p.externallyAccessible);
 
 const servingTerminating = (ep: EndpointInfo): boolean => ep.serving && ep.terminating;
+const isReady = (ep: EndpointInfo): boolean => ep.ready;
+/** No endpoints: shared by every service port with none (frozen, since it is everyone's). */
+const NONE: EndpointInfo[] = Object.freeze([]) as unknown as EndpointInfo[];
+/** The endpoints that pass: the list itself when all do (the usual case), so 10,000 service ports do not each hold a copy. */
+function keep(endpoints: EndpointInfo[], test: (ep: EndpointInfo) => boolean): EndpointInfo[] {
+  if (endpoints.every(test)) return endpoints.length ? endpoints : NONE;
+  const kept = endpoints.filter(test);
+  return kept.length ? kept : NONE;
+}
 export const endpointKey = (ep: EndpointInfo): string => `${ep.ip}:${ep.port}`;
 
 export function categorizeEndpoints(endpoints: EndpointInfo[], policies: TrafficPolicies): CategorizedEndpoints {
-  let clusterEndpoints: EndpointInfo[] = [];
-  let localEndpoints: EndpointInfo[] = [];
+  let clusterEndpoints = NONE;
+  let localEndpoints = NONE;
   let hasAnyEndpoints = false;
 
   if (usesClusterEndpoints(policies)) {
-    clusterEndpoints = endpoints.filter((ep) => ep.ready);
+    clusterEndpoints = keep(endpoints, isReady);
     // With no ready endpoint anywhere, fall back to serving endpoints that are terminating.
-    if (clusterEndpoints.length === 0) clusterEndpoints = endpoints.filter(servingTerminating);
+    if (clusterEndpoints.length === 0) clusterEndpoints = keep(endpoints, servingTerminating);
     if (clusterEndpoints.length > 0) hasAnyEndpoints = true;
   }
   if (!usesLocalEndpoints(policies)) {
@@ -63,14 +72,14 @@ export function categorizeEndpoints(endpoints: EndpointInfo[], policies: Traffic
       if (ep.isLocal) hasLocalServingTerminating = true;
     }
   }
-  if (hasLocalReady) localEndpoints = endpoints.filter((ep) => ep.isLocal && ep.ready);
-  else if (hasLocalServingTerminating) localEndpoints = endpoints.filter((ep) => ep.isLocal && servingTerminating(ep));
+  if (hasLocalReady) localEndpoints = keep(endpoints, (ep) => ep.isLocal && ep.ready);
+  else if (hasLocalServingTerminating) localEndpoints = keep(endpoints, (ep) => ep.isLocal && servingTerminating(ep));
 
   if (!usesClusterEndpoints(policies)) {
     return { clusterEndpoints, localEndpoints, allReachableEndpoints: localEndpoints, hasAnyEndpoints };
   }
   // Cluster endpoints may hold remote ones, local endpoints may hold terminating ones: merge, keeping input order.
   const reachable = new Set([...clusterEndpoints, ...localEndpoints]);
-  const allReachableEndpoints = endpoints.filter((ep) => reachable.has(ep));
+  const allReachableEndpoints = keep(endpoints, (ep) => reachable.has(ep));
   return { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints };
 }

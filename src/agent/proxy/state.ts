@@ -50,6 +50,10 @@ export interface ProxyStateInput {
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 export const isIPv4 = (ip: string): boolean => IPV4.test(ip);
+/** Shared by every service port without such addresses; frozen, since it is everyone's. */
+const NO_ADDRESSES: string[] = Object.freeze([]) as unknown as string[];
+/** The IPv4 addresses of a list: the list itself when that is all of it (the store's array is shared, not copied). */
+const onlyIPv4 = (ips: string[]): string[] => (ips.every(isIPv4) ? ips : ips.filter(isIPv4));
 
 /** Numeric order for IPv4 addresses, so 10.0.0.9 sorts before 10.0.0.10. */
 export function compareIPv4(a: string, b: string): number {
@@ -98,8 +102,8 @@ function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string): Map<str
           serving: c.serving === undefined || c.serving === null ? ready : c.serving,
           terminating: c.terminating === true,
           isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
+          nodeName: ep.nodeName,
         };
-        if (ep.nodeName !== undefined) info.nodeName = ep.nodeName;
         // The same endpoint may appear in two slices while the controller moves it; keep one.
         eps.set(endpointKey(info), info);
       }
@@ -124,16 +128,14 @@ function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointS
 
 function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo[]): ServicePortState | undefined {
   const spec = svc.spec;
-  const clusterIPs = (spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? ""]).filter(isIPv4);
+  const clusterIPs = onlyIPv4(spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? ""]);
   if (clusterIPs.length === 0) return undefined;
   const type = spec.type ?? "ClusterIP";
   const nodePort = (type === "NodePort" || type === "LoadBalancer") && sp.nodePort ? sp.nodePort : 0;
-  const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
+  const externalIPs = spec.externalIPs ? onlyIPv4(spec.externalIPs) : NO_ADDRESSES;
   // Ingress with ipMode Proxy is reached through the load balancer, not DNATed on the node.
-  const loadBalancerIPs =
-    type === "LoadBalancer"
-      ? (svc.status?.loadBalancer?.ingress ?? []).flatMap((ing) => (ing.ip && ing.ipMode !== "Proxy" && isIPv4(ing.ip) ? [ing.ip] : []))
-      : [];
+  const ingress = type === "LoadBalancer" ? svc.status?.loadBalancer?.ingress ?? [] : [];
+  const loadBalancerIPs = ingress.length ? ingress.flatMap((ing) => (ing.ip && ing.ipMode !== "Proxy" && isIPv4(ing.ip) ? [ing.ip] : [])) : NO_ADDRESSES;
   const externallyAccessible = nodePort !== 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0;
   const externalPolicyLocal = externallyAccessible && spec.externalTrafficPolicy === "Local";
   const internalPolicyLocal = spec.internalTrafficPolicy === "Local";
@@ -142,7 +144,9 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
   const namespace = svc.metadata.namespace ?? "default";
   const service = svc.metadata.name ?? "";
   const portName = sp.name ?? "";
-  const policies = { externallyAccessible, externalPolicyLocal, internalPolicyLocal };
+  const categorized = categorizeEndpoints(endpoints, { externallyAccessible, externalPolicyLocal, internalPolicyLocal });
+  // One literal naming every field (no spreads): 10,000 of these stay in memory, and an
+  // object assembled from spreads takes more room than one V8 can lay out at once.
   return {
     name: `${namespace}/${service}${portName ? `:${portName}` : ""}`,
     namespace,
@@ -155,9 +159,14 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
     externalIPs,
     loadBalancerIPs,
     affinityTimeoutSeconds,
-    ...policies,
+    externallyAccessible,
+    externalPolicyLocal,
+    internalPolicyLocal,
     endpoints,
-    ...categorizeEndpoints(endpoints, policies),
+    clusterEndpoints: categorized.clusterEndpoints,
+    localEndpoints: categorized.localEndpoints,
+    allReachableEndpoints: categorized.allReachableEndpoints,
+    hasAnyEndpoints: categorized.hasAnyEndpoints,
   };
 }
 
@@ -241,12 +250,12 @@ const internNodeName = (name: string): string => {
 
 /** An EndpointSlice with only the fields ProxyState reads (labels, addressType, addresses, conditions, nodeName, ports). */
 export function trimEndpointSliceForProxy(slice: EndpointSlice): EndpointSlice {
-  const endpoints = (slice.endpoints ?? []).map((ep) => {
-    const kept: Endpoint = { addresses: ep.addresses };
-    if (ep.conditions) kept.conditions = conditionsOf(ep.conditions);
-    if (ep.nodeName !== undefined) kept.nodeName = internNodeName(ep.nodeName);
-    return kept;
-  });
+  // One literal with every field: properties added later would cost a second allocation each.
+  const endpoints = (slice.endpoints ?? []).map((ep): Endpoint => ({
+    addresses: ep.addresses,
+    conditions: ep.conditions ? conditionsOf(ep.conditions) : undefined,
+    nodeName: ep.nodeName === undefined ? undefined : internNodeName(ep.nodeName),
+  }));
   const out: EndpointSlice = { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: proxyMetadata(slice.metadata), addressType: slice.addressType, endpoints };
   if (slice.ports !== undefined) {
     out.ports = slice.ports.map((p) => {

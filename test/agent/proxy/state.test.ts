@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { buildProxyState, IncrementalProxyState } from "../../../src/agent/proxy/state";
+import { buildProxyState, IncrementalProxyState, trimEndpointSliceForProxy, trimServiceForProxy } from "../../../src/agent/proxy/state";
 import { staleUDPEndpoints } from "../../../src/agent/proxy/conntrack";
 import type { Service } from "../../../src/api/types";
-import { endpoint, NODE, OTHER_NODE, service, slice } from "./fixtures";
+import { conformanceFixture, KERNEL_PLAN } from "./conformance.case";
+import { endpoint, GOLDEN_CASES, NODE, OTHER_NODE, service, slice } from "./fixtures";
 
 const build = (services: Service[], slices: ReturnType<typeof slice>[]) => buildProxyState({ services, slices, nodeName: NODE, nodeIPs: ["198.18.0.1"] });
 const web = (spec: Partial<Service["spec"]> = {}) =>
@@ -175,5 +176,41 @@ describe("staleUDPEndpoints", () => {
     const st = (ips: string[]) => buildProxyState({ services: [dns], slices: [slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], ips.map((ip) => endpoint(ip)))], nodeName: NODE, nodeIPs: [] });
     expect(staleUDPEndpoints(st(["198.18.1.1", "198.18.1.2"]), st(["198.18.1.2"]))).toEqual([{ endpointIP: "198.18.1.1", serviceIPs: ["10.96.0.53"], nodePorts: [30053] }]);
     expect(staleUDPEndpoints(st(["198.18.1.1"]), st(["198.18.1.1"]))).toEqual([]);
+  });
+});
+
+describe("trimming for the informer stores", () => {
+  const inputs = [...GOLDEN_CASES.map((c) => [c.name, c.input] as const), ["conformance", conformanceFixture(KERNEL_PLAN).input] as const];
+
+  it.each(inputs)("builds the same state from trimmed objects (%s)", (_name, input) => {
+    const trimmed = { ...input, services: input.services.map(trimServiceForProxy), slices: input.slices.map(trimEndpointSliceForProxy) };
+    expect(buildProxyState(trimmed)).toEqual(buildProxyState(input));
+  });
+
+  it("drops what the proxy does not read and keeps what identifies the object", () => {
+    const svc = web({ selector: { app: "web" }, sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+    svc.metadata = { ...svc.metadata, uid: "u1", resourceVersion: "7", labels: { tier: "web" }, annotations: { big: "x".repeat(1000) }, managedFields: [{ manager: "kubectl", operation: "Update" }] };
+    const t = trimServiceForProxy(svc);
+    expect(t.metadata).toEqual({ namespace: "default", name: "web", uid: "u1", resourceVersion: "7", labels: { tier: "web" } });
+    expect(t.spec).toEqual({ type: "ClusterIP", clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80 }], sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+
+    const sl = slice("default", "web", httpPort, [{ ...endpoint("198.18.1.1"), hostname: "h", targetRef: { kind: "Pod", name: "p" }, zone: "z" }, endpoint("198.18.1.2", { ready: false })]);
+    sl.metadata.managedFields = [{ manager: "m" }];
+    const ts = trimEndpointSliceForProxy(sl);
+    expect(ts.metadata.managedFields).toBeUndefined();
+    expect(ts.endpoints).toEqual([
+      { addresses: ["198.18.1.1"], conditions: {}, nodeName: OTHER_NODE },
+      { addresses: ["198.18.1.2"], conditions: { ready: false }, nodeName: OTHER_NODE },
+    ]);
+    expect(ts.ports).toEqual(httpPort);
+  });
+
+  it("shares the endpoint list instead of copying it when every endpoint is ready", () => {
+    const [svc] = build([web()], [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2")])]).services;
+    expect(svc!.clusterEndpoints).toBe(svc!.endpoints);
+    expect(svc!.allReachableEndpoints).toBe(svc!.endpoints);
+    const [partly] = build([web()], [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { ready: false })])]).services;
+    expect(partly!.clusterEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1"]);
+    expect(partly!.endpoints).toHaveLength(2);
   });
 });
