@@ -314,18 +314,25 @@ const sameObject = (a: { metadata: { resourceVersion?: string } }, b: { metadata
   a === b || (!!a.metadata.resourceVersion && a.metadata.resourceVersion === b.metadata.resourceVersion);
 
 interface ServiceEntry {
+  /** "ns/name" of the Service. */
+  key: string;
   service: Service | undefined;
-  /** The Service's slices by "ns/name", in the order they were first seen. */
-  slices: Map<string, EndpointSlice>;
+  /**
+   * The Service's slices, in the order they were first seen (one name each; all are in the
+   * Service's namespace). A list, not a Map: most Services have one slice, and 10,000
+   * small Maps cost more than the occasional linear search.
+   */
+  slices: EndpointSlice[];
   ports: ServicePortState[];
 }
 
 /** Where an object seen by the last build belongs, and the build that last saw it. */
 interface Seen {
-  serviceKey: string;
-  objectKey: string;
+  entry: ServiceEntry;
   seenIn: number;
 }
+
+const sliceIndex = (slices: EndpointSlice[], name: string | undefined): number => slices.findIndex((s) => s.metadata.name === name);
 
 /**
  * buildProxyState for a caller that builds again and again from informer caches. Objects are
@@ -354,7 +361,7 @@ export class IncrementalProxyState {
     const dirty = new Set<string>();
     const entry = (key: string): ServiceEntry => {
       let e = this.entries.get(key);
-      if (!e) this.entries.set(key, (e = { service: undefined, slices: new Map(), ports: [] }));
+      if (!e) this.entries.set(key, (e = { key, service: undefined, slices: [], ports: [] }));
       return e;
     };
     let known = 0;
@@ -366,11 +373,10 @@ export class IncrementalProxyState {
         known++;
         continue;
       }
-      const key = serviceKeyOf(service);
+      const e = entry(serviceKeyOf(service));
       added++;
-      this.seen.set(service, { serviceKey: key, objectKey: key, seenIn: generation });
-      const e = entry(key);
-      if (!e.service || !sameObject(e.service, service)) dirty.add(key);
+      this.seen.set(service, { entry: e, seenIn: generation });
+      if (!e.service || !sameObject(e.service, service)) dirty.add(e.key);
       e.service = service;
     }
     for (const slice of input.slices) {
@@ -382,28 +388,29 @@ export class IncrementalProxyState {
       }
       const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
       if (!svcName) continue;
-      const key = serviceKeyOf(slice, svcName);
-      const objectKey = serviceKeyOf(slice);
+      const e = entry(serviceKeyOf(slice, svcName));
       added++;
-      this.seen.set(slice, { serviceKey: key, objectKey, seenIn: generation });
-      const e = entry(key);
-      const before = e.slices.get(objectKey);
-      if (!before || !sameObject(before, slice)) dirty.add(key);
-      e.slices.set(objectKey, slice);
+      this.seen.set(slice, { entry: e, seenIn: generation });
+      const at = sliceIndex(e.slices, slice.metadata.name);
+      const before = e.slices[at];
+      if (!before || !sameObject(before, slice)) dirty.add(e.key);
+      if (at < 0) e.slices.push(slice);
+      else e.slices[at] = slice;
     }
     // Objects the informers no longer hold (deleted, or replaced by a new object above).
     if (this.seen.size > known + added) {
       for (const [obj, s] of this.seen) {
         if (s.seenIn === generation) continue;
         this.seen.delete(obj);
-        const e = this.entries.get(s.serviceKey);
-        if (!e) continue;
+        const e = s.entry;
         if (e.service === obj) {
           e.service = undefined;
-          dirty.add(s.serviceKey);
-        } else if (e.slices.get(s.objectKey) === obj) {
-          e.slices.delete(s.objectKey);
-          dirty.add(s.serviceKey);
+          dirty.add(e.key);
+        } else {
+          const at = e.slices.indexOf(obj as EndpointSlice);
+          if (at < 0) continue;
+          e.slices.splice(at, 1);
+          dirty.add(e.key);
         }
       }
     }
@@ -416,11 +423,11 @@ export class IncrementalProxyState {
     let reorder = last === undefined;
     for (const key of dirty) {
       const e = this.entries.get(key)!;
-      const ports = e.service ? servicePortStates(e.service, [...e.slices.values()], input.nodeName) : [];
+      const ports = e.service ? servicePortStates(e.service, e.slices, input.nodeName) : [];
       if (e.ports.length !== ports.length || e.ports.some((p, i) => compareServicePorts(p, ports[i]!) !== 0)) reorder = true;
       else e.ports.forEach((p, i) => replaced.set(p, ports[i]!));
       e.ports = ports;
-      if (!e.service && e.slices.size === 0) this.entries.delete(key);
+      if (!e.service && e.slices.length === 0) this.entries.delete(key);
     }
     let services: ServicePortState[];
     if (!reorder && last) services = replaced.size ? last.services.map((p) => replaced.get(p) ?? p) : last.services;
