@@ -12,8 +12,7 @@
 // Services get ClusterIPs from 198.19.0.0/16.
 import { randomBytes } from "node:crypto";
 import { spawnCommand } from "../../../src/agent/proxy/command";
-import { NetnsLab } from "../../agent/netns";
-import { NODE_BIN } from "./agent-process";
+import { httpGetIn, NetnsLab, type HttpAnswer } from "../../agent/netns";
 
 export const LAN_PREFIX = 24;
 export const ROOT_IP = "198.18.100.254";
@@ -105,33 +104,7 @@ http.createServer((req, res) => {
 }).listen(Number(port), host, () => console.log("ready"));
 `;
 
-/** Makes `count` GETs, each on a new connection (so each is a new DNAT decision), and prints the answers as JSON. */
-export const HTTP_GETS = `
-const http = require("node:http");
-const [url, count, timeout] = process.argv.slice(1);
-const one = () => new Promise((resolve) => {
-  const req = http.get(url, { agent: false, timeout: Number(timeout) }, (res) => {
-    let body = "";
-    res.on("data", (d) => (body += d));
-    res.on("end", () => { try { resolve(JSON.parse(body)); } catch { resolve({ error: "bad body " + body }); } });
-  });
-  req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "ETIMEDOUT" })));
-  req.on("error", (e) => resolve({ error: e.code || e.message }));
-});
-(async () => {
-  const out = [];
-  for (let i = 0; i < Number(count); i++) out.push(await one());
-  console.log(JSON.stringify(out));
-})();
-`;
-
-export interface Answer {
-  server?: string;
-  remote?: string;
-  error?: string;
-}
-
-export async function getsFrom(lab: NetnsLab, role: string, url: string, count: number, timeoutMs = 2000): Promise<Answer[]> {
-  const out = await lab.must(role, [NODE_BIN, "-e", HTTP_GETS, url, String(count), String(timeoutMs)]);
-  return JSON.parse(out) as Answer[];
+/** `count` GETs, each on a new connection (so each is a new DNAT decision): the shared netns helper. */
+export async function getsFrom(lab: NetnsLab, role: string, url: string, count: number, timeoutMs = 2000): Promise<HttpAnswer[]> {
+  return httpGetIn(lab, role, url, count, timeoutMs);
 }
