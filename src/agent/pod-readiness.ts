@@ -50,6 +50,9 @@ export class PodReadiness {
   private readonly opts: PodReadinessOptions;
   private readonly log: Logger;
 
+  /** When this prober started: probes of pods found running in its first period are jittered. */
+  private readonly startedAt = Date.now();
+
   constructor(opts: PodReadinessOptions) {
     this.opts = opts;
     this.log = (opts.log ?? silentLogger).with({ component: "pod-readiness" });
@@ -95,6 +98,7 @@ export class PodReadiness {
         probe: c.readinessProbe,
         target: { ports: c.ports ?? [], ...(pod.status?.podIP ? { podIP: pod.status.podIP } : {}) },
         startedAt,
+        proberStartedAt: this.startedAt,
         initialReady,
         onResult: (o: ProbeOutcome) => this.opts.metrics.probes.inc({ probe_type: "Readiness", result: o.result === "success" ? "successful" : "failed", ...labels }),
         onChange: (ready, o) => {

@@ -135,8 +135,23 @@ export interface ProbeWorkerOptions {
   onChange(ready: boolean, outcome: ProbeOutcome): void;
   /** Called for every probe result (metrics). */
   onResult?(outcome: ProbeOutcome): void;
+  /** When the prober started (the agent), in ms since the epoch: see firstProbeDelayMs. */
+  proberStartedAt?: number;
   run?: typeof runProbe;
   now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * How long a new probe worker waits before its first probe: until initialDelaySeconds has
+ * passed since the container started and, as kubelet does, while the prober itself started
+ * less than a period ago (an agent restart finding running pods), a random part of the
+ * period, so that a restarted agent does not probe every pod in the same instant.
+ */
+export function firstProbeDelayMs(settings: Pick<ProbeSettings, "initialDelayMs" | "periodMs">, at: { now: number; startedAt: number; proberStartedAt?: number; random: () => number }): number {
+  const untilInitialDelay = at.startedAt + settings.initialDelayMs - at.now;
+  const jitter = at.proberStartedAt !== undefined && at.now - at.proberStartedAt < settings.periodMs ? at.random() * settings.periodMs : 0;
+  return Math.max(0, untilInitialDelay, jitter);
 }
 
 /** One container's readiness probe on its period (kubelet's probe worker). */
@@ -160,8 +175,9 @@ export class ProbeWorker {
   }
 
   start(): void {
-    const now = (this.opts.now ?? Date.now)();
-    this.timer = setTimeout(() => this.tick(), Math.max(0, this.opts.startedAt + this.settings.initialDelayMs - now));
+    const o = this.opts;
+    const delay = firstProbeDelayMs(this.settings, { now: (o.now ?? Date.now)(), startedAt: o.startedAt, random: o.random ?? Math.random, ...(o.proberStartedAt !== undefined ? { proberStartedAt: o.proberStartedAt } : {}) });
+    this.timer = setTimeout(() => this.tick(), delay);
   }
 
   stop(): void {

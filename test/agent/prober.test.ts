@@ -3,7 +3,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProbeWorker, probeSettings, resolveProbePort, runProbe, type ProbeOutcome } from "../../src/agent/prober";
+import { ProbeWorker, firstProbeDelayMs, probeSettings, resolveProbePort, runProbe, type ProbeOutcome } from "../../src/agent/prober";
 
 let http: HttpServer;
 let httpPort = 0;
@@ -88,6 +88,24 @@ describe("probe settings", () => {
     expect(resolveProbePort("8080", [])).toBe(8080);
     expect(resolveProbePort("http", [{ name: "http", containerPort: 80 }])).toBe(80);
     expect(resolveProbePort(0, [])).toBeUndefined();
+  });
+});
+
+describe("first probe delay (kubelet's worker.run)", () => {
+  const settings = { initialDelayMs: 5000, periodMs: 10_000 };
+  it("waits out initialDelaySeconds from the container's start", () => {
+    expect(firstProbeDelayMs(settings, { now: 1000, startedAt: 0, random: () => 0.5 })).toBe(4000);
+    expect(firstProbeDelayMs(settings, { now: 60_000, startedAt: 0, random: () => 0.5 })).toBe(0);
+  });
+  it("jitters by a random part of the period while the prober started less than a period ago", () => {
+    // An agent restart finds a pod running for a minute: no initial delay left, jitter only.
+    expect(firstProbeDelayMs(settings, { now: 60_000, startedAt: 0, proberStartedAt: 59_000, random: () => 0.25 })).toBe(2500);
+    expect(firstProbeDelayMs(settings, { now: 60_000, startedAt: 0, proberStartedAt: 59_000, random: () => 0.75 })).toBe(7500);
+    // The initial delay still wins when it is longer.
+    expect(firstProbeDelayMs(settings, { now: 1000, startedAt: 0, proberStartedAt: 0, random: () => 0.1 })).toBe(4000);
+  });
+  it("does not jitter pods that appear after the prober's first period", () => {
+    expect(firstProbeDelayMs(settings, { now: 100_000, startedAt: 100_000, proberStartedAt: 0, random: () => 0.9 })).toBe(5000);
   });
 });
 
