@@ -1,10 +1,11 @@
 // Readiness probes with kubelet semantics (pkg/kubelet/prober): httpGet succeeds on
-// 200–399, tcpSocket on an established connection; a result changes the container's
+// 200–399, tcpSocket on an established connection, grpc on a SERVING health check; a result changes the container's
 // readiness only after successThreshold (or failureThreshold) equal results in a row.
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import type { ContainerPort, Probe } from "../api/types";
+import { grpcHealthProbe } from "./grpc-probe";
 
 export type ProbeResult = "success" | "failure";
 
@@ -117,11 +118,19 @@ function tcpSocketProbe(t: NonNullable<Probe["tcpSocket"]>, target: ProbeTarget,
   });
 }
 
-/** Runs one probe. A probe with no handler svcedge knows (exec, grpc) fails. */
+function grpcProbe(g: NonNullable<Probe["grpc"]>, target: ProbeTarget, timeoutMs: number): Promise<ProbeOutcome> {
+  const port = resolveProbePort(g.port, []);
+  if (port === undefined) return Promise.resolve(fail(`unknown port ${JSON.stringify(g.port)}`));
+  if (!target.podIP) return Promise.resolve(fail("pod has no IP"));
+  return grpcHealthProbe(target.podIP, port, g.service ?? "", timeoutMs);
+}
+
+/** Runs one probe. A probe with no handler svcedge knows fails (exec is not one: see docs/agent.md). */
 export function runProbe(probe: Probe, target: ProbeTarget, timeoutMs = probeSettings(probe).timeoutMs): Promise<ProbeOutcome> {
   if (probe.httpGet) return httpGetProbe(probe.httpGet, target, timeoutMs);
   if (probe.tcpSocket) return tcpSocketProbe(probe.tcpSocket, target, timeoutMs);
-  return Promise.resolve(fail("probe has no httpGet or tcpSocket handler (svcedge runs no exec or grpc probes)"));
+  if (probe.grpc) return grpcProbe(probe.grpc, target, timeoutMs);
+  return Promise.resolve(fail("probe has no httpGet, tcpSocket or grpc handler"));
 }
 
 export interface ProbeWorkerOptions {

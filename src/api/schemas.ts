@@ -140,6 +140,7 @@ const probe = struct("v1.Probe", {
     httpHeaders: list(httpHeader, "v1.HTTPHeader").optional(),
   }).optional(),
   tcpSocket: struct("v1.TCPSocketAction", { port: intOrString().default(0), host: str().optional() }).optional(),
+  grpc: struct("v1.GRPCAction", { port: int32().default(0), service: str().optional() }).optional(),
   initialDelaySeconds: int32().optional(),
   periodSeconds: int32().optional(),
   timeoutSeconds: int32().optional(),

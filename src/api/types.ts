@@ -116,6 +116,7 @@ export interface ContainerPort {
 export interface Probe {
   httpGet?: { path?: string; port: number | string; host?: string; scheme?: "HTTP" | "HTTPS"; httpHeaders?: { name: string; value: string }[] };
   tcpSocket?: { port: number | string; host?: string };
+  grpc?: { port: number; service?: string };
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;

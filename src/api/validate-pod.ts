@@ -28,7 +28,7 @@ function validateProbe(probe: Probe | undefined, path: string): StatusCause[] {
   if (!probe) return [];
   const errs: StatusCause[] = [];
   let handlers = 0;
-  const oneHandler = (name: "httpGet" | "tcpSocket", check: () => StatusCause[]): void => {
+  const oneHandler = (name: "httpGet" | "tcpSocket" | "grpc", check: () => StatusCause[]): void => {
     if (handlers > 0) errs.push(fieldForbidden(`${path}.${name}`, "may not specify more than 1 handler type"));
     else {
       handlers++;
@@ -49,6 +49,8 @@ function validateProbe(probe: Probe | undefined, path: string): StatusCause[] {
   }
   const tcp = probe.tcpSocket;
   if (tcp) oneHandler("tcpSocket", () => validatePortNumOrName(tcp.port, `${path}.tcpSocket.port`));
+  const grpc = probe.grpc;
+  if (grpc) oneHandler("grpc", () => validatePortNumOrName(grpc.port, `${path}.grpc.port`));
   if (handlers === 0) errs.push(fieldRequired(path, "must specify a handler type"));
   const numeric = ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] as const;
   for (const f of numeric) {

@@ -1,6 +1,8 @@
 // Probe semantics against real loopback servers: the HTTP status ranges, TCP connects,
-// timeouts and named ports; then kubelet's threshold rules on a real timer.
+// timeouts and named ports, gRPC health checks against a real HTTP/2 server; then kubelet's
+// threshold rules on a real timer.
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Stream } from "node:http2";
 import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProbeWorker, firstProbeDelayMs, probeSettings, resolveProbePort, runProbe, type ProbeOutcome } from "../../src/agent/prober";
@@ -11,8 +13,29 @@ let tcp: TcpServer;
 let tcpPort = 0;
 let closedPort = 0;
 const seen: { path: string; headers: Record<string, string | string[] | undefined> }[] = [];
+let grpc: Http2Server;
+let grpcPort = 0;
+const grpcSeen: { path: string; contentType: string; service: string }[] = [];
 
-const listen = (srv: HttpServer | TcpServer): Promise<number> => new Promise((r) => srv.listen(0, "127.0.0.1", () => r((srv.address() as { port: number }).port)));
+/** grpc.health.v1 as a server sees it: HealthCheckRequest{service = 1} in, HealthCheckResponse{status = 1} out. */
+function answerHealthCheck(stream: ServerHttp2Stream, headers: Record<string, string | string[] | undefined>): void {
+  const chunks: Buffer[] = [];
+  stream.on("data", (b: Buffer) => chunks.push(b));
+  stream.on("end", () => {
+    const body = Buffer.concat(chunks);
+    // Only field 1 (tag 0x0a), shorter than 128 bytes, is sent by the prober.
+    const service = body.length > 5 && body[5] === 0x0a ? body.subarray(7, 7 + body[6]!).toString() : "";
+    grpcSeen.push({ path: String(headers[":path"]), contentType: String(headers["content-type"]), service });
+    if (service === "hang") return;
+    if (service === "unimplemented") return void stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12", "grpc-message": "unknown service" }, { endStream: true });
+    const status = service === "draining" ? 2 : 1;
+    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+    stream.end(Buffer.from([0, 0, 0, 0, 2, 0x08, status]));
+  });
+}
+
+const listen = (srv: HttpServer | TcpServer | Http2Server): Promise<number> => new Promise((r) => srv.listen(0, "127.0.0.1", () => r((srv.address() as { port: number }).port)));
 
 beforeAll(async () => {
   http = createHttpServer((req, res) => {
@@ -23,6 +46,9 @@ beforeAll(async () => {
     res.end("x".repeat(20_000));
   });
   httpPort = await listen(http);
+  grpc = createHttp2Server();
+  grpc.on("stream", answerHealthCheck);
+  grpcPort = await listen(grpc);
   tcp = createTcpServer((s) => s.end());
   tcpPort = await listen(tcp);
   const tmp = createTcpServer();
@@ -32,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((r) => http.close(r));
   await new Promise((r) => tcp.close(r));
+  await new Promise((r) => grpc.close(r));
 });
 
 const target = { podIP: "127.0.0.1", ports: [{ name: "web", containerPort: 0 }] };
@@ -72,7 +99,21 @@ describe("runProbe", () => {
     expect((await runProbe({ tcpSocket: { port: closedPort } }, target)).result).toBe("failure");
   });
 
-  it("fails a probe without an httpGet or tcpSocket handler", async () => {
+  it("grpc asks grpc.health.v1.Health/Check for the service and succeeds only on SERVING", async () => {
+    grpcSeen.length = 0;
+    const serving = await runProbe({ grpc: { port: grpcPort, service: "ready" } }, target);
+    expect(serving).toEqual({ result: "success", message: "SERVING" });
+    expect(grpcSeen[0]).toEqual({ path: "/grpc.health.v1.Health/Check", contentType: "application/grpc", service: "ready" });
+    expect(await runProbe({ grpc: { port: grpcPort } }, target)).toEqual({ result: "success", message: "SERVING" });
+    expect(grpcSeen[1]!.service).toBe("");
+    expect(await runProbe({ grpc: { port: grpcPort, service: "draining" } }, target)).toEqual({ result: "failure", message: 'service unhealthy (responded with "NOT_SERVING")' });
+    expect((await runProbe({ grpc: { port: grpcPort, service: "unimplemented" } }, target)).message).toMatch(/does not implement the grpc health protocol/);
+    expect((await runProbe({ grpc: { port: grpcPort, service: "hang" } }, target, 200)).message).toBe("timeout: health rpc did not complete within 0.2s");
+    expect((await runProbe({ grpc: { port: closedPort } }, target)).message).toMatch(/failed to connect service .*ECONNREFUSED/);
+    expect((await runProbe({ grpc: { port: grpcPort } }, { ports: [] })).message).toBe("pod has no IP");
+  });
+
+  it("fails a probe without an httpGet, tcpSocket or grpc handler", async () => {
     expect((await runProbe({}, target)).result).toBe("failure");
   });
 });

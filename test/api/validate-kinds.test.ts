@@ -60,6 +60,10 @@ describe("Pod", () => {
       "spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type",
       "spec.containers[0].readinessProbe.periodSeconds: Invalid value: -1: must be greater than or equal to 0",
     ]);
+    const grpc = pod({ containers: [{ name: "web", readinessProbe: { grpc: { port: 70000 } } }] });
+    expect(lines(validateCreate(grpc))).toEqual(["spec.containers[0].readinessProbe.grpc.port: Invalid value: 70000: must be between 1 and 65535, inclusive"]);
+    const httpAndGrpc = pod({ containers: [{ name: "web", readinessProbe: { httpGet: { path: "/", port: 80 }, grpc: { port: 9090 } } }] });
+    expect(lines(validateCreate(httpAndGrpc))).toEqual(["spec.containers[0].readinessProbe.grpc: Forbidden: may not specify more than 1 handler type"]);
     const scheme = pod({ containers: [{ name: "web", readinessProbe: { httpGet: { port: 80, scheme: "GOPHER" } } }] });
     expect(lines(validateCreate(scheme))).toEqual(['spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: "GOPHER": supported values: "HTTP", "HTTPS"']);
   });
