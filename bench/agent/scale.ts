@@ -1,0 +1,205 @@
+// Rule generation and syncs at scale, for one backend and one size, in a throwaway network
+// namespace (root, nft or iptables): state building, rendering, a first and a repeated full
+// sync, and one endpoint change timed from the informer store update to the rules being
+// applied, through the agent's real ServiceProxy, SyncLoop and proxier. Changes are spaced
+// past the sync loop's rate limit, which would otherwise delay back-to-back ones.
+// Every wait is bounded; a failed sync ends the measurement with the proxier's error.
+import type { EndpointSlice, Service } from "../../src/api/types";
+import { buildProxyState } from "../../src/agent/proxy/state";
+import type { Proxier, SyncOptions, SyncResult } from "../../src/agent/proxy/proxier";
+import type { Result } from "../../src/agent/proxy/command";
+import { NftablesProxier } from "../../src/agent/proxy/nftables/apply";
+import { renderNftables, renderNftablesUpdate } from "../../src/agent/proxy/nftables/render";
+import { IptablesProxier } from "../../src/agent/proxy/iptables/apply";
+import { renderIptables } from "../../src/agent/proxy/iptables/render";
+import { ServiceProxy } from "../../src/agent/service-proxy";
+import { DEFAULT_MIN_SYNC_INTERVAL_MS, SyncLoop } from "../../src/agent/sync-loop";
+import { AgentMetrics } from "../../src/agent/metrics";
+import type { ProxyState } from "../../src/agent/proxy/state";
+import { setTimeout as sleep } from "node:timers/promises";
+import { NetnsLab } from "../../test/agent/netns-lab";
+import { SCALE_CLUSTER_CIDRS, SCALE_NODE, SCALE_NODE_IP, syntheticCluster } from "./cluster";
+import { BENCH_NETNS_PREFIX } from "./netns";
+
+export type KernelBackend = "nftables" | "iptables";
+
+export interface ScaleOptions {
+  backend: KernelBackend;
+  services: number;
+  endpointsPerService: number;
+  /** Endpoint changes to time (median and worst are reported)... */
+  changes: number;
+  /** ...unless they have taken this long together (iptables rewrites everything each time); at least one runs. */
+  changeBudgetMs: number;
+  /** Bound on any one sync. */
+  syncTimeoutMs: number;
+}
+
+export interface ScaleResult {
+  backend: KernelBackend;
+  services: number;
+  endpointsPerService: number;
+  rulesetBytes: number;
+  buildMs: number;
+  renderMs: number;
+  firstSyncMs: number;
+  repeatSyncMs: number;
+  changeMedianMs: number;
+  changeWorstMs: number;
+  changesTimed: number;
+  /** One more change's state and rule text in JS, not applied. */
+  changeJsMs: number;
+  /** This process after the syncs (stores, ServiceProxy, proxier state), after gc when exposed. */
+  rssMb: number;
+  heapUsedMb: number;
+}
+
+interface BackendOps {
+  proxier: Proxier;
+  render(state: ProxyState): string;
+  /** The rule text one change costs in JS: an update for nftables, everything for iptables. */
+  renderChange(before: ProxyState, after: ProxyState): string;
+  close(): void;
+}
+
+function backendOps(backend: KernelBackend, netns: string): BackendOps {
+  const opts = { clusterCIDRs: SCALE_CLUSTER_CIDRS };
+  if (backend === "nftables") {
+    const proxier = new NftablesProxier({ netns, ...opts });
+    return { proxier, render: (s) => renderNftables(s, opts), renderChange: (b, a) => renderNftablesUpdate(b, a, opts) ?? "", close: () => proxier.close() };
+  }
+  return { proxier: new IptablesProxier({ netns, ...opts }), render: (s) => renderIptables(s, opts), renderChange: (_b, a) => renderIptables(a, opts), close: () => {} };
+}
+
+const since = (t0: number): number => performance.now() - t0;
+const key = (o: { metadata: { namespace?: string; name?: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
+const median = (sorted: number[]): number => sorted[sorted.length >> 1]!;
+
+/** The proxier with its last error kept, so a failed sync can say why in one line. */
+class RecordingProxier implements Proxier {
+  lastError = "";
+  constructor(private readonly inner: Proxier) {}
+  get backend(): Proxier["backend"] {
+    return this.inner.backend;
+  }
+  async sync(state: ProxyState, opts?: SyncOptions): Promise<SyncResult> {
+    const r = await this.inner.sync(state, opts);
+    if (!r.ok) this.lastError = r.error.split("\n")[0]!;
+    return r;
+  }
+  cleanup(): Promise<Result> {
+    return this.inner.cleanup();
+  }
+}
+
+/** A SyncLoop whose pending syncs can be awaited with a bound; the first failed sync rejects. */
+class BoundedLoop {
+  readonly loop: SyncLoop;
+  private readonly failed: Promise<never>;
+  private fail!: (e: Error) => void;
+
+  constructor(proxy: ServiceProxy, proxier: RecordingProxier) {
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => {});
+    this.loop = new SyncLoop({
+      sync: async (full) => {
+        const ok = await proxy.sync(full);
+        if (!ok) this.fail(new Error(`${proxier.backend} sync failed: ${proxier.lastError}`));
+        return ok;
+      },
+    });
+  }
+
+  async settle(what: string, timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${timeoutMs / 1000} s`)), timeoutMs)));
+    try {
+      await Promise.race([this.loop.idle(), this.failed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Figures as they are measured, so a run stopped half way still tells what it got. */
+export type ScaleReport = (figures: Partial<ScaleResult>) => void;
+
+export async function measureScale(opts: ScaleOptions, report: ScaleReport): Promise<void> {
+  const lab = NetnsLab.create(BENCH_NETNS_PREFIX);
+  try {
+    const netns = await lab.addNamespace("rules");
+    await measureIn(netns, opts, report);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+async function measureIn(netns: string, opts: ScaleOptions, report: ScaleReport): Promise<void> {
+  const { backend, services: count, endpointsPerService: perService } = opts;
+  report({ backend, services: count, endpointsPerService: perService });
+  const objects = syntheticCluster(count, perService);
+  const ops = backendOps(backend, netns);
+  let t0 = performance.now();
+  const fresh = buildProxyState({ ...objects, nodeName: SCALE_NODE, nodeIPs: [SCALE_NODE_IP] });
+  const buildMs = since(t0);
+  t0 = performance.now();
+  const rulesetBytes = ops.render(fresh).length;
+  const renderMs = since(t0);
+  report({ buildMs, renderMs, rulesetBytes });
+
+  // The agent's path: informer stores -> ServiceProxy (incremental state) -> proxier, driven by the SyncLoop.
+  let rv = 1;
+  const services = new Map<string, Service>(objects.services.map((o) => ((o.metadata.resourceVersion = String(rv++)), [key(o), o])));
+  const slices = new Map<string, EndpointSlice>(objects.slices.map((o) => ((o.metadata.resourceVersion = String(rv++)), [key(o), o])));
+  const proxier = new RecordingProxier(ops.proxier);
+  const proxy = new ServiceProxy({ proxier, nodeName: SCALE_NODE, nodeIPs: [SCALE_NODE_IP], services: () => services.values(), slices: () => slices.values(), metrics: new AgentMetrics(), flushConntrack: async () => ({ ok: true }) });
+  const bounded = new BoundedLoop(proxy, proxier);
+  const { loop } = bounded;
+  try {
+    t0 = performance.now();
+    loop.start();
+    await bounded.settle("the first full sync", opts.syncTimeoutMs);
+    report({ firstSyncMs: since(t0) });
+    t0 = performance.now();
+    loop.request(true);
+    await bounded.settle("a repeated full sync", opts.syncTimeoutMs);
+    report({ repeatSyncMs: since(t0) });
+
+    // One endpoint of one Service turns unready, then ready again: a watch event replaces the slice.
+    const target = key(objects.slices[Math.floor(count / 2)]!);
+    const replaceSlice = (ready: boolean, endpoint: number) => {
+      const next = structuredClone(slices.get(target)!);
+      next.metadata.resourceVersion = String(rv++);
+      next.endpoints[endpoint % perService]!.conditions = { ready };
+      slices.set(target, next);
+    };
+    const times: number[] = [];
+    const budgetStart = performance.now();
+    for (let i = 0; i < opts.changes && (i === 0 || since(budgetStart) < opts.changeBudgetMs); i++) {
+      await sleep(DEFAULT_MIN_SYNC_INTERVAL_MS);
+      t0 = performance.now();
+      replaceSlice(i % 2 === 1, 3);
+      loop.request();
+      await bounded.settle("one endpoint change", opts.syncTimeoutMs);
+      times.push(since(t0));
+      const sorted = [...times].sort((a, b) => a - b);
+      report({ changeMedianMs: median(sorted), changeWorstMs: sorted[sorted.length - 1]!, changesTimed: times.length });
+    }
+
+    await loop.stop();
+    // The JS part alone, for one more change: state and rule text, not applied.
+    const before = proxy.currentState();
+    replaceSlice(false, 4);
+    t0 = performance.now();
+    ops.renderChange(before, proxy.currentState());
+    const changeJsMs = since(t0);
+    globalThis.gc?.();
+    const mem = process.memoryUsage();
+    report({ changeJsMs, rssMb: mem.rss / 2 ** 20, heapUsedMb: mem.heapUsed / 2 ** 20 });
+  } finally {
+    // After a failure a sync may still be running (the child's caller ends it): stop
+    // scheduling, without waiting for it.
+    void loop.stop();
+    ops.close();
+  }
+}
