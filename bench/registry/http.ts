@@ -20,6 +20,7 @@ export interface HttpRequest {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const STREAM_IDLE_MS = 60_000;
 
 export class HttpTarget {
   private readonly url: URL;
@@ -57,7 +58,8 @@ export class HttpTarget {
    */
   stream(path: string, headers: Record<string, string>, onData: (chunk: Buffer, at: number) => void): Promise<{ status: number; close(): void; ended: Promise<void> }> {
     return new Promise((resolve, reject) => {
-      const r = http.request({ hostname: this.url.hostname, port: this.url.port, method: "GET", path, headers, agent: false }, (res) => {
+      // Idle bound: a live watch carries events or a bookmark every 15 s.
+      const r = http.request({ hostname: this.url.hostname, port: this.url.port, method: "GET", path, headers, agent: false, timeout: STREAM_IDLE_MS }, (res) => {
         const ended = new Promise<void>((done) => {
           res.on("end", done);
           res.on("close", done);
@@ -66,6 +68,7 @@ export class HttpTarget {
         res.on("data", (c: Buffer) => onData(c, performance.now()));
         resolve({ status: res.statusCode ?? 0, close: () => r.destroy(), ended });
       });
+      r.on("timeout", () => r.destroy(new Error(`GET ${path}: idle for ${STREAM_IDLE_MS} ms`)));
       r.on("error", reject);
       r.end();
     });

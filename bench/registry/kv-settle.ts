@@ -4,8 +4,8 @@
 import type { AdminApi, RegistryFigures } from "./admin-api";
 
 /** Two flush periods without a new write, with nothing pending, count as settled. */
-const QUIET_MS = 2_500;
-const POLL_MS = 250;
+export const KV_QUIET_MS = 2_500;
+export const KV_POLL_MS = 250;
 
 export interface KvSettle {
   /** performance.now() when no key was pending for the first time; undefined if never within the deadline. */
@@ -21,9 +21,9 @@ export async function waitKvSettled(api: AdminApi, deadlineAt: number): Promise<
   for (;;) {
     const now = performance.now();
     if (last.kvPending === 0) drainedAt ??= now;
-    if (last.kvPending === 0 && now - quietSince >= QUIET_MS) return { drainedAt, settled: true, final: last };
+    if (last.kvPending === 0 && now - quietSince >= KV_QUIET_MS) return { drainedAt, settled: true, final: last };
     if (now > deadlineAt) return { drainedAt, settled: false, final: last };
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, KV_POLL_MS));
     const next = await api.figures();
     if (next.kvWrites !== last.kvWrites || next.kvPending !== 0) quietSince = performance.now();
     last = next;

@@ -17,6 +17,8 @@ export interface FanoutPlan {
   /** Services to flip one Pod of, one write each, in order. */
   services: number[];
   spacingMs: number;
+  /** No write is sent after this (performance.now()). */
+  deadlineAt: number;
 }
 
 export interface FanoutResult {
@@ -40,18 +42,23 @@ export async function measureFanout(api: AdminApi, plan: FanoutPlan): Promise<Fa
   const rv = list.metadata.resourceVersion;
   const pending = new Map<string, Pending>();
   const onEvent = (watcher: number, line: string, at: number) => {
-    const ev = JSON.parse(line) as { type: string; object: { metadata?: { labels?: Record<string, string> } } };
+    let ev: { type?: string; object?: { metadata?: { labels?: Record<string, string> } } };
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      return; // Not an event: it can match no write, so it counts as missing if it was one.
+    }
     if (ev.type !== "MODIFIED") return;
-    const svc = ev.object.metadata?.labels?.[SERVICE_NAME_LABEL];
+    const svc = ev.object?.metadata?.labels?.[SERVICE_NAME_LABEL];
     const p = svc === undefined ? undefined : pending.get(svc);
     if (!p || p.seen.has(watcher)) return;
     p.seen.add(watcher);
     result.deliveryMs.push(at - p.sentAt);
   };
-  const streams = await Promise.all(
-    Array.from({ length: plan.watchers }, async (_, w) => {
+  const opened = await Promise.allSettled(
+    Array.from({ length: plan.watchers }, (_, w) => {
       let buf = "";
-      const s = await api.http.stream(`${SLICES}?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=600`, api.authHeader(), (chunk, at) => {
+      return api.http.stream(`${SLICES}?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=600`, api.authHeader(), (chunk, at) => {
         buf += chunk.toString();
         let i: number;
         while ((i = buf.indexOf("\n")) >= 0) {
@@ -59,21 +66,27 @@ export async function measureFanout(api: AdminApi, plan: FanoutPlan): Promise<Fa
           buf = buf.slice(i + 1);
         }
       });
-      if (s.status !== 200) throw new Error(`watch ${SLICES}: ${s.status}`);
-      return s;
     }),
   );
+  const streams = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
   try {
+    const refused = opened.find((o) => o.status === "rejected" || o.value.status !== 200);
+    if (refused) throw new Error(`watch ${SLICES}: ${refused.status === "rejected" ? String(refused.reason) : refused.value.status}`);
     const open = (await api.figures()).watchers;
     if (open < plan.watchers) throw new Error(`only ${open} of ${plan.watchers} watches are open at the registry`);
     for (const s of plan.services) {
+      if (performance.now() > plan.deadlineAt) {
+        result.failedWrites++;
+        result.firstError ??= "not sent: the phase's time bound passed";
+        continue;
+      }
       const p: Pending = { sentAt: performance.now(), seen: new Set() };
       pending.set(serviceName(s), p);
-      const res = await api.send("PATCH", `/api/v1/namespaces/${BENCH_NAMESPACE}/pods/${podName(s, 0)}/status`, readyPatch(false), "application/merge-patch+json");
+      const failure = await patchReady(api, s).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
       result.writeMs.push(performance.now() - p.sentAt);
-      if (res.status !== 200) {
+      if (failure) {
         result.failedWrites++;
-        result.firstError ??= `PATCH pod ${podName(s, 0)} status: ${res.status} ${statusMessage(res.body)}`;
+        result.firstError ??= failure;
         pending.delete(serviceName(s));
       }
       await new Promise((r) => setTimeout(r, plan.spacingMs));
@@ -86,4 +99,10 @@ export async function measureFanout(api: AdminApi, plan: FanoutPlan): Promise<Fa
     for (const s of streams) s.close();
   }
   return result;
+}
+
+/** Sets Pod 0 of Service `s` not ready; resolves with a one-line failure, or undefined. */
+async function patchReady(api: AdminApi, s: number): Promise<string | undefined> {
+  const res = await api.send("PATCH", `/api/v1/namespaces/${BENCH_NAMESPACE}/pods/${podName(s, 0)}/status`, readyPatch(false), "application/merge-patch+json");
+  return res.status === 200 ? undefined : `PATCH pod ${podName(s, 0)} status: ${res.status} ${statusMessage(res.body)}`;
 }
