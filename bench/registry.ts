@@ -17,6 +17,8 @@ import { groupCpu, ownCpu, processGroupOf } from "./registry/process-cpu";
 import { cpus, loadavg } from "node:os";
 import { KV_MIN_WRITE_INTERVAL_MS, KV_WRITES_PER_FLUSH } from "../src/registry/kv-replica";
 import { MAX_ENDPOINTS_PER_SLICE } from "../src/registry/endpoints-controller";
+import { serviceHosts } from "../src/registry/route-compiler";
+import type { Service } from "../src/api/types";
 
 interface Sizes {
   services: number;
@@ -42,6 +44,8 @@ const ROUTE_CACHE_TTL_S = 0.05;
 const ROUTABLE_POLL_MS = 50;
 const CONTROL_PROBE_MS = 20;
 const LB_DOMAIN = "lb.svcedge.local";
+/** A bench Service's hosts at the edge (its cluster name and its LB_DOMAIN name), as the route compiler names them. */
+const hostsPerService = serviceHosts(serviceBody(0) as unknown as Service, { clusterDomain: "cluster.local", lbDomain: LB_DOMAIN }).length;
 
 const round = (v: number, digits = 1) => Number(v.toFixed(digits));
 
@@ -152,9 +156,9 @@ async function measure(opts: BenchOptions, sz: Sizes, api: AdminApi, controlApi:
       detail: `wall_s from the first create; after_last_ms from the last create's 201; ${routable.polls} polls of ${lastHost} every ${ROUTABLE_POLL_MS} ms`,
     });
   }
-  // An object copy per Service, Pod and EndpointSlice (one per Service while P ≤ MAX_ENDPOINTS_PER_SLICE), a route record per host (2 per Service).
+  // An object copy per Service, Pod and EndpointSlice (one per Service while P ≤ MAX_ENDPOINTS_PER_SLICE), a route record per host.
   const slicesPerService = Math.ceil(P / MAX_ENDPOINTS_PER_SLICE);
-  kvLines(result, kv.settled, kv.drainedAt, lastCreate, before, kv.final, created, N + S + S * slicesPerService + 2 * S);
+  kvLines(result, kv.settled, kv.drainedAt, lastCreate, before, kv.final, created, S, N + S + S * slicesPerService + hostsPerService * S);
   if (!kv.settled) result.notes.push(`the KV replica had not settled within ${sz.settleBoundMs / 1000} s (${kv.final.kvPending} keys pending): the KV write count is a lower bound`);
 
   const hosts = Array.from({ length: S }, (_, s) => serviceHost(s, LB_DOMAIN));
@@ -170,7 +174,7 @@ async function measure(opts: BenchOptions, sz: Sizes, api: AdminApi, controlApi:
   notes(result, sz);
 }
 
-function kvLines(result: PartResult, settled: boolean, drainedAt: number | undefined, lastCreate: number, before: RegistryFigures, after: RegistryFigures, created: number, distinctKeys: number): void {
+function kvLines(result: PartResult, settled: boolean, drainedAt: number | undefined, lastCreate: number, before: RegistryFigures, after: RegistryFigures, created: number, services: number, distinctKeys: number): void {
   const writes = after.kvWrites - before.kvWrites;
   const registryWrites = after.resourceVersion - before.resourceVersion;
   const metrics: Record<string, number> = { kv_writes: writes };
@@ -187,7 +191,8 @@ function kvLines(result: PartResult, settled: boolean, drainedAt: number | undef
   ];
   result.ratios.push(...ratios);
   result.notes.push(
-    `distinct KV keys the creates must write: ${distinctKeys.toLocaleString("en-US")} (an object copy per Service, Pod and EndpointSlice, and a route record per host: 2 per Service); registry writes include the endpoints controller's slice updates, one per Pod create`,
+    `distinct KV keys the creates must write: ${distinctKeys.toLocaleString("en-US")} (an object copy per Service, Pod and EndpointSlice, and a route record per host: ${hostsPerService} per Service); registry writes include the endpoints controller's slice updates, one per Pod create`,
+    `Services are created before their Pods, so each Service's ${hostsPerService} route records reach KV once without endpoints and again with them: this order needs ${(distinctKeys + hostsPerService * services).toLocaleString("en-US")} writes at least; the rest are slices and route records whose Pods straddled a flush`,
   );
 }
 
@@ -228,7 +233,7 @@ function cpuNote(server0: Map<string, number> | undefined, group: number | undef
 
 function notes(result: PartResult, sz: Sizes): void {
   result.notes.push(
-    `layout: ${sz.services} LoadBalancer Services (one TCP port) in namespace ${BENCH_NAMESPACE}, ${sz.podsPerService} Pods each (pod IP, no node, no probe: ready), each Pod's svcedge.io/url one of ${sz.podServers} real loopback pod servers plus a per-Pod path`,
+    `layout: ${sz.services} LoadBalancer Services (one TCP port) in namespace ${BENCH_NAMESPACE}, ${sz.podsPerService} Pods each (pod IP, no node, no probe: ready), each Pod's svcedge.io/url one of ${sz.podServers} real loopback pod servers plus a per-Pod path; one namespace is the dearest layout for Pod writes, which the registry matches against every Service selector of their namespace (ServicePodIndex.podChanged, Registry.afterPodWrite)`,
     `routable = the gateway answers the last Service's public host with 200 from a pod; that Service's first ${sz.podsPerService - 1} Pods are created not ready, so its host answers 503 until the very last create is in the route record the gateway reads. Polled every ${ROUTABLE_POLL_MS} ms with the gateway's route cache at ${ROUTE_CACHE_TTL_S * 1000} ms (GATEWAY_ROUTE_CACHE_TTL_SECONDS), so a cached miss or 503 cannot delay the answer by more than that; with the default cache (30 s) a host polled too early can stay stale for up to 30 s, and in production KV propagation (≤ 60 s) comes on top`,
     `the KV replica writes at most ${KV_WRITES_PER_FLUSH} keys per flush, one flush per ${KV_MIN_WRITE_INTERVAL_MS} ms, route records first: a backlog of K dirty keys takes at least K ÷ ${KV_WRITES_PER_FLUSH} flushes to drain`,
     `watchers and writer run in the bench process, each watch on its own connection; latencies include reading the stream in Node, not parsing the event`,
