@@ -57,24 +57,27 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   const url = `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}`;
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // The group is gone.
+    }
+  };
   const stop = async () => {
     if (child.exitCode === null) {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {}
+      killGroup("SIGTERM");
       await new Promise((r) => {
-        const t = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, "SIGKILL");
-          } catch {}
-          r(null);
-        }, 5000);
+        const t = setTimeout(r, 5000);
         child.once("exit", () => {
           clearTimeout(t);
           r(null);
         });
       });
     }
+    // workerd (a child of wrangler, same process group) can outlive wrangler's exit and ignore
+    // SIGTERM for a while: the group always gets a SIGKILL, so nothing keeps the port or state.
+    killGroup("SIGKILL");
     rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
