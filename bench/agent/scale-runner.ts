@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { NODE_BIN } from "../pods";
 import { startProcess } from "../processes";
 import type { ScaleOptions, ScaleResult } from "./scale";
+import { deleteNamespacesOf } from "./netns";
 
 const ROOT = join(import.meta.dirname, "../..");
 const CHILD = join(import.meta.dirname, "scale-child.ts");
@@ -18,12 +19,17 @@ export interface ScaleRun {
 
 export async function runScaleChild(opts: ScaleOptions, timeoutMs: number): Promise<ScaleRun> {
   const proc = startProcess([NODE_BIN, ...NODE_FLAGS, CHILD, JSON.stringify(opts)], { cwd: ROOT });
+  // If this process ends first (SIGINT kills the child outright), the child's namespace goes too.
+  const sweep = () => deleteNamespacesOf(proc.child.pid!);
+  process.once("exit", sweep);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const exited = new Promise<"exited">((resolve) => proc.child.once("exit", () => resolve("exited")));
   const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
   const how = await Promise.race([exited, late]);
   clearTimeout(timer);
   await proc.stop();
+  process.off("exit", sweep);
+  sweep();
   const lines = proc.output().trim().split("\n");
   const figures: Partial<ScaleResult> = {};
   for (const line of lines) if (line.startsWith("SCALE ")) Object.assign(figures, JSON.parse(line.slice("SCALE ".length)) as Partial<ScaleResult>);
