@@ -21,7 +21,7 @@ import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
 import { AllocationError } from "./allocators";
 import { authorize, type Caller, type Verb } from "./authorize";
-import { desiredSlices, isManagedSlice, sameSliceContent, selectorMatches, selectsPods, type NodeFacts } from "./endpoints-controller";
+import { desiredSlices, isManagedSlice, sameSliceContent, selectsPods, type NodeFacts } from "./endpoints-controller";
 import { KvReplica } from "./kv-replica";
 import { NodeLiveness } from "./node-liveness";
 import { admit, type Admitted } from "./admission";
@@ -72,6 +72,10 @@ export interface WatchOptions extends ListOptions {
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
 /** Resources replicated to KV under obj/… (Leases are heartbeats: they stay in the Durable Object). */
 const REPLICATED = new Set(["services", "pods", "endpointslices", "nodes", "namespaces"]);
+
+/** The Services a committed Pod write can change the endpoints of (from ServicePodIndex.podChanged). */
+type TouchedServices = readonly string[];
+const NO_SERVICES: TouchedServices = [];
 
 const fail = <T>(s: Status): Result<T> => ({ ok: false, status: s });
 const clone = <T>(o: T): T => structuredClone(o);
@@ -253,8 +257,8 @@ export class Registry extends DurableObject<Env> {
     obj.metadata.generation = 1;
     if (opts.fieldManager) recordCreate(obj, opts.fieldManager, now);
     if (opts.dryRun) return { ok: true, value: obj, warnings: admitted.warnings };
-    this.commit(r, "ADDED", obj, undefined, now);
-    await this.afterWrite(r, obj, undefined);
+    const touched = this.commit(r, "ADDED", obj, undefined, now);
+    await this.afterWrite(r, obj, undefined, touched);
     return { ok: true, value: obj, warnings: admitted.warnings, created: true };
   }
 
@@ -309,12 +313,12 @@ export class Registry extends DurableObject<Env> {
       const next = clone(current);
       next.metadata.deletionTimestamp = new Date(now + opts.gracePeriodSeconds! * 1000).toISOString().replace(/\.\d+Z$/, "Z");
       (next.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds = opts.gracePeriodSeconds;
-      this.commit(r, "MODIFIED", next, current, now);
-      await this.afterWrite(r, next, current);
+      const touched = this.commit(r, "MODIFIED", next, current, now);
+      await this.afterWrite(r, next, current, touched);
       return { ok: true, value: next };
     }
-    this.remove(r, current, now);
-    await this.afterWrite(r, undefined, current);
+    const touched = this.remove(r, current, now);
+    await this.afterWrite(r, undefined, current, touched);
     return { ok: true, value: current };
   }
 
@@ -363,8 +367,8 @@ export class Registry extends DurableObject<Env> {
     if (unchanged(current, next)) return { ok: true, value: current, warnings: admitted.warnings };
     if (opts.dryRun) return { ok: true, value: next, warnings: admitted.warnings };
     const now = Date.now();
-    this.commit(r, "MODIFIED", next, current, now);
-    await this.afterWrite(r, next, current);
+    const touched = this.commit(r, "MODIFIED", next, current, now);
+    await this.afterWrite(r, next, current, touched);
     return { ok: true, value: next, warnings: admitted.warnings };
   }
 
@@ -393,25 +397,30 @@ export class Registry extends DurableObject<Env> {
     return undefined;
   }
 
-  /** Stamps a resourceVersion, persists, publishes the watch event and queues the KV replica. */
-  private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): void {
+  /**
+   * Stamps a resourceVersion, persists, publishes the watch event, queues the KV replica and
+   * updates the indexes. Returns the Services whose endpoints the write can change (Pods only).
+   */
+  private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): TouchedServices {
     if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
     obj.metadata.resourceVersion = this.store.nextResourceVersion();
     this.store.put(r.resource, obj);
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
     this.watch.publish(r.resource, type, obj, old);
-    this.index(r.resource, obj, old, false);
+    const touched = this.index(r.resource, obj, old, false);
     if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
+    return touched;
   }
 
-  /** Keeps the controllers' indexes in step with a committed write. */
-  private index(resource: string, obj: KubeObject, old: KubeObject | undefined, deleted: boolean): void {
+  /** Keeps the controllers' indexes in step with a committed write; a Pod write reports the Services it touched. */
+  private index(resource: string, obj: KubeObject, old: KubeObject | undefined, deleted: boolean): TouchedServices {
     const ns = obj.metadata.namespace ?? "";
     if (resource === "services") this.podsOfService.serviceChanged(ns, obj.metadata.name!, deleted ? undefined : (obj as Service), this.store.each<Pod>("pods", ns));
     else if (resource === "pods") {
-      this.podsOfService.podChanged(ns, obj.metadata.name!, obj.metadata.labels, deleted);
       this.trackPod(obj as Pod, deleted);
+      return this.podsOfService.podChanged(ns, obj.metadata.name!, old?.metadata.labels, deleted ? undefined : obj.metadata.labels);
     } else if (resource === "endpointslices") this.slicesOfService.sliceChanged(obj as EndpointSlice, old as EndpointSlice | undefined, deleted);
+    return NO_SERVICES;
   }
 
   private trackPod(pod: Pod, deleted: boolean): void {
@@ -421,18 +430,19 @@ export class Registry extends DurableObject<Env> {
     else this.terminatingPods.delete(key);
   }
 
-  private remove(r: ResourceDef, obj: KubeObject, now: number): void {
+  private remove(r: ResourceDef, obj: KubeObject, now: number): TouchedServices {
     const ns = obj.metadata.namespace ?? "";
     this.store.delete(r.resource, ns, obj.metadata.name!);
     const deleted = clone(obj);
     deleted.metadata.resourceVersion = this.store.nextResourceVersion();
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), null);
     this.watch.publish(r.resource, "DELETED", deleted);
-    this.index(r.resource, obj, obj, true);
+    const touched = this.index(r.resource, obj, obj, true);
     if (r.resource === "services") this.alloc.releaseUnused(obj as Service);
     if (r.resource === "namespaces") this.removeNamespaceContents(obj.metadata.name!, now);
     if (r.resource === "leases") this.liveness.forget(obj.metadata.name!);
     if (r.resource === "nodes") this.dropNodeTokens(obj.metadata.name!);
+    return touched;
   }
 
   private removeNamespaceContents(ns: string, now: number): void {
@@ -454,8 +464,8 @@ export class Registry extends DurableObject<Env> {
     }
   }
 
-  /** Controllers that follow a write: endpoints, routes, node liveness. Then the alarm. */
-  private async afterWrite(r: ResourceDef, obj: KubeObject | undefined, old: KubeObject | undefined): Promise<void> {
+  /** Controllers that follow a write: endpoints, routes, node liveness. Then the alarm. `touched`: what the commit returned. */
+  private async afterWrite(r: ResourceDef, obj: KubeObject | undefined, old: KubeObject | undefined, touched: TouchedServices): Promise<void> {
     const now = Date.now();
     switch (r.resource) {
       case "services": {
@@ -468,7 +478,7 @@ export class Registry extends DurableObject<Env> {
         break;
       }
       case "pods":
-        this.afterPodWrite(obj as Pod | undefined, old as Pod | undefined, now);
+        this.reconcileTouched((obj ?? old)!.metadata.namespace!, touched, now);
         break;
       case "endpointslices": {
         const slice = (obj ?? old) as EndpointSlice;
@@ -487,13 +497,9 @@ export class Registry extends DurableObject<Env> {
     await this.scheduleAlarm();
   }
 
-  /** Only the Services that select the Pod, before or after the write, can change. */
-  private afterPodWrite(pod: Pod | undefined, old: Pod | undefined, now: number): void {
-    const versions = [pod, old].filter((p): p is Pod => p !== undefined);
-    for (const svc of this.store.each<Service>("services", versions[0]!.metadata.namespace)) {
-      if (!selectsPods(svc) || !versions.some((p) => selectorMatches(svc.spec.selector!, p.metadata.labels))) continue;
-      this.reconcileEndpoints(svc.metadata.namespace!, svc.metadata.name!, now);
-    }
+  /** After a Pod write, only the Services that select the Pod, before or after it, can change. */
+  private reconcileTouched(ns: string, touched: TouchedServices, now: number): void {
+    for (const svc of touched) this.reconcileEndpoints(ns, svc, now);
   }
 
   private nodeFacts(): NodeFacts {
@@ -609,8 +615,7 @@ export class Registry extends DurableObject<Env> {
         this.terminatingPods.delete(key);
         continue;
       }
-      this.remove(def("pods"), pod, now);
-      this.afterPodWrite(undefined, pod, now);
+      this.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
     }
   }
 
