@@ -15,6 +15,7 @@ import { runLoad, type LoadResult } from "../load";
 import { NODE_BIN, startPod, type Pod } from "../pods";
 import type { KernelBackend } from "./scale";
 import { BENCH_NETNS_PREFIX } from "./netns";
+import { median } from "./median";
 
 const CLIENT_IP = "198.18.201.2";
 const NODE_CLIENT_SIDE_IP = "198.18.201.1";
@@ -36,9 +37,14 @@ const CHECK_TIMEOUT_MS = 3_000;
 export interface DnatOptions {
   backends: KernelBackend[];
   connections: number;
+  /** Each path's load in one pair. */
   durationS: number;
-  /** Alternating direct / ClusterIP rounds per backend; each figure is the median over rounds. */
-  rounds: number;
+  /**
+   * Pairs of loads (one per path, back to back, the first path alternating) per backend. On
+   * a shared machine single loads swing by tens of percent; the claim is the median of the
+   * pairs' own ratios, each taken over a few seconds in which the machine changed little.
+   */
+  pairs: number;
   log?: (msg: string) => void;
 }
 
@@ -49,6 +55,15 @@ export interface DnatResult {
   backend: KernelBackend;
   direct: PathFigures;
   clusterIP: PathFigures;
+  /** ClusterIP ÷ direct, the median of the pairs' ratios, and their range. */
+  rpsRatio: Spread;
+  p99Ratio: Spread;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
 }
 
 function serviceState() {
@@ -89,10 +104,7 @@ async function checkPath(lab: NetnsLab, url: string): Promise<void> {
   if (r.code !== 0 || !r.stdout.startsWith("200 pod")) throw new Error(`GET ${url} from the client: ${(r.stdout + r.stderr).trim().split("\n")[0]}`);
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-};
+const spread = (values: number[]): Spread => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
 
 function combine(rounds: LoadResult[]): PathFigures {
   return {
@@ -127,14 +139,15 @@ export async function measureDnat(opts: DnatOptions): Promise<DnatResult[]> {
         // The pod's JIT warms up on a load that is not counted.
         await runLoad({ url: urls.direct, connections: opts.connections, durationS: WARM_UP_S, maxRequests, wrap });
         const runs: Record<keyof typeof urls, LoadResult[]> = { direct: [], clusterIP: [] };
-        for (let round = 0; round < opts.rounds; round++) {
-          // Alternating which path goes first cancels drift over the rounds.
-          for (const path of round % 2 === 0 ? (["direct", "clusterIP"] as const) : (["clusterIP", "direct"] as const)) {
+        for (let pair = 0; pair < opts.pairs; pair++) {
+          // Alternating which path goes first cancels a drift within the pairs.
+          for (const path of pair % 2 === 0 ? (["direct", "clusterIP"] as const) : (["clusterIP", "direct"] as const)) {
             runs[path].push(await runLoad({ url: urls[path], connections: opts.connections, durationS: opts.durationS, maxRequests, wrap }));
           }
         }
-        const result = { backend, direct: combine(runs.direct), clusterIP: combine(runs.clusterIP) };
-        log(`dnat ${backend}: direct ${result.direct.rps.toFixed(0)} rps, ClusterIP ${result.clusterIP.rps.toFixed(0)} rps`);
+        const pairRatio = (of: (r: LoadResult) => number) => spread(runs.clusterIP.map((c, i) => of(c) / of(runs.direct[i]!)));
+        const result = { backend, direct: combine(runs.direct), clusterIP: combine(runs.clusterIP), rpsRatio: pairRatio((r) => r.rps), p99Ratio: pairRatio((r) => r.p99Ms) };
+        log(`dnat ${backend}: ClusterIP ÷ direct throughput ${result.rpsRatio.median.toFixed(2)} (pairs ${result.rpsRatio.min.toFixed(2)}–${result.rpsRatio.max.toFixed(2)})`);
         results.push(result);
       } finally {
         await proxier.cleanup();

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NetnsLab } from "../../test/agent/netns-lab";
 import { SCALE_CLUSTER_CIDRS, SCALE_NODE, SCALE_NODE_IP, syntheticCluster } from "./cluster";
 import { BENCH_NETNS_PREFIX } from "./netns";
+import { median } from "./median";
 
 export type KernelBackend = "nftables" | "iptables";
 
@@ -73,7 +74,6 @@ function backendOps(backend: KernelBackend, netns: string): BackendOps {
 
 const since = (t0: number): number => performance.now() - t0;
 const key = (o: { metadata: { namespace?: string; name?: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
-const median = (sorted: number[]): number => sorted[sorted.length >> 1]!;
 
 /** The proxier with its last error kept, so a failed sync can say why in one line. */
 class RecordingProxier implements Proxier {
@@ -182,8 +182,7 @@ async function measureIn(netns: string, opts: ScaleOptions, report: ScaleReport)
       loop.request();
       await bounded.settle("one endpoint change", opts.syncTimeoutMs);
       times.push(since(t0));
-      const sorted = [...times].sort((a, b) => a - b);
-      report({ changeMedianMs: median(sorted), changeWorstMs: sorted[sorted.length - 1]!, changesTimed: times.length });
+      report({ changeMedianMs: median(times), changeWorstMs: Math.max(...times), changesTimed: times.length });
     }
 
     await loop.stop();
