@@ -1,0 +1,179 @@
+// Part 1 of `npm run bench`: the edge data plane. The same load (wrk or autocannon, fixed
+// concurrency, warm-up then a measured window) against: the pods directly; a floor Worker
+// that only forwards to one pod; the gateway with 1 Service; the gateway with 10,000
+// Services registered, Host rotated over 1,000 of them; nginx, when installed; and the
+// floor again with wrangler's DevTools relay on, to show why it is off everywhere else
+// (edge/devtools-relay.ts). Both Workers run under `wrangler dev` (workerd) the same way.
+// The claims are ratios between lines of this run (edge/summary.ts).
+import { freePort, startLocalWorker, type LocalWorker } from "../test/e2e/local-worker";
+import { loadTool } from "./load";
+import { startPod, type Pod } from "./pods";
+import type { BenchOptions, BenchPart, PartResult } from "./types";
+import { adminApi, type AdminApi } from "./edge/admin";
+import { withDevtoolsRelayOff } from "./edge/devtools-relay";
+import { startFloorWorker } from "./edge/floor";
+import { measureWindow, type WindowSpec } from "./edge/measure";
+import { nginxInstalled, startNginx } from "./edge/nginx";
+import { checkHostsServed, registerServices, waitForKvFlushed, type ServiceSpec } from "./edge/services";
+import { count, summarise, type Measured } from "./edge/summary";
+import { wranglerProcesses } from "./edge/wrangler-processes";
+
+interface Sizes {
+  warmupS: number;
+  durationS: number;
+  services: number;
+  endpointsPerService: number;
+  rotatedHosts: number;
+  /** How long the registry may take to flush the registered Services' keys to KV. */
+  flushTimeoutMs: number;
+}
+
+const FULL: Sizes = { warmupS: 3, durationS: 10, services: 10_000, endpointsPerService: 10, rotatedHosts: 1_000, flushTimeoutMs: 300_000 };
+/** Quick proves the harness runs; its sizes support no claim. */
+const QUICK: Sizes = { warmupS: 1, durationS: 2, services: 200, endpointsPerService: 10, rotatedHosts: 200, flushTimeoutMs: 60_000 };
+/** Connections held open by the load generator, the same on every line. */
+const CONNECTIONS = 32;
+const POD_COUNT = 3;
+/** The Host header of every one-host line, so that the load generator runs the same script everywhere. */
+const ONE_HOST = "web-default.bench.invalid";
+
+export const part: BenchPart = { name: "edge", run };
+
+interface Bench {
+  sizes: Sizes;
+  pods: Pod[];
+  measured: Measured[];
+  notes: string[];
+  log(msg: string): void;
+  /** Stopped in reverse order on every exit path. */
+  stops: (() => Promise<void>)[];
+}
+
+async function run(opts: BenchOptions): Promise<PartResult> {
+  const sizes = opts.quick ? QUICK : FULL;
+  const bench: Bench = { sizes, pods: [], measured: [], notes: [], log: (m) => opts.log(`edge: ${m}`), stops: [] };
+  try {
+    bench.log(`starting ${POD_COUNT} pods`);
+    for (let i = 0; i < POD_COUNT; i++) {
+      const pod = await startPod(`pod-${i}`, "127.0.0.1", await freePort());
+      bench.stops.push(() => pod.proc.stop());
+      bench.pods.push(pod);
+    }
+    bench.log("direct");
+    await measure(bench, { kind: "direct", name: "direct", setup: `one of the ${POD_COUNT} pods, no proxy`, podsUsed: 1 }, { url: bench.pods[0]!.url, hosts: [ONE_HOST] });
+    await measureFloorAndGateway(bench);
+    await measureNginx(bench);
+    await measureFloorWithRelay(bench);
+  } finally {
+    for (const stop of bench.stops.reverse()) await stop().catch(() => undefined);
+  }
+  return summarise(bench.measured, { tool: loadTool(), connections: CONNECTIONS, warmupS: sizes.warmupS, durationS: sizes.durationS, services: sizes.services, pods: POD_COUNT }, bench.notes);
+}
+
+async function measure(bench: Bench, line: Omit<Measured, "window">, spec: Pick<WindowSpec, "url" | "hosts"> & Partial<WindowSpec>): Promise<void> {
+  const window = await measureWindow({ connections: CONNECTIONS, warmupS: bench.sizes.warmupS, durationS: bench.sizes.durationS, pods: bench.pods, ...spec });
+  bench.measured.push({ ...line, window });
+}
+
+/**
+ * The three lines the targets compare, measured one right after the other: the floor,
+ * a Worker with 1 Service and a Worker with many, all started (and filled) first. Each
+ * gateway's hosts are asked for just before its own window, which then lies within one
+ * route-cache period of that first read.
+ */
+async function measureFloorAndGateway(bench: Bench): Promise<void> {
+  const { sizes, pods } = bench;
+  bench.log("starting the floor Worker and two svcedge Workers");
+  const floor = await startFloorWorker(pods[0]!.url);
+  bench.stops.push(() => floor.stop());
+  const startGateway = async () => {
+    const worker = await withDevtoolsRelayOff(() => startLocalWorker());
+    bench.stops.push(() => worker.stop());
+    return { worker, admin: adminApi(worker.url, worker.adminToken) };
+  };
+  const one = await startGateway();
+  const many = await startGateway();
+
+  const endpoints = sizes.services * sizes.endpointsPerService;
+  bench.log(`registering ${count(sizes.services)} Services / ${count(endpoints)} endpoints`);
+  const t0 = performance.now();
+  const hosts = await registerServices(many.admin, manyServices(sizes, pods));
+  const registeredS = (performance.now() - t0) / 1000;
+  await waitForKvFlushed(many.admin, sizes.flushTimeoutMs);
+  const flushedS = (performance.now() - t0) / 1000;
+  const rotated = spread(hosts, sizes.rotatedHosts);
+  bench.notes.push(
+    `${count(sizes.services)} Services / ${count(endpoints)} endpoints (${sizes.endpointsPerService} per Service, URLs spread over the ${POD_COUNT} pods) registered through the admin API in ${registeredS.toFixed(1)} s, ` +
+      `all route records in KV after ${flushedS.toFixed(1)} s; each of the ${count(rotated.length)} rotated hosts answered by a pod before the load`,
+  );
+  const [webHost] = await registerServices(one.admin, [{ name: "web", endpointUrls: pods.map((p) => p.url) }]);
+  await waitForKvFlushed(one.admin, sizes.flushTimeoutMs);
+
+  bench.log("floor");
+  await measure(bench, { kind: "floor", name: "floor", setup: "wrangler dev, a fetch handler that forwards to one pod", podsUsed: 1 }, { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) });
+  await floor.stop();
+
+  bench.log("svcedge, 1 Service");
+  await checkHostsServed(one.worker.url, [webHost!]);
+  await measure(bench, { kind: "gateway-one", name: `svcedge, 1 Service / ${POD_COUNT} endpoints`, setup: webHost!, podsUsed: POD_COUNT }, gatewaySpec(one.worker, one.admin, [webHost!], bench));
+  await one.worker.stop();
+
+  bench.log(`svcedge, ${count(sizes.services)} Services`);
+  // Also the route cache's warm-up: every rotated host is loaded once, here.
+  await checkHostsServed(many.worker.url, rotated);
+  await measure(
+    bench,
+    { kind: "gateway-many", name: `svcedge, ${count(sizes.services)} Services / ${count(endpoints)} endpoints`, setup: `Host rotated over ${count(rotated.length)} of the ${count(sizes.services)} public hostnames`, podsUsed: POD_COUNT },
+    gatewaySpec(many.worker, many.admin, rotated, bench),
+  );
+  await many.worker.stop();
+}
+
+async function measureNginx(bench: Bench): Promise<void> {
+  if (!nginxInstalled()) {
+    bench.notes.push("nginx line left out: nginx is not installed (apt-get install nginx)");
+    return;
+  }
+  bench.log("nginx");
+  const nginx = await startNginx(bench.pods.map((p) => `${p.ip}:${p.port}`));
+  bench.stops.push(() => nginx.stop());
+  await measure(bench, { kind: "nginx", name: "nginx", setup: `nginx from apt, worker_processes 1, keep-alive to the ${POD_COUNT} pods`, podsUsed: POD_COUNT }, { url: nginx.url, hosts: [ONE_HOST], proxyGroup: nginx.pgrp });
+  await nginx.stop();
+}
+
+async function measureFloorWithRelay(bench: Bench): Promise<void> {
+  bench.log("floor, wrangler's DevTools relay on");
+  const floor = await startFloorWorker(bench.pods[0]!.url, true);
+  bench.stops.push(() => floor.stop());
+  await measure(
+    bench,
+    { kind: "floor-relay-on", name: "floor, DevTools relay on", setup: "the floor with wrangler dev's DevTools relay left on (bench/edge/devtools-relay.ts)", podsUsed: 1 },
+    { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) },
+  );
+  await floor.stop();
+}
+
+function gatewaySpec(worker: LocalWorker, admin: AdminApi, hosts: string[], bench: Bench): Pick<WindowSpec, "url" | "hosts"> & Partial<WindowSpec> {
+  return { url: worker.url, hosts, ...wranglerCpu(worker.url, bench), counters: () => admin.metrics() };
+}
+
+/** The CPU readings of a wrangler dev: its process group and the workerd that runs the Worker. */
+function wranglerCpu(url: string, bench: Bench): Partial<WindowSpec> {
+  const found = wranglerProcesses(Number(new URL(url).port));
+  if (!found) bench.notes.push(`the processes of the Worker on ${url} were not found in /proc: its CPU is not reported`);
+  return { proxyGroup: found?.group, workerPid: found?.workerPid };
+}
+
+/** Endpoint URLs spread over the pods; a path prefix per endpoint keeps them distinct (equal URLs are one endpoint). */
+function manyServices(sizes: Sizes, pods: Pod[]): ServiceSpec[] {
+  return Array.from({ length: sizes.services }, (_, s) => ({
+    name: `edge-${s}`,
+    endpointUrls: Array.from({ length: sizes.endpointsPerService }, (_, e) => `${pods[(s * sizes.endpointsPerService + e) % pods.length]!.url}/e${e}`),
+  }));
+}
+
+/** `n` items evenly spread over `all`. */
+function spread<T>(all: T[], n: number): T[] {
+  if (n >= all.length) return [...all];
+  return Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
+}

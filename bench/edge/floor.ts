@@ -1,0 +1,50 @@
+// Starts the floor Worker (floor-worker.ts) the way test/e2e/local-worker.ts starts the
+// real one: `wrangler dev` with the same flags (loopback, temporary --persist-to, inspector
+// on a free port, no interactive session, warnings only) and the same environment, with
+// wrangler's DevTools relay off as the bench has it for the real Worker; so that the lines
+// differ only in the Worker's code.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort } from "../../test/e2e/local-worker";
+import { DEVTOOLS_RELAY_OFF } from "./devtools-relay";
+import { startProxyProcess } from "./proxy-process";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CONFIG = join(import.meta.dirname, "floor-wrangler.toml");
+const READY_TIMEOUT_MS = 60_000;
+/** An empty value reads as unset to wrangler, whatever this process inherited. */
+const RELAY_ON = Object.fromEntries(Object.keys(DEVTOOLS_RELAY_OFF).map((k) => [k, ""]));
+
+export interface FloorWorker {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The real Worker's compatibility date, so that both run on the same workerd behaviour. */
+function realCompatibilityDate(): string {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const date = toml.match(/^compatibility_date\s*=\s*"([^"]+)"/m)?.[1];
+  if (!date) throw new Error("wrangler.toml has no compatibility_date");
+  return date;
+}
+
+/** `devtoolsRelay`: leave wrangler dev's DevTools relay on (devtools-relay.ts); off by default, as for the real Worker. */
+export async function startFloorWorker(podUrl: string, devtoolsRelay = false): Promise<FloorWorker> {
+  const ip = "127.0.0.1";
+  const port = await freePort(ip);
+  const state = mkdtempSync(join(tmpdir(), "svcedge-floor-"));
+  const wrangler = join(ROOT, "node_modules/.bin/wrangler");
+  const args = ["dev", "--config", CONFIG, "--compatibility-date", realCompatibilityDate(), "--ip", ip, "--port", String(port), "--persist-to", state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn", "--var", `POD_URL:${podUrl}`];
+  const url = `http://${ip}:${port}`;
+  const { stop } = await startProxyProcess({
+    what: "the floor Worker",
+    argv: [wrangler, ...args],
+    cwd: ROOT,
+    env: { WRANGLER_SEND_METRICS: "false", CI: "true", ...(devtoolsRelay ? RELAY_ON : DEVTOOLS_RELAY_OFF) },
+    url,
+    tempDir: state,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  return { url, stop };
+}
