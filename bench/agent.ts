@@ -38,7 +38,7 @@ const FULL: Plan = {
   rssServices: 10_000,
   rssCreateTimeoutMs: 480_000,
   rssFirstSyncTimeoutMs: 120_000,
-  dnat: { connections: 32, durationS: 2, pairs: 11 },
+  dnat: { connections: 32, durationS: 2, pairs: 15 },
   restoreCostServices: 1_000,
 };
 
