@@ -22,7 +22,6 @@ export interface RunFacts {
   warmupS: number;
   durationS: number;
   services: number;
-  pods: number;
 }
 
 /** The issue's targets. */
@@ -106,6 +105,10 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
     );
   }
   if (direct) notes.push(podHeadroom(direct, measured));
+  for (const m of measured) {
+    const { errors, non2xx, requests } = m.window.load;
+    if (errors + non2xx > 0) notes.push(`${m.name}: ${count(errors)} connection errors and ${count(non2xx)} non-2xx answers in ${count(requests)} requests: its figures include failures`);
+  }
   notes.push(
     `load: ${facts.tool}, ${facts.connections} connections on every line, ${facts.durationS} s measured after ${facts.warmupS} s of warm-up. ` +
       "proxy_cpu_us_per_req: CPU of all the proxy's processes per request (wrangler's Node process, its ProxyWorker workerd and the Worker's workerd; or nginx); " +
