@@ -226,8 +226,15 @@ function rssLine(r: AgentRssResult): Line {
   return {
     name: `agent process, nftables, ${count(r.services)} × ${r.endpointsPerService}`,
     metrics: { peak_rss_mb: r1(r.later.vmHwmMb), rss_mb: r1(r.afterSync.vmRssMb) },
-    detail: `/proc VmHWM 5 s after the first full sync, VmRSS at it (${r1(r.afterSync.vmHwmMb)} MB peak then, ${r1(r.later.vmRssMb)} MB RSS later); objects created through the admin API in ${r1(r.createS)} s; agent start -> first full sync logged ${r1(r.startToSyncS)} s (the sync ${count(r.firstSyncMs)} ms)`,
+    detail: `/proc VmHWM 5 s after the first full sync, VmRSS at it (${r1(r.afterSync.vmHwmMb)} MB peak then, ${r1(r.later.vmRssMb)} MB RSS later); objects created through the admin API in ${r1(r.createS)} s; agent start -> first full sync logged ${r1(r.startToSyncS)} s; ${peakPlace(r)}`,
   };
+}
+
+/** Whether the peak came during the first full sync (which ended just before it was logged) or before it. */
+function peakPlace(r: AgentRssResult): string {
+  const syncFrom = r.startToSyncS - r.firstSyncMs / 1000;
+  const when = r.peakAtS >= syncFrom ? "during the first full sync" : "before the first full sync (start-up, lists)";
+  return `the peak was reached ${r1(r.peakAtS)} s after the start, ${when}, which ran from about ${r1(syncFrom)} s for ${count(r.firstSyncMs)} ms`;
 }
 
 function dnatLine(d: DnatResult, path: "direct" | "clusterIP", plan: Plan): Line {

@@ -12,7 +12,7 @@ import { spawnCommand } from "../../src/agent/proxy/command";
 import { startLocalWorker, type LocalWorker } from "../../test/e2e/local-worker";
 import { NetnsLab } from "../../test/agent/netns-lab";
 import { NODE_BIN } from "../pods";
-import { startProcess, waitUntil, type Proc } from "../processes";
+import { startProcess, type Proc } from "../processes";
 import { endpointIP } from "./cluster";
 import { BENCH_NETNS_PREFIX } from "./netns";
 
@@ -24,6 +24,9 @@ const AGENT_IP = "198.18.200.2";
 const PREFIX_LEN = 30;
 /** Admin API writes in flight while filling the Worker. */
 const CONCURRENCY = 32;
+/** VmHWM sampling while the agent starts, to place its peak. */
+const SAMPLE_INTERVAL_MS = 20;
+const PEAK_SLACK_MB = 1;
 /** How long the garbage of the first sync is given before the second reading. */
 const SETTLE_MS = 5_000;
 
@@ -45,8 +48,10 @@ export interface AgentRssResult {
   createS: number;
   /** Agent start to the first full sync logged. */
   startToSyncS: number;
-  /** The full sync itself, as the agent logged it. */
+  /** The full sync itself, as the agent logged it (it ended just before it was logged). */
   firstSyncMs: number;
+  /** When the peak was reached, from the agent's start (within a sampling interval). */
+  peakAtS: number;
   afterSync: { vmRssMb: number; vmHwmMb: number };
   later: { vmRssMb: number; vmHwmMb: number };
 }
@@ -77,18 +82,14 @@ export async function measureAgentRss(opts: AgentRssOptions): Promise<AgentRssRe
     t0 = performance.now();
     const started = startProcess(["ip", "netns", "exec", netns, ...argv], { cwd: ROOT, env: { SVCEDGE_TOKEN: token } });
     agent = started;
-    const synced = await waitUntil("the agent's first full sync", opts.firstSyncTimeoutMs, () => {
-      const line = started.output().split("\n").find((l) => l.includes('"synced"') && l.includes('"full"'));
-      if (line) return line;
-      if (started.child.exitCode !== null) throw new Error(`agent exited ${started.child.exitCode}: ${lastLine(started.output())}`);
-      return undefined;
-    });
-    const startToSyncS = seconds(t0);
     // `ip netns exec` execs node, and the launcher execs the bundle: the pid is the agent's.
+    const { line: synced, peakAtS } = await watchStartUp(started, opts.firstSyncTimeoutMs);
+    const startToSyncS = seconds(t0);
+    const firstSyncMs = Number(synced.match(/"ms":(\d+)/)?.[1] ?? NaN);
     const afterSync = memory(started.child.pid!);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const later = memory(started.child.pid!);
-    return { services: opts.services, endpointsPerService: opts.endpointsPerService, createS, startToSyncS, firstSyncMs: Number(synced.match(/"ms":(\d+)/)?.[1] ?? NaN), afterSync, later };
+    return { services: opts.services, endpointsPerService: opts.endpointsPerService, createS, startToSyncS, firstSyncMs, peakAtS, afterSync, later };
   } finally {
     await agent?.stop();
     await worker?.stop();
@@ -97,6 +98,31 @@ export async function measureAgentRss(opts: AgentRssOptions): Promise<AgentRssRe
 }
 
 const lastLine = (text: string): string => text.trim().split("\n").slice(-1)[0] ?? "";
+
+/**
+ * Waits for the agent's first full sync to be logged, sampling its VmHWM meanwhile, and
+ * tells when the peak (to within PEAK_SLACK_MB) was reached, in seconds from the start.
+ */
+async function watchStartUp(agent: Proc, timeoutMs: number): Promise<{ line: string; peakAtS: number }> {
+  const t0 = performance.now();
+  const samples: { atS: number; hwmMb: number }[] = [];
+  for (;;) {
+    try {
+      samples.push({ atS: seconds(t0), hwmMb: memory(agent.child.pid!).vmHwmMb });
+    } catch {
+      // Not started yet, or gone (the exit check below says so).
+    }
+    const line = agent.output().split("\n").find((l) => l.includes('"synced"') && l.includes('"full"'));
+    if (line) {
+      const final = memory(agent.child.pid!).vmHwmMb;
+      const peak = samples.find((s) => s.hwmMb >= final - PEAK_SLACK_MB);
+      return { line, peakAtS: peak?.atS ?? seconds(t0) };
+    }
+    if (agent.child.exitCode !== null) throw new Error(`agent exited ${agent.child.exitCode}: ${lastLine(agent.output())}`);
+    if (performance.now() - t0 > timeoutMs) throw new Error(`no full sync logged within ${timeoutMs / 1000} s: ${lastLine(agent.output())}`);
+    await new Promise((r) => setTimeout(r, SAMPLE_INTERVAL_MS));
+  }
+}
 
 /** A veth pair from the root namespace into the lab's; deleting the namespace deletes both ends. */
 async function vethIntoNamespace(lab: NetnsLab, netns: string): Promise<void> {
