@@ -194,7 +194,9 @@ function rssTarget(plan: Plan, rss: AgentRssResult | string): Target {
     measured: `${peak.toFixed(0)} MB`,
     goal: `< ${RSS_GOAL_MB} MB`,
     met: peak < RSS_GOAL_MB,
-    note: "the full sync's peak: the whole nft transaction is built as one string with its element strings (nftables/render.ts) before it is written to nft (docs/agent.md, what is left)",
+    note: peakDuringSync(rss)
+      ? "reached during the first full sync, which builds the whole nft transaction as one string with its element strings (nftables/render.ts) before writing it to nft; writing it in chunks as it is made is what is left (docs/agent.md)"
+      : "reached before the first full sync: start-up and the informers' lists",
   };
 }
 
@@ -231,10 +233,12 @@ function rssLine(r: AgentRssResult): Line {
 }
 
 /** Whether the peak came during the first full sync (which ended just before it was logged) or before it. */
+const syncStartS = (r: AgentRssResult): number => r.startToSyncS - r.firstSyncMs / 1000;
+const peakDuringSync = (r: AgentRssResult): boolean => r.peakAtS >= syncStartS(r);
+
 function peakPlace(r: AgentRssResult): string {
-  const syncFrom = r.startToSyncS - r.firstSyncMs / 1000;
-  const when = r.peakAtS >= syncFrom ? "during the first full sync" : "before the first full sync (start-up, lists)";
-  return `the peak was reached ${r1(r.peakAtS)} s after the start, ${when}, which ran from about ${r1(syncFrom)} s for ${count(r.firstSyncMs)} ms`;
+  const when = peakDuringSync(r) ? "during the first full sync" : "before the first full sync (start-up, lists)";
+  return `the peak was reached ${r1(r.peakAtS)} s after the start, ${when}, which ran from about ${r1(syncStartS(r))} s for ${count(r.firstSyncMs)} ms`;
 }
 
 function dnatLine(d: DnatResult, path: "direct" | "clusterIP", plan: Plan): Line {
