@@ -5,6 +5,7 @@
 // floor again with wrangler's DevTools relay on, to show why it is off everywhere else
 // (edge/devtools-relay.ts). Both Workers run under `wrangler dev` (workerd) the same way.
 // The claims are ratios between lines of this run (edge/summary.ts).
+import { DEFAULT_GATEWAY_CONFIG } from "../src/gateway/config";
 import { freePort, startLocalWorker, type LocalWorker } from "../test/e2e/local-worker";
 import { loadTool } from "./load";
 import { startPod, type Pod } from "./pods";
@@ -12,15 +13,22 @@ import type { BenchOptions, BenchPart, PartResult } from "./types";
 import { adminApi, type AdminApi } from "./edge/admin";
 import { withDevtoolsRelayOff } from "./edge/devtools-relay";
 import { startFloorWorker } from "./edge/floor";
-import { measureWindow, type WindowSpec } from "./edge/measure";
+import { combineWindows, measureWindow, type Window, type WindowSpec } from "./edge/measure";
 import { nginxInstalled, startNginx } from "./edge/nginx";
 import { checkHostsServed, registerServices, waitForKvFlushed, type ServiceSpec } from "./edge/services";
 import { count, summarise, type Measured } from "./edge/summary";
 import { wranglerProcesses } from "./edge/wrangler-processes";
 
 interface Sizes {
+  /** Warm-up before a line's first (or only) window. */
   warmupS: number;
+  /** Measured time of a line: one window, or `rounds` × `roundWindowS` for the lines the targets compare. */
   durationS: number;
+  /** Rounds of alternating windows for the floor and the two gateway lines. */
+  rounds: number;
+  roundWindowS: number;
+  /** Warm-up before each later window of a line (wrk opens new connections). */
+  roundWarmupS: number;
   services: number;
   endpointsPerService: number;
   rotatedHosts: number;
@@ -28,9 +36,9 @@ interface Sizes {
   flushTimeoutMs: number;
 }
 
-const FULL: Sizes = { warmupS: 3, durationS: 10, services: 10_000, endpointsPerService: 10, rotatedHosts: 1_000, flushTimeoutMs: 300_000 };
+const FULL: Sizes = { warmupS: 3, durationS: 10, rounds: 5, roundWindowS: 2, roundWarmupS: 1, services: 10_000, endpointsPerService: 10, rotatedHosts: 1_000, flushTimeoutMs: 300_000 };
 /** Quick proves the harness runs; its sizes support no claim. */
-const QUICK: Sizes = { warmupS: 1, durationS: 2, services: 200, endpointsPerService: 10, rotatedHosts: 200, flushTimeoutMs: 60_000 };
+const QUICK: Sizes = { warmupS: 1, durationS: 2, rounds: 2, roundWindowS: 1, roundWarmupS: 1, services: 200, endpointsPerService: 10, rotatedHosts: 200, flushTimeoutMs: 60_000 };
 /** Connections held open by the load generator, the same on every line. */
 const CONNECTIONS = 32;
 const POD_COUNT = 3;
@@ -68,7 +76,7 @@ async function run(opts: BenchOptions): Promise<PartResult> {
   } finally {
     for (const stop of bench.stops.reverse()) await stop().catch(() => undefined);
   }
-  return summarise(bench.measured, { tool: loadTool(), connections: CONNECTIONS, warmupS: sizes.warmupS, durationS: sizes.durationS, services: sizes.services }, bench.notes);
+  return summarise(bench.measured, { tool: loadTool(), connections: CONNECTIONS, warmupS: sizes.warmupS, durationS: sizes.durationS, services: sizes.services, rounds: sizes.rounds, roundWindowS: sizes.roundWindowS, roundWarmupS: sizes.roundWarmupS }, bench.notes);
 }
 
 async function optionalLine(bench: Bench, name: string, measureIt: () => Promise<void>): Promise<void> {
@@ -84,11 +92,22 @@ async function measure(bench: Bench, line: Omit<Measured, "window">, spec: Pick<
   bench.measured.push({ ...line, window });
 }
 
+/** A line measured in alternating windows, with what it needs before each. */
+interface Contestant {
+  line: Omit<Measured, "window">;
+  spec: Pick<WindowSpec, "url" | "hosts"> & Partial<WindowSpec>;
+  /** Gateway lines: the Worker whose hosts are asked for before each window. */
+  gateway?: { url: string; loaded?: { startMs: number; endMs: number } };
+  windows: Window[];
+}
+
+/** Slack around a route-cache expiry, for the check's and wrk's start-up. */
+const EXPIRY_MARGIN_MS = 2_000;
+
 /**
- * The three lines the targets compare, measured one right after the other: the floor,
- * a Worker with 1 Service and a Worker with many, all started (and filled) first. Each
- * gateway's hosts are asked for just before its own window, which then lies within one
- * route-cache period of that first read.
+ * The three lines the targets compare, measured in rounds of alternating windows (floor,
+ * 1 Service, many; then the other way round), so that the machine's changing load falls
+ * on all three alike. All three Workers are started (and filled) first.
  */
 async function measureFloorAndGateway(bench: Bench): Promise<void> {
   const { sizes, pods } = bench;
@@ -113,29 +132,64 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
   const rotated = spread(hosts, sizes.rotatedHosts);
   bench.notes.push(
     `${count(sizes.services)} Services / ${count(endpoints)} endpoints (${sizes.endpointsPerService} per Service, URLs spread over the ${POD_COUNT} pods) registered through the admin API in ${registeredS.toFixed(1)} s, ` +
-      `all route records in KV after ${flushedS.toFixed(1)} s; each of the ${count(rotated.length)} rotated hosts answered by a pod before the load`,
+      `all route records in KV after ${flushedS.toFixed(1)} s; each of the ${count(rotated.length)} rotated hosts answered by a pod before every window`,
   );
   const [webHost] = await registerServices(one.admin, [{ name: "web", endpointUrls: pods.map((p) => p.url) }]);
   await waitForKvFlushed(one.admin, sizes.flushTimeoutMs);
 
-  bench.log("floor");
-  await measure(bench, { kind: "floor", name: "floor", setup: "wrangler dev, a fetch handler that forwards to one pod", podsUsed: 1 }, { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) });
-  await floor.stop();
+  const contestants: Contestant[] = [
+    { line: { kind: "floor", name: "floor", setup: "wrangler dev, a fetch handler that forwards to one pod", podsUsed: 1 }, spec: { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) }, windows: [] },
+    {
+      line: { kind: "gateway-one", name: `svcedge, 1 Service / ${POD_COUNT} endpoints`, setup: webHost!, podsUsed: POD_COUNT },
+      spec: gatewaySpec(one.worker, one.admin, [webHost!], bench),
+      gateway: { url: one.worker.url },
+      windows: [],
+    },
+    {
+      line: { kind: "gateway-many", name: `svcedge, ${count(sizes.services)} Services / ${count(endpoints)} endpoints`, setup: `Host rotated over ${count(rotated.length)} of the ${count(sizes.services)} public hostnames`, podsUsed: POD_COUNT },
+      spec: gatewaySpec(many.worker, many.admin, rotated, bench),
+      gateway: { url: many.worker.url },
+      windows: [],
+    },
+  ];
+  let waitedMs = 0;
+  for (let round = 0; round < sizes.rounds; round++) {
+    bench.log(`floor and gateway lines: round ${round + 1} of ${sizes.rounds}`);
+    for (const c of round % 2 === 0 ? contestants : [...contestants].reverse()) {
+      const warmupS = round === 0 ? sizes.warmupS : sizes.roundWarmupS;
+      if (c.gateway) waitedMs += await loadHosts(c.gateway, c.spec.hosts, warmupS + sizes.roundWindowS);
+      c.windows.push(await measureWindow({ connections: CONNECTIONS, pods, ...c.spec, warmupS, durationS: sizes.roundWindowS }));
+    }
+  }
+  for (const c of contestants) bench.measured.push({ ...c.line, window: combineWindows(c.windows) });
+  if (waitedMs > 0) bench.notes.push(`the alternating windows waited ${(waitedMs / 1000).toFixed(1)} s in all so that no gateway window straddled a route-cache expiry`);
+  await Promise.all([floor.stop(), one.worker.stop(), many.worker.stop()]);
+}
 
-  bench.log("svcedge, 1 Service");
-  await checkHostsServed(one.worker.url, [webHost!]);
-  await measure(bench, { kind: "gateway-one", name: `svcedge, 1 Service / ${POD_COUNT} endpoints`, setup: webHost!, podsUsed: POD_COUNT }, gatewaySpec(one.worker, one.admin, [webHost!], bench));
-  await one.worker.stop();
-
-  bench.log(`svcedge, ${count(sizes.services)} Services`);
-  // Also the route cache's warm-up: every rotated host is loaded once, here.
-  await checkHostsServed(many.worker.url, rotated);
-  await measure(
-    bench,
-    { kind: "gateway-many", name: `svcedge, ${count(sizes.services)} Services / ${count(endpoints)} endpoints`, setup: `Host rotated over ${count(rotated.length)} of the ${count(sizes.services)} public hostnames`, podsUsed: POD_COUNT },
-    gatewaySpec(many.worker, many.admin, rotated, bench),
-  );
-  await many.worker.stop();
+/**
+ * Asks the gateway for every host of the next window (each must be served by a pod), which
+ * also (re)loads them into its route cache. A window must not straddle an expiry: if the
+ * hosts would expire before the window ends, this first waits until all have expired, so
+ * that the check reloads them. Returns the time it waited.
+ */
+async function loadHosts(gateway: NonNullable<Contestant["gateway"]>, hosts: string[], windowS: number): Promise<number> {
+  const ttlMs = DEFAULT_GATEWAY_CONFIG.routeCacheTtlMs;
+  let waitedMs = 0;
+  const loaded = gateway.loaded;
+  if (loaded) {
+    const checkMs = loaded.endMs - loaded.startMs;
+    const freshThroughWindow = Date.now() + checkMs + windowS * 1000 + EXPIRY_MARGIN_MS < loaded.startMs + ttlMs;
+    if (freshThroughWindow) {
+      await checkHostsServed(gateway.url, hosts);
+      return 0;
+    }
+    waitedMs = Math.max(0, loaded.endMs + ttlMs + EXPIRY_MARGIN_MS - Date.now());
+    await new Promise((r) => setTimeout(r, waitedMs));
+  }
+  const startMs = Date.now();
+  await checkHostsServed(gateway.url, hosts);
+  gateway.loaded = { startMs, endMs: Date.now() };
+  return waitedMs;
 }
 
 async function measureNginx(bench: Bench): Promise<void> {

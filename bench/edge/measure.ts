@@ -1,6 +1,7 @@
-// One line of the edge table: a warm-up load, then a measured window at the same
+// One measured window of the edge table: a warm-up load, then the window at the same
 // concurrency, with the CPU the proxy and each pod used during the window and, for the
-// gateway, its request and KV-read counters over the window.
+// gateway, its request and KV-read counters over the window. A line may be several
+// windows (alternated with other lines'), combined into one.
 import { runLoad, type LoadResult } from "../load";
 import type { Pod } from "../pods";
 import type { EdgeCounters } from "./admin";
@@ -27,6 +28,8 @@ export interface WindowSpec {
 
 export interface Window {
   load: LoadResult;
+  /** Windows combined into this one (1 for a single window). */
+  windows: number;
   /** Distinct Host headers the load rotated over. */
   hostsRotated: number;
   /** CPU seconds the proxy's processes used in the window. */
@@ -57,9 +60,45 @@ export async function measureWindow(spec: WindowSpec): Promise<Window> {
   const workerAfter = workerCpu();
   const podsAfter = podCpu();
   const countersAfter = await spec.counters?.();
-  const window: Window = { load: result, hostsRotated: spec.hosts.length, proxyCpuS: delta(proxyAfter, proxyBefore), workerCpuS: delta(workerAfter, workerBefore), podCpuS: podsAfter.map((a, i) => delta(a, podsBefore[i])) };
+  const window: Window = { load: result, windows: 1, hostsRotated: spec.hosts.length, proxyCpuS: delta(proxyAfter, proxyBefore), workerCpuS: delta(workerAfter, workerBefore), podCpuS: podsAfter.map((a, i) => delta(a, podsBefore[i])) };
   if (countersBefore && countersAfter) {
     window.gateway = { requests: countersAfter.gatewayRequests - countersBefore.gatewayRequests, kvReads: countersAfter.gatewayKvReads - countersBefore.gatewayKvReads };
   }
   return window;
+}
+
+const sum = (xs: (number | undefined)[]): number | undefined => (xs.some((x) => x === undefined) ? undefined : xs.reduce<number>((a, x) => a + x!, 0));
+const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
+
+/**
+ * Several windows of one line as one: counts, durations and CPU add up, rps is their
+ * total over their total time, and p50/p99 are the mean of the windows' (percentiles
+ * of separate runs cannot be merged exactly).
+ */
+export function combineWindows(ws: Window[]): Window {
+  if (ws.length === 1) return ws[0]!;
+  const loads = ws.map((w) => w.load);
+  const requests = loads.reduce((a, l) => a + l.requests, 0);
+  const durationS = loads.reduce((a, l) => a + l.durationS, 0);
+  const load: LoadResult = {
+    tool: loads[0]!.tool,
+    requests,
+    durationS,
+    rps: requests / durationS,
+    p50Ms: mean(loads.map((l) => l.p50Ms)),
+    p99Ms: mean(loads.map((l) => l.p99Ms)),
+    errors: loads.reduce((a, l) => a + l.errors, 0),
+    non2xx: loads.reduce((a, l) => a + l.non2xx, 0),
+    capped: loads.some((l) => l.capped),
+  };
+  const combined: Window = {
+    load,
+    windows: ws.reduce((a, w) => a + w.windows, 0),
+    hostsRotated: ws[0]!.hostsRotated,
+    proxyCpuS: sum(ws.map((w) => w.proxyCpuS)),
+    workerCpuS: sum(ws.map((w) => w.workerCpuS)),
+    podCpuS: ws[0]!.podCpuS.map((_, i) => sum(ws.map((w) => w.podCpuS[i]))),
+  };
+  if (ws.every((w) => w.gateway)) combined.gateway = { requests: ws.reduce((a, w) => a + w.gateway!.requests, 0), kvReads: ws.reduce((a, w) => a + w.gateway!.kvReads, 0) };
+  return combined;
 }

@@ -22,6 +22,10 @@ export interface RunFacts {
   warmupS: number;
   durationS: number;
   services: number;
+  /** Alternating windows of the floor and gateway lines. */
+  rounds: number;
+  roundWindowS: number;
+  roundWarmupS: number;
 }
 
 /** The issue's targets. */
@@ -48,7 +52,9 @@ function lineOf(m: Measured, facts: RunFacts): Line {
   const podShare = podCpuS.map((s) => (s === undefined ? "?" : `${Math.round((s / load.durationS) * 100)}%`)).join("/");
   const detail = [
     m.setup,
-    `${load.tool}, ${facts.connections} connections, ${fixed(load.durationS, 1)} s after ${facts.warmupS} s warm-up`,
+    m.window.windows === 1
+      ? `${load.tool}, ${facts.connections} connections, ${fixed(load.durationS, 1)} s after ${facts.warmupS} s warm-up`
+      : `${load.tool}, ${facts.connections} connections, ${fixed(load.durationS, 1)} s in ${m.window.windows} windows alternated with the other Worker lines, each after a warm-up (${facts.warmupS} s before the first, ${facts.roundWarmupS} s before the others); p50/p99 the mean of the windows'`,
     `${count(load.requests)} requests, ${count(load.errors)} errors, ${count(load.non2xx)} non-2xx${load.capped ? ", request bound reached (rps is a lower bound)" : ""}`,
     proxyCpuS === undefined ? undefined : `proxy CPU ${fixed(proxyCpuS / load.durationS)} cores`,
     `pods' CPU ${podShare} of a core`,
@@ -110,7 +116,8 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
     if (errors + non2xx > 0) notes.push(`${m.name}: ${count(errors)} connection errors and ${count(non2xx)} non-2xx answers in ${count(requests)} requests: its figures include failures`);
   }
   notes.push(
-    `load: ${facts.tool}, ${facts.connections} connections on every line, ${facts.durationS} s measured after ${facts.warmupS} s of warm-up. ` +
+    `load: ${facts.tool}, ${facts.connections} connections on every line; ${facts.durationS} s measured on each: in one window after ${facts.warmupS} s of warm-up (direct, nginx, relay on), ` +
+      `or, for the floor and the gateway lines, in ${facts.rounds} windows of ${facts.roundWindowS} s taken in turn (floor, 1 Service, many; then backwards), each after its own warm-up. ` +
       "proxy_cpu_us_per_req: CPU of all the proxy's processes per request (wrangler's Node process, its ProxyWorker workerd and the Worker's workerd; or nginx); " +
       "worker_cpu_us_per_req: the workerd that runs the Worker's own code (and miniflare's entry and outbound Workers around it)",
   );
@@ -144,12 +151,12 @@ function cpuGap(a: Window, b: Window): CpuGap | undefined {
   if (aWorker === undefined || bWorker === undefined || bStack === undefined || bStack === 0) return undefined;
   const gapUs = aWorker - bWorker;
   const shareOfStack = gapUs / bStack;
-  const delta = `Worker CPU ${gapUs >= 0 ? "+" : "−"}${count(Math.abs(gapUs))} µs per request (${fixed(shareOfStack * 100, 1)}% of the ${count(bStack)} µs stack)`;
+  const delta = `Worker CPU ${gapUs >= 0 ? "+" : "−"}${count(Math.abs(gapUs))} µs per request (${fixed(Math.abs(shareOfStack) * 100, 1)}% of the ${count(bStack)} µs stack)`;
   // Same work per request, fewer requests: then the stack simply got less CPU in its window.
   const cores = (w: Window) => (w.proxyCpuS ?? 0) / w.load.durationS;
   const verdict =
     shareOfStack < NEGLIGIBLE_CPU_SHARE
-      ? `${delta}: too little to explain the gap; the stack got ${fixed(cores(a))} cores in its window against ${fixed(cores(b))}, i.e. less CPU, not more work per request`
+      ? `${delta}: too little to explain the gap; the stack got ${fixed(cores(a))} cores in its windows against ${fixed(cores(b))}, i.e. less CPU, not more work per request`
       : `${delta}: that is our code's work (bench/edge/README.md); the rest of the stack (ProxyWorker hop, miniflare's entry and outbound Workers, workerd's fetch) is the runtime's`;
   return { gapUs, shareOfStack, verdict };
 }
@@ -178,7 +185,7 @@ function kvReads(measured: Measured[], notes: string[]): { ratios: Ratio[]; targ
     const hosts = many.window.hostsRotated;
     const perThousand = (hosts / ttlS / many.window.load.rps) * 1000;
     notes.push(
-      `KV reads are counted within one route-cache period (${ttlS} s) of the warm-up. Past it, each cached host is read once per period: ` +
+      `KV reads are counted in windows that each end within one route-cache period (${ttlS} s) of their hosts' load. Past it, each cached host is read once per period: ` +
         `${count(hosts)} hosts at this run's ${count(many.window.load.rps)} rps would be ${fixed(perThousand, 1)} reads per 1,000 requests, one per host per ${ttlS} s, none tied to a request`,
     );
   }
@@ -190,7 +197,7 @@ function kvReads(measured: Measured[], notes: string[]): { ratios: Ratio[]; targ
       measured: lines.map((m) => `${count(m.window.gateway!.kvReads)} in ${count(m.window.gateway!.requests)} requests (${gatewayLabel(m).split(" /")[0]})`).join(", "),
       goal: "0 per request",
       met: reads === 0,
-      ...(reads === 0 ? {} : { note: "every window lies within one route-cache period of its warm-up, so each read means this isolate had lost cached records (evicted or restarted mid-run)" }),
+      ...(reads === 0 ? {} : { note: "every window ends within one route-cache period of its hosts' load, so each read means this isolate had lost cached records (evicted or restarted mid-run)" }),
     },
   };
 }
