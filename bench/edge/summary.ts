@@ -157,7 +157,7 @@ function cpuGap(a: Window, b: Window): CpuGap | undefined {
   const verdict =
     shareOfStack < NEGLIGIBLE_CPU_SHARE
       ? `${delta}: too little to explain the gap; the stack got ${fixed(cores(a))} cores in its windows against ${fixed(cores(b))}, i.e. less CPU, not more work per request`
-      : `${delta}: that is our code's work (bench/edge/README.md); the rest of the stack (ProxyWorker hop, miniflare's entry and outbound Workers, workerd's fetch) is the runtime's`;
+      : `${delta}: the gateway's own work (routing, and the header rewrite it must do, whose cost is workerd's Headers API; no small fix found: bench/edge/README.md); the rest of the stack (ProxyWorker hop, miniflare's entry and outbound Workers, workerd's fetch) is the runtime's`;
   return { gapUs, shareOfStack, verdict };
 }
 
