@@ -8,8 +8,11 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** What a command reads: one string, or pieces written one after another as the pipe drains. */
+export type Stdin = string | Iterable<string>;
+
 /** Runs argv with optional stdin; never rejects for a non-zero exit. */
-export type RunCommand = (argv: string[], stdin?: string) => Promise<CommandResult>;
+export type RunCommand = (argv: string[], stdin?: Stdin) => Promise<CommandResult>;
 
 export type Result = { ok: true } | { ok: false; error: string };
 
@@ -31,8 +34,23 @@ export const spawnCommand: RunCommand = (argv, stdin) =>
     child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
     // A tool that exits before reading stdin closes the pipe; its exit code tells the story.
     child.stdin.on("error", () => {});
-    child.stdin.end(stdin ?? "");
+    if (typeof stdin !== "object") child.stdin.end(stdin ?? "");
+    else void writePieces(child.stdin, stdin);
   });
+
+/**
+ * Writes the pieces as the reader takes them, so a large input (a full nft transaction) is
+ * never one string and one buffer in memory at once; pieces are made only when needed.
+ */
+async function writePieces(stream: NodeJS.WritableStream, pieces: Iterable<string>): Promise<void> {
+  let closed = false;
+  stream.once("close", () => (closed = true));
+  for (const piece of pieces) {
+    if (closed) return;
+    if (!stream.write(piece)) await new Promise((r) => (stream.once("drain", r), stream.once("close", r)));
+  }
+  stream.end();
+}
 
 /** A runner bound to the options' namespace. */
 export function commandRunner(opts: CommandOptions = {}): RunCommand {

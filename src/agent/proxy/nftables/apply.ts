@@ -3,14 +3,14 @@
 // kernel is known to hold the previous state; a full
 // refill (after listing the table's chains and sets, to delete stale ones) at start, on
 // request and after any failure; and a table replacement when even a refill fails.
-import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
+import { commandRunner, failure, type CommandOptions, type Result, type RunCommand, type Stdin } from "../command";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
 import { NftSession } from "./session";
 import { keepIndex, takeIndex } from "./table-index";
-import { NFT_TABLE, renderNftables, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
+import { NFT_TABLE, renderNftablesPieces, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
 
-export async function applyNftables(ruleset: string, opts: CommandOptions = {}): Promise<Result> {
+export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): Promise<Result> {
   const r = await commandRunner(opts)(["nft", "-f", "-"], ruleset);
   return r.code === 0 ? { ok: true } : failure("nft -f", r);
 }
@@ -79,7 +79,7 @@ export class NftablesProxier implements Proxier {
     }
     this.applied = undefined;
     const existing = await listNftablesObjects(this.run, this.opts.table);
-    let r = await applyNftables(renderNftables(state, this.opts, existing), { run: this.run });
+    let r = await applyNftables(renderNftablesPieces(state, this.opts, existing), { run: this.run });
     // A table left by another version (a map of another type, say) cannot be refilled: replace it.
     if (!r.ok) r = await applyNftables(renderNftablesReplacement(state, this.opts), { run: this.run });
     if (!r.ok) return r;

@@ -23,9 +23,10 @@ export interface ExistingObjects {
 
 const BASE_SET_NAMES = new Set(BASE_CONTAINERS.map((c) => c.name));
 
-function pushElements(out: string[], table: string, container: string, items: string[]): void {
+/** `add element` commands of at most ELEMENTS_PER_COMMAND elements, each made when it is asked for. */
+function* elementCommands(table: string, container: string, items: string[]): Generator<string> {
   for (let i = 0; i < items.length; i += ELEMENTS_PER_COMMAND) {
-    out.push(`add element ${table} ${container} { ${items.slice(i, i + ELEMENTS_PER_COMMAND).join(", ")} }\n`);
+    yield `add element ${table} ${container} { ${items.slice(i, i + ELEMENTS_PER_COMMAND).join(", ")} }\n`;
   }
 }
 
@@ -35,6 +36,16 @@ function pushElements(out: string[], table: string, container: string, items: st
  * affinity sets are left behind, empty and unreferenced: fine for --dry-run and goldens).
  */
 export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): string {
+  return [...renderNftablesPieces(state, opts, existing)].join("");
+}
+
+/**
+ * renderNftables in pieces, for writing to nft as they are made: the rules first (they need
+ * every Service), then the elements one command at a time. At 10,000 Services the
+ * transaction is several MB; as one string (and one buffer for the pipe) it set the agent's
+ * memory peak.
+ */
+export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): Generator<string> {
   const t = opts.table ?? NFT_TABLE;
   const T = `ip ${t}`;
   const declare = `table ${T} {\n\tcomment "${TABLE_COMMENT}"\n${BASE_CONTAINERS.map((c) => `\t${c.kind} ${c.name} { ${c.definition} }\n`).join("")}}\n`;
@@ -93,16 +104,17 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
   // Rules before elements: a map's new elements are checked against each rule using it, and
   // the rules that use the endpoint maps are the few pick chains.
   parts.push(declare.slice(0, -2), BASE_CHAINS, ...pickBlocks, ...sets, ...chains, "}\n");
-  if (opts.clusterCIDRs?.length) pushElements(parts, T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
-  pushElements(parts, T, HAIRPIN_SET, [...hairpin].map((ip) => `${ip} . ${ip}`));
-  for (const [map, list] of elements) pushElements(parts, T, map, list);
-  return parts.join("");
+  yield parts.join("");
+  if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
+  yield* elementCommands(T, HAIRPIN_SET, [...hairpin].map((ip) => `${ip} . ${ip}`));
+  for (const [map, list] of elements) yield* elementCommands(T, map, list);
 }
 
 /** A full sync that first deletes the table: the last resort when the table holds something a refill cannot fix. */
-export function renderNftablesReplacement(state: ProxyState, opts: NftablesOptions = {}): string {
+export function* renderNftablesReplacement(state: ProxyState, opts: NftablesOptions = {}): Generator<string> {
   const T = `ip ${opts.table ?? NFT_TABLE}`;
-  return `add table ${T}\ndelete table ${T}\n${renderNftables(state, opts)}`;
+  yield `add table ${T}\ndelete table ${T}\n`;
+  yield* renderNftablesPieces(state, opts);
 }
 
 const sameRules = (a: string[] | undefined, b: string[]): boolean => a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
