@@ -1,15 +1,8 @@
 // Child processes for the benchmarks: started in their own process group, stopped on every
 // exit path (normal end, error, SIGINT/SIGTERM), with their output kept for error messages.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 
-export function hasBinary(name: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { hasBinary } from "../test/agent/netns-lab";
 
 export interface Proc {
   child: ChildProcess;
@@ -49,22 +42,22 @@ export function startProcess(argv: string[], opts: { env?: Record<string, string
     output: () => out,
     stop: async () => {
       live.delete(proc);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
+      const signalGroup = (signal: NodeJS.Signals) => {
         try {
-          process.kill(-child.pid!, "SIGKILL");
+          process.kill(-child.pid!, signal);
         } catch {
-          // Gone meanwhile.
+          // The group is gone.
         }
-      }, 3000);
-      await exited;
-      clearTimeout(timer);
+      };
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        signalGroup("SIGTERM");
+        const timer = setTimeout(() => signalGroup("SIGKILL"), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // The leader's exit does not end the rest of its group (workerd under wrangler, say).
+      signalGroup("SIGKILL");
     },
   };
   live.add(proc);
