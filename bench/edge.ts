@@ -17,6 +17,7 @@ import { combineWindows, measureWindow, type Window, type WindowSpec } from "./e
 import { nginxInstalled, startNginx } from "./edge/nginx";
 import { checkHostsServed, registerServices, waitForKvFlushed, type ServiceSpec } from "./edge/services";
 import { count, summarise, type Measured } from "./edge/summary";
+import { processRssMb } from "./edge/proc-cpu";
 import { wranglerProcesses } from "./edge/wrangler-processes";
 
 interface Sizes {
@@ -163,6 +164,13 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
   }
   for (const c of contestants) bench.measured.push({ ...c.line, window: combineWindows(c.windows) });
   if (waitedMs > 0) bench.notes.push(`the alternating windows waited ${(waitedMs / 1000).toFixed(1)} s in all so that no gateway window straddled a route-cache expiry`);
+  const rss = contestants.map((c) => (c.spec.workerPid === undefined ? undefined : processRssMb(c.spec.workerPid)));
+  if (rss.every((r) => r !== undefined)) {
+    bench.notes.push(
+      `RSS of the workerd running each Worker after the rounds: ${contestants.map((c, i) => `${c.line.name} ${count(rss[i]!)} MiB`).join(", ")}; ` +
+        "under wrangler dev the registry Durable Object runs in the same process and isolate as the gateway, so its Services share the gateway's heap",
+    );
+  }
   await Promise.all([floor.stop(), one.worker.stop(), many.worker.stop()]);
 }
 

@@ -1,4 +1,4 @@
-// CPU time of processes, read from /proc, so that a line can say where its time went:
+// CPU time (and resident memory) of processes, read from /proc, so that a line can say where its time went:
 // the proxy under test (a whole process group: wrangler, its workerd processes) and
 // each pod. Linux only; elsewhere every reading is undefined and the lines carry no CPU.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -43,6 +43,16 @@ export function groupCpuSeconds(pgrp: number): number | undefined {
     total += stat.cpuSeconds;
   }
   return found ? total : undefined;
+}
+
+/** Resident memory of a process, in MiB. */
+export function processRssMb(pid: number): number | undefined {
+  try {
+    const kb = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 export function processGroupOf(pid: number): number | undefined {
