@@ -41,7 +41,8 @@ export async function startFloorWorker(podUrl: string, devtoolsRelay = false): P
     what: "the floor Worker",
     argv: [wrangler, ...args],
     cwd: ROOT,
-    env: { WRANGLER_SEND_METRICS: "false", CI: "true", ...(devtoolsRelay ? RELAY_ON : DEVTOOLS_RELAY_OFF) },
+    // wrangler's debug log (where the relay's events end up) goes to the temporary folder, removed on stop.
+    env: { WRANGLER_SEND_METRICS: "false", CI: "true", WRANGLER_LOG_PATH: state, ...(devtoolsRelay ? RELAY_ON : DEVTOOLS_RELAY_OFF) },
     url,
     tempDir: state,
     readyTimeoutMs: READY_TIMEOUT_MS,
