@@ -1,6 +1,6 @@
 // The run's report: the table printed at the end, the JSON kept under bench/results/, and
 // an SVG chart of the ratios against their targets.
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
@@ -13,14 +13,11 @@ export interface Report {
   parts: PartResult[];
 }
 
+/** The first line a version command prints, on stdout or stderr (`nginx -v` uses stderr). */
 function firstLine(argv: string[]): string {
-  try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0]!.trim();
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    const text = `${err.stdout ?? ""}${err.stderr ?? ""}`.split("\n")[0]?.trim();
-    return text || "not installed";
-  }
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
+  if (r.error) return "not installed";
+  return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0]!.trim();
 }
 
 export function machineFacts(): Record<string, string> {
@@ -64,7 +61,8 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 /** Horizontal bars, one per ratio, with the target marked; green when met, red when missed. */
 export function ratioChart(ratios: (Ratio & { part: string })[], title: string): string {
   const rowH = 26;
-  const labelW = 360;
+  // About 6.5 px per character of 12 px sans-serif, so no label runs off the left edge.
+  const labelW = Math.max(200, Math.ceil(Math.max(...ratios.map((r) => `${r.part}: ${r.name}`.length)) * 6.5) + 16);
   const barW = 360;
   const top = 40;
   const max = Math.max(1.5, ...ratios.map((r) => Math.max(r.value, r.goal?.value ?? 0))) * 1.05;
@@ -88,7 +86,8 @@ export function writeReport(report: Report, dir: string): string[] {
   const latest = join(dir, "latest.json");
   writeFileSync(named, json);
   writeFileSync(latest, json);
-  const ratios = report.parts.flatMap((p) => p.ratios.map((r) => ({ ...r, part: p.part })));
+  // The chart holds the claims: ratios that have a target (the others differ in scale by 10×).
+  const ratios = report.parts.flatMap((p) => p.ratios.filter((r) => r.goal).map((r) => ({ ...r, part: p.part })));
   const chart = join(dir, "latest.svg");
   writeFileSync(chart, ratioChart(ratios, `svcedge ratios, ${report.started.slice(0, 10)}${report.quick ? " (quick)" : ""}: bar = measured, black line = target`));
   return [named, latest, chart];
