@@ -253,14 +253,14 @@ function dnatLine(d: DnatResult, path: "direct" | "clusterIP", plan: Plan): Line
 
 function notes(plan: Plan, scale: ScaleRun[], restore: RestoreCost | string | undefined, rss: AgentRssResult | string, dnat: DnatResult[] | string): string[] {
   const out = [
-    `scale: synthetic ClusterIP Services (every 10th a NodePort, every 100th with ClientIP affinity) × ${plan.endpointsPerService} endpoints, a third on this node; each backend and size in its own process and namespace; full sync = listing + render + apply through the real ServiceProxy, SyncLoop and proxier; a change = one endpoint turning unready or ready, spaced past the sync loop's 30 ms rate limit; iptables has no incremental path, so each of its changes is a full restore`,
+    `scale: synthetic ClusterIP Services (every 10th a NodePort, every 100th with ClientIP affinity) × ${plan.endpointsPerService} endpoints, a third on this node; each backend and size in its own process and namespace; full sync = listing + render + apply through the real ServiceProxy, SyncLoop and proxier; a change = one endpoint turning unready or ready, spaced past the sync loop's 30 ms rate limit; an iptables change restores only the chains whose rules changed (as kube-proxy's MinimizeIPTablesRestore), an nftables change is one incremental transaction`,
   ];
   const stopped = scale.filter((r) => r.error);
   for (const r of stopped) out.push(`${r.figures.backend} at ${count(r.figures.services!)} × ${r.figures.endpointsPerService} stopped: ${r.error}`);
   if (typeof restore === "string") out.push(`iptables-restore cost not measured: ${restore}`);
   else if (restore) {
     out.push(
-      `iptables is the runtime's: ${iptablesVersion()} spends its time in iptables-restore --noflush itself, ${count(Math.round(restore.noflushMs))} ms for the ${count(plan.restoreCostServices)}-Service ruleset against ${count(Math.round(restore.flushMs))} ms without --noflush${restore.legacyMs === undefined ? "" : ` and ${count(Math.round(restore.legacyMs))} ms with iptables-legacy-restore`}; perf puts most of it in strcmp over its own lists, and it grows faster than the rules (the full sync ratios: 10 when linear). kube-proxy's layout needs --noflush (other chains live in the same tables); what would be ours is restoring only the chains that changed, as kube-proxy's MinimizeIPTablesRestore does`,
+      `iptables is the runtime's: ${iptablesVersion()} spends its time in iptables-restore --noflush itself, ${count(Math.round(restore.noflushMs))} ms for the ${count(plan.restoreCostServices)}-Service ruleset against ${count(Math.round(restore.flushMs))} ms without --noflush${restore.legacyMs === undefined ? "" : ` and ${count(Math.round(restore.legacyMs))} ms with iptables-legacy-restore`}; perf puts most of it in strcmp over its own lists, and it grows faster than the rules (the full sync ratios: 10 when linear). kube-proxy's layout needs --noflush (other chains live in the same tables); a single change restores only the chains it changed, so only full syncs pay this`,
     );
   }
   if (typeof rss === "string") out.push(`agent RSS not measured: ${rss}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildProxyState } from "../../../src/agent/proxy/state";
-import { probability, renderIptables } from "../../../src/agent/proxy/iptables/render";
+import { probability, renderIptables, renderIptablesChanges, renderIptablesSync } from "../../../src/agent/proxy/iptables/render";
 import { IptablesModel } from "../../../src/agent/proxy/iptables/trace";
 import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
 import { expectGolden } from "./golden";
@@ -52,5 +52,69 @@ describe("renderIptables", () => {
     expect(after.split("\n").filter((l) => l.includes(`-j ${deleted[0]}`))).toEqual([]);
     // The tracer applies the restore as the kernel would.
     expect(Object.keys(new IptablesModel(after).chains())).not.toContain(`nat/${deleted[0]}`);
+  });
+});
+
+/** The rule texts per chain after `iptables-restore --noflush` of the text, in order. */
+function restoredRules(text: string): Record<string, string[]> {
+  const chains: Record<string, string[]> = {};
+  let table = "";
+  for (const line of text.split("\n")) {
+    let m: RegExpMatchArray | null;
+    if ((m = line.match(/^\*(\S+)$/))) table = m[1]!;
+    else if ((m = line.match(/^:(\S+) /))) chains[`${table}/${m[1]}`] = [];
+    else if ((m = line.match(/^-X (\S+)$/))) delete chains[`${table}/${m[1]}`];
+    else if ((m = line.match(/^-A (\S+) /))) chains[`${table}/${m[1]}`]!.push(line);
+  }
+  return chains;
+}
+
+describe("renderIptablesChanges (partial restores)", () => {
+  const stateOf = (cases: typeof GOLDEN_CASES) =>
+    buildProxyState({ services: cases.flatMap((c) => c.input.services), slices: cases.flatMap((c) => c.input.slices), nodeName: NODE, nodeIPs: [NODE_IP] });
+  const opts = { clusterCIDRs: [POD_CIDR] };
+  // Every golden case appearing, disappearing and changing next to the others.
+  const transitions = GOLDEN_CASES.flatMap((c) => {
+    const others = GOLDEN_CASES.filter((o) => o !== c);
+    return [
+      { name: `${c.name} added`, before: others, after: GOLDEN_CASES },
+      { name: `${c.name} removed`, before: GOLDEN_CASES, after: others },
+    ];
+  });
+
+  it.each(transitions)("$name: the full ruleset plus the changes is the next full ruleset", ({ before, after }) => {
+    const prev = renderIptablesSync(stateOf(before), opts);
+    const next = renderIptablesSync(stateOf(after), opts);
+    const changes = renderIptablesChanges(prev.chains, next.chains);
+    // Nothing to write exactly when the rulesets are the same (ExternalName and headless Services have no rules).
+    expect(changes === "").toBe(prev.text === next.text);
+    // Sequential restores under --noflush are one text with several table sections: the tracer
+    // applies it as the kernel would (it throws on a jump to a missing chain or deleting a
+    // non-empty one), and every chain ends with the next ruleset's rules.
+    expect(new IptablesModel(prev.text + changes).chains()).toEqual(new IptablesModel(next.text).chains());
+    expect(restoredRules(prev.text + changes)).toEqual(restoredRules(next.text));
+    // Only what changed is written: far less than the whole ruleset.
+    expect(changes.length).toBeLessThan(next.text.length);
+  });
+
+  it("writes nothing when nothing changed, and only the changed chains for one endpoint", () => {
+    const all = renderIptablesSync(stateOf(GOLDEN_CASES), opts);
+    expect(renderIptablesChanges(all.chains, renderIptablesSync(stateOf(GOLDEN_CASES), opts).chains)).toBe("");
+    const one = (eps: string[]) =>
+      renderIptablesSync(
+        buildProxyState({
+          services: [service("default", "web", { clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80, targetPort: 8080 }] })],
+          slices: [slice("default", "web", [{ name: "http", port: 8080 }], eps.map((ip) => endpoint(ip)))],
+          nodeName: NODE,
+          nodeIPs: [NODE_IP],
+        }),
+      );
+    const changes = renderIptablesChanges(one(["198.18.1.2", "198.18.1.3"]).chains, one(["198.18.1.2"]).chains);
+    const declared = [...changes.matchAll(/^:(\S+)/gm)].map((m) => m[1]!);
+    // The service chain (its balancing rules changed) and the removed endpoint's chain, nothing else.
+    expect(declared).toHaveLength(2);
+    expect(declared.filter((c) => c.startsWith("SVCEDGE-SVC-"))).toHaveLength(1);
+    const deleted = [...changes.matchAll(/^-X (\S+)/gm)].map((m) => m[1]!);
+    expect(deleted).toEqual(declared.filter((c) => c.startsWith("SVCEDGE-SEP-")));
   });
 });

@@ -1,11 +1,12 @@
 // Applies iptables rules with `iptables-restore --noflush` and implements the Proxier
 // interface. The built-in chains get our jump rules once each (check, then insert);
-// everything else lives in SVCEDGE-* chains that the restore rewrites whole.
+// everything else lives in SVCEDGE-* chains: a full sync rewrites them all, a partial one
+// only those whose rules changed since the last sync that worked.
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
-import type { Proxier, SyncResult } from "../proxier";
+import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
 import { CHAIN_PREFIX, JUMP_RULES, type IptablesTable } from "./chains";
-import { renderIptables, type IptablesOptions } from "./render";
+import { renderIptablesChanges, renderIptablesSync, type IptablesChains, type IptablesOptions } from "./render";
 
 /** Seconds to wait for the xtables lock, as kube-proxy's -w 5. */
 const XTABLES_WAIT_SECONDS = "5";
@@ -62,23 +63,41 @@ export async function cleanupIptables(opts: CommandOptions = {}): Promise<Result
 export class IptablesProxier implements Proxier {
   readonly backend = "iptables";
   private readonly run: RunCommand;
+  /** Our chains as the kernel holds them, when known (after a sync that worked). */
+  private applied: IptablesChains | undefined;
 
   constructor(private readonly opts: CommandOptions & Omit<IptablesOptions, "existingChains"> = {}) {
     this.run = commandRunner(opts);
   }
 
-  /** Always a full restore of our chains: iptables has no cheap per-element update. */
-  async sync(state: ProxyState): Promise<SyncResult> {
+  async sync(state: ProxyState, syncOpts: SyncOptions = {}): Promise<SyncResult> {
+    if (this.applied && !syncOpts.full) {
+      const { chains } = renderIptablesSync(state, this.opts);
+      const changes = renderIptablesChanges(this.applied, chains);
+      if (changes === "") return { ok: true, mode: "unchanged" };
+      const restored = await applyIptables(changes, { run: this.run });
+      const jumps = restored.ok ? await ensureJumpRules({ run: this.run }) : restored;
+      if (jumps.ok) {
+        this.applied = chains;
+        return { ok: true, mode: "partial" };
+      }
+      // The kernel is not what we thought (someone else's change, a failed restore): rewrite it all.
+    }
+    this.applied = undefined;
     const existingChains = await listOwnedChains(this.run);
     if ("error" in existingChains) return { ok: false, error: existingChains.error };
-    const restored = await applyIptables(renderIptables(state, { ...this.opts, existingChains }), { run: this.run });
+    const { text, chains } = renderIptablesSync(state, { ...this.opts, existingChains });
+    const restored = await applyIptables(text, { run: this.run });
     if (!restored.ok) return restored;
     // Chains exist now, so the jumps into them can be added.
     const jumps = await ensureJumpRules({ run: this.run });
-    return jumps.ok ? { ok: true, mode: "full" } : jumps;
+    if (!jumps.ok) return jumps;
+    this.applied = chains;
+    return { ok: true, mode: "full" };
   }
 
   cleanup(): Promise<Result> {
+    this.applied = undefined;
     return cleanupIptables({ run: this.run });
   }
 }

@@ -125,7 +125,7 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
   }
 }
 
-export function renderIptables(state: ProxyState, opts: IptablesOptions = {}): string {
+function collect(state: ProxyState, opts: IptablesOptions): Tables {
   const t: Tables = { nat: { chains: [], rules: [] }, filter: { chains: [], rules: [] } };
   t.filter.rules.push(
     `-A ${FORWARD_CHAIN} ${comment("svcedge forwarding rules")} -m mark --mark ${MASQUERADE_MARK}/${MASQUERADE_MARK} -j ACCEPT`,
@@ -141,13 +141,23 @@ export function renderIptables(state: ProxyState, opts: IptablesOptions = {}): s
   for (const svc of state.services) renderService(t, svc, opts);
   // NOTE: this must be the last rule in SVCEDGE-SERVICES: NodePorts match any local address.
   t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment("svcedge service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
+  for (const table of TABLE_NAMES) t[table].chains = FIXED_CHAINS[table].concat(t[table].chains);
+  return t;
+}
 
+const TABLE_NAMES = ["filter", "nat"] as const;
+
+export function renderIptables(state: ProxyState, opts: IptablesOptions = {}): string {
+  return renderTables(collect(state, opts), opts.existingChains);
+}
+
+function renderTables(t: Tables, existingChains: IptablesOptions["existingChains"]): string {
   // Joined per section: spreading 100,000+ rules into push() would overflow the call stack.
   const sections: string[] = [];
-  for (const table of ["filter", "nat"] as const) {
-    const chains = FIXED_CHAINS[table].concat(t[table].chains);
+  for (const table of TABLE_NAMES) {
+    const chains = t[table].chains;
     const live = new Set(chains);
-    const stale = [...(opts.existingChains?.[table] ?? [])].filter((c) => !live.has(c));
+    const stale = [...(existingChains?.[table] ?? [])].filter((c) => !live.has(c));
     // Declaring a chain flushes it under --noflush: stale ones are emptied first, deleted last.
     const declarations = chains.concat(stale).map((chain) => `:${chain} - [0:0]`);
     sections.push(`*${table}`, declarations.join("\n"), t[table].rules.join("\n"));
@@ -155,4 +165,39 @@ export function renderIptables(state: ProxyState, opts: IptablesOptions = {}): s
     sections.push("COMMIT");
   }
   return sections.join("\n") + "\n";
+}
+
+/** Every chain we own, per table, with its rules as one text (in order): what a sync is compared by. */
+export type IptablesChains = Record<IptablesTable, Map<string, string>>;
+
+/** The full restore text for a state, and its chains for the next sync's comparison. */
+export function renderIptablesSync(state: ProxyState, opts: IptablesOptions = {}): { text: string; chains: IptablesChains } {
+  const t = collect(state, opts);
+  const chains = { filter: new Map<string, string>(), nat: new Map<string, string>() };
+  for (const table of TABLE_NAMES) {
+    const byChain = new Map<string, string[]>(t[table].chains.map((c) => [c, []]));
+    for (const rule of t[table].rules) byChain.get(rule.slice(3, rule.indexOf(" ", 3)))!.push(rule);
+    for (const [chain, rules] of byChain) chains[table].set(chain, rules.join("\n"));
+  }
+  return { text: renderTables(t, opts.existingChains), chains };
+}
+
+/**
+ * Only the chains that changed between two syncs (kube-proxy's MinimizeIPTablesRestore):
+ * changed and new chains declared (so flushed) and refilled, gone ones flushed and deleted,
+ * unchanged ones not mentioned, so `--noflush` leaves them alone. A chain that starts or
+ * stops jumping to another has changed itself, so references stay valid. "" when nothing
+ * changed.
+ */
+export function renderIptablesChanges(prev: IptablesChains, next: IptablesChains): string {
+  const sections: string[] = [];
+  for (const table of TABLE_NAMES) {
+    const changed = [...next[table]].filter(([chain, rules]) => prev[table].get(chain) !== rules);
+    const gone = [...prev[table].keys()].filter((chain) => !next[table].has(chain));
+    if (changed.length === 0 && gone.length === 0) continue;
+    sections.push(`*${table}`, ...changed.map(([chain]) => `:${chain} - [0:0]`), ...gone.map((chain) => `:${chain} - [0:0]`));
+    for (const [, rules] of changed) if (rules) sections.push(rules);
+    sections.push(...gone.map((chain) => `-X ${chain}`), "COMMIT");
+  }
+  return sections.length ? sections.join("\n") + "\n" : "";
 }
