@@ -11,7 +11,7 @@ import { loadTool } from "./load";
 import { startPod, type Pod } from "./pods";
 import type { BenchOptions, BenchPart, PartResult } from "./types";
 import { adminApi, type AdminApi } from "./edge/admin";
-import { withDevtoolsRelayOff } from "./edge/devtools-relay";
+import { DEVTOOLS_RELAY_OFF } from "./edge/devtools-relay";
 import { startFloorWorker } from "./edge/floor";
 import { combineWindows, measureWindow, type Window, type WindowSpec } from "./edge/measure";
 import { nginxInstalled, startNginx } from "./edge/nginx";
@@ -116,7 +116,7 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
   const floor = await startFloorWorker(pods[0]!.url);
   bench.stops.push(() => floor.stop());
   const startGateway = async () => {
-    const worker = await withDevtoolsRelayOff(() => startLocalWorker());
+    const worker = await startLocalWorker({ env: { ...DEVTOOLS_RELAY_OFF } });
     bench.stops.push(() => worker.stop());
     return { worker, admin: adminApi(worker.url, worker.adminToken) };
   };

@@ -9,20 +9,3 @@
 
 /** Environment that turns wrangler dev's DevTools relay off. */
 export const DEVTOOLS_RELAY_OFF: Readonly<Record<string, string>> = { VSCODE_INSPECTOR_OPTIONS: "{}" };
-
-/**
- * Runs `start` (which spawns wrangler dev with this process's environment, as
- * startLocalWorker does) with the relay off; the environment is restored after.
- */
-export async function withDevtoolsRelayOff<T>(start: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(DEVTOOLS_RELAY_OFF).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, DEVTOOLS_RELAY_OFF);
-  try {
-    return await start();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}

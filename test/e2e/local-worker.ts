@@ -22,6 +22,8 @@ export interface LocalWorkerOptions {
   /** Extra `--var NAME:value` pairs (e.g. ADMIN_HOSTS for a lab address). */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Extra environment for wrangler (e.g. bench/edge/devtools-relay.ts's DEVTOOLS_RELAY_OFF). */
+  env?: Record<string, string>;
 }
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -51,7 +53,8 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    // wrangler's debug log goes to the temporary state folder, removed by stop().
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", WRANGLER_LOG_PATH: join(state, "logs"), ...opts.env },
   });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
