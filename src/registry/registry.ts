@@ -19,6 +19,7 @@ import type { Endpoint, EndpointSlice, KubeObject, Lease, List, Namespace, Node,
 import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION, SERVICE_NAME_LABEL } from "../api/types";
 import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
+import { contentHash } from "./content-hash";
 import { AllocationError } from "./allocators";
 import { authorize, type Caller, type Verb } from "./authorize";
 import { desiredSlices, isManagedSlice, sameSliceContent, selectsPods, type NodeFacts } from "./endpoints-controller";
@@ -89,7 +90,8 @@ export class Registry extends DurableObject<Env> {
   private readonly hostnamePolicy: HostnamePolicy;
   private readonly liveness: NodeLiveness;
   /** Last compiled route JSON per host, to write only records that changed. */
-  private readonly routes = new Map<string, string>();
+  /** Per host, the contentHash of its route record's JSON (without resourceVersion) as last queued for KV. */
+  private readonly routes = new Map<string, number>();
   private readonly routeHostsBySvc = new Map<string, string[]>();
   private readonly tokens = new Map<string, string>();
   private readonly podsOfService = new ServicePodIndex();
@@ -561,9 +563,9 @@ export class Registry extends DurableObject<Env> {
     }
     for (const [host, rec] of records) {
       // Compare without the resourceVersion so that unrelated writes do not rewrite the record.
-      const json = JSON.stringify({ ...rec, resourceVersion: "" });
-      if (this.routes.get(host) === json) continue;
-      this.routes.set(host, json);
+      const hash = contentHash(JSON.stringify({ ...rec, resourceVersion: "" }));
+      if (this.routes.get(host) === hash) continue;
+      this.routes.set(host, hash);
       if (!initial) this.kv.set(routeKey(host), JSON.stringify(rec));
     }
     if (records.size > 0) this.routeHostsBySvc.set(key, [...records.keys()]);
