@@ -44,11 +44,17 @@ export const spawnCommand: RunCommand = (argv, stdin) =>
  */
 async function writePieces(stream: NodeJS.WritableStream, pieces: Iterable<string>): Promise<void> {
   let closed = false;
-  stream.once("close", () => (closed = true));
+  let wake: (() => void) | undefined;
+  const onClose = () => {
+    closed = true;
+    wake?.();
+  };
+  stream.once("close", onClose);
   for (const piece of pieces) {
     if (closed) return;
-    if (!stream.write(piece)) await new Promise((r) => (stream.once("drain", r), stream.once("close", r)));
+    if (!stream.write(piece)) await new Promise<void>((r) => (wake = r, stream.once("drain", r)));
   }
+  stream.removeListener("close", onClose);
   stream.end();
 }
 

@@ -6,7 +6,7 @@ import { commandRunner, failure, type CommandOptions, type Result, type RunComma
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
 import { CHAIN_PREFIX, JUMP_RULES, type IptablesTable } from "./chains";
-import { renderIptablesChanges, renderIptablesSync, type IptablesChains, type IptablesOptions } from "./render";
+import { iptablesChains, renderIptablesChanges, renderIptablesSync, type IptablesChains, type IptablesOptions } from "./render";
 
 /** Seconds to wait for the xtables lock, as kube-proxy's -w 5. */
 const XTABLES_WAIT_SECONDS = "5";
@@ -72,7 +72,7 @@ export class IptablesProxier implements Proxier {
 
   async sync(state: ProxyState, syncOpts: SyncOptions = {}): Promise<SyncResult> {
     if (this.applied && !syncOpts.full) {
-      const { chains } = renderIptablesSync(state, this.opts);
+      const chains = iptablesChains(state, this.opts);
       const changes = renderIptablesChanges(this.applied, chains);
       if (changes === "") return { ok: true, mode: "unchanged" };
       const restored = await applyIptables(changes, { run: this.run });

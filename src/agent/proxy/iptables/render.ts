@@ -170,16 +170,25 @@ function renderTables(t: Tables, existingChains: IptablesOptions["existingChains
 /** Every chain we own, per table, with its rules as one text (in order): what a sync is compared by. */
 export type IptablesChains = Record<IptablesTable, Map<string, string>>;
 
-/** The full restore text for a state, and its chains for the next sync's comparison. */
-export function renderIptablesSync(state: ProxyState, opts: IptablesOptions = {}): { text: string; chains: IptablesChains } {
-  const t = collect(state, opts);
+function chainsOf(t: Tables): IptablesChains {
   const chains = { filter: new Map<string, string>(), nat: new Map<string, string>() };
   for (const table of TABLE_NAMES) {
     const byChain = new Map<string, string[]>(t[table].chains.map((c) => [c, []]));
     for (const rule of t[table].rules) byChain.get(rule.slice(3, rule.indexOf(" ", 3)))!.push(rule);
     for (const [chain, rules] of byChain) chains[table].set(chain, rules.join("\n"));
   }
-  return { text: renderTables(t, opts.existingChains), chains };
+  return chains;
+}
+
+/** The chains a state renders to, for a partial sync's comparison (no restore text). */
+export function iptablesChains(state: ProxyState, opts: IptablesOptions = {}): IptablesChains {
+  return chainsOf(collect(state, opts));
+}
+
+/** The full restore text for a state, and its chains for the next sync's comparison. */
+export function renderIptablesSync(state: ProxyState, opts: IptablesOptions = {}): { text: string; chains: IptablesChains } {
+  const t = collect(state, opts);
+  return { text: renderTables(t, opts.existingChains), chains: chainsOf(t) };
 }
 
 /**
