@@ -89,7 +89,6 @@ export class Registry extends DurableObject<Env> {
   private readonly cfg: ClusterConfig;
   private readonly hostnamePolicy: HostnamePolicy;
   private readonly liveness: NodeLiveness;
-  /** Last compiled route JSON per host, to write only records that changed. */
   /** Per host, the contentHash of its route record's JSON (without resourceVersion) as last queued for KV. */
   private readonly routes = new Map<string, number>();
   private readonly routeHostsBySvc = new Map<string, string[]>();
