@@ -10,7 +10,7 @@ import type { BenchOptions, BenchPart, Line, PartResult, Target } from "./types"
 import { agentBenchUnavailable } from "./agent/netns";
 import type { KernelBackend, ScaleOptions, ScaleResult } from "./agent/scale";
 import { runScaleChild, type ScaleRun } from "./agent/scale-runner";
-import { measureAgentRss, type AgentRssResult } from "./agent/agent-rss";
+import { measureAgentRss, SETTLE_MS, type AgentRssResult } from "./agent/agent-rss";
 import { measureDnat, type DnatResult, type PathFigures } from "./agent/dnat";
 import { measureRestoreCost, type RestoreCost } from "./agent/restore-cost";
 
@@ -195,7 +195,7 @@ function rssTarget(plan: Plan, rss: AgentRssResult | string): Target {
     goal: `< ${RSS_GOAL_MB} MB`,
     met: peak < RSS_GOAL_MB,
     note: peakDuringSync(rss)
-      ? "reached during the first full sync, which builds the whole nft transaction as one string with its element strings (nftables/render.ts) before writing it to nft; writing it in chunks as it is made is what is left (docs/agent.md)"
+      ? "reached during the first full sync, whose transaction goes to nft in pieces made as the pipe drains (renderNftablesPieces in nftables/render.ts); the stores, ProxyState and the render's garbage make the rest (docs/agent.md)"
       : "reached before the first full sync: start-up and the informers' lists",
   };
 }
@@ -228,7 +228,7 @@ function rssLine(r: AgentRssResult): Line {
   return {
     name: `agent process, nftables, ${count(r.services)} × ${r.endpointsPerService}`,
     metrics: { peak_rss_mb: r1(r.later.vmHwmMb), rss_mb: r1(r.afterSync.vmRssMb) },
-    detail: `/proc VmHWM 5 s after the first full sync, VmRSS at it (${r1(r.afterSync.vmHwmMb)} MB peak then, ${r1(r.later.vmRssMb)} MB RSS later); objects created through the admin API in ${r1(r.createS)} s; agent start -> first full sync logged ${r1(r.startToSyncS)} s; ${peakPlace(r)}`,
+    detail: `/proc VmHWM ${SETTLE_MS / 1000} s after the first full sync, VmRSS at it (${r1(r.afterSync.vmHwmMb)} MB peak then, ${r1(r.later.vmRssMb)} MB RSS later); objects created through the admin API in ${r1(r.createS)} s; agent start -> first full sync logged ${r1(r.startToSyncS)} s; ${peakPlace(r)}`,
   };
 }
 

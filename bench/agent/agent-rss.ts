@@ -2,15 +2,14 @@
 // Worker (wrangler dev) on the root side of a veth pair into a throwaway namespace,
 // selector-less Services and hand-written EndpointSlices created through the admin API, the
 // agent CLI inside the namespace (through scripts/agent.mjs, as `npm run agent`), and its
-// VmRSS and VmHWM (peak) from /proc once the first full sync is logged, and again a little
+// VmRSS and VmHWM (peak) from /proc once the first full sync is logged, and again SETTLE_MS
 // later. Every wait is bounded; the Worker and the agent end with this process.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_NAME_LABEL } from "../../src/api/types";
-import { spawnCommand } from "../../src/agent/proxy/command";
 import { startLocalWorker, type LocalWorker } from "../../test/e2e/local-worker";
-import { NetnsLab } from "../../test/agent/netns-lab";
+import { mustRun, NetnsLab } from "../../test/agent/netns-lab";
 import { NODE_BIN } from "../pods";
 import { startProcess, type Proc } from "../processes";
 import { endpointIP } from "./cluster";
@@ -28,7 +27,7 @@ const CONCURRENCY = 32;
 const SAMPLE_INTERVAL_MS = 20;
 const PEAK_SLACK_MB = 1;
 /** How long the garbage of the first sync is given before the second reading. */
-const SETTLE_MS = 5_000;
+export const SETTLE_MS = 5_000;
 
 export interface AgentRssOptions {
   services: number;
@@ -128,14 +127,9 @@ async function watchStartUp(agent: Proc, timeoutMs: number): Promise<{ line: str
 async function vethIntoNamespace(lab: NetnsLab, netns: string): Promise<void> {
   // IFNAMSIZ: at most 15 characters.
   const hostIf = `sebr${randomBytes(3).toString("hex")}`;
-  for (const argv of [
-    ["ip", "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", netns],
-    ["ip", "addr", "add", `${HOST_IP}/${PREFIX_LEN}`, "dev", hostIf],
-    ["ip", "link", "set", hostIf, "up"],
-  ]) {
-    const r = await spawnCommand(argv);
-    if (r.code !== 0) throw new Error(`${argv.join(" ")}: exit ${r.code}: ${r.stderr.trim()}`);
-  }
+  await mustRun(["ip", "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+  await mustRun(["ip", "addr", "add", `${HOST_IP}/${PREFIX_LEN}`, "dev", hostIf]);
+  await mustRun(["ip", "link", "set", hostIf, "up"]);
   await lab.must("rss", ["ip", "addr", "add", `${AGENT_IP}/${PREFIX_LEN}`, "dev", "eth0"]);
   await lab.must("rss", ["ip", "link", "set", "eth0", "up"]);
 }

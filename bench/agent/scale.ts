@@ -11,7 +11,7 @@ import type { Result } from "../../src/agent/proxy/command";
 import { NftablesProxier } from "../../src/agent/proxy/nftables/apply";
 import { renderNftables, renderNftablesUpdate } from "../../src/agent/proxy/nftables/render";
 import { IptablesProxier } from "../../src/agent/proxy/iptables/apply";
-import { renderIptables } from "../../src/agent/proxy/iptables/render";
+import { iptablesChains, renderIptables, renderIptablesChanges } from "../../src/agent/proxy/iptables/render";
 import { ServiceProxy } from "../../src/agent/service-proxy";
 import { DEFAULT_MIN_SYNC_INTERVAL_MS, SyncLoop } from "../../src/agent/sync-loop";
 import { AgentMetrics } from "../../src/agent/metrics";
@@ -30,7 +30,7 @@ export interface ScaleOptions {
   endpointsPerService: number;
   /** Endpoint changes to time (median and worst are reported)... */
   changes: number;
-  /** ...unless they have taken this long together (iptables rewrites everything each time); at least one runs. */
+  /** ...unless they have taken this long together (a slow backend's changes); at least one runs. */
   changeBudgetMs: number;
   /** Bound on any one sync. */
   syncTimeoutMs: number;
@@ -48,7 +48,7 @@ export interface ScaleResult {
   changeMedianMs: number;
   changeWorstMs: number;
   changesTimed: number;
-  /** One more change's state and rule text in JS, not applied. */
+  /** One more change's state and rule text in JS, as the proxier makes them, not applied. */
   changeJsMs: number;
   /** This process after the syncs (stores, ServiceProxy, proxier state), after gc when exposed. */
   rssMb: number;
@@ -58,8 +58,12 @@ export interface ScaleResult {
 interface BackendOps {
   proxier: Proxier;
   render(state: ProxyState): string;
-  /** The rule text one change costs in JS: an update for nftables, everything for iptables. */
-  renderChange(before: ProxyState, after: ProxyState): string;
+  /**
+   * The rule text of one change from `before`, as the proxier makes it: an nft update, or the
+   * iptables chains that changed (the proxier keeps the applied chains, so they are made here
+   * before the change is timed).
+   */
+  changeRenderer(before: ProxyState): (after: ProxyState) => string;
   close(): void;
 }
 
@@ -67,9 +71,13 @@ function backendOps(backend: KernelBackend, netns: string): BackendOps {
   const opts = { clusterCIDRs: SCALE_CLUSTER_CIDRS };
   if (backend === "nftables") {
     const proxier = new NftablesProxier({ netns, ...opts });
-    return { proxier, render: (s) => renderNftables(s, opts), renderChange: (b, a) => renderNftablesUpdate(b, a, opts) ?? "", close: () => proxier.close() };
+    return { proxier, render: (s) => renderNftables(s, opts), changeRenderer: (b) => (a) => renderNftablesUpdate(b, a, opts) ?? "", close: () => proxier.close() };
   }
-  return { proxier: new IptablesProxier({ netns, ...opts }), render: (s) => renderIptables(s, opts), renderChange: (_b, a) => renderIptables(a, opts), close: () => {} };
+  const changeRenderer = (before: ProxyState) => {
+    const applied = iptablesChains(before, opts);
+    return (after: ProxyState) => renderIptablesChanges(applied, iptablesChains(after, opts));
+  };
+  return { proxier: new IptablesProxier({ netns, ...opts }), render: (s) => renderIptables(s, opts), changeRenderer, close: () => {} };
 }
 
 const since = (t0: number): number => performance.now() - t0;
@@ -187,10 +195,10 @@ async function measureIn(netns: string, opts: ScaleOptions, report: ScaleReport)
 
     await loop.stop();
     // The JS part alone, for one more change: state and rule text, not applied.
-    const before = proxy.currentState();
+    const renderChange = ops.changeRenderer(proxy.currentState());
     replaceSlice(false, 4);
     t0 = performance.now();
-    ops.renderChange(before, proxy.currentState());
+    renderChange(proxy.currentState());
     const changeJsMs = since(t0);
     globalThis.gc?.();
     const mem = process.memoryUsage();

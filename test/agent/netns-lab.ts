@@ -147,7 +147,8 @@ export class NetnsLab {
   }
 }
 
-async function mustRun(argv: string[]): Promise<void> {
+/** Runs a command in this process's namespace; throws with its stderr when it fails. */
+export async function mustRun(argv: string[]): Promise<void> {
   const r = await spawnCommand(argv);
   if (r.code !== 0) throw new Error(`${argv.join(" ")}: exit ${r.code}: ${r.stderr}`);
 }
