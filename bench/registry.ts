@@ -13,7 +13,8 @@ import { sweepHosts, waitRoutable } from "./registry/routable";
 import { KV_POLL_MS, KV_QUIET_MS, waitKvSettled } from "./registry/kv-settle";
 import { measureFanout } from "./registry/watch-fanout";
 import { startControlProbe } from "./registry/control-probe";
-import { groupCpu, ownCpu, processGroupOf } from "./registry/process-cpu";
+import { groupCpuByCommand, ownCpuSeconds } from "./edge/proc-cpu";
+import { wranglerProcesses } from "./edge/wrangler-processes";
 import { cpus, loadavg } from "node:os";
 import { KV_MIN_WRITE_INTERVAL_MS, KV_WRITES_PER_FLUSH } from "../src/registry/kv-replica";
 import { MAX_ENDPOINTS_PER_SLICE } from "../src/registry/endpoints-controller";
@@ -97,9 +98,9 @@ async function measure(opts: BenchOptions, sz: Sizes, api: AdminApi, controlApi:
   // The namespace's own KV write must not count: start from a settled replica.
   const before = (await waitKvSettled(api, performance.now() + sz.settleBoundMs)).final;
   const load = loadavg()[0]!;
-  const workerGroup = processGroupOf(`entry=${new URL(api.url).host}`);
-  const serverCpu0 = workerGroup === undefined ? undefined : groupCpu(workerGroup);
-  const clientCpu0 = ownCpu();
+  const workerGroup = wranglerProcesses(Number(new URL(api.url).port))?.group;
+  const serverCpu0 = workerGroup === undefined ? undefined : groupCpuByCommand(workerGroup);
+  const clientCpu0 = ownCpuSeconds();
   const createDeadline = performance.now() + sz.createBoundMs;
   const base = `/api/v1/namespaces/${BENCH_NAMESPACE}`;
 
@@ -129,7 +130,7 @@ async function measure(opts: BenchOptions, sz: Sizes, api: AdminApi, controlApi:
     result.ratios.push({ name: "Pod create p50, last 10 % ÷ first 10 %", value: medians.last / medians.first });
     result.notes.push(`Pod create latency p50 over the first 10 % of them: ${medians.first.toFixed(1)} ms, over the last 10 %: ${medians.last.toFixed(1)} ms (does a create get dearer as objects pile up?)`);
   }
-  result.notes.push(cpuNote(serverCpu0, workerGroup, ownCpu() - clientCpu0, (podRun.lastAnswerAt - svcRun.startedAt) / 1000, load));
+  result.notes.push(cpuNote(serverCpu0, workerGroup, ownCpuSeconds() - clientCpu0, (podRun.lastAnswerAt - svcRun.startedAt) / 1000, load));
   if (svcRun.timedOut || podRun.timedOut) {
     result.notes.push(`creation stopped at its time bound of ${sz.createBoundMs / 1000} s (${svcRun.done} Services, ${podRun.done} Pods): nothing after it was measured`);
     return;
@@ -225,7 +226,7 @@ function cpuNote(server0: Map<string, number> | undefined, group: number | undef
   const client = `this bench process (the client) ${clientS.toFixed(1)} CPU-s`;
   const head = `CPU while creating (${wallS.toFixed(1)} s wall, 1-min load average ${load.toFixed(1)} on ${cpus().length} cores at the start)`;
   if (!server0 || group === undefined) return `${head}: ${client}; wrangler's processes not found`;
-  const server1 = groupCpu(group);
+  const server1 = groupCpuByCommand(group);
   const parts = [...server1].map(([comm, s]) => [comm, s - (server0.get(comm) ?? 0)] as const).filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
   const total = parts.reduce((t, [, s]) => t + s, 0);
   return `${head}: wrangler dev ${total.toFixed(1)} CPU-s (${parts.map(([c, s]) => `${c} ${s.toFixed(1)}`).join(", ")}; ${((total / wallS) * 100).toFixed(0)} % of one core), ${client}`;

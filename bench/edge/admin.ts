@@ -1,6 +1,7 @@
 // The few admin API calls the edge benchmark makes against a local Worker: JSON writes,
 // and the Prometheus counters of GET /metrics (the gateway's are per isolate; wrangler dev
 // runs one).
+import { readSamples } from "../registry/prometheus-samples";
 
 export interface AdminApi {
   json<T>(method: string, path: string, body?: unknown): Promise<T>;
@@ -16,22 +17,11 @@ export interface EdgeCounters {
   kvPending: number;
 }
 
-const COUNTERS: ReadonlyArray<[keyof EdgeCounters, string]> = [
-  ["gatewayRequests", "svcedge_gateway_requests_total"],
-  ["gatewayKvReads", "svcedge_gateway_kv_reads_total"],
-  ["kvPending", "svcedge_registry_kv_pending"],
-];
-
-/** Reads unlabelled samples out of Prometheus text; a missing one is an error (the metric was renamed). */
-export function parseCounters(text: string): EdgeCounters {
-  const out = {} as EdgeCounters;
-  for (const [field, name] of COUNTERS) {
-    const m = text.match(new RegExp(`^${name} (\\S+)$`, "m"));
-    if (!m) throw new Error(`GET /metrics has no ${name}`);
-    out[field] = Number(m[1]);
-  }
-  return out;
-}
+const COUNTERS: Readonly<Record<keyof EdgeCounters, string>> = {
+  gatewayRequests: "svcedge_gateway_requests_total",
+  gatewayKvReads: "svcedge_gateway_kv_reads_total",
+  kvPending: "svcedge_registry_kv_pending",
+};
 
 export function adminApi(baseUrl: string, token: string): AdminApi {
   const request = async (method: string, path: string, body?: unknown): Promise<Response> => {
@@ -45,6 +35,6 @@ export function adminApi(baseUrl: string, token: string): AdminApi {
   };
   return {
     json: async <T>(method: string, path: string, body?: unknown) => (await (await request(method, path, body)).json()) as T,
-    metrics: async () => parseCounters(await (await request("GET", "/metrics")).text()),
+    metrics: async () => readSamples(await (await request("GET", "/metrics")).text(), COUNTERS),
   };
 }

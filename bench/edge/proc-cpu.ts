@@ -1,6 +1,7 @@
 // CPU time (and resident memory) of processes, read from /proc, so that a line can say where its time went:
 // the proxy under test (a whole process group: wrangler, its workerd processes) and
-// each pod. Linux only; elsewhere every reading is undefined and the lines carry no CPU.
+// each pod (the edge part), or the server side against the client (the registry part).
+// Linux only; elsewhere every reading is undefined and the lines carry no CPU.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux ABI Node runs on. */
@@ -9,6 +10,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 const TCP_LISTEN = "0A";
 
 interface ProcStat {
+  comm: string;
   pgrp: number;
   cpuSeconds: number;
 }
@@ -17,9 +19,10 @@ function readStat(pid: number): ProcStat | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses: split after the last ")".
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const close = text.lastIndexOf(")");
+    const fields = text.slice(close + 2).split(" ");
     // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
-    return { pgrp: Number(fields[2]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND };
+    return { comm: text.slice(text.indexOf("(") + 1, close), pgrp: Number(fields[2]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return undefined;
   }
@@ -45,6 +48,22 @@ export function groupCpuSeconds(pgrp: number): number | undefined {
   return found ? total : undefined;
 }
 
+/** CPU seconds used so far by each command name in a process group (processes alive now). */
+export function groupCpuByCommand(pgrp: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of allPids()) {
+    const stat = readStat(pid);
+    if (stat?.pgrp === pgrp) out.set(stat.comm, (out.get(stat.comm) ?? 0) + stat.cpuSeconds);
+  }
+  return out;
+}
+
+/** This process's user + system CPU seconds so far. */
+export function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 /** Resident memory of a process, in MiB. */
 export function processRssMb(pid: number): number | undefined {
   try {
@@ -63,12 +82,8 @@ export function processGroupOf(pid: number): number | undefined {
 export function groupProcesses(pgrp: number): { pid: number; comm: string }[] {
   const out: { pid: number; comm: string }[] = [];
   for (const pid of allPids()) {
-    if (readStat(pid)?.pgrp !== pgrp) continue;
-    try {
-      out.push({ pid, comm: readFileSync(`/proc/${pid}/comm`, "utf8").trim() });
-    } catch {
-      // Gone meanwhile.
-    }
+    const stat = readStat(pid);
+    if (stat?.pgrp === pgrp) out.push({ pid, comm: stat.comm });
   }
   return out;
 }

@@ -4,15 +4,17 @@
 // Then waits until the registry has flushed every route record to KV, and only then asks
 // the gateway: a host asked for too early is cached as unknown for the route cache period.
 import { ENDPOINT_URLS_ANNOTATION, SERVICE_NAME_LABEL, type Service } from "../../src/api/types";
-import { request } from "node:http";
 import { waitUntil } from "../processes";
 import type { AdminApi } from "./admin";
+import { HttpTarget } from "../registry/http";
+import { answeredByPod } from "../registry/routable";
 
 const NAMESPACE = "default";
 /** Admin API writes in flight while registering many Services (the registry serialises them). */
 const REGISTER_CONCURRENCY = 32;
 /** Gateway requests in flight while checking that every host is served. */
 const CHECK_CONCURRENCY = 16;
+const CHECK_TIMEOUT_MS = 10_000;
 
 export interface ServiceSpec {
   name: string;
@@ -74,30 +76,19 @@ export async function waitForKvFlushed(admin: AdminApi, timeoutMs: number): Prom
 
 /** Asks the gateway once for every host (this also loads each into the isolate's route cache); throws on the first that is not served by a pod. */
 export async function checkHostsServed(gatewayUrl: string, hosts: string[]): Promise<void> {
+  const gateway = new HttpTarget(gatewayUrl, CHECK_CONCURRENCY);
   let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CHECK_CONCURRENCY, hosts.length) }, async () => {
-      while (next < hosts.length) {
-        const host = hosts[next++]!;
-        const res = await getWithHost(gatewayUrl, host);
-        if (res.status !== 200 || !res.body.startsWith("pod ")) throw new Error(`the gateway answered ${res.status} for ${host}: ${res.body.trim().slice(0, 80)}`);
-      }
-    }),
-  );
-}
-
-/** GET with a chosen Host header (fetch in Node replaces it with the URL's). */
-function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host }, timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} for ${host}`)));
-    req.on("error", reject);
-    req.end();
-  });
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(CHECK_CONCURRENCY, hosts.length) }, async () => {
+        while (next < hosts.length) {
+          const host = hosts[next++]!;
+          const res = await gateway.request({ path: "/", host, timeoutMs: CHECK_TIMEOUT_MS });
+          if (!answeredByPod(res)) throw new Error(`the gateway answered ${res.status} for ${host}: ${res.body.trim().slice(0, 80)}`);
+        }
+      }),
+    );
+  } finally {
+    gateway.close();
+  }
 }

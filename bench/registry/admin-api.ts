@@ -1,6 +1,7 @@
 // The admin API as the benchmark drives it: JSON bodies, the admin bearer token, and the
 // registry's figures from GET /metrics (Prometheus text).
 import { HttpTarget, type HttpAnswer } from "./http";
+import { readSamples } from "./prometheus-samples";
 
 export interface RegistryFigures {
   resourceVersion: number;
@@ -36,17 +37,12 @@ export class AdminApi {
   async figures(): Promise<RegistryFigures> {
     const res = await this.send("GET", "/metrics");
     if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${statusMessage(res.body)}`);
-    const value = (name: string): number => {
-      const m = new RegExp(`^${name} (\\S+)$`, "m").exec(res.body);
-      if (!m) throw new Error(`GET /metrics has no ${name}`);
-      return Number(m[1]);
-    };
-    return {
-      resourceVersion: value("svcedge_registry_resource_version"),
-      kvWrites: value("svcedge_registry_kv_writes_total"),
-      kvPending: value("svcedge_registry_kv_pending"),
-      watchers: value("svcedge_registry_watchers"),
-    };
+    return readSamples(res.body, {
+      resourceVersion: "svcedge_registry_resource_version",
+      kvWrites: "svcedge_registry_kv_writes_total",
+      kvPending: "svcedge_registry_kv_pending",
+      watchers: "svcedge_registry_watchers",
+    });
   }
 
   authHeader(): Record<string, string> {

@@ -1,7 +1,7 @@
 // "Routable" as a client sees it: the gateway answers a Service's public host with 200 from
 // a pod. Polls one host at a fixed interval until then (bounded by a deadline), and sweeps
 // every host once afterwards to check that none was left behind.
-import type { HttpTarget } from "./http";
+import type { HttpAnswer, HttpTarget } from "./http";
 import { runBounded } from "./bounded-writes";
 
 export interface RoutableWait {
@@ -13,7 +13,8 @@ export interface RoutableWait {
   lastBody?: string;
 }
 
-const fromPod = (status: number, body: string): boolean => status === 200 && body.startsWith("pod ");
+/** A 200 from one of the bench's pod servers (bench/pods.ts answers "pod <name>"). */
+export const answeredByPod = (res: HttpAnswer): boolean => res.status === 200 && res.body.startsWith("pod ");
 
 export async function waitRoutable(gateway: HttpTarget, host: string, intervalMs: number, deadlineAt: number): Promise<RoutableWait> {
   const wait: RoutableWait = { polls: 0 };
@@ -21,7 +22,7 @@ export async function waitRoutable(gateway: HttpTarget, host: string, intervalMs
     wait.polls++;
     try {
       const res = await gateway.request({ path: "/", host, timeoutMs: 5000 });
-      if (fromPod(res.status, res.body)) {
+      if (answeredByPod(res)) {
         wait.at = performance.now();
         return wait;
       }
@@ -36,17 +37,16 @@ export async function waitRoutable(gateway: HttpTarget, host: string, intervalMs
 }
 
 export interface Sweep {
-  hosts: number;
   notRoutable: number;
   example?: string;
 }
 
 /** One GET per host, `inFlight` at a time; counts the hosts that did not answer 200 from a pod. */
 export async function sweepHosts(gateway: HttpTarget, hosts: string[], inFlight: number, deadlineAt: number): Promise<Sweep> {
-  const sweep: Sweep = { hosts: hosts.length, notRoutable: 0 };
+  const sweep: Sweep = { notRoutable: 0 };
   const run = await runBounded(hosts.length, inFlight, deadlineAt, async (i) => {
     const res = await gateway.request({ path: "/", host: hosts[i]!, timeoutMs: 5000 });
-    if (fromPod(res.status, res.body)) return;
+    if (answeredByPod(res)) return;
     sweep.notRoutable++;
     sweep.example ??= `${hosts[i]}: ${res.status} ${res.body.trim().split("\n")[0]}`;
   });
