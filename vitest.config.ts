@@ -18,6 +18,7 @@ export default defineConfig({
           name: "worker",
           include: ["test/{api,registry,admin,gateway}/**/*.test.ts"],
           globalSetup: ["test/gateway/pods.setup.ts"],
+          setupFiles: ["test/setup/prototypes-untouched.ts"],
           testTimeout: 20_000,
         },
       },

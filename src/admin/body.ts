@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { badRequest, status, tooLarge, unsupportedMediaType } from "../api/status";
 import type { Status } from "../api/types";
 import { PATCH_CONTENT_TYPES, type PatchType } from "../registry/patching";
+import { ownValue, unsafeDataReason } from "../api/plain-data";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufError } from "./protobuf";
 
 /** kube-apiserver's default --max-request-body-bytes is 3 MiB. */
@@ -48,7 +49,7 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
   const type = mediaType(req.headers.get("content-type"));
   let patchType: PatchType | undefined;
   if (patch) {
-    patchType = PATCH_CONTENT_TYPES[type];
+    patchType = ownValue(PATCH_CONTENT_TYPES, type) as PatchType | undefined;
     if (!patchType)
       return {
         ok: false,
@@ -58,7 +59,7 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
     const bytes = await readBytes(req);
     if (!bytes.ok) return bytes;
     try {
-      return { ok: true, value: decodeKubernetesProtobuf(bytes.bytes) };
+      return checkedBody(decodeKubernetesProtobuf(bytes.bytes));
     } catch (e) {
       if (e instanceof ProtobufError) return { ok: false, status: status(415, "UnsupportedMediaType", e.message) };
       throw e;
@@ -72,9 +73,16 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
   const yaml = type.includes("yaml");
   try {
     const value = yaml ? parseYaml(text.text, { maxAliasCount: 100 }) : JSON.parse(text.text);
-    return patchType ? { ok: true, value, patchType } : { ok: true, value };
+    return checkedBody(value, patchType);
   } catch (e) {
     const detail = e instanceof Error ? e.message.split("\n")[0] : String(e);
     return { ok: false, status: badRequest(yaml ? `error converting YAML to JSON: yaml: ${detail}` : `couldn't get version/kind; json parse error: ${detail}`) };
   }
+}
+
+/** A parsed body is data: one that could reach a prototype or exhaust the stack is refused whole. */
+function checkedBody(value: unknown, patchType?: PatchType): ParsedBody {
+  const unsafe = unsafeDataReason(value);
+  if (unsafe) return { ok: false, status: badRequest(`the request body is invalid: ${unsafe}`) };
+  return patchType ? { ok: true, value, patchType } : { ok: true, value };
 }

@@ -5,11 +5,11 @@
 // layouts below follow k8s.io/api core/v1 generated.proto. Decoding yields the
 // JSON shape (empty values dropped, as JSON's omitempty would), which then goes
 // through the same admission as a JSON body.
+import { ownValue, setOwn, type PlainObject as Obj } from "../api/plain-data";
 
 export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
-type Obj = Record<string, unknown>;
 type FieldKind = "string" | "int" | "bool" | { message: MessageLayout } | { map: true } | "intOrString";
 interface FieldDef {
   name: string;
@@ -113,7 +113,10 @@ function decodeMessage(bytes: Uint8Array, layout: MessageLayout, raw = false): O
     }
     const value = readValue(r, wire, def, raw);
     if (def.repeated) ((out[def.name] ??= []) as unknown[]).push(value);
-    else if (typeof def.kind === "object" && "map" in def.kind) Object.assign((out[def.name] ??= {}) as Obj, value as Obj);
+    else if (typeof def.kind === "object" && "map" in def.kind) {
+      const map = (out[def.name] ??= {}) as Obj;
+      for (const [k, v] of Object.entries(value as Obj)) setOwn(map, k, v);
+    }
     else out[def.name] = value;
   }
   return out;
@@ -148,7 +151,7 @@ function omitEmpty(v: unknown): unknown {
     for (const [k, x] of Object.entries(v as Obj)) {
       const c = omitEmpty(x);
       if (c === "" || c === 0 || c === false || c === undefined) continue;
-      out[k] = c;
+      setOwn(out, k, c);
     }
     return out;
   }
@@ -161,7 +164,7 @@ export function decodeKubernetesProtobuf(body: Uint8Array): Obj {
   const unknown = decodeMessage(body.subarray(MAGIC.length), UNKNOWN, true);
   const typeMeta = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
   const kind = typeMeta.kind ?? "";
-  const layout = KINDS[kind];
+  const layout = ownValue(KINDS, kind) as MessageLayout | undefined;
   if (!layout) throw new ProtobufError(`svcedge accepts protobuf only for ${Object.keys(KINDS).join(", ")}; send ${kind || "this object"} as application/json`);
   const object = omitEmpty(decodeMessage((unknown.raw as Uint8Array | undefined) ?? new Uint8Array(), layout)) as Obj;
   const meta = object.metadata as Obj | undefined;

@@ -4,6 +4,7 @@
 import type { EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service } from "../api/types";
 import { podReadyCondition } from "../registry/endpoints-controller";
 import { age } from "./human-duration";
+import { hasOwn } from "../api/plain-data";
 
 export interface ColumnDefinition {
   name: string;
@@ -202,7 +203,7 @@ function rowObject(obj: KubeObject, include: IncludeObject): unknown {
 }
 
 export function hasPrinter(resource: string): boolean {
-  return resource in PRINTERS;
+  return hasOwn(PRINTERS, resource);
 }
 
 /** A Table of `items`, with every column; kubectl hides priority-1 columns unless -o wide. */

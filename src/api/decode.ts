@@ -5,6 +5,7 @@ import { RESOURCES, type Kind } from "./resources";
 import { SCHEMAS, goTypeOf, nodeOf, type SchemaNode } from "./schemas";
 import type { KubeObject, StatusCause } from "./types";
 import type { z } from "zod";
+import { isObject as isPlainObject, ownValue, setOwn } from "./plain-data";
 
 export type DecodeResult =
   | { ok: true; object: KubeObject; unknownFields: string[] }
@@ -46,7 +47,6 @@ export function decode(kind: Kind, raw: unknown): DecodeResult {
   return { ok: true, object, unknownFields };
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function jsonKind(v: unknown): string {
   if (v === null) return "null";
@@ -68,9 +68,9 @@ function clean(raw: unknown, schema: z.ZodType, path: string, unknown: string[])
   if (node.type === "object" && isPlainObject(raw)) {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw)) {
-      const child = node.shape[key];
+      const child = ownValue(node.shape, key) as z.ZodType | undefined;
       if (!child) unknown.push(joinPath(path, key));
-      else if (value !== null) out[key] = clean(value, child, joinPath(path, key), unknown);
+      else if (value !== null) setOwn(out, key, clean(value, child, joinPath(path, key), unknown));
     }
     return out;
   }
@@ -80,7 +80,7 @@ function clean(raw: unknown, schema: z.ZodType, path: string, unknown: string[])
   }
   if (node.type === "map" && isPlainObject(raw)) {
     const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(raw)) out[key] = value === null ? "" : clean(value, node.value, `${path}[${key}]`, unknown);
+    for (const [key, value] of Object.entries(raw)) setOwn(out, key, value === null ? "" : clean(value, node.value, `${path}[${key}]`, unknown));
     return out;
   }
   return raw;
@@ -95,11 +95,12 @@ function typeErrorCause(root: z.ZodType, input: unknown, issuePath: PropertyKey[
   const goPath: string[] = [];
   for (const seg of issuePath) {
     const node = nodeOf(schema);
-    if (node.type === "object" && typeof seg === "string" && node.shape[seg]) {
+    const field = node.type === "object" && typeof seg === "string" ? (ownValue(node.shape, seg) as z.ZodType | undefined) : undefined;
+    if (field) {
       struct = goTypeOf(schema);
-      schema = node.shape[seg];
-      fieldPath.push(fieldPath.length ? `.${seg}` : seg);
-      goPath.push(seg);
+      schema = field;
+      fieldPath.push(fieldPath.length ? `.${String(seg)}` : String(seg));
+      goPath.push(String(seg));
     } else if (node.type === "array" && typeof seg === "number") {
       schema = node.element;
       fieldPath.push(`[${seg}]`);
@@ -107,7 +108,7 @@ function typeErrorCause(root: z.ZodType, input: unknown, issuePath: PropertyKey[
       schema = node.value;
       fieldPath.push(`[${String(seg)}]`);
     } else break;
-    value = isPlainObject(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[seg as string] : undefined;
+    value = ownValue(value, String(seg));
   }
   const goType = goTypeOf(schema);
   const numeric = /^u?int/.test(goType) || goType === "intstr.IntOrString";

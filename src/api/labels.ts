@@ -2,6 +2,7 @@
 // k8s.io/apimachinery/pkg/labels (Parse, SelectorFromSet, Requirement.Matches):
 //   a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a, a>1, a<1, joined by commas.
 import { isQualifiedName, isValidLabelValue } from "./apimachinery-validation";
+import { ownValue } from "./plain-data";
 
 export type Operator = "=" | "==" | "!=" | "in" | "notin" | "exists" | "!" | "gt" | "lt";
 
@@ -50,7 +51,7 @@ function lex(s: string): Lexeme[] {
       let j = i;
       while (j < s.length && !isSpace(s[j]!) && !isSpecial(s[j]!)) j++;
       const word = s.slice(i, j);
-      out.push({ tok: KEYWORDS[word] ?? "id", lit: word });
+      out.push({ tok: (ownValue(KEYWORDS, word) as Token | undefined) ?? "id", lit: word });
       i = j;
     }
   }

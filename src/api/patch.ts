@@ -1,21 +1,21 @@
-// JSON Merge Patch (RFC 7386) and JSON Patch (RFC 6902) for PATCH requests
+// JSON Merge Patch (RFC 7396) and JSON Patch (RFC 6902) for PATCH requests
 // (`application/merge-patch+json`, `application/json-patch+json`). Neither
 // function mutates its inputs; JSON Patch failures are returned, worded like
 // the evanphx/json-patch errors the apiserver passes through.
+import { hasOwn, isObject, ownValue, PROTOTYPE_KEY, setOwn } from "./plain-data";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type PatchResult = { ok: true; value: unknown } | { ok: false; message: string };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
 
-/** RFC 7386: objects merge key by key, null deletes, anything else replaces. */
+/** RFC 7396: objects merge key by key, null deletes, anything else replaces. */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return clone(patch);
   const out: Record<string, unknown> = isObject(target) ? clone(target) : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = applyMergePatch(out[k], v);
+    else setOwn(out, k, applyMergePatch(ownValue(out, k), v));
   }
   return out;
 }
@@ -25,7 +25,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+    return ka.length === Object.keys(b).length && ka.every((k) => hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }
@@ -45,10 +45,12 @@ class PatchError extends Error {}
 function parsePointer(pointer: string): string[] {
   if (pointer === "") return [];
   if (!pointer.startsWith("/")) throw new PatchError(`JSON pointer must be empty or start with a "/": ${JSON.stringify(pointer)}`);
-  return pointer
+  const tokens = pointer
     .slice(1)
     .split("/")
     .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  if (tokens.includes(PROTOTYPE_KEY)) throw new PatchError(`JSON pointer ${JSON.stringify(pointer)} names "${PROTOTYPE_KEY}", which is not allowed`);
+  return tokens;
 }
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;
@@ -68,7 +70,7 @@ function parentOf(doc: unknown, tokens: string[]): unknown {
     if (Array.isArray(cur)) {
       if (!ARRAY_INDEX.test(t) || Number(t) >= cur.length) return undefined;
       cur = cur[Number(t)];
-    } else if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, t)) {
+    } else if (isObject(cur) && hasOwn(cur, t)) {
       cur = cur[t];
     } else {
       return undefined;
@@ -85,7 +87,7 @@ function get(doc: unknown, tokens: string[]): { found: boolean; value?: unknown 
     if (!ARRAY_INDEX.test(last) || Number(last) >= parent.length) return { found: false };
     return { found: true, value: parent[Number(last)] };
   }
-  if (isObject(parent) && Object.prototype.hasOwnProperty.call(parent, last)) return { found: true, value: parent[last] };
+  if (isObject(parent) && hasOwn(parent, last)) return { found: true, value: parent[last] };
   return { found: false };
 }
 
@@ -96,7 +98,7 @@ function add(doc: unknown, path: string, value: unknown, opName = "add"): unknow
   const parent = parentOf(doc, tokens);
   const last = tokens[tokens.length - 1]!;
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true), 0, value);
-  else if (isObject(parent)) parent[last] = value;
+  else if (isObject(parent)) setOwn(parent, last, value);
   else throw new PatchError(`${opName} operation does not apply: doc is missing path: ${JSON.stringify(path)}: missing value`);
   return doc;
 }
@@ -107,7 +109,7 @@ function remove(doc: unknown, path: string, opName = "remove"): unknown {
   const parent = parentOf(doc, tokens);
   const last = tokens[tokens.length - 1]!;
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, false), 1);
-  else if (isObject(parent) && Object.prototype.hasOwnProperty.call(parent, last)) delete parent[last];
+  else if (isObject(parent) && hasOwn(parent, last)) delete parent[last];
   else throw new PatchError(`${opName} operation does not apply: doc is missing path: ${JSON.stringify(path)}: missing value`);
   return doc;
 }

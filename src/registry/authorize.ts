@@ -5,6 +5,7 @@
 import { forbidden } from "../api/status";
 import type { KubeObject, Pod, Status } from "../api/types";
 import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION } from "../api/types";
+import { ownValue, withoutPrototype } from "../api/plain-data";
 
 export type Caller = { kind: "admin" } | { kind: "node"; node: string };
 
@@ -34,8 +35,10 @@ const NODE_READABLE = new Set(["services", "endpointslices", "pods", "nodes", "n
 export const userName = (caller: Caller): string => (caller.kind === "admin" ? "admin" : `system:node:${caller.node}`);
 
 /** Returns undefined when allowed, otherwise the 403 Status to send. */
-export function authorize(caller: Caller, a: Access): Status | undefined {
+export function authorize(caller: Caller, access: Access): Status | undefined {
   if (caller.kind === "admin") return undefined;
+  // Policy reads only what the caller set: a field Object.prototype might carry never counts.
+  const a = withoutPrototype(access);
   if (allowedForNode(caller.node, a)) return undefined;
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const scope = a.namespace ? `in the namespace "${a.namespace}"` : "at the cluster scope";
@@ -63,13 +66,13 @@ function allowedForNode(node: string, a: Access): boolean {
 function podWriteAllowed(node: string, a: Access): boolean {
   const current = a.current as Pod | undefined;
   const next = a.next as Pod | undefined;
-  const boundHere = (p?: Pod) => p?.spec?.nodeName === node;
-  const registeredHere = (p?: Pod) => p?.metadata.annotations?.[REGISTERED_BY_ANNOTATION] === node;
+  const boundHere = (p?: Pod) => ownValue(ownValue(p, "spec"), "nodeName") === node;
+  const registeredHere = (p?: Pod) => annotation(p, REGISTERED_BY_ANNOTATION) === node;
   if (a.subresource && a.subresource !== "status") return false;
   if (a.coarse) return true;
   if (a.subresource === "status") return boundHere(current);
   // The edge fetches a Pod's URL annotation: only the admin may point public traffic at an origin.
-  if (a.verb !== "delete" && next?.metadata.annotations?.[POD_URL_ANNOTATION] !== current?.metadata.annotations?.[POD_URL_ANNOTATION]) return false;
+  if (a.verb !== "delete" && annotation(next, POD_URL_ANNOTATION) !== annotation(current, POD_URL_ANNOTATION)) return false;
   if (a.verb === "create") return boundHere(next);
   if (a.verb === "delete") return boundHere(current) && registeredHere(current);
   // update/patch: only its own registered pods, and they must stay on this node.
@@ -80,7 +83,9 @@ function podWriteAllowed(node: string, a: Access): boolean {
 const RESTRICTED_LABEL = /^(node-role\.kubernetes\.io\/|node-restriction\.kubernetes\.io\/|[^/]*\.node-restriction\.kubernetes\.io\/)/;
 
 function setsRestrictedNodeLabel(current: KubeObject | undefined, next: KubeObject | undefined): boolean {
-  const before = current?.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(next?.metadata.labels ?? {})) if (RESTRICTED_LABEL.test(k) && before[k] !== v) return true;
+  const before = current?.metadata.labels;
+  for (const [k, v] of Object.entries(next?.metadata.labels ?? {})) if (RESTRICTED_LABEL.test(k) && ownValue(before, k) !== v) return true;
   return false;
 }
+
+const annotation = (o: KubeObject | undefined, key: string): unknown => ownValue(ownValue(o?.metadata, "annotations"), key);

@@ -6,10 +6,8 @@
 // (unless forced, which takes the field over), and removes the fields the
 // applier owned before, no longer applies, and nobody else owns.
 import type { KubeObject, ManagedFieldsEntry, StatusCause } from "../api/types";
-import { applyStrategicMergePatch, PATCH_STRATEGIES, type PatchStrategy } from "./strategic-merge";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+import { isObject as isObj, ownValue, type PlainObject as Obj } from "../api/plain-data";
+import { applyStrategicMergePatch, fieldStrategy, PATCH_STRATEGIES, type PatchStrategy } from "./strategic-merge";
 
 /** A field path in FieldsV1 notation: "f:spec", "k:{\"port\":80,\"protocol\":\"TCP\"}", "v:\"x\"", and "." for the element itself. */
 type Path = string[];
@@ -41,10 +39,10 @@ export function fieldSet(obj: KubeObject): Set<string> {
   for (const [k, v] of Object.entries(top)) {
     if (k === "apiVersion" || k === "kind" || k === "status") continue;
     if (k === "metadata") {
-      for (const [mk, mv] of Object.entries(v as Obj)) if (OWNED_METADATA.has(mk)) walk(mv, ["f:metadata", `f:${mk}`], strategy.fields?.metadata?.fields?.[mk] ?? {}, atomic, out);
+      for (const [mk, mv] of Object.entries(v as Obj)) if (OWNED_METADATA.has(mk)) walk(mv, ["f:metadata", `f:${mk}`], fieldStrategy(fieldStrategy(strategy, "metadata"), mk), atomic, out);
       continue;
     }
-    walk(v, [`f:${k}`], strategy.fields?.[k] ?? {}, atomic, out);
+    walk(v, [`f:${k}`], fieldStrategy(strategy, k), atomic, out);
   }
   return out;
 }
@@ -53,7 +51,7 @@ function walk(v: unknown, path: Path, strategy: PatchStrategy, atomic: string[][
   const plain = path.filter((p) => p.startsWith("f:")).map((p) => p.slice(2));
   const isAtomicMap = atomic.some((a) => a.length === plain.length && a.every((s, i) => s === plain[i]) && path.every((p) => p.startsWith("f:")));
   if (isObj(v) && !isAtomicMap && Object.keys(v).length > 0) {
-    for (const [k, child] of Object.entries(v)) walk(child, [...path, `f:${k}`], strategy.fields?.[k] ?? {}, atomic, out);
+    for (const [k, child] of Object.entries(v)) walk(child, [...path, `f:${k}`], fieldStrategy(strategy, k), atomic, out);
     return;
   }
   if (Array.isArray(v) && strategy.mergeKeys) {
@@ -62,7 +60,7 @@ function walk(v: unknown, path: Path, strategy: PatchStrategy, atomic: string[][
       if (!isObj(e)) continue;
       const el = [...path, elementKey(e, strategy)];
       out.add(keyOf([...el, "."]));
-      for (const [k, child] of Object.entries(e)) walk(child, [...el, `f:${k}`], strategy.items?.fields?.[k] ?? {}, atomic, out);
+      for (const [k, child] of Object.entries(e)) walk(child, [...el, `f:${k}`], fieldStrategy(strategy.items ?? {}, k), atomic, out);
     }
     return;
   }
@@ -88,10 +86,10 @@ function valueAt(obj: unknown, path: Path): unknown {
   let cur: unknown = obj;
   for (const seg of path) {
     if (seg === ".") return cur;
-    if (seg.startsWith("f:")) cur = isObj(cur) ? cur[seg.slice(2)] : undefined;
+    if (seg.startsWith("f:")) cur = ownValue(cur, seg.slice(2));
     else if (seg.startsWith("k:")) {
       const key = JSON.parse(seg.slice(2)) as Obj;
-      cur = Array.isArray(cur) ? cur.find((e) => isObj(e) && Object.entries(key).every(([k, v]) => JSON.stringify(e[k] ?? (k === "protocol" ? "TCP" : undefined)) === JSON.stringify(v))) : undefined;
+      cur = Array.isArray(cur) ? cur.find((e) => isObj(e) && Object.entries(key).every(([k, v]) => JSON.stringify(ownValue(e, k) ?? (k === "protocol" ? "TCP" : undefined)) === JSON.stringify(v))) : undefined;
     } else if (seg.startsWith("v:")) {
       const want = seg.slice(2);
       cur = Array.isArray(cur) && cur.some((e) => JSON.stringify(e) === want) ? JSON.parse(want) : undefined;

@@ -9,6 +9,8 @@
 //   $deleteFromPrimitiveList/<list>: [..]  remove values from a set-like list
 // The strategies come from the struct tags of k8s.io/api (core/v1, discovery/v1).
 
+import { hasOwn, isObject, ownValue, setOwn, type PlainObject } from "../api/plain-data";
+
 export interface PatchStrategy {
   /** Struct fields with a strategy somewhere below them. */
   fields?: Record<string, PatchStrategy>;
@@ -24,8 +26,11 @@ export interface PatchStrategy {
 
 export class StrategicMergeError extends Error {}
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+/** The strategy of a field; keys come from the patch, so never one a prototype supplies. */
+export const fieldStrategy = (strategy: PatchStrategy, key: string): PatchStrategy => (ownValue(strategy.fields, key) as PatchStrategy | undefined) ?? {};
+
+type Obj = PlainObject;
+const isObj = isObject;
 const clone = <T>(v: T): T => structuredClone(v);
 
 const PATCH = "$patch";
@@ -110,32 +115,33 @@ function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy): Obj | und
     if (key.startsWith(DELETE_PRIMITIVE)) {
       const field = key.slice(DELETE_PRIMITIVE.length);
       if (!Array.isArray(value)) throw new StrategicMergeError(`invalid type for ${key}: must be a list`);
-      const cur = original[field];
-      if (Array.isArray(cur)) original[field] = cur.filter((v) => !value.some((d) => sameValue(d, v)));
+      const cur = ownValue(original, field);
+      if (Array.isArray(cur)) setOwn(original, field, cur.filter((v) => !value.some((d) => sameValue(d, v))));
       continue;
     }
-    const child = strategy.fields?.[key] ?? {};
+    const child = fieldStrategy(strategy, key);
     if (value === null) {
       delete original[key];
       continue;
     }
-    const cur = original[key];
+    const cur = ownValue(original, key);
     if (isObj(value)) {
       const merged = mergeMap(isObj(cur) ? cur : {}, value, child);
       if (merged === undefined) delete original[key];
-      else original[key] = merged;
+      else setOwn(original, key, merged);
     } else if (Array.isArray(value)) {
-      original[key] = mergeList(Array.isArray(cur) ? cur : [], value, child, patch[SET_ORDER + key]);
+      setOwn(original, key, mergeList(Array.isArray(cur) ? cur : [], value, child, ownValue(patch, SET_ORDER + key)));
     } else {
-      original[key] = clone(value);
+      setOwn(original, key, clone(value));
     }
   }
   // A $setElementOrder for a list the patch does not otherwise touch still reorders it.
   for (const [key, order] of Object.entries(patch)) {
     if (!key.startsWith(SET_ORDER)) continue;
     const field = key.slice(SET_ORDER.length);
-    if (field in patch || !Array.isArray(original[field])) continue;
-    original[field] = reorder(original[field] as unknown[], order, strategy.fields?.[field] ?? {});
+    const list = ownValue(original, field);
+    if (hasOwn(patch, field) || !Array.isArray(list)) continue;
+    setOwn(original, field, reorder(list, order, fieldStrategy(strategy, field)));
   }
   return original;
 }
