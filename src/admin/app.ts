@@ -1,6 +1,6 @@
 // The admin API: Kubernetes REST over Hono. Every route is authenticated.
 import { Hono } from "hono";
-import { forbidden, internalError, status, unauthorized } from "../api/status";
+import { badRequest, forbidden, internalError, status, unauthorized } from "../api/status";
 import type { Env } from "../env";
 import type { Caller } from "../registry/authorize";
 import { identify, registryStub } from "./auth";
@@ -8,6 +8,7 @@ import { renderMetrics } from "./metrics";
 import { userName } from "../registry/authorize";
 import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery";
 import { openApiIndex, openApiJson } from "./openapi";
+import { malformedEscape } from "./paths";
 import { handleResource } from "./resource-handler";
 import { objectResponse, statusResponse } from "./respond";
 
@@ -27,6 +28,11 @@ export function createAdminApp(): Hono<AdminEnv> {
     const caller = await identify(c.req.raw, c.env);
     if (!caller) return statusResponse(unauthorized());
     c.set("caller", caller);
+    await next();
+  });
+  app.use("*", async (c, next) => {
+    const escape = malformedEscape(new URL(c.req.url).pathname);
+    if (escape !== undefined) return statusResponse(badRequest(`invalid URL escape ${JSON.stringify(escape)}`));
     await next();
   });
 

@@ -1,28 +1,54 @@
-// Authentication: the admin token (Worker secret ADMIN_TOKEN) or a node token
-// issued by the registry. Node-token lookups are cached briefly in the isolate so
-// that an agent's requests do not each cost a Durable Object round trip.
-import { bearerToken, sha256Hex, tokensEqual } from "../api/credentials";
+// Authentication: the admin token (Worker secret ADMIN_TOKEN), compared here, or a
+// node token, which the registry resolves on every request so that deleting a Node
+// revokes its tokens at once (docs/operations.md, "Revoking a node"). Before any
+// Durable Object call, a token must have a node token's shape, must not be known
+// unknown, and, unless this isolate has seen it valid, must fit a lookup budget.
+import { bearerToken, isNodeTokenShaped, sha256Hex, tokensEqual } from "../api/credentials";
+import { TokenBucket } from "../api/token-bucket";
+import { TtlMap } from "../api/ttl-map";
 import type { Env } from "../env";
 import type { Caller } from "../registry/authorize";
 
-/** How long an isolate trusts a node-token lookup (positive or negative); a revoked token stops working within this. */
-export const TOKEN_CACHE_MS = 10_000;
-const MAX_CACHED_TOKENS = 10_000;
+/** Registry lookups per second of node tokens this isolate has not seen valid (token-bucket refill rate)… */
+export const UNSEEN_TOKEN_LOOKUPS_PER_SECOND = 10;
+/** …and how many may come at once: a fleet of agents reaching a fresh isolate spends one each. */
+export const UNSEEN_TOKEN_LOOKUP_BURST = 100;
+/** How long a token the registry did not know is refused without asking again. Safe at any length: tokens are 256 random bits, never reissued. */
+const UNKNOWN_TOKEN_MS = 60_000;
+/** How long a token the registry accepted skips the budget. It is still looked up on every request: this is not a cache of the answer. */
+const SEEN_VALID_MS = 10 * 60_000;
+/** Bounds the memory that made-up tokens (and a large fleet) can make the isolate spend. */
+const MAX_REMEMBERED_TOKENS = 10_000;
 
-const cache = new Map<string, { caller: Caller | null; expires: number }>();
+/** SHA-256 hex of node tokens the registry refused. */
+const unknownTokens = new TtlMap<true>(MAX_REMEMBERED_TOKENS);
+/** SHA-256 hex of node tokens the registry accepted lately: their lookups spend no budget. */
+const seenValidTokens = new TtlMap<true>(MAX_REMEMBERED_TOKENS);
+const unseenTokenLookups = new TokenBucket(
+  () => UNSEEN_TOKEN_LOOKUPS_PER_SECOND,
+  () => UNSEEN_TOKEN_LOOKUP_BURST,
+);
 
 export async function identify(request: Request, env: Env): Promise<Caller | null> {
   const token = bearerToken(request.headers.get("authorization"));
   if (!token) return null;
   if (env.ADMIN_TOKEN && tokensEqual(token, env.ADMIN_TOKEN)) return { kind: "admin" };
-  const key = await sha256Hex(token);
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit && hit.expires > now) return hit.caller;
-  const caller = await registryStub(env).authenticate(token);
-  if (cache.size >= MAX_CACHED_TOKENS) cache.clear();
-  cache.set(key, { caller, expires: now + TOKEN_CACHE_MS });
+  if (!isNodeTokenShaped(token)) return null;
+  const hash = await sha256Hex(token);
+  if (unknownTokens.get(hash)) return null;
+  // Out of budget, a token is refused unasked and not remembered as unknown: a real one works once there is budget.
+  if (!seenValidTokens.get(hash) && !unseenTokenLookups.take()) return null;
+  const caller = await registryStub(env).authenticate(hash);
+  if (caller) seenValidTokens.set(hash, true, SEEN_VALID_MS);
+  else unknownTokens.set(hash, true, UNKNOWN_TOKEN_MS);
   return caller;
+}
+
+/** Forgets remembered tokens and refills the budget (tests; a fresh isolate starts like this). */
+export function resetNodeTokenChecks(): void {
+  unknownTokens.clear();
+  seenValidTokens.clear();
+  unseenTokenLookups.refill();
 }
 
 export function registryStub(env: Env) {

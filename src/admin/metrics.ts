@@ -2,7 +2,7 @@
 // are this isolate's (each isolate counts its own); the registry figures are global.
 import { gatewayStats } from "../gateway/stats";
 
-type RegistryStats = { resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; objects: Record<string, number> };
+type RegistryStats = { resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; objects: Record<string, number> };
 
 function metric(out: string[], name: string, type: "counter" | "gauge", help: string, samples: [labels: string, value: number][]): void {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -21,6 +21,7 @@ export function renderMetrics(registry: RegistryStats): string {
   metric(out, "svcedge_registry_kv_writes_total", "counter", "KV writes and deletes issued by the registry since it started.", [["", registry.kvWrites]]);
   metric(out, "svcedge_registry_kv_pending", "gauge", "KV keys waiting for the next coalesced flush.", [["", registry.kvPending]]);
   metric(out, "svcedge_registry_watchers", "gauge", "Open watch streams.", [["", registry.watchers]]);
+  metric(out, "svcedge_registry_token_lookups_total", "counter", "Node-token lookups the admin API asked of the registry since it started.", [["", registry.tokenLookups]]);
   metric(out, "svcedge_registry_objects", "gauge", "Stored objects by resource.", Object.entries(registry.objects).map(([r, n]) => [`{resource="${r}"}`, n]));
   return out.join("\n") + "\n";
 }

@@ -15,8 +15,32 @@ export interface ResourcePath {
 /** Subresources of a Namespace itself, which share the shape of a namespaced resource path. */
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
+/**
+ * The first `%` not followed by two hex digits, as Go reports it (`invalid URL escape "%zz"`);
+ * Go's net/http answers such a request 400 before kube-apiserver routes it.
+ */
+export function malformedEscape(pathname: string): string | undefined {
+  const m = /%(?![0-9A-Fa-f]{2}).{0,2}/s.exec(pathname);
+  return m?.[0];
+}
+
+/** undefined for escapes that are not UTF-8: such a segment names nothing svcedge serves or stores. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 export function parseResourcePath(pathname: string): ResourcePath | undefined {
-  const parts = pathname.split("/").filter((p) => p.length > 0).map(decodeURIComponent);
+  const parts: string[] = [];
+  for (const segment of pathname.split("/")) {
+    if (segment.length === 0) continue;
+    const decoded = decodeSegment(segment);
+    if (decoded === undefined) return undefined;
+    parts.push(decoded);
+  }
   let group: string;
   let version: string;
   let rest: string[];

@@ -1,6 +1,7 @@
 // One handler for every resource path: parse the path and the verb, call the
 // registry, and render its answer. HTTP concerns stay here; storage semantics
 // stay in the registry.
+import { parseLabelSelector } from "../api/labels";
 import { badRequest, methodNotAllowed, status } from "../api/status";
 import type { Env } from "../env";
 import type { KubeObject, List } from "../api/types";
@@ -123,10 +124,15 @@ function render(req: Request, res: Result<unknown>, code = 200, opts: WriteOptio
 function handleEvents(req: Request, q: URLSearchParams, name: string | undefined): Response {
   if (req.method !== "GET") return statusResponse(methodNotAllowed());
   if (name) return statusResponse(status(404, "NotFound", `events "${name}" not found`, { name, kind: "events" }));
+  // There is nothing to select or resume from, but malformed options get the 400 every other resource gives.
+  const opts = listOptions(q);
+  if (!opts.ok) return statusResponse(opts.status);
+  const selector = opts.value.labelSelector ? parseLabelSelector(opts.value.labelSelector) : undefined;
+  if (selector && !selector.ok) return statusResponse(badRequest(selector.message));
   if (isTrue(q.get("watch"))) {
-    const timeout = intParam(q, "timeoutSeconds");
-    if (!timeout.ok) return statusResponse(timeout.status);
-    return watchResponse(silentWatch(timeout.value));
+    const rv = opts.value.resourceVersion;
+    if (rv && !(Number.isInteger(Number(rv)) && Number(rv) >= 0)) return statusResponse(badRequest(`invalid resource version: ${JSON.stringify(rv)}`));
+    return watchResponse(silentWatch(opts.value.timeoutSeconds));
   }
   if (negotiate(req.headers.get("accept")) === "table") return objectResponse(req, toTable("events", [], { resourceVersion: "0" }));
   return objectResponse(req, emptyEventList());
@@ -194,12 +200,17 @@ async function deleteOptions(req: Request, q: URLSearchParams): Promise<{ ok: tr
   const text = await readText(req);
   if (!text.ok) return text;
   if (text.text.trim()) {
-    let body: { gracePeriodSeconds?: unknown; propagationPolicy?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown }; dryRun?: unknown };
+    let parsed: unknown;
     try {
-      body = JSON.parse(text.text);
+      parsed = JSON.parse(text.text);
     } catch (e) {
       return { ok: false, status: badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`) };
     }
+    // kube-apiserver decodes `null` into empty DeleteOptions; other non-objects fail its decoding (there a 500).
+    if (parsed === null) return { ok: true, value };
+    if (typeof parsed !== "object" || Array.isArray(parsed))
+      return { ok: false, status: badRequest(`the body of a delete request must be a DeleteOptions object, not ${Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`}`) };
+    const body = parsed as { gracePeriodSeconds?: unknown; propagationPolicy?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } | null; dryRun?: unknown };
     if (typeof body.gracePeriodSeconds === "number") value.gracePeriodSeconds = body.gracePeriodSeconds;
     // svcedge has no owner references to garbage-collect: every policy deletes just the object, but only valid ones are accepted.
     const policy = body.propagationPolicy;

@@ -1,6 +1,7 @@
 // Responses of the admin API: JSON by default, YAML when asked, Status for errors.
 import { stringify as toYaml } from "yaml";
 import type { Status } from "../api/types";
+import { warningHeaderValues } from "./warnings";
 
 export function wantsYaml(req: Request): boolean {
   const accept = req.headers.get("accept") ?? "";
@@ -10,8 +11,7 @@ export function wantsYaml(req: Request): boolean {
 
 export function objectResponse(req: Request, body: unknown, code = 200, warnings: string[] = []): Response {
   const headers = new Headers();
-  // RFC 7234 Warning header as the apiserver sends it: 299 - "<text>".
-  for (const w of warnings) headers.append("Warning", `299 - ${JSON.stringify(w)}`);
+  for (const value of warningHeaderValues(warnings)) headers.append("Warning", value);
   if (wantsYaml(req)) {
     headers.set("content-type", "application/yaml");
     return new Response(toYaml(body), { status: code, headers });

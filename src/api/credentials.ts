@@ -13,6 +13,12 @@ export function randomToken(): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** What randomToken issues: 32 bytes in unpadded base64url are exactly 43 characters of [A-Za-z0-9_-]. */
+const NODE_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** Whether `token` could be a node token; anything else is refused without a lookup. */
+export const isNodeTokenShaped = (token: string): boolean => NODE_TOKEN_SHAPE.test(token);
+
 /** Constant-time comparison, so response timing does not reveal how much of a token matched. */
 export function tokensEqual(a: string, b: string): boolean {
   const x = encoder.encode(a);

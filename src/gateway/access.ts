@@ -2,13 +2,13 @@
 // callers that present a credential in CREDENTIAL_HEADER: the cluster token, or a node
 // token registered under `nodetoken/<sha256 hex>` in KV. The decision is pure
 // (`mayAccess`); `presentsClusterCredential` does the hashing and the (budgeted) lookups.
-import { sha256Hex, tokensEqual } from "../api/credentials";
+import { isNodeTokenShaped, sha256Hex, tokensEqual } from "../api/credentials";
 import { NODE_TOKEN_KEY_PREFIX, type RouteRecord } from "../api/route";
 import type { Env } from "../env";
 import { gatewayConfig, KV_MIN_CACHE_TTL_SECONDS } from "./config";
 import { stats } from "./stats";
-import { TokenBucket } from "./token-bucket";
-import { TtlMap } from "./ttl-map";
+import { TokenBucket } from "../api/token-bucket";
+import { TtlMap } from "../api/ttl-map";
 
 /** Request header that carries an in-cluster caller's credential; never forwarded. */
 export { CREDENTIAL_HEADER } from "../api/route";
@@ -31,9 +31,6 @@ const unknownTokenLookups = new TokenBucket(
   () => gatewayConfig().credentialLookupBurst,
 );
 
-/** The registry's node tokens (credentials.ts randomToken): 32 random bytes, base64url, unpadded. */
-const NODE_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
 /**
  * The cluster token is compared in constant time without any I/O. Anything else is a
  * node token only if it has a node token's shape; its verdict comes from the isolate
@@ -43,7 +40,7 @@ export async function presentsClusterCredential(request: Request, env: Env): Pro
   const presented = request.headers.get(CREDENTIAL_HEADER);
   if (!presented || presented.length > MAX_CREDENTIAL_LENGTH) return false;
   if (env.CLUSTER_TOKEN && tokensEqual(presented, env.CLUSTER_TOKEN)) return true;
-  if (!NODE_TOKEN_SHAPE.test(presented)) return false;
+  if (!isNodeTokenShaped(presented)) return false;
   return isNodeToken(await sha256Hex(presented), env.KV);
 }
 

@@ -5,7 +5,7 @@ import { routeKey } from "../api/route";
 import { gatewayConfig, KV_MIN_CACHE_TTL_SECONDS } from "./config";
 import { parseRouteRecord, type LoadedRoute } from "./route-record";
 import { stats } from "./stats";
-import { TtlMap } from "./ttl-map";
+import { TtlMap } from "../api/ttl-map";
 
 /** Bounds the memory that random Host headers can make the isolate spend. */
 const MAX_CACHED_HOSTS = 10_000;

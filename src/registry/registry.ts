@@ -93,6 +93,8 @@ export class Registry extends DurableObject<Env> {
   private readonly routes = new Map<string, number>();
   private readonly routeHostsBySvc = new Map<string, string[]>();
   private readonly tokens = new Map<string, string>();
+  /** Calls to authenticate since the object started (the Worker must keep made-up tokens from reaching it). */
+  private tokenLookups = 0;
   private readonly podsOfService = new ServicePodIndex();
   private readonly slicesOfService = new ServiceSliceIndex();
   /** "ns/name" of gracefully deleted Pods → when their grace period ends (ms). */
@@ -155,9 +157,13 @@ export class Registry extends DurableObject<Env> {
 
   // ---------- authentication ----------
 
-  /** Resolves a node token to its caller identity; the admin token is checked by the Worker. */
-  async authenticate(token: string): Promise<Caller | null> {
-    const node = this.tokens.get(await sha256Hex(token));
+  /**
+   * Resolves a node token, by its SHA-256 hex, to its caller identity; the admin token is
+   * checked by the Worker. Asked on every node-token request, so revocation is immediate.
+   */
+  async authenticate(tokenHash: string): Promise<Caller | null> {
+    this.tokenLookups += 1;
+    const node = this.tokens.get(tokenHash);
     return node ? { kind: "node", node } : null;
   }
 
@@ -324,10 +330,10 @@ export class Registry extends DurableObject<Env> {
   }
 
   /** Registry figures for tests, metrics and benchmarks. */
-  async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; objects: Record<string, number> }> {
+  async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; objects: Record<string, number> }> {
     const objects: Record<string, number> = {};
     for (const res of ["services", "pods", "endpointslices", "nodes", "namespaces", "leases"]) objects[res] = this.store.count(res);
-    return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, objects };
+    return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, tokenLookups: this.tokenLookups, objects };
   }
 
   /** Sends a BOOKMARK to every watcher that asked for them (the periodic timer does the same). */

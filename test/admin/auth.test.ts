@@ -58,15 +58,18 @@ describe("authentication and authorization", () => {
     expect((await call("DELETE", `/api/v1/namespaces/${ns}/pods/mine`, undefined, { token })).status).toBe(200);
   });
 
-  it("stops accepting a node's tokens once the Node is deleted", async () => {
+  it("refuses a node's tokens on the very next request once the Node is deleted", async () => {
     const node = `node-c-${Date.now()}`;
     const token = await nodeToken(node);
     await call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node } });
     expect((await call("GET", "/api/v1/nodes", undefined, { token })).status).toBe(200);
+    expect((await call("GET", `/api/v1/nodes/${node}`, undefined, { token })).status).toBe(200);
     expect((await call("DELETE", `/api/v1/nodes/${node}`)).status).toBe(200);
-    // The isolate caches lookups briefly; a fresh token string is never cached, so probe the registry directly.
-    const { registry } = await import("./client");
-    expect(await registry().authenticate(token)).toBeNull();
+    const refused = await call("GET", "/api/v1/nodes", undefined, { token });
+    expect(refused.status).toBe(401);
+    expect(await json(refused)).toMatchObject({ kind: "Status", reason: "Unauthorized", code: 401 });
+    // Routes that never reach the registry's data refuse it too.
+    expect((await call("GET", "/version", undefined, { token })).status).toBe(401);
   });
 });
 

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, expect, it } from "vitest";
 import { randomToken } from "../../src/api/credentials";
 import { configureGateway, CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
-import { TokenBucket } from "../../src/gateway/token-bucket";
+import { TokenBucket } from "../../src/api/token-bucket";
 import { gateway, httpPort, seedNodeToken, seedRoute } from "./fixtures";
 
 const HOST = "creds.default.svc.cluster.local";

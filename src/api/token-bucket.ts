@@ -1,6 +1,8 @@
 // A token bucket: `ratePerSecond` tokens refill continuously up to `burst`. The
-// gateway spends one per KV lookup of a credential it has not seen, so made-up
-// credentials cannot turn a warm isolate into a KV reader.
+// gateway spends one per KV lookup of a credential it has not seen, and the admin
+// API one per registry lookup of a node token it has not seen valid, so made-up
+// credentials cannot turn a warm isolate into a KV reader or the Durable Object
+// into a token checker.
 
 export class TokenBucket {
   private tokens: number;
