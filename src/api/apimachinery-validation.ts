@@ -12,6 +12,12 @@ export const QUALIFIED_NAME_MAX_LENGTH = 63;
 export const LABEL_VALUE_MAX_LENGTH = 63;
 /** IANA service names are at most 15 characters (RFC 6335). */
 export const PORT_NAME_MAX_LENGTH = 15;
+/**
+ * Labels one object may carry. Kubernetes sets no count (only etcd's object size);
+ * svcedge indexes every Pod label for its selectors, so it bounds them. Real
+ * objects carry a few dozen at most.
+ */
+export const MAX_LABELS_PER_OBJECT = 256;
 /** ObjectMeta.annotations may hold at most 256 KiB in total. */
 export const TOTAL_ANNOTATION_SIZE_LIMIT_BYTES = 256 * 1024;
 

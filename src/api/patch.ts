@@ -5,9 +5,18 @@
 import { hasOwn, isObject, ownValue, PROTOTYPE_KEY, setOwn } from "./plain-data";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type PatchResult = { ok: true; value: unknown } | { ok: false; message: string };
+export type PatchResult = { ok: true; value: unknown } | { ok: false; message: string; tooLarge?: true };
 
 const clone = <T>(v: T): T => (v === undefined ? v : structuredClone(v));
+
+/** kube-apiserver's maxJSONPatchOperations: a longer JSON patch is refused before it runs (413). */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+/**
+ * kube-apiserver's --json-patch-max-copy-bytes default (3 MiB, its request body limit):
+ * what all "copy" operations of one patch may add, so that a short patch cannot
+ * double a document into gigabytes.
+ */
+export const JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024;
 
 /** RFC 7396: objects merge key by key, null deletes, anything else replaces. */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
@@ -114,7 +123,12 @@ function remove(doc: unknown, path: string, opName = "remove"): unknown {
   return doc;
 }
 
-function applyOperation(doc: unknown, op: Operation): unknown {
+/** The copies one patch has made so far, in JSON bytes. */
+interface CopyBudget {
+  used: number;
+}
+
+function applyOperation(doc: unknown, op: Operation, copies: CopyBudget): unknown {
   switch (op.op) {
     case "add":
       return add(doc, op.path, clone(op.value));
@@ -136,6 +150,8 @@ function applyOperation(doc: unknown, op: Operation): unknown {
     case "copy": {
       const src = get(doc, parsePointer(requireFrom(op)));
       if (!src.found) throw new PatchError(`copy operation does not apply: doc is missing from path: ${op.from}: missing value`);
+      copies.used += JSON.stringify(src.value)?.length ?? 0;
+      if (copies.used > JSON_PATCH_MAX_COPY_BYTES) throw new PatchError(`Unable to copy, accumulated size increase of copy operations exceeds ${JSON_PATCH_MAX_COPY_BYTES}`);
       return add(doc, op.path, clone(src.value), "copy");
     }
     case "test": {
@@ -167,10 +183,13 @@ function checkOperation(raw: unknown, i: number): Operation {
 /** RFC 6902: applies `ops` in order to a copy of `target`; the first failure aborts the whole patch. */
 export function applyJsonPatch(target: unknown, ops: unknown): PatchResult {
   if (!Array.isArray(ops)) return { ok: false, message: "invalid JSON Patch: the patch must be a JSON array of operations" };
+  if (ops.length > MAX_JSON_PATCH_OPERATIONS)
+    return { ok: false, tooLarge: true, message: `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${ops.length}` };
   try {
     let doc = clone(target);
+    const copies: CopyBudget = { used: 0 };
     ops.forEach((raw, i) => {
-      doc = applyOperation(doc, checkOperation(raw, i));
+      doc = applyOperation(doc, checkOperation(raw, i), copies);
     });
     return { ok: true, value: doc };
   } catch (e) {

@@ -3,8 +3,10 @@
 import {
   FIELD_IMMUTABLE,
   IS_NEGATIVE,
+  MAX_LABELS_PER_OBJECT,
   TOTAL_ANNOTATION_SIZE_LIMIT_BYTES,
   fieldTooLong,
+  fieldTooMany,
   isDNS1035Label,
   isDNS1123Label,
   isDNS1123Subdomain,
@@ -32,7 +34,9 @@ const STANDARD_FINALIZERS = new Set(["kubernetes", "orphan", "foregroundDeletion
 export function validateLabels(labels: Record<string, string> | undefined, path: string): StatusCause[] {
   const errs: StatusCause[] = [];
   if (!labels) return errs;
-  for (const [k, v] of Object.entries(labels)) {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS_PER_OBJECT) return [fieldTooMany(path, entries.length, MAX_LABELS_PER_OBJECT)];
+  for (const [k, v] of entries) {
     for (const msg of isQualifiedName(k)) errs.push(fieldInvalid(path, k, msg));
     for (const msg of isValidLabelValue(v)) errs.push(fieldInvalid(path, v, msg));
   }

@@ -4,6 +4,7 @@
 import { decode } from "../api/decode";
 import { setDefaults } from "../api/defaults";
 import { validateCreate, validateStatusUpdate, validateUpdate } from "../api/validate";
+import { validateAnnotations, validateLabels } from "../api/validate-meta";
 import { badRequest, fieldInvalid, fieldRequired, invalid } from "../api/status";
 import type { KubeObject, Lease, Service, Status, StatusCause } from "../api/types";
 import { NODE_LEASE_NAMESPACE } from "../api/types";
@@ -43,6 +44,8 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
   } else {
     const lease = decodeLease(raw);
     if ("status" in lease) return { ok: false, status: lease.status };
+    const metaCauses = [...validateLabels(lease.metadata.labels, "metadata.labels"), ...validateAnnotations(lease.metadata.annotations, "metadata.annotations")];
+    if (metaCauses.length > 0) return { ok: false, status: invalid("Lease", String(lease.metadata.name ?? ""), metaCauses, "coordination.k8s.io") };
     obj = lease;
   }
   obj.metadata ??= {};
@@ -106,7 +109,9 @@ function mergeWithCurrent(next: KubeObject, current: KubeObject, subresource?: s
     return merged;
   }
   const merged = next as KubeObject & { status?: unknown };
+  // A uid the request sets is kept, so that validation refuses a changed one as immutable (422).
   for (const f of ["uid", "creationTimestamp", "generation", "deletionTimestamp"] as const) {
+    if (f === "uid" && merged.metadata.uid) continue;
     if (current.metadata[f] !== undefined) (merged.metadata as Record<string, unknown>)[f] = current.metadata[f];
     else delete merged.metadata[f];
   }

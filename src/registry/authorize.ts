@@ -76,7 +76,8 @@ function podWriteAllowed(node: string, a: Access): boolean {
   if (a.verb === "create") return boundHere(next);
   if (a.verb === "delete") return boundHere(current) && registeredHere(current);
   // update/patch: only its own registered pods, and they must stay on this node.
-  return boundHere(current) && registeredHere(current) && (next === undefined || boundHere(next));
+  // The registered-by mark decides what reaches the edge (route-compiler): a node can never drop it.
+  return boundHere(current) && registeredHere(current) && (next === undefined || (boundHere(next) && registeredHere(next)));
 }
 
 /** NodeRestriction: a node may not give itself role labels or labels under node-restriction.kubernetes.io/. */

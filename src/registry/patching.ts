@@ -2,6 +2,7 @@
 // through admission like an update. Server-side apply (which may also create)
 // is prepared here and committed by the registry.
 import { applyJsonPatch, applyMergePatch } from "../api/index";
+import { unsafeDataReason } from "../api/plain-data";
 import { badRequest, status } from "../api/status";
 import type { KubeObject, Status } from "../api/types";
 import type { ResourceDef } from "./resources";
@@ -27,8 +28,12 @@ export function applyPatch(r: ResourceDef, type: Exclude<PatchType, "apply">, cu
     case "json": {
       if (!Array.isArray(patch)) return { ok: false, status: status(400, "BadRequest", "the JSON patch must be an array of operations") };
       const res = applyJsonPatch(current, patch);
+      if (!res.ok && res.tooLarge) return { ok: false, status: status(413, "RequestEntityTooLarge", res.message) };
       // A failed "test" or a bad path is a 422 in the apiserver.
-      return res.ok ? { ok: true, value: res.value } : { ok: false, status: status(422, "Invalid", res.message, { name: current.metadata.name!, kind: r.resource }) };
+      if (!res.ok) return { ok: false, status: status(422, "Invalid", res.message, { name: current.metadata.name!, kind: r.resource }) };
+      // Copies can nest a document deeper than any request body may be.
+      const unsafe = unsafeDataReason(res.value);
+      return unsafe ? { ok: false, status: status(422, "Invalid", `the patched object is invalid: ${unsafe}`, { name: current.metadata.name!, kind: r.resource }) } : res;
     }
     case "strategic":
       try {

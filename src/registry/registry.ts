@@ -31,7 +31,8 @@ import { recordCreate, recordUpdate } from "./server-side-apply";
 import { deepEqual } from "../api/patch";
 import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-compiler";
 import { ServiceAllocations } from "./service-allocation";
-import { objectKey, ObjectStore } from "./store";
+import { MAX_OBJECT_BYTES, objectKey, ObjectStore, serialize } from "./store";
+import { ownValue } from "../api/plain-data";
 import { resolveResource, type ResourceDef } from "./resources";
 import { buildListFilter, paginate, type ListOptions } from "./list-filter";
 import { WatchHub } from "./watch-hub";
@@ -108,7 +109,7 @@ export class Registry extends DurableObject<Env> {
       adminHosts: new Set((env.ADMIN_HOSTS || "localhost,127.0.0.1,[::1]").split(",").map((h) => h.trim().toLowerCase())),
     };
     const sql = ctx.storage.sql;
-    this.store = new ObjectStore(sql);
+    this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
     this.kv = new KvReplica(sql);
     this.watch = new WatchHub(() => this.store.resourceVersion);
     this.alloc = new ServiceAllocations({
@@ -256,6 +257,8 @@ export class Registry extends DurableObject<Env> {
     const ns = obj.metadata.namespace ?? "";
     if (this.store.get(r.resource, ns, name)) return fail(alreadyExists(r.resource, name, r.group));
     if (caller.kind === "node" && r.resource === "pods") (obj.metadata.annotations ??= {})[REGISTERED_BY_ANNOTATION] = caller.node;
+    const oversized = tooLargeToStore(r, obj);
+    if (oversized) return fail(oversized);
     const allocated = this.allocateFor(r, obj as Service, undefined, opts.dryRun);
     if (allocated) return fail(allocated);
     const now = Date.now();
@@ -330,10 +333,10 @@ export class Registry extends DurableObject<Env> {
   }
 
   /** Registry figures for tests, metrics and benchmarks. */
-  async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; objects: Record<string, number> }> {
+  async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; watchWindow: { events: number; bytes: number }; objects: Record<string, number> }> {
     const objects: Record<string, number> = {};
     for (const res of ["services", "pods", "endpointslices", "nodes", "namespaces", "leases"]) objects[res] = this.store.count(res);
-    return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, tokenLookups: this.tokenLookups, objects };
+    return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, tokenLookups: this.tokenLookups, watchWindow: this.watch.window, objects };
   }
 
   /** Sends a BOOKMARK to every watcher that asked for them (the periodic timer does the same). */
@@ -356,6 +359,10 @@ export class Registry extends DurableObject<Env> {
     const access = { verb, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name, subresource: ref.subresource, current };
     const early = authorize(caller, { ...access, coarse: true });
     if (early) return fail(early);
+    // An update names the object it replaces by uid too (the apiserver's precondition); a patch that changes it is refused by validation.
+    const bodyUid = verb === "update" ? ownValue(ownValue(body, "metadata"), "uid") : undefined;
+    if (typeof bodyUid === "string" && bodyUid !== "" && bodyUid !== current.metadata.uid)
+      return fail(conflict(r.resource, name, `Precondition failed: UID in precondition: ${bodyUid}, UID in object meta: ${current.metadata.uid}`, r.group));
     const admitted = admit(r, body, { namespace: ref.namespace, name, current, subresource: ref.subresource });
     if (!admitted.ok) return fail(admitted.status);
     const next = admitted.object;
@@ -365,6 +372,8 @@ export class Registry extends DurableObject<Env> {
     if (strict) return fail(strict);
     const rv = next.metadata.resourceVersion;
     if (rv && rv !== current.metadata.resourceVersion) return fail(conflict(r.resource, name, STALE_OBJECT, r.group));
+    const oversized = tooLargeToStore(r, next);
+    if (oversized) return fail(oversized);
     // The registry is the Services' load-balancer controller: it re-derives status.loadBalancer on every write, /status included.
     if (r.resource === "services") {
       const allocated = this.allocateFor(r, next as Service, current as Service, opts.dryRun);
@@ -410,10 +419,9 @@ export class Registry extends DurableObject<Env> {
    */
   private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): TouchedServices {
     if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
-    obj.metadata.resourceVersion = this.store.nextResourceVersion();
-    this.store.put(r.resource, obj);
+    const bytes = this.store.put(r.resource, obj);
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
-    this.watch.publish(r.resource, type, obj, old);
+    this.watch.publish(r.resource, type, obj, old, bytes);
     const touched = this.index(r.resource, obj, old, false);
     if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
     return touched;
@@ -439,9 +447,8 @@ export class Registry extends DurableObject<Env> {
 
   private remove(r: ResourceDef, obj: KubeObject, now: number): TouchedServices {
     const ns = obj.metadata.namespace ?? "";
-    this.store.delete(r.resource, ns, obj.metadata.name!);
     const deleted = clone(obj);
-    deleted.metadata.resourceVersion = this.store.nextResourceVersion();
+    deleted.metadata.resourceVersion = this.store.delete(r.resource, ns, obj.metadata.name!);
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), null);
     this.watch.publish(r.resource, "DELETED", deleted);
     const touched = this.index(r.resource, obj, obj, true);
@@ -555,10 +562,7 @@ export class Registry extends DurableObject<Env> {
     const name = (svc ?? old)!.metadata.name!;
     const key = `${ns}/${name}`;
     const slices = svc ? this.slicesOfService.of(ns, name) : [];
-    const urlFor = (slice: EndpointSlice, ep: Endpoint) =>
-      ep.targetRef?.kind === "Pod" && ep.targetRef.name
-        ? this.store.get<Pod>("pods", ns, ep.targetRef.name)?.metadata.annotations?.[POD_URL_ANNOTATION]
-        : sliceAnnotationUrl(slice, ep);
+    const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(this.store.get<Pod>("pods", ns, ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
     const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
     const previous = this.routeHostsBySvc.get(key) ?? [];
     for (const host of previous) {
@@ -640,6 +644,28 @@ export class Registry extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
+}
+
+/**
+ * Where the edge may send a Pod's traffic. A Pod that a node registered reaches the edge
+ * only through a URL the admin gave it: a node cannot point public traffic at addresses
+ * of its choosing (it may still serve in-cluster traffic, as Kubernetes' mirror Pods do).
+ */
+function edgeUrlOf(pod: Pod | undefined): string | undefined | null {
+  const annotations = pod?.metadata.annotations;
+  const url = annotations?.[POD_URL_ANNOTATION];
+  if (url) return url;
+  return annotations?.[REGISTERED_BY_ANNOTATION] ? null : undefined;
+}
+
+/** Checked before anything is allocated, so that a refused write leaves nothing behind. */
+function tooLargeToStore(r: ResourceDef, obj: KubeObject): Status | undefined {
+  const { bytes } = serialize(obj);
+  if (bytes <= MAX_OBJECT_BYTES) return undefined;
+  return status(413, "RequestEntityTooLarge", `${r.resource} "${obj.metadata.name}" is too large to store: ${bytes} bytes of JSON, and the limit is ${MAX_OBJECT_BYTES}`, {
+    name: obj.metadata.name!,
+    kind: r.resource,
+  });
 }
 
 function nameInBody(body: unknown): string | undefined {

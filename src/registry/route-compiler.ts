@@ -65,8 +65,11 @@ export function parseDuration(s: string): number | undefined {
   return matched === s.length && matched > 0 ? total : undefined;
 }
 
-/** The URL the edge must fetch for an endpoint, when it has one (a Pod's `svcedge.io/url`). */
-export type EndpointUrlLookup = (slice: EndpointSlice, endpoint: Endpoint) => string | undefined;
+/**
+ * The URL the edge must fetch for an endpoint, when it has one (a Pod's `svcedge.io/url`);
+ * null when the edge must not reach it at all (a Pod a node registered, which no admin gave a URL).
+ */
+export type EndpointUrlLookup = (slice: EndpointSlice, endpoint: Endpoint) => string | undefined | null;
 
 export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: ClusterConfig, resourceVersion: string, urlFor: EndpointUrlLookup = sliceAnnotationUrl): Map<string, RouteRecord> {
   const out = new Map<string, RouteRecord>();
@@ -111,7 +114,9 @@ function compilePorts(svc: Service, slices: EndpointSlice[], urlFor: EndpointUrl
         for (const ep of slice.endpoints) {
           const address = ep.addresses[0];
           if (!address) continue;
-          const url = endpointUrl(slice.addressType, address, sp.port, urlFor(slice, ep));
+          const given = urlFor(slice, ep);
+          if (given === null) continue;
+          const url = endpointUrl(slice.addressType, address, sp.port, given);
           // The same destination listed twice (overlapping slices) is one endpoint.
           if (seen.has(url)) continue;
           seen.add(url);

@@ -1,7 +1,25 @@
 // The registry's source of truth: every object, held in memory for reads and
 // persisted in the Durable Object's SQLite storage on every write. The single
 // Durable Object serializes writes, so a resourceVersion is just a counter.
+// A write is one SQLite transaction (the object and the counter together), and
+// memory changes only after it committed: a write that fails leaves no trace.
 import type { KubeObject } from "../api/types";
+
+/**
+ * Largest stored object, in bytes of JSON: etcd's default --max-request-bytes
+ * (1.5 MiB), which also keeps every row under a Durable Object SQLite row's 2 MB.
+ */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+const utf8 = new TextEncoder();
+
+/** The stored form of an object and its size, as the limit counts it. */
+export function serialize(obj: KubeObject): { json: string; bytes: number } {
+  const json = JSON.stringify(obj);
+  // A UTF-16 unit is at most 3 bytes of UTF-8: encode only when the limit could be near.
+  const bytes = json.length * 3 <= MAX_OBJECT_BYTES ? json.length : utf8.encode(json).byteLength;
+  return { json, bytes };
+}
 
 export interface StoredRef {
   resource: string;
@@ -16,7 +34,10 @@ export class ObjectStore {
   private readonly byResource = new Map<string, Map<string, Map<string, KubeObject>>>();
   private rv = 0;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly transaction: <T>(fn: () => T) => T,
+  ) {
     sql.exec("CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     for (const row of sql.exec<{ key: string; value: string }>("SELECT key, value FROM objects")) {
@@ -31,12 +52,6 @@ export class ObjectStore {
     return this.rv;
   }
 
-  /** Reserve the next resourceVersion; the caller stamps it on the object it writes. */
-  nextResourceVersion(): string {
-    this.rv += 1;
-    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('rv', ?)", String(this.rv));
-    return String(this.rv);
-  }
 
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
     return this.byResource.get(resource)?.get(namespace)?.get(name) as T | undefined;
@@ -64,16 +79,45 @@ export class ObjectStore {
     return n;
   }
 
-  put(resource: string, obj: KubeObject): void {
+  /**
+   * Stamps the next resourceVersion on `obj` and stores it. Returns its size in bytes.
+   * Callers check MAX_OBJECT_BYTES first (with `serialize`); a row SQLite refuses throws here with nothing changed.
+   */
+  put(resource: string, obj: KubeObject): number {
     const namespace = obj.metadata.namespace ?? "";
     const name = obj.metadata.name!;
+    const previousRv = obj.metadata.resourceVersion;
+    const rv = this.rv + 1;
+    obj.metadata.resourceVersion = String(rv);
+    const { json, bytes } = serialize(obj);
+    try {
+      this.transaction(() => {
+        this.sql.exec("INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", objectKey(resource, namespace, name), json);
+        this.saveRv(rv);
+      });
+    } catch (e) {
+      obj.metadata.resourceVersion = previousRv;
+      throw e;
+    }
+    this.rv = rv;
     this.bucket(resource, namespace).set(name, obj);
-    this.sql.exec("INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", objectKey(resource, namespace, name), JSON.stringify(obj));
+    return bytes;
   }
 
-  delete(resource: string, namespace: string, name: string): void {
+  /** Deletes an object; returns the resourceVersion of the deletion. */
+  delete(resource: string, namespace: string, name: string): string {
+    const rv = this.rv + 1;
+    this.transaction(() => {
+      this.sql.exec("DELETE FROM objects WHERE key = ?", objectKey(resource, namespace, name));
+      this.saveRv(rv);
+    });
+    this.rv = rv;
     this.byResource.get(resource)?.get(namespace)?.delete(name);
-    this.sql.exec("DELETE FROM objects WHERE key = ?", objectKey(resource, namespace, name));
+    return String(rv);
+  }
+
+  private saveRv(rv: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('rv', ?)", String(rv));
   }
 
   private bucket(resource: string, namespace: string): Map<string, KubeObject> {

@@ -8,11 +8,17 @@ import type { KubeObject, WatchEvent, WatchEventType } from "../api/types";
 
 /** Events kept for resuming watches. Older resumes get 410 Gone and must relist. */
 export const WATCH_WINDOW_EVENTS = 10_000;
+/**
+ * The window's bound in bytes of stored JSON (each event counts its object and, for
+ * a change, the object before it), so that large objects cannot fill the isolate's
+ * 128 MB: whichever bound is reached first compacts the window.
+ */
+export const WATCH_WINDOW_BYTES = 8 * 1024 * 1024;
 /** How often a watcher that asked for bookmarks gets one. */
 export const BOOKMARK_INTERVAL_MS = 15_000;
 /** Default and upper bound of a watch's lifetime, as the apiserver's --min-request-timeout (1800 s). */
 export const MAX_WATCH_SECONDS = 1800;
-/** Buffered bytes after which a slow watcher is dropped (it will reconnect and resume). */
+/** Buffered bytes after which a slow watcher is dropped with an ERROR event (it relists or resumes). */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 interface ChangeEvent {
@@ -21,6 +27,8 @@ interface ChangeEvent {
   type: "ADDED" | "MODIFIED" | "DELETED";
   object: KubeObject;
   old?: KubeObject;
+  /** What the event holds, in bytes of JSON, for WATCH_WINDOW_BYTES. */
+  bytes: number;
 }
 
 export interface WatchFilter {
@@ -33,6 +41,8 @@ interface Watcher {
   filter: WatchFilter;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   buffered: number;
+  /** Live events held back while the initial ADDED events are still being written. */
+  backlog?: WatchEvent[];
   closed: boolean;
   timers: ReturnType<typeof setTimeout>[];
   bookmarkKind?: { apiVersion: string; kind: string };
@@ -40,8 +50,23 @@ interface Watcher {
 
 const encoder = new TextEncoder();
 
+/** What a watcher that fell too far behind gets last: client-go relists on a 410 ERROR event. */
+const TOO_SLOW: WatchEvent = {
+  type: "ERROR",
+  object: {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: "the watch fell too far behind and was closed; resume from the last resourceVersion or relist",
+    reason: "Expired",
+    code: 410,
+  } as unknown as KubeObject,
+};
+
 export class WatchHub {
   private readonly events: ChangeEvent[] = [];
+  private windowBytes = 0;
   private readonly watchers = new Set<Watcher>();
   /** Resume points at or below this are gone from the window. */
   private compactedRv: number;
@@ -54,15 +79,25 @@ export class WatchHub {
     return this.watchers.size;
   }
 
-  publish(resource: string, type: ChangeEvent["type"], object: KubeObject, old?: KubeObject): void {
-    const ev: ChangeEvent = { rv: Number(object.metadata.resourceVersion), resource, type, object };
+  /** `bytes`: the object's stored size (an estimate is fine; the change's old object counts the same again). */
+  publish(resource: string, type: ChangeEvent["type"], object: KubeObject, old?: KubeObject, bytes = JSON.stringify(object).length): void {
+    const ev: ChangeEvent = { rv: Number(object.metadata.resourceVersion), resource, type, object, bytes: old ? 2 * bytes : bytes };
     if (old) ev.old = old;
     this.events.push(ev);
-    if (this.events.length > WATCH_WINDOW_EVENTS) {
-      const dropped = this.events.splice(0, this.events.length - WATCH_WINDOW_EVENTS);
+    this.windowBytes += ev.bytes;
+    let drop = 0;
+    for (let held = this.windowBytes; this.events.length - drop > WATCH_WINDOW_EVENTS || (held > WATCH_WINDOW_BYTES && drop < this.events.length - 1); drop++) held -= this.events[drop]!.bytes;
+    if (drop > 0) {
+      const dropped = this.events.splice(0, drop);
+      for (const d of dropped) this.windowBytes -= d.bytes;
       this.compactedRv = dropped[dropped.length - 1]!.rv;
     }
     for (const w of this.watchers) this.deliver(w, ev);
+  }
+
+  /** Events and bytes the window holds (for metrics and tests). */
+  get window(): { events: number; bytes: number } {
+    return { events: this.events.length, bytes: this.windowBytes };
   }
 
   /** True when a watch can resume after `rv`. */
@@ -82,7 +117,7 @@ export class WatchHub {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const w: Watcher = { filter, writer: writable.getWriter(), buffered: 0, closed: false, timers: [] };
     if (opts.bookmarks) w.bookmarkKind = opts.bookmarks;
-    for (const obj of opts.initial ?? []) this.send(w, { type: "ADDED", object: obj });
+    if (opts.initial?.length) void this.sendInitial(w, opts.initial);
     if (opts.fromRv !== undefined) for (const ev of this.events) if (ev.rv > opts.fromRv) this.deliver(w, ev);
     this.watchers.add(w);
     const seconds = Math.min(opts.timeoutSeconds && opts.timeoutSeconds > 0 ? opts.timeoutSeconds : MAX_WATCH_SECONDS, MAX_WATCH_SECONDS);
@@ -124,11 +159,36 @@ export class WatchHub {
     if (type) this.send(w, { type, object: ev.object });
   }
 
+  /**
+   * The initial ADDED events, written as the client reads them (however large the
+   * list), while live events wait in the backlog behind them, in order.
+   */
+  private async sendInitial(w: Watcher, objects: KubeObject[]): Promise<void> {
+    w.backlog = [];
+    try {
+      for (const object of objects) {
+        await w.writer.ready;
+        if (w.closed) return;
+        w.writer.write(encoder.encode(JSON.stringify({ type: "ADDED", object }) + "\n")).catch(() => this.close(w));
+      }
+    } catch {
+      return this.close(w);
+    }
+    const backlog = w.backlog;
+    w.backlog = undefined;
+    w.buffered = 0;
+    for (const ev of backlog) this.send(w, ev);
+  }
+
   private send(w: Watcher, ev: WatchEvent): void {
     if (w.closed) return;
     const bytes = encoder.encode(JSON.stringify(ev) + "\n");
     w.buffered += bytes.byteLength;
-    if (w.buffered > MAX_BUFFERED_BYTES) return this.close(w);
+    if (w.buffered > MAX_BUFFERED_BYTES) return this.close(w, TOO_SLOW);
+    if (w.backlog) {
+      w.backlog.push(ev);
+      return;
+    }
     w.writer.write(bytes).then(
       () => {
         w.buffered -= bytes.byteLength;
@@ -137,11 +197,13 @@ export class WatchHub {
     );
   }
 
-  private close(w: Watcher): void {
+  /** Ends a watch; `error` is sent last, so that the client knows to resume or relist instead of seeing a silent end. */
+  private close(w: Watcher, error?: WatchEvent): void {
     if (w.closed) return;
     w.closed = true;
     for (const t of w.timers) clearTimeout(t);
     this.watchers.delete(w);
+    if (error) w.writer.write(encoder.encode(JSON.stringify(error) + "\n")).catch(() => {});
     w.writer.close().catch(() => {});
   }
 }
