@@ -11,7 +11,10 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1" } },
+            miniflare: {
+              // The test pods listen on 127.0.0.1, which the gateway refuses to fetch unless told otherwise.
+              bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1", GATEWAY_ALLOW_LOCAL_ORIGINS: "true" },
+            },
           }),
         ],
         test: {

@@ -116,7 +116,8 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
   const floor = await startFloorWorker(pods[0]!.url);
   bench.stops.push(() => floor.stop());
   const startGateway = async () => {
-    const worker = await startLocalWorker({ env: { ...DEVTOOLS_RELAY_OFF } });
+    // The pods are on 127.0.0.1: the gateway's origin guard must be lifted.
+    const worker = await startLocalWorker({ env: { ...DEVTOOLS_RELAY_OFF }, vars: { GATEWAY_ALLOW_LOCAL_ORIGINS: "true" } });
     bench.stops.push(() => worker.stop());
     return { worker, admin: adminApi(worker.url, worker.adminToken) };
   };

@@ -74,7 +74,8 @@ export const part: BenchPart = {
     try {
       for (let i = 0; i < sz.podServers; i++) pods.push(await startPod(`registry-${i}`, "127.0.0.1", await freePort()));
       opts.log(`registry: starting the Worker (wrangler dev)`);
-      worker = await startLocalWorker({ vars: { GATEWAY_ROUTE_CACHE_TTL_SECONDS: String(ROUTE_CACHE_TTL_S), LB_DOMAIN } });
+      // The pods are on 127.0.0.1: the gateway's origin guard must be lifted.
+      worker = await startLocalWorker({ vars: { GATEWAY_ROUTE_CACHE_TTL_SECONDS: String(ROUTE_CACHE_TTL_S), LB_DOMAIN, GATEWAY_ALLOW_LOCAL_ORIGINS: "true" } });
       api = new AdminApi(worker.url, worker.adminToken, sz.inFlight);
       controlApi = new AdminApi(worker.url, worker.adminToken, 1);
       gateway = new HttpTarget(worker.url, sz.inFlight);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: run the Worker locally with wrangler dev (workerd, local KV and
 // Durable Object state persisted under .wrangler/). Creates .dev.vars with a random
-// ADMIN_TOKEN on first run, and prints the URL and the token to use.
+// ADMIN_TOKEN on first run, and prints the URL and the token to use. Local pods are
+// usually on 127.0.0.1, so the gateway's origin guard is lifted (docs/gateway.md).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,6 +39,7 @@ console.log(`admin token:       ${vars.ADMIN_TOKEN}`);
 console.log(`try:               curl -H "Authorization: Bearer ${vars.ADMIN_TOKEN}" ${scheme}://${host}:${port}/api/v1/namespaces/default/services`);
 console.log(`kubeconfig:        npm run kubeconfig > svcedge.kubeconfig`);
 
-const child = spawn("wrangler", ["dev", "--ip", host, "--port", port, "--persist-to", ".wrangler/state", ...extra], { stdio: "inherit" });
+const localOrigins = ["--var", "GATEWAY_ALLOW_LOCAL_ORIGINS:true"];
+const child = spawn("wrangler", ["dev", "--ip", host, "--port", port, "--persist-to", ".wrangler/state", ...localOrigins, ...extra], { stdio: "inherit" });
 child.on("exit", (code) => process.exit(code ?? 0));
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));

@@ -18,6 +18,8 @@ export interface Env {
   GATEWAY_MAX_EJECTION_PERCENT?: string;
   GATEWAY_MAX_RETRIES?: string;
   GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
+  /** "true" lets the gateway fetch loopback, link-local and unspecified addresses, localhost and admin hosts: local runs only (docs/gateway.md). */
+  GATEWAY_ALLOW_LOCAL_ORIGINS?: string;
   /** Optional secret: a credential that in-cluster callers may present to the gateway instead of a node token. */
   CLUSTER_TOKEN?: string;
 }

@@ -25,6 +25,10 @@ export interface GatewayConfig {
   maxRetries: number;
   /** Upstream timeout when the Service has no `svcedge.io/timeout` annotation. */
   defaultTimeoutMs: number;
+  /** Lifts the origin guard (origin-guard.ts): loopback, link-local and unspecified origins, localhost and admin hosts may be fetched. Local runs only. */
+  allowLocalOrigins: boolean;
+  /** ADMIN_HOSTS as the Worker has them: never fetched as an origin. */
+  adminHosts: readonly string[];
 }
 
 export const DEFAULT_GATEWAY_CONFIG: Readonly<GatewayConfig> = Object.freeze({
@@ -38,6 +42,9 @@ export const DEFAULT_GATEWAY_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   maxEjectionPercent: 10,
   maxRetries: 2,
   defaultTimeoutMs: 30_000,
+  allowLocalOrigins: false,
+  // Unset ADMIN_HOSTS means loopback names (src/worker.ts), which the origin guard refuses anyway.
+  adminHosts: [],
 });
 
 let current: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG };
@@ -65,9 +72,14 @@ export interface GatewayVars {
   GATEWAY_MAX_EJECTION_PERCENT?: string;
   GATEWAY_MAX_RETRIES?: string;
   GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
+  /** "true" lifts the origin guard (tests, `npm start`); anything else but "false" is ignored. */
+  GATEWAY_ALLOW_LOCAL_ORIGINS?: string;
+  ADMIN_HOSTS?: string;
 }
 
-const VAR_FIELDS: ReadonlyArray<[keyof GatewayVars, keyof GatewayConfig, number]> = [
+type NumericField = { [K in keyof GatewayConfig]: GatewayConfig[K] extends number ? K : never }[keyof GatewayConfig];
+
+const VAR_FIELDS: ReadonlyArray<[keyof GatewayVars, NumericField, number]> = [
   ["GATEWAY_ROUTE_CACHE_TTL_SECONDS", "routeCacheTtlMs", 1000],
   ["GATEWAY_BASE_EJECTION_SECONDS", "baseEjectionMs", 1000],
   ["GATEWAY_MAX_EJECTION_PERCENT", "maxEjectionPercent", 1],
@@ -84,7 +96,7 @@ export function applyGatewayVars(vars: GatewayVars): void {
   // The env object is the same for every request of an isolate: usually nothing to do.
   if (vars === appliedFrom) return;
   appliedFrom = vars;
-  const signature = VAR_FIELDS.map(([name]) => vars[name] ?? "").join("\u0000");
+  const signature = [...VAR_FIELDS.map(([name]) => vars[name]), vars.GATEWAY_ALLOW_LOCAL_ORIGINS, vars.ADMIN_HOSTS].map((v) => v ?? "").join("\u0000");
   if (signature === appliedVars) return;
   appliedVars = signature;
   const overrides: Partial<GatewayConfig> = {};
@@ -98,5 +110,9 @@ export function applyGatewayVars(vars: GatewayVars): void {
     }
     overrides[field] = value * scale;
   }
+  const allow = vars.GATEWAY_ALLOW_LOCAL_ORIGINS;
+  if (allow === "true" || allow === "false") overrides.allowLocalOrigins = allow === "true";
+  else if (allow) console.warn(`gateway: ignoring GATEWAY_ALLOW_LOCAL_ORIGINS=${JSON.stringify(allow)}: not "true" or "false"`);
+  if (vars.ADMIN_HOSTS) overrides.adminHosts = vars.ADMIN_HOSTS.split(",").map((h) => h.trim()).filter((h) => h !== "");
   configureGateway(overrides);
 }

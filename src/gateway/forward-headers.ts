@@ -1,6 +1,6 @@
-// Request headers as a proxy must rewrite them (RFC 9110 §7.6): hop-by-hop headers
-// dropped, Via appended, and the client's address and the original Host passed on,
-// since the platform strips CF-Connecting-IP from outbound requests.
+// Headers as a proxy must rewrite them (RFC 9110 §7.6): hop-by-hop headers dropped
+// both ways, and on requests Via appended and the client's address and the original
+// Host passed on, since the platform strips CF-Connecting-IP from outbound requests.
 import { CREDENTIAL_HEADER } from "./access";
 
 /** Our Via pseudonym (RFC 9110 §7.6.3); a request that already carries it has looped. */
@@ -9,6 +9,10 @@ export const VIA_ENTRY = `1.1 ${VIA_PSEUDONYM}`;
 
 /** RFC 9110 §7.6.1 and RFC 9112: meaningful for one connection only, never forwarded. */
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"];
+/** workerd drops these from a Worker's response itself (checked with wrangler dev); `close` is an option, not a field. */
+const PLATFORM_HOP_BY_HOP = new Set([...HOP_BY_HOP, "close"]);
+/** RFC 9110 §5.1: a field name is a token; Headers.delete throws on anything else. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
 /** Longest textual IPv6 address (with an embedded IPv4 part). */
 const MAX_IP_LENGTH = 45;
 const IP_CHARS = /^[0-9a-f:.]+$/i;
@@ -45,10 +49,39 @@ export function hasLooped(headers: Headers): boolean {
   return via.split(",").some((entry) => entry.trim().split(/\s+/)[1]?.toLowerCase() === VIA_PSEUDONYM);
 }
 
+/** RFC 9110 §7.6.1: the fields the Connection header names, then the fixed hop-by-hop ones. */
+function dropHopByHop(headers: Headers, connection: string | null): void {
+  // Most messages carry no Connection header: nothing to parse then.
+  if (connection !== null) for (const name of connectionOptions(connection)) headers.delete(name);
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+function connectionOptions(connection: string): string[] {
+  return connection
+    .split(",")
+    .map((option) => option.trim().toLowerCase())
+    .filter((name) => FIELD_NAME.test(name));
+}
+
+/**
+ * The pod's response, rebuilt without the fields its Connection header names when it
+ * names one that is present; otherwise as is (workerd drops the fixed hop-by-hop fields
+ * itself, and Node pods send `Connection: keep-alive` on every response).
+ */
+export function downstreamResponse(response: Response): Response {
+  const connection = response.headers.get("connection");
+  // A 101 carries the WebSocket and its `Connection: Upgrade`: untouched.
+  if (connection === null || response.status === 101) return response;
+  const namesEndToEndField = connectionOptions(connection).some((name) => !PLATFORM_HOP_BY_HOP.has(name) && response.headers.has(name));
+  if (!namesEndToEndField) return response;
+  const headers = new Headers(response.headers);
+  dropHopByHop(headers, connection);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
   const headers = new Headers(incoming);
-  const named = (incoming.get("connection") ?? "").split(",").map((t) => t.trim().toLowerCase());
-  for (const name of [...HOP_BY_HOP, ...named]) if (name) headers.delete(name);
+  dropHopByHop(headers, incoming.get("connection"));
   for (const name of [...headers.keys()]) if (name.startsWith("proxy-")) headers.delete(name);
   // The credential is for us; the Host is the pod's (fetch sets it from the URL).
   headers.delete(CREDENTIAL_HEADER);
@@ -61,7 +94,8 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
 
   const ip = ctx.clientIp;
   if (ip) {
-    const hops = incoming.get("x-forwarded-for");
+    // Read from what is forwarded: a field the Connection header named is gone, not appended to.
+    const hops = headers.get("x-forwarded-for");
     // Cloudflare's edge has usually appended the client already; do not list it twice.
     const last = hops?.split(",").at(-1)?.trim().toLowerCase();
     headers.set("x-forwarded-for", !hops ? ip : last === ip ? hops : `${hops}, ${ip}`);
@@ -69,9 +103,9 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   headers.set("x-forwarded-proto", ctx.proto);
   headers.set("x-forwarded-host", ctx.host);
   const element = `for=${forwardedNode(ip)};host=${forwardedValue(ctx.host)};proto=${ctx.proto}`;
-  const forwarded = incoming.get("forwarded");
+  const forwarded = headers.get("forwarded");
   headers.set("forwarded", forwarded ? `${forwarded}, ${element}` : element);
-  const via = incoming.get("via");
+  const via = headers.get("via");
   headers.set("via", via ? `${via}, ${VIA_ENTRY}` : VIA_ENTRY);
   return headers;
 }

@@ -74,7 +74,12 @@ export async function forward(target: ForwardTarget, req: ForwardRequest): Promi
     // Only the wait for response headers is bounded; bodies and WebSockets may last.
     clearTimeout(timer);
   }
-  return failed ?? textResponse(502, "upstream connect error\n");
+  return failed ?? upstreamConnectError();
+}
+
+/** Every attempt refused, or an origin the gateway will not fetch: the prober cannot tell which. */
+export function upstreamConnectError(): Response {
+  return textResponse(502, "upstream connect error\n");
 }
 
 /** An untried, non-ejected endpoint; if every untried one is ejected, one of them anyway (Envoy's panic mode). */

@@ -5,8 +5,8 @@ import type { RouteEndpoint } from "../api/route";
 import type { Env } from "../env";
 import { clearCredentialCache, mayAccess, presentsClusterCredential } from "./access";
 import { applyGatewayVars, gatewayConfig, resetGatewayConfig, type GatewayVars } from "./config";
-import { clientIpOf, connectingIpOf, hasLooped, upstreamHeaders } from "./forward-headers";
-import { forward, textResponse, type ForwardTarget } from "./forward";
+import { clientIpOf, connectingIpOf, downstreamResponse, hasLooped, upstreamHeaders } from "./forward-headers";
+import { forward, textResponse, upstreamConnectError, type ForwardTarget } from "./forward";
 import { parseRequestHost, type RequestHost } from "./host";
 import { usableEndpoints } from "./pick-endpoint";
 import { choosePort } from "./port";
@@ -60,12 +60,13 @@ async function route(request: Request, env: Env): Promise<Response> {
 
   const target = chooseTarget(record, host, request);
   if (target === "no-port") return notFound();
+  if (target === "refused-origin") return upstreamConnectError();
   if (target.endpoints.length === 0) {
     return textResponse(503, "this Service has no healthy endpoints\n", { "retry-after": String(NO_ENDPOINTS_RETRY_AFTER_SECONDS) });
   }
   const url = new URL(request.url);
   const websocket = isWebSocketUpgrade(request);
-  return forward(target, {
+  const response = await forward(target, {
     method: request.method,
     pathAndQuery: url.pathname + url.search,
     headers: upstreamHeaders(request.headers, {
@@ -77,10 +78,12 @@ async function route(request: Request, env: Env): Promise<Response> {
     body: websocket ? null : request.body,
     timeoutMs: record.timeoutMs ?? gatewayConfig().defaultTimeoutMs,
   });
+  return downstreamResponse(response);
 }
 
-function chooseTarget(record: LoadedRoute, host: RequestHost, request: Request): ForwardTarget | "no-port" {
+function chooseTarget(record: LoadedRoute, host: RequestHost, request: Request): ForwardTarget | "no-port" | "refused-origin" {
   const service = `${record.namespace}/${record.service}`;
+  if (record.externalNameRefused) return "refused-origin";
   if (record.externalName !== undefined) {
     const endpoint: RouteEndpoint = { id: record.externalName, url: externalNameUrl(record.externalName, host) };
     return { healthScope: service, endpoints: [endpoint], trackHealth: false };

@@ -1,15 +1,19 @@
 // KV value → a RouteRecord the rest of the gateway can trust. The registry writes
 // these, but KV is shared state: a malformed record (or endpoint) is logged and
 // skipped rather than fetched, so that only http(s) origins named by a record are
-// ever contacted.
+// ever contacted, and of those only the ones the origin guard allows.
 import type { RouteEndpoint, RoutePort, RouteRecord } from "../api/route";
+import { gatewayConfig } from "./config";
 import { isHostname } from "./host";
+import { canonicalHostname, mayFetchOrigin } from "./origin-guard";
 import { compileSourceRanges, type SourceRange } from "./source-ranges";
 
 /** A record as the isolate caches it: parsed once, with what requests need precomputed. */
 export interface LoadedRoute extends RouteRecord {
   /** Parsed `sourceRanges`; set when the record restricts callers (empty: nobody may call). */
   allowedSources?: readonly SourceRange[];
+  /** Set when the ExternalName is an origin the guard refuses: nothing is fetched. */
+  externalNameRefused?: true;
 }
 
 const EXTERNAL_NAME = /^([a-z0-9.-]+)(?::([0-9]{1,5}))?\.?$/;
@@ -37,7 +41,14 @@ export function parseRouteRecord(value: unknown, host: string): LoadedRoute | nu
     ports: ports.flatMap((p) => parsePort(p, host)),
     resourceVersion: typeof resourceVersion === "string" ? resourceVersion : "",
   };
-  if (typeof externalName === "string") record.externalName = externalName.toLowerCase().replace(/\.$/, "");
+  if (typeof externalName === "string") {
+    record.externalName = externalName.toLowerCase().replace(/\.$/, "");
+    const name = canonicalHostname(record.externalName);
+    if (name === undefined || !mayFetchOrigin(name, gatewayConfig())) {
+      reject(host, `externalName ${record.externalName} is a refused origin`);
+      record.externalNameRefused = true;
+    }
+  }
   if (typeof affinityTimeoutSeconds === "number") record.affinityTimeoutSeconds = affinityTimeoutSeconds;
   if (typeof timeoutMs === "number" && Number.isFinite(timeoutMs) && timeoutMs > 0) record.timeoutMs = timeoutMs;
   if (sourceRanges !== undefined) restrictSources(record, sourceRanges, host);
@@ -88,6 +99,11 @@ function parseEndpoints(value: unknown, host: string): RouteEndpoint[] {
     const url = isObject(e) && typeof e.id === "string" && typeof e.url === "string" ? normaliseOrigin(e.url) : null;
     if (!isObject(e) || url === null) {
       reject(host, "bad endpoint");
+      return [];
+    }
+    // A refused origin is not an endpoint at all: the Service's other endpoints still serve.
+    if (!mayFetchOrigin(new URL(url).hostname, gatewayConfig())) {
+      reject(host, `endpoint ${url} is a refused origin`);
       return [];
     }
     const endpoint: RouteEndpoint = { id: e.id as string, url };

@@ -19,11 +19,12 @@ import type { Endpoint, EndpointSlice, KubeObject, Lease, List, Namespace, Node,
 import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION, SERVICE_NAME_LABEL } from "../api/types";
 import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
-import { contentHash } from "./content-hash";
+import { contentHash } from "../api/content-hash";
 import { AllocationError } from "./allocators";
 import { authorize, type Caller, type Verb } from "./authorize";
 import { desiredSlices, isManagedSlice, sameSliceContent, selectsPods, type NodeFacts } from "./endpoints-controller";
 import { KvReplica } from "./kv-replica";
+import { HostFilterReplica } from "./host-filter-replica";
 import { NodeLiveness } from "./node-liveness";
 import { admit, type Admitted } from "./admission";
 import { applyPatch, prepareApply, type PatchType } from "./patching";
@@ -85,6 +86,7 @@ const clone = <T>(o: T): T => structuredClone(o);
 export class Registry extends DurableObject<Env> {
   private readonly store: ObjectStore;
   private readonly kv: KvReplica;
+  private readonly hostFilter: HostFilterReplica;
   private readonly watch: WatchHub;
   private readonly alloc: ServiceAllocations;
   private readonly cfg: ClusterConfig;
@@ -111,6 +113,7 @@ export class Registry extends DurableObject<Env> {
     const sql = ctx.storage.sql;
     this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
     this.kv = new KvReplica(sql);
+    this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.watch = new WatchHub(() => this.store.resourceVersion);
     this.alloc = new ServiceAllocations({
       ...this.cfg,
@@ -153,6 +156,7 @@ export class Registry extends DurableObject<Env> {
           now,
         );
     for (const svc of this.store.each<Service>("services")) this.refreshRoutes(svc, true);
+    this.hostFilter.queue();
     await this.scheduleAlarm();
   }
 
@@ -348,6 +352,7 @@ export class Registry extends DurableObject<Env> {
     const now = Date.now();
     this.expireLeases(now);
     this.finishGracefulDeletions(now);
+    this.hostFilter.queue();
     await this.kv.flush(this.env.KV, now);
     await this.scheduleAlarm();
   }
@@ -568,12 +573,14 @@ export class Registry extends DurableObject<Env> {
     for (const host of previous) {
       if (records.has(host)) continue;
       this.routes.delete(host);
+      this.hostFilter.hostsChanged();
       this.kv.set(routeKey(host), null);
     }
     for (const [host, rec] of records) {
       // Compare without the resourceVersion so that unrelated writes do not rewrite the record.
       const hash = contentHash(JSON.stringify({ ...rec, resourceVersion: "" }));
       if (this.routes.get(host) === hash) continue;
+      if (!this.routes.has(host)) this.hostFilter.hostsChanged();
       this.routes.set(host, hash);
       if (!initial) this.kv.set(routeKey(host), JSON.stringify(rec));
     }

@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { TestProject } from "vitest/node";
 
-/** Pods every worker test may use. "victim*" pods are stopped by the passive-health tests. */
-export const POD_NAMES = ["a", "b", "c", "d", "e", "f", "victim1", "victim2", "victim3"] as const;
+/** Pods every worker test may use. "victim*" pods are stopped by the passive-health tests; "guarded" counts requests that must never come (origin-guard.test.ts). */
+export const POD_NAMES = ["a", "b", "c", "d", "e", "f", "victim1", "victim2", "victim3", "guarded"] as const;
 export type PodName = (typeof POD_NAMES)[number];
 
 declare module "vitest" {
@@ -71,6 +71,13 @@ function handle(pod: Pod, req: IncomingMessage, res: ServerResponse): void {
   if (path === "/reset") {
     // The request reached the pod, which then drops the connection without answering.
     req.socket.destroy();
+    return;
+  }
+  if (path === "/hop-by-hop") {
+    // A response that marks one of its own fields as hop-by-hop (RFC 9110 §7.6.1).
+    req.resume();
+    res.writeHead(200, { connection: "keep-alive, X-Pod-Hop", "x-pod-hop": "for this connection only", "keep-alive": "timeout=5", "x-pod-end-to-end": "kept" });
+    res.end("hop\n");
     return;
   }
   if (path === "/redirect") {

@@ -1,7 +1,7 @@
 // The route records' change detection keeps a hash per host instead of the JSON: equal texts
 // must hash equal, and the near-identical texts route records differ by must not.
 import { describe, expect, it } from "vitest";
-import { contentHash } from "../../src/registry/content-hash";
+import { contentHash } from "../../src/api/content-hash";
 
 describe("contentHash", () => {
   it("is the same for the same text and an integer below 2^53", () => {

@@ -40,8 +40,8 @@ describe("KV replica", () => {
       await call("PATCH", `/api/v1/namespaces/${ns}/services/busy`, { metadata: { labels: { n: String(i) } } }, { contentType: "application/merge-patch+json" });
     await flushKv();
     const written = (await registry().stats()).kvWrites - before;
-    // obj/services/<ns>/busy and route/busy.<ns>.svc.cluster.local, each once: 21 writes coalesced into 2.
-    expect(written).toBe(2);
+    // obj/services/<ns>/busy, route/busy.<ns>.svc.cluster.local and routes/filter (a new host), each once: 21 writes coalesced into 3.
+    expect(written).toBe(3);
     expect(((await env.KV.get(`obj/services/${ns}/busy`, "json")) as any).metadata.labels).toEqual({ n: "20" });
   });
 

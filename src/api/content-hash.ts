@@ -1,7 +1,8 @@
 // A fast 53-bit hash of a string (cyrb53: two 32-bit multiply-xorshift lanes), for change
 // detection where keeping the string itself would cost memory: the registry remembers each
 // route record's hash, not its JSON, to write KV only when a record really changed. Two
-// different records share a hash with a chance of about 2^-53 per comparison.
+// different records share a hash with a chance of about 2^-53 per comparison. The host
+// filter (host-filter.ts) derives its Bloom probes from it, on both sides of KV.
 export function contentHash(text: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
