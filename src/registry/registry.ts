@@ -37,6 +37,7 @@ import { ownValue } from "../api/plain-data";
 import { resolveResource, type ResourceDef } from "./resources";
 import { buildListFilter, paginate, type ListOptions } from "./list-filter";
 import { WatchHub } from "./watch-hub";
+import { WatchHistory } from "./watch-history";
 import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
 import { ServicePodIndex, ServiceSliceIndex } from "./indexes";
 import { randomToken, sha256Hex } from "../api/credentials";
@@ -114,7 +115,7 @@ export class Registry extends DurableObject<Env> {
     this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
     this.kv = new KvReplica(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
-    this.watch = new WatchHub(() => this.store.resourceVersion);
+    this.watch = new WatchHub(new WatchHistory(sql, this.store.resourceVersion), () => this.store.resourceVersion);
     this.alloc = new ServiceAllocations({
       ...this.cfg,
       serviceCIDR: env.SERVICE_CIDR || "10.96.0.0/12",
@@ -424,9 +425,9 @@ export class Registry extends DurableObject<Env> {
    */
   private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): TouchedServices {
     if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
-    const bytes = this.store.put(r.resource, obj);
+    const json = this.store.put(r.resource, obj);
     if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
-    this.watch.publish(r.resource, type, obj, old, bytes);
+    this.watch.publish(r.resource, type, obj, old, json);
     const touched = this.index(r.resource, obj, old, false);
     if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
     return touched;

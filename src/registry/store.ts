@@ -80,16 +80,16 @@ export class ObjectStore {
   }
 
   /**
-   * Stamps the next resourceVersion on `obj` and stores it. Returns its size in bytes.
+   * Stamps the next resourceVersion on `obj` and stores it. Returns its stored form (JSON).
    * Callers check MAX_OBJECT_BYTES first (with `serialize`); a row SQLite refuses throws here with nothing changed.
    */
-  put(resource: string, obj: KubeObject): number {
+  put(resource: string, obj: KubeObject): string {
     const namespace = obj.metadata.namespace ?? "";
     const name = obj.metadata.name!;
     const previousRv = obj.metadata.resourceVersion;
     const rv = this.rv + 1;
     obj.metadata.resourceVersion = String(rv);
-    const { json, bytes } = serialize(obj);
+    const json = JSON.stringify(obj);
     try {
       this.transaction(() => {
         this.sql.exec("INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", objectKey(resource, namespace, name), json);
@@ -101,7 +101,7 @@ export class ObjectStore {
     }
     this.rv = rv;
     this.bucket(resource, namespace).set(name, obj);
-    return bytes;
+    return json;
   }
 
   /** Deletes an object; returns the resourceVersion of the deletion. */

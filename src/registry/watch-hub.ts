@@ -1,35 +1,26 @@
-// Watch: a window of recent change events, and the streams of live watchers.
-// Semantics follow the apiserver's watch cache: resume from a resourceVersion in
-// the window replays what came after it; older than the window is 410 Expired; no
-// resourceVersion (or "0") starts with synthetic ADDED events for current objects.
-// A filtered watch sees an object that stops matching as DELETED and one that
-// starts matching as ADDED.
-import type { KubeObject, WatchEvent, WatchEventType } from "../api/types";
+// Watch: the streams of live watchers, fed from the watch history (SQLite) and
+// from each commit. Semantics follow the apiserver's watch cache: resume from a
+// resourceVersion in the window replays what came after it; older than the window
+// is 410 Expired; no resourceVersion (or "0") starts with synthetic ADDED events for
+// current objects. A filtered watch sees an object that stops matching as DELETED
+// and one that starts matching as ADDED. What a watch catches up on (the initial
+// list, or the replay) is written as the client reads it, with live events queued
+// behind it in order, so neither a large list nor a long replay is held in memory.
+import type { KubeObject, Status, WatchEvent, WatchEventType } from "../api/types";
+import type { ChangeEvent, WatchHistory } from "./watch-history";
 
-/** Events kept for resuming watches. Older resumes get 410 Gone and must relist. */
-export const WATCH_WINDOW_EVENTS = 10_000;
-/**
- * The window's bound in bytes of stored JSON (each event counts its object and, for
- * a change, the object before it), so that large objects cannot fill the isolate's
- * 128 MB: whichever bound is reached first compacts the window.
- */
-export const WATCH_WINDOW_BYTES = 8 * 1024 * 1024;
 /** How often a watcher that asked for bookmarks gets one. */
 export const BOOKMARK_INTERVAL_MS = 15_000;
 /** Default and upper bound of a watch's lifetime, as the apiserver's --min-request-timeout (1800 s). */
 export const MAX_WATCH_SECONDS = 1800;
+/**
+ * How often an idle watch checks that its client is still there. A stream learns that
+ * its reader went away (across the RPC to the Worker) only when it writes, so an empty
+ * write probes it: a gone client's watch is released within this.
+ */
+export const GONE_CLIENT_PROBE_MS = 2_000;
 /** Buffered bytes after which a slow watcher is dropped with an ERROR event (it relists or resumes). */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-
-interface ChangeEvent {
-  rv: number;
-  resource: string;
-  type: "ADDED" | "MODIFIED" | "DELETED";
-  object: KubeObject;
-  old?: KubeObject;
-  /** What the event holds, in bytes of JSON, for WATCH_WINDOW_BYTES. */
-  bytes: number;
-}
 
 export interface WatchFilter {
   resource: string;
@@ -40,73 +31,62 @@ export interface WatchFilter {
 interface Watcher {
   filter: WatchFilter;
   writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Bytes handed to the stream and not yet taken by the client, plus the backlog's. */
   buffered: number;
-  /** Live events held back while the initial ADDED events are still being written. */
+  /** Live events held back while the watch is still catching up. */
   backlog?: WatchEvent[];
   closed: boolean;
-  timers: ReturnType<typeof setTimeout>[];
+  timers: (ReturnType<typeof setTimeout> | ReturnType<typeof setInterval>)[];
   bookmarkKind?: { apiVersion: string; kind: string };
 }
 
 const encoder = new TextEncoder();
+const encode = (ev: WatchEvent): Uint8Array => encoder.encode(JSON.stringify(ev) + "\n");
 
-/** What a watcher that fell too far behind gets last: client-go relists on a 410 ERROR event. */
-const TOO_SLOW: WatchEvent = {
+/** What a watch that cannot go on gets last: client-go resumes or relists on a 410 ERROR event. */
+const expired = (message: string): WatchEvent => ({
   type: "ERROR",
-  object: {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message: "the watch fell too far behind and was closed; resume from the last resourceVersion or relist",
-    reason: "Expired",
-    code: 410,
-  } as unknown as KubeObject,
-};
+  object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason: "Expired", code: 410 } satisfies Status,
+});
+const TOO_SLOW = expired("the watch fell too far behind and was closed; resume from the last resourceVersion or relist");
+const COMPACTED = expired("the watch history was compacted while this watch replayed it; relist");
+
+class ReplayCompacted extends Error {}
 
 export class WatchHub {
-  private readonly events: ChangeEvent[] = [];
-  private windowBytes = 0;
   private readonly watchers = new Set<Watcher>();
-  /** Resume points at or below this are gone from the window. */
-  private compactedRv: number;
 
-  constructor(private currentRv: () => number) {
-    this.compactedRv = currentRv();
-  }
+  constructor(
+    private readonly history: WatchHistory,
+    private readonly currentRv: () => number,
+  ) {}
 
+  /** Open watch streams: a stream leaves this set as soon as its client goes away. */
   get watcherCount(): number {
     return this.watchers.size;
   }
 
-  /** `bytes`: the object's stored size (an estimate is fine; the change's old object counts the same again). */
-  publish(resource: string, type: ChangeEvent["type"], object: KubeObject, old?: KubeObject, bytes = JSON.stringify(object).length): void {
-    const ev: ChangeEvent = { rv: Number(object.metadata.resourceVersion), resource, type, object, bytes: old ? 2 * bytes : bytes };
+  /** Records a committed change and sends it to the watchers it concerns; `json`: the object's stored form. */
+  publish(resource: string, type: ChangeEvent["type"], object: KubeObject, old?: KubeObject, json?: string): void {
+    const ev: ChangeEvent = { rv: Number(object.metadata.resourceVersion), resource, type, object };
     if (old) ev.old = old;
-    this.events.push(ev);
-    this.windowBytes += ev.bytes;
-    let drop = 0;
-    for (let held = this.windowBytes; this.events.length - drop > WATCH_WINDOW_EVENTS || (held > WATCH_WINDOW_BYTES && drop < this.events.length - 1); drop++) held -= this.events[drop]!.bytes;
-    if (drop > 0) {
-      const dropped = this.events.splice(0, drop);
-      for (const d of dropped) this.windowBytes -= d.bytes;
-      this.compactedRv = dropped[dropped.length - 1]!.rv;
+    this.history.append(ev, json);
+    for (const w of this.watchers) {
+      const out = eventFor(w.filter, ev);
+      if (out) this.send(w, out);
     }
-    for (const w of this.watchers) this.deliver(w, ev);
   }
 
-  /** Events and bytes the window holds (for metrics and tests). */
-  get window(): { events: number; bytes: number } {
-    return { events: this.events.length, bytes: this.windowBytes };
-  }
-
-  /** True when a watch can resume after `rv`. */
   canResume(rv: number): boolean {
-    return rv >= this.compactedRv;
+    return this.history.canResume(rv);
   }
 
   get oldestResumableRv(): number {
-    return this.compactedRv;
+    return this.history.oldestResumableRv;
+  }
+
+  get window(): { events: number; bytes: number } {
+    return this.history.window;
   }
 
   /**
@@ -115,20 +95,17 @@ export class WatchHub {
    */
   open(filter: WatchFilter, opts: { fromRv?: number; initial?: KubeObject[]; timeoutSeconds?: number; bookmarks?: { apiVersion: string; kind: string } }): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const w: Watcher = { filter, writer: writable.getWriter(), buffered: 0, closed: false, timers: [] };
+    const w: Watcher = { filter, writer: writable.getWriter(), buffered: 0, closed: false, timers: [], backlog: [] };
     if (opts.bookmarks) w.bookmarkKind = opts.bookmarks;
-    if (opts.initial?.length) void this.sendInitial(w, opts.initial);
-    if (opts.fromRv !== undefined) for (const ev of this.events) if (ev.rv > opts.fromRv) this.deliver(w, ev);
+    // A client that goes away cancels the stream: release the watch at once.
+    w.writer.closed.catch(() => this.close(w));
     this.watchers.add(w);
+    const catchUp = opts.initial ? opts.initial.map((object): WatchEvent => ({ type: "ADDED", object })) : this.replay(filter, opts.fromRv ?? this.currentRv(), this.currentRv());
+    void this.catchUp(w, catchUp);
     const seconds = Math.min(opts.timeoutSeconds && opts.timeoutSeconds > 0 ? opts.timeoutSeconds : MAX_WATCH_SECONDS, MAX_WATCH_SECONDS);
     w.timers.push(setTimeout(() => this.close(w), seconds * 1000));
-    if (w.bookmarkKind) {
-      const tick = (): void => {
-        this.bookmark(w);
-        if (!w.closed) w.timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
-      };
-      w.timers.push(setTimeout(tick, BOOKMARK_INTERVAL_MS));
-    }
+    w.timers.push(setInterval(() => this.probe(w), GONE_CLIENT_PROBE_MS));
+    if (w.bookmarkKind) w.timers.push(setInterval(() => this.bookmark(w), BOOKMARK_INTERVAL_MS));
     return readable;
   }
 
@@ -146,35 +123,27 @@ export class WatchHub {
     this.send(w, { type: "BOOKMARK", object: { ...kind, metadata: { resourceVersion: String(this.currentRv()) } } });
   }
 
-  private deliver(w: Watcher, ev: ChangeEvent): void {
-    const f = w.filter;
-    if (ev.resource !== f.resource) return;
-    if (f.namespace !== undefined && (ev.object.metadata.namespace ?? "") !== f.namespace) return;
-    const now = ev.type !== "DELETED" && f.matches(ev.object);
-    const before = ev.type === "DELETED" ? f.matches(ev.object) : ev.old !== undefined && f.matches(ev.old);
-    let type: WatchEventType | undefined;
-    if (ev.type === "ADDED") type = now ? "ADDED" : undefined;
-    else if (ev.type === "DELETED") type = before ? "DELETED" : undefined;
-    else type = now && before ? "MODIFIED" : now ? "ADDED" : before ? "DELETED" : undefined;
-    if (type) this.send(w, { type, object: ev.object });
+  /** The history after `fromRv` as this filter sees it; stops with ReplayCompacted if the window moves past it meanwhile. */
+  private *replay(filter: WatchFilter, fromRv: number, upTo: number): IterableIterator<WatchEvent> {
+    for (const ev of this.history.replay(fromRv, upTo)) {
+      const out = eventFor(filter, ev);
+      if (out) yield out;
+      if (!this.history.canResume(ev.rv)) throw new ReplayCompacted();
+    }
   }
 
-  /**
-   * The initial ADDED events, written as the client reads them (however large the
-   * list), while live events wait in the backlog behind them, in order.
-   */
-  private async sendInitial(w: Watcher, objects: KubeObject[]): Promise<void> {
-    w.backlog = [];
+  /** Writes what the watch catches up on as fast as the client reads it, then the live events that waited. */
+  private async catchUp(w: Watcher, events: Iterable<WatchEvent>): Promise<void> {
     try {
-      for (const object of objects) {
+      for (const ev of events) {
         await w.writer.ready;
         if (w.closed) return;
-        w.writer.write(encoder.encode(JSON.stringify({ type: "ADDED", object }) + "\n")).catch(() => this.close(w));
+        w.writer.write(encode(ev)).catch(() => this.close(w));
       }
-    } catch {
-      return this.close(w);
+    } catch (e) {
+      return this.close(w, e instanceof ReplayCompacted ? COMPACTED : undefined);
     }
-    const backlog = w.backlog;
+    const backlog = w.backlog ?? [];
     w.backlog = undefined;
     w.buffered = 0;
     for (const ev of backlog) this.send(w, ev);
@@ -182,7 +151,7 @@ export class WatchHub {
 
   private send(w: Watcher, ev: WatchEvent): void {
     if (w.closed) return;
-    const bytes = encoder.encode(JSON.stringify(ev) + "\n");
+    const bytes = encode(ev);
     w.buffered += bytes.byteLength;
     if (w.buffered > MAX_BUFFERED_BYTES) return this.close(w, TOO_SLOW);
     if (w.backlog) {
@@ -197,13 +166,34 @@ export class WatchHub {
     );
   }
 
+  private probe(w: Watcher): void {
+    if (w.closed || w.backlog || w.buffered > 0) return;
+    w.writer.write(new Uint8Array(0)).catch(() => this.close(w));
+  }
+
   /** Ends a watch; `error` is sent last, so that the client knows to resume or relist instead of seeing a silent end. */
   private close(w: Watcher, error?: WatchEvent): void {
     if (w.closed) return;
     w.closed = true;
-    for (const t of w.timers) clearTimeout(t);
+    for (const t of w.timers) {
+      clearTimeout(t as ReturnType<typeof setTimeout>);
+      clearInterval(t as ReturnType<typeof setInterval>);
+    }
     this.watchers.delete(w);
-    if (error) w.writer.write(encoder.encode(JSON.stringify(error) + "\n")).catch(() => {});
+    if (error) w.writer.write(encode(error)).catch(() => {});
     w.writer.close().catch(() => {});
   }
+}
+
+/** The event a watch with this filter sees for a change, if any (selector enter/leave as ADDED/DELETED). */
+function eventFor(f: WatchFilter, ev: ChangeEvent): WatchEvent | undefined {
+  if (ev.resource !== f.resource) return undefined;
+  if (f.namespace !== undefined && (ev.object.metadata.namespace ?? "") !== f.namespace) return undefined;
+  const now = ev.type !== "DELETED" && f.matches(ev.object);
+  const before = ev.type === "DELETED" ? f.matches(ev.object) : ev.old !== undefined && f.matches(ev.old);
+  let type: WatchEventType | undefined;
+  if (ev.type === "ADDED") type = now ? "ADDED" : undefined;
+  else if (ev.type === "DELETED") type = before ? "DELETED" : undefined;
+  else type = now && before ? "MODIFIED" : now ? "ADDED" : before ? "DELETED" : undefined;
+  return type ? { type, object: ev.object } : undefined;
 }

@@ -4,7 +4,7 @@
 // stored, allocated or published.
 import { describe, expect, it } from "vitest";
 import { call, expectRejectedWithoutWrites, freshNamespace, json, pod, readEvents, registry } from "../admin/client";
-import { WATCH_WINDOW_BYTES } from "../../src/registry/watch-hub";
+import { WATCH_WINDOW_BYTES } from "../../src/registry/watch-history";
 import { MAX_OBJECT_BYTES } from "../../src/registry/store";
 
 const JSON_PATCH = "application/json-patch+json";
@@ -79,7 +79,8 @@ describe("watch memory is bounded by bytes", () => {
   it("keeps the resume window within WATCH_WINDOW_BYTES while large objects change, and answers 410 for compacted resumes", async () => {
     const { node, token } = await ownNode();
     const start = (await json(await call("GET", `/api/v1/nodes/${node}`))).metadata.resourceVersion as string;
-    for (let i = 0; i < 40; i++) {
+    // Each change holds the object and the one before it: ~0.4 MB an event, past WATCH_WINDOW_BYTES in 90.
+    for (let i = 0; i < 90; i++) {
       const res = await call("PATCH", `/api/v1/nodes/${node}`, { metadata: { annotations: bigAnnotation(200_000 + i) } }, { token, contentType: "application/merge-patch+json" });
       expect(res.status).toBe(200);
     }
@@ -88,6 +89,9 @@ describe("watch memory is bounded by bytes", () => {
     expect(watchWindow.events).toBeGreaterThan(0);
     const resume = await call("GET", `/api/v1/nodes?watch=1&resourceVersion=${start}`);
     expect(resume.status).toBe(410);
+    const st = await json(resume);
+    expect(st).toMatchObject({ kind: "Status", reason: "Expired", code: 410 });
+    expect(st.message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
   });
 
   it("streams an initial list larger than a watcher's buffer whole (every ADDED event arrives)", async () => {
