@@ -61,7 +61,10 @@ export async function readEvents(res: Response, count: number, timeoutMs = 5000)
   let buf = "";
   const deadline = Date.now() + timeoutMs;
   while (events.length < count && Date.now() < deadline) {
-    const next = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), Math.max(1, deadline - Date.now())))]);
+    // Each read's timer is cleared: many watchers reading many chunks would exceed workerd's 10,000 active timeouts.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const next = await Promise.race([reader.read(), new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now()))))]);
+    clearTimeout(timer);
     if (next === null || next.done) break;
     buf += decoder.decode(next.value, { stream: true });
     let i: number;

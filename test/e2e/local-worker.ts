@@ -11,7 +11,8 @@ import { createServer } from "node:net";
 export interface LocalWorker {
   url: string;
   adminToken: string;
-  stop(): Promise<void>;
+  /** Ends the process group: `signal` first (default SIGTERM), then SIGKILL for what outlives wrangler. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface LocalWorkerOptions {
@@ -24,6 +25,10 @@ export interface LocalWorkerOptions {
   readyTimeoutMs?: number;
   /** Extra environment for wrangler (e.g. bench/edge/devtools-relay.ts's DEVTOOLS_RELAY_OFF). */
   env?: Record<string, string>;
+  /** Local KV and Durable Object state to use and keep (a restart on the same state); default: a temporary folder that stop() removes. */
+  stateDir?: string;
+  /** Default: a random one. */
+  adminToken?: string;
 }
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -42,8 +47,8 @@ export async function freePort(ip = "127.0.0.1"): Promise<number> {
 export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<LocalWorker> {
   const ip = opts.ip ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(ip));
-  const adminToken = randomBytes(24).toString("base64url");
-  const state = mkdtempSync(join(tmpdir(), "svcedge-worker-"));
+  const adminToken = opts.adminToken ?? randomBytes(24).toString("base64url");
+  const state = opts.stateDir ?? mkdtempSync(join(tmpdir(), "svcedge-worker-"));
   const vars = { ADMIN_TOKEN: adminToken, ADMIN_HOSTS: `localhost,127.0.0.1,[::1],${ip}`, ...opts.vars };
   const wrangler = join(ROOT, "node_modules/.bin/wrangler");
   const args = ["dev", "--ip", ip, "--port", String(port), "--persist-to", state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn"];
@@ -67,9 +72,9 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
       // The group is gone.
     }
   };
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (child.exitCode === null) {
-      killGroup("SIGTERM");
+      killGroup(signal);
       await new Promise((r) => {
         const t = setTimeout(r, 5000);
         child.once("exit", () => {
@@ -81,7 +86,7 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
     // workerd (a child of wrangler, same process group) can outlive wrangler's exit and ignore
     // SIGTERM for a while: the group always gets a SIGKILL, so nothing keeps the port or state.
     killGroup("SIGKILL");
-    rmSync(state, { recursive: true, force: true });
+    if (!opts.stateDir) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
