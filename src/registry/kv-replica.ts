@@ -1,16 +1,13 @@
-// Replicates registry state to Workers KV for the edge. KV allows one write per
-// key per second, so writes are coalesced: changes mark a key dirty (persisted in
+// Replicates what the edge reads to Workers KV: route records, node-token hashes
+// and the host filter (objects stay in the Durable Object). KV allows one write
+// per key per second, so writes are coalesced: changes mark a key dirty (persisted in
 // the Durable Object's SQLite, so an eviction loses nothing), and an alarm flushes
 // the latest value of every dirty key at most once a second.
-import { HOST_FILTER_KEY } from "../api/host-filter";
-import { NODE_TOKEN_KEY_PREFIX, ROUTE_KEY_PREFIX } from "../api/route";
 
 /** KV: at most one write per second to the same key. */
 export const KV_MIN_WRITE_INTERVAL_MS = 1000;
 /** Bounded work per alarm: KV allows 1,000 operations per Worker invocation; keep half for headroom. */
 export const KV_WRITES_PER_FLUSH = 500;
-
-const isEdgeKey = (key: string): boolean => key.startsWith(ROUTE_KEY_PREFIX) || key.startsWith(NODE_TOKEN_KEY_PREFIX) || key === HOST_FILTER_KEY;
 
 export class KvReplica {
   private readonly dirty = new Map<string, string | null>();
@@ -42,14 +39,13 @@ export class KvReplica {
     return Math.max(now, this.lastFlush + KV_MIN_WRITE_INTERVAL_MS);
   }
 
-  /** Route records, node tokens and the host filter first: they are what the edge reads; object copies can wait a flush. */
+  /** The oldest dirty keys first (a Map keeps insertion order), at most KV_WRITES_PER_FLUSH. */
   private nextBatch(): [string, string | null][] {
     const batch: [string, string | null][] = [];
-    for (const pass of [true, false])
-      for (const entry of this.dirty) {
-        if (batch.length >= KV_WRITES_PER_FLUSH) return batch;
-        if (isEdgeKey(entry[0]) === pass) batch.push(entry);
-      }
+    for (const entry of this.dirty) {
+      if (batch.length >= KV_WRITES_PER_FLUSH) break;
+      batch.push(entry);
+    }
     return batch;
   }
 

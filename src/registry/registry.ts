@@ -32,7 +32,7 @@ import { recordCreate, recordUpdate } from "./server-side-apply";
 import { deepEqual } from "../api/patch";
 import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-compiler";
 import { ServiceAllocations } from "./service-allocation";
-import { MAX_OBJECT_BYTES, objectKey, ObjectStore, serialize } from "./store";
+import { MAX_OBJECT_BYTES, ObjectStore, serialize } from "./store";
 import { ownValue } from "../api/plain-data";
 import { resolveResource, type ResourceDef } from "./resources";
 import { buildListFilter, paginate, type ListOptions } from "./list-filter";
@@ -74,8 +74,6 @@ export interface WatchOptions extends ListOptions {
 
 /** Namespaces that always exist, as in every Kubernetes cluster. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
-/** Resources replicated to KV under obj/… (Leases are heartbeats: they stay in the Durable Object). */
-const REPLICATED = new Set(["services", "pods", "endpointslices", "nodes", "namespaces"]);
 
 /** The Services a committed Pod write can change the endpoints of (from ServicePodIndex.podChanged). */
 type TouchedServices = readonly string[];
@@ -426,7 +424,6 @@ export class Registry extends DurableObject<Env> {
   private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): TouchedServices {
     if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
     const json = this.store.put(r.resource, obj);
-    if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), JSON.stringify(obj));
     this.watch.publish(r.resource, type, obj, old, json);
     const touched = this.index(r.resource, obj, old, false);
     if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
@@ -455,7 +452,6 @@ export class Registry extends DurableObject<Env> {
     const ns = obj.metadata.namespace ?? "";
     const deleted = clone(obj);
     deleted.metadata.resourceVersion = this.store.delete(r.resource, ns, obj.metadata.name!);
-    if (REPLICATED.has(r.resource)) this.kv.set(kvObjectKey(r, obj), null);
     this.watch.publish(r.resource, "DELETED", deleted);
     const touched = this.index(r.resource, obj, obj, true);
     if (r.resource === "services") this.alloc.releaseUnused(obj as Service);
@@ -683,10 +679,6 @@ function nameInBody(body: unknown): string | undefined {
 
 function def(resource: string): ResourceDef {
   return resolveResource(resource === "endpointslices" ? "discovery.k8s.io" : resource === "leases" ? "coordination.k8s.io" : "", resource)!;
-}
-
-function kvObjectKey(r: ResourceDef, obj: KubeObject): string {
-  return "obj/" + objectKey(r.resource, obj.metadata.namespace ?? "", obj.metadata.name!);
 }
 
 /** Everything but metadata and status: what `generation` counts changes of. */
