@@ -15,6 +15,7 @@ import { negotiate } from "./negotiate";
 import { parseResourcePath } from "./paths";
 import { objectResponse, statusResponse, watchResponse } from "./respond";
 import { hasPrinter, listToTable, toTable, type IncludeObject } from "./tables";
+import { subresourceAllows } from "./served-resources";
 import { tableWatchStream } from "./watch-tables";
 
 const notFoundPath = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
@@ -36,7 +37,11 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
   const registry = registryStub(env);
   const method = req.method.toUpperCase();
 
-  if (ref.subresource && !(ref.subresource === "status" || (r.resource === "nodes" && ref.subresource === "token"))) return notFoundPath();
+  if (ref.subresource) {
+    const allowed = subresourceAllows(r.resource, ref.subresource, method);
+    if (allowed === 404) return notFoundPath();
+    if (allowed === 405) return statusResponse(methodNotAllowed());
+  }
 
   // kubectl get asks for Tables; the apiserver prints them for reads only.
   const table = method === "GET" && !ref.subresource && negotiate(req.headers.get("accept")) === "table" && hasPrinter(r.resource);

@@ -1,6 +1,7 @@
 // What the admin API serves, as discovery and OpenAPI describe it: the registry's
 // resources plus core/v1 Events, which svcedge never records (read-only, always
 // empty) but which `kubectl describe` and `kubectl events` ask for.
+import { ownValue } from "../api/plain-data";
 import { ALL_RESOURCES, type ResourceDef } from "../registry/resources";
 
 export interface Subresource {
@@ -51,4 +52,17 @@ export function groupVersions(): { group: string; version: string; resources: Se
     out.get(key)!.resources.push(r);
   }
   return [...out.values()];
+}
+
+const VERB_OF_METHOD: Record<string, string> = { GET: "get", POST: "create", PUT: "update", PATCH: "patch", DELETE: "delete" };
+
+/**
+ * How a subresource path answers a method: "ok" when discovery lists the verb, 405 when the
+ * subresource exists without it, 404 when the resource has no such subresource.
+ */
+export function subresourceAllows(resource: string, subresource: string, method: string): "ok" | 404 | 405 {
+  const sub = SERVED.find((r) => r.def.resource === resource)?.subresources.find((s) => s.name === subresource);
+  if (!sub) return 404;
+  const verb = ownValue(VERB_OF_METHOD, method) as string | undefined;
+  return verb !== undefined && sub.verbs.includes(verb) ? "ok" : 405;
 }

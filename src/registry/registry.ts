@@ -11,6 +11,7 @@ import {
   gone,
   internalError,
   invalid,
+  methodNotAllowed,
   notFound,
   STALE_OBJECT,
   status,
@@ -278,6 +279,7 @@ export class Registry extends DurableObject<Env> {
   async update(caller: Caller, ref: ResourceRef, body: unknown, opts: WriteOptions = {}): Promise<Result<KubeObject>> {
     const r = resolveResource(ref.group, ref.resource);
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    if (ref.subresource && ref.subresource !== "status") return fail(methodNotAllowed());
     const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
     if (!current) return fail(notFound(r.resource, ref.name!, r.group));
     return this.replace(caller, r, ref, current, body, opts, "update");
@@ -286,6 +288,7 @@ export class Registry extends DurableObject<Env> {
   async patch(caller: Caller, ref: ResourceRef, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<Result<KubeObject>> {
     const r = resolveResource(ref.group, ref.resource);
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    if (ref.subresource && ref.subresource !== "status") return fail(methodNotAllowed());
     const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
     const early = authorize(caller, { verb: "patch", resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name: ref.name, subresource: ref.subresource, coarse: true });
     if (early) return fail(early);
@@ -307,6 +310,7 @@ export class Registry extends DurableObject<Env> {
   async delete(caller: Caller, ref: ResourceRef, opts: DeleteOptions = {}): Promise<Result<KubeObject>> {
     const r = resolveResource(ref.group, ref.resource);
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
+    if (ref.subresource) return fail(methodNotAllowed());
     const ns = r.namespaced ? ref.namespace : "";
     const current = this.store.get(r.resource, ns, ref.name!);
     if (!current) return fail(notFound(r.resource, ref.name!, r.group));
