@@ -55,6 +55,13 @@ describe("object limits", () => {
     expect((await call("PATCH", `/api/v1/nodes/${node}`, { metadata: { labels: fine } }, { token, contentType: "application/merge-patch+json" })).status).toBe(200);
   });
 
+  it("refuses annotations over 256 KiB in total (422 Too long), as Kubernetes does", async () => {
+    const { node, token } = await ownNode();
+    const patch = { metadata: { annotations: { a: "x".repeat(200 * 1024), b: "y".repeat(60 * 1024) } } };
+    const body = await expectRejectedWithoutWrites(() => call("PATCH", `/api/v1/nodes/${node}`, patch, { token, contentType: "application/merge-patch+json" }), 422);
+    expect(body.details.causes[0]).toMatchObject({ reason: "FieldValueTooLong", field: "metadata.annotations" });
+  });
+
   it("refuses a Service larger than the stored-object limit with 413: nothing stored or allocated (no resourceVersion taken, so nothing watched or queued)", async () => {
     const ns = await freshNamespace();
     const loadBalancerSourceRanges = Array.from({ length: 110_000 }, () => "198.18.0.0/15");
