@@ -54,8 +54,9 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
   if (nsStatus) return { ok: false, status: nsStatus };
 
   if (ctx.current) {
-    if (obj.metadata.name && obj.metadata.name !== ctx.name)
-      return { ok: false, status: badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ctx.name})`) };
+    // As the apiserver's checkName: a missing name does not match either.
+    if (obj.metadata.name !== ctx.name)
+      return { ok: false, status: badRequest(`the name of the object (${obj.metadata.name ?? ""}) does not match the name on the URL (${ctx.name})`) };
     obj = mergeWithCurrent(obj, ctx.current, ctx.subresource);
   } else {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();

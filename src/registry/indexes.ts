@@ -1,87 +1,49 @@
-// Secondary indexes the controllers read, kept in step with every commit, so that a
-// write costs work proportional to what it touches, not to the size of the cluster:
-// which Services require each label pair, which Pods each Service selects, and which
-// EndpointSlices belong to each Service.
-import { SERVICE_NAME_LABEL, type EndpointSlice, type Pod, type Service } from "../api/types";
+// The selector index the endpoints controller reads, in the Durable Object's SQLite
+// beside the objects, so that a write costs work proportional to what it touches,
+// not to the size of the cluster, and a restart loads nothing: which label pairs each
+// Pod carries, and which pairs each Service's selector requires. The Pods a Service
+// selects and the Services a Pod write touches are queries.
+import type { Pod, Service } from "../api/types";
 import { selectorMatches, selectsPods } from "./endpoints-controller";
 
 type Labels = Record<string, string>;
 
-const svcKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+/** Label pairs per query: Durable Object SQLite binds at most 100 parameters (two a pair, plus the namespace). */
+const PAIRS_PER_QUERY = 40;
 
-/**
- * namespace → label key → label value → the Services whose selector requires key=value.
- * A Service that selects a Pod requires only pairs the Pod carries, so it is found under
- * any of the Pod's pairs: the candidates for a Pod cost what its labels touch.
- */
-export class SelectorPairIndex {
-  private readonly byNamespace = new Map<string, Map<string, Map<string, Set<string>>>>();
+const pairsOf = (labels: Labels | undefined): [string, string][] => Object.entries(labels ?? {});
 
-  add(namespace: string, service: string, selector: Labels): void {
-    let byKey = this.byNamespace.get(namespace);
-    if (!byKey) this.byNamespace.set(namespace, (byKey = new Map()));
-    for (const [key, value] of Object.entries(selector)) {
-      let byValue = byKey.get(key);
-      if (!byValue) byKey.set(key, (byValue = new Map()));
-      let services = byValue.get(value);
-      if (!services) byValue.set(value, (services = new Set()));
-      services.add(service);
-    }
-  }
-
-  remove(namespace: string, service: string, selector: Labels): void {
-    const byKey = this.byNamespace.get(namespace);
-    if (!byKey) return;
-    for (const [key, value] of Object.entries(selector)) {
-      const byValue = byKey.get(key);
-      const services = byValue?.get(value);
-      if (!byValue || !services) continue;
-      services.delete(service);
-      if (services.size === 0) byValue.delete(value);
-      if (byValue.size === 0) byKey.delete(key);
-    }
-    if (byKey.size === 0) this.byNamespace.delete(namespace);
-  }
-
-  /** The Services requiring at least one pair of any of these label sets: a superset of those that select them. */
-  candidates(namespace: string, ...labelSets: (Labels | undefined)[]): Set<string> {
-    const out = new Set<string>();
-    const byKey = this.byNamespace.get(namespace);
-    if (!byKey) return out;
-    for (const labels of labelSets)
-      for (const [key, value] of Object.entries(labels ?? {})) for (const svc of byKey.get(key)?.get(value) ?? []) out.add(svc);
-    return out;
-  }
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 export class ServicePodIndex {
-  /** namespace → Service name → its selector (only Services that select Pods). */
-  private readonly selectors = new Map<string, Map<string, Labels>>();
-  private readonly pairs = new SelectorPairIndex();
-  /** "ns/svc" → names of the Pods it selects. */
-  private readonly members = new Map<string, Set<string>>();
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec("CREATE TABLE IF NOT EXISTS pod_labels (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (namespace, key, value, pod)) WITHOUT ROWID");
+    sql.exec("CREATE TABLE IF NOT EXISTS service_selectors (namespace TEXT NOT NULL, service TEXT NOT NULL, selector TEXT NOT NULL, PRIMARY KEY (namespace, service)) WITHOUT ROWID");
+    sql.exec("CREATE TABLE IF NOT EXISTS selector_pairs (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, service TEXT NOT NULL, PRIMARY KEY (namespace, key, value, service)) WITHOUT ROWID");
+    sql.exec("CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  }
 
-  /** A Service was written (or deleted: `svc` undefined). `pods` are the Pods of its namespace. */
-  serviceChanged(namespace: string, name: string, svc: Service | undefined, pods: Iterable<Pod>): void {
-    const inNs = this.selectors.get(namespace);
-    const previous = inNs?.get(name);
+  /** False until the index was built for the stored objects (a registry written before it existed needs one rebuild). */
+  get built(): boolean {
+    return this.sql.exec("SELECT 1 FROM index_meta WHERE key = 'selector_index'").toArray().length > 0;
+  }
+
+  /** A Service was written (or deleted: `svc` undefined). */
+  serviceChanged(namespace: string, name: string, svc: Service | undefined): void {
     const selector = svc && selectsPods(svc) ? svc.spec.selector! : undefined;
+    const previous = this.selectorOf(namespace, name);
     if (previous && selector && JSON.stringify(previous) === JSON.stringify(selector)) return;
     if (previous) {
-      this.pairs.remove(namespace, name, previous);
-      inNs!.delete(name);
+      this.sql.exec("DELETE FROM service_selectors WHERE namespace = ? AND service = ?", namespace, name);
+      for (const [key, value] of pairsOf(previous)) this.sql.exec("DELETE FROM selector_pairs WHERE namespace = ? AND key = ? AND value = ? AND service = ?", namespace, key, value, name);
     }
-    const key = svcKey(namespace, name);
-    if (!selector) {
-      this.members.delete(key);
-      return;
-    }
-    if (inNs) inNs.set(name, selector);
-    else this.selectors.set(namespace, new Map([[name, selector]]));
-    this.pairs.add(namespace, name, selector);
-    const set = new Set<string>();
-    for (const pod of pods) if (selectorMatches(selector, pod.metadata.labels)) set.add(pod.metadata.name!);
-    this.members.set(key, set);
+    if (!selector) return;
+    this.sql.exec("INSERT INTO service_selectors (namespace, service, selector) VALUES (?, ?, ?)", namespace, name, JSON.stringify(selector));
+    for (const [key, value] of pairsOf(selector)) this.sql.exec("INSERT OR IGNORE INTO selector_pairs (namespace, key, value, service) VALUES (?, ?, ?, ?)", namespace, key, value, name);
   }
 
   /**
@@ -90,44 +52,55 @@ export class ServicePodIndex {
    * that selected it before or after: the ones whose endpoints the write can change.
    */
   podChanged(namespace: string, name: string, before: Labels | undefined, after: Labels | undefined): string[] {
-    const touched: string[] = [];
-    const inNs = this.selectors.get(namespace);
-    if (!inNs) return touched;
-    for (const svc of this.pairs.candidates(namespace, before, after)) {
-      const selector = inNs.get(svc)!;
-      const selects = selectorMatches(selector, after);
-      if (!selects && !selectorMatches(selector, before)) continue;
-      const set = this.members.get(svcKey(namespace, svc))!;
-      if (selects) set.add(name);
-      else set.delete(name);
-      touched.push(svc);
+    const had = new Map(pairsOf(before));
+    const has = new Map(pairsOf(after));
+    for (const [key, value] of had) if (has.get(key) !== value) this.sql.exec("DELETE FROM pod_labels WHERE namespace = ? AND key = ? AND value = ? AND pod = ?", namespace, key, value, name);
+    for (const [key, value] of has) if (had.get(key) !== value) this.sql.exec("INSERT OR IGNORE INTO pod_labels (namespace, key, value, pod) VALUES (?, ?, ?, ?)", namespace, key, value, name);
+    return this.selecting(namespace, before, after);
+  }
+
+  /** The Services whose selector matches any of these label sets, sorted. */
+  selecting(namespace: string, ...labelSets: (Labels | undefined)[]): string[] {
+    const out: string[] = [];
+    for (const svc of this.candidates(namespace, labelSets.flatMap(pairsOf))) {
+      const selector = this.selectorOf(namespace, svc);
+      if (selector && labelSets.some((labels) => selectorMatches(selector, labels))) out.push(svc);
     }
-    return touched;
+    return out.sort();
   }
 
-  selected(namespace: string, name: string): ReadonlySet<string> {
-    return this.members.get(svcKey(namespace, name)) ?? new Set();
-  }
-}
-
-export class ServiceSliceIndex {
-  /** "ns/svc" → slice name → slice, by the kubernetes.io/service-name label. */
-  private readonly slices = new Map<string, Map<string, EndpointSlice>>();
-
-  sliceChanged(slice: EndpointSlice, old: EndpointSlice | undefined, deleted: boolean): void {
-    const namespace = slice.metadata.namespace!;
-    const name = slice.metadata.name!;
-    const before = old?.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (before) this.slices.get(svcKey(namespace, before))?.delete(name);
-    const after = deleted ? undefined : slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!after) return;
-    const key = svcKey(namespace, after);
-    let m = this.slices.get(key);
-    if (!m) this.slices.set(key, (m = new Map()));
-    m.set(name, slice);
+  /** The names of the Pods a Service selects, sorted. */
+  selected(namespace: string, name: string): string[] {
+    const selector = this.selectorOf(namespace, name);
+    if (!selector) return [];
+    let names: Set<string> | undefined;
+    for (const part of chunks(pairsOf(selector), PAIRS_PER_QUERY)) {
+      const query = part.map((_, i) => `SELECT pod FROM pod_labels WHERE namespace = ?1 AND key = ?${2 * i + 2} AND value = ?${2 * i + 3}`).join(" INTERSECT ");
+      const found = this.sql.exec<{ pod: string }>(query, namespace, ...part.flat()).toArray().map((r) => r.pod);
+      names = names ? new Set(found.filter((n) => names!.has(n))) : new Set(found);
+    }
+    return [...(names ?? [])].sort();
   }
 
-  of(namespace: string, service: string): EndpointSlice[] {
-    return [...(this.slices.get(svcKey(namespace, service))?.values() ?? [])];
+  /** Builds the index from stored objects (once, for a registry written before it existed). */
+  rebuild(services: Iterable<Service>, pods: Iterable<Pod>): void {
+    for (const svc of services) this.serviceChanged(svc.metadata.namespace!, svc.metadata.name!, svc);
+    for (const pod of pods) this.podChanged(pod.metadata.namespace!, pod.metadata.name!, undefined, pod.metadata.labels);
+    this.sql.exec("INSERT OR REPLACE INTO index_meta (key, value) VALUES ('selector_index', 1)");
+  }
+
+  private selectorOf(namespace: string, service: string): Labels | undefined {
+    const row = this.sql.exec<{ selector: string }>("SELECT selector FROM service_selectors WHERE namespace = ? AND service = ?", namespace, service).toArray()[0];
+    return row ? (JSON.parse(row.selector) as Labels) : undefined;
+  }
+
+  /** The Services requiring at least one of these pairs: a superset of those that select them. */
+  private candidates(namespace: string, pairs: [string, string][]): Set<string> {
+    const out = new Set<string>();
+    for (const part of chunks(pairs, PAIRS_PER_QUERY)) {
+      const where = part.map((_, i) => `(key = ?${2 * i + 2} AND value = ?${2 * i + 3})`).join(" OR ");
+      for (const row of this.sql.exec<{ service: string }>(`SELECT DISTINCT service FROM selector_pairs WHERE namespace = ?1 AND (${where})`, namespace, ...part.flat())) out.add(row.service);
+    }
+    return out;
   }
 }

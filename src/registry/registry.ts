@@ -40,7 +40,7 @@ import { buildListFilter, paginate, type ListOptions } from "./list-filter";
 import { WatchHub } from "./watch-hub";
 import { WatchHistory } from "./watch-history";
 import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
-import { ServicePodIndex, ServiceSliceIndex } from "./indexes";
+import { ServicePodIndex } from "./indexes";
 import { randomToken, sha256Hex } from "../api/credentials";
 
 /** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
@@ -98,10 +98,7 @@ export class Registry extends DurableObject<Env> {
   private readonly tokens = new Map<string, string>();
   /** Calls to authenticate since the object started (the Worker must keep made-up tokens from reaching it). */
   private tokenLookups = 0;
-  private readonly podsOfService = new ServicePodIndex();
-  private readonly slicesOfService = new ServiceSliceIndex();
-  /** "ns/name" of gracefully deleted Pods → when their grace period ends (ms). */
-  private readonly terminatingPods = new Map<string, number>();
+  private readonly podsOfService: ServicePodIndex;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -113,6 +110,7 @@ export class Registry extends DurableObject<Env> {
     const sql = ctx.storage.sql;
     this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
     this.kv = new KvReplica(sql);
+    this.podsOfService = new ServicePodIndex(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.watch = new WatchHub(new WatchHistory(sql, this.store.resourceVersion), () => this.store.resourceVersion);
     this.alloc = new ServiceAllocations({
@@ -127,12 +125,8 @@ export class Registry extends DurableObject<Env> {
   }
 
   private async start(): Promise<void> {
-    for (const slice of this.store.each<EndpointSlice>("endpointslices")) this.slicesOfService.sliceChanged(slice, undefined, false);
-    for (const pod of this.store.each<Pod>("pods")) this.trackPod(pod, false);
-    for (const svc of this.store.each<Service>("services")) {
-      this.alloc.restore(svc);
-      this.podsOfService.serviceChanged(svc.metadata.namespace!, svc.metadata.name!, svc, this.store.each<Pod>("pods", svc.metadata.namespace!));
-    }
+    for (const svc of this.store.each<Service>("services")) this.alloc.restore(svc);
+    if (!this.podsOfService.built) this.podsOfService.rebuild(this.store.each<Service>("services"), this.store.each<Pod>("pods"));
     // A restart must not extend a dead node's life: deadlines count from the last renewal, not from now.
     const started = Date.now();
     for (const lease of this.store.each<Lease>("leases")) {
@@ -437,19 +431,9 @@ export class Registry extends DurableObject<Env> {
   /** Keeps the controllers' indexes in step with a committed write; a Pod write reports the Services it touched. */
   private index(resource: string, obj: KubeObject, old: KubeObject | undefined, deleted: boolean): TouchedServices {
     const ns = obj.metadata.namespace ?? "";
-    if (resource === "services") this.podsOfService.serviceChanged(ns, obj.metadata.name!, deleted ? undefined : (obj as Service), this.store.each<Pod>("pods", ns));
-    else if (resource === "pods") {
-      this.trackPod(obj as Pod, deleted);
-      return this.podsOfService.podChanged(ns, obj.metadata.name!, old?.metadata.labels, deleted ? undefined : obj.metadata.labels);
-    } else if (resource === "endpointslices") this.slicesOfService.sliceChanged(obj as EndpointSlice, old as EndpointSlice | undefined, deleted);
+    if (resource === "services") this.podsOfService.serviceChanged(ns, obj.metadata.name!, deleted ? undefined : (obj as Service));
+    else if (resource === "pods") return this.podsOfService.podChanged(ns, obj.metadata.name!, old?.metadata.labels, deleted ? undefined : obj.metadata.labels);
     return NO_SERVICES;
-  }
-
-  private trackPod(pod: Pod, deleted: boolean): void {
-    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-    const ts = pod.metadata.deletionTimestamp;
-    if (ts && !deleted) this.terminatingPods.set(key, Date.parse(ts));
-    else this.terminatingPods.delete(key);
   }
 
   private remove(r: ResourceDef, obj: KubeObject, now: number): TouchedServices {
@@ -537,8 +521,11 @@ export class Registry extends DurableObject<Env> {
   /** The endpoints controller for one Service: write only the slices that differ. */
   private reconcileEndpoints(ns: string, svcName: string, now: number): void {
     const svc = this.store.get<Service>("services", ns, svcName);
-    const existing = this.slicesOfService.of(ns, svcName).filter(isManagedSlice);
-    const selected = [...this.podsOfService.selected(ns, svcName)].map((name) => this.store.get<Pod>("pods", ns, name)!).filter((p) => p !== undefined);
+    const existing = this.store.slicesOf<EndpointSlice>(ns, svcName).filter(isManagedSlice);
+    const selected = this.podsOfService
+      .selected(ns, svcName)
+      .map((name) => this.store.get<Pod>("pods", ns, name))
+      .filter((p) => p !== undefined);
     const desired = svc ? desiredSlices(svc, selected, this.nodeFacts()) : [];
     const r = def("endpointslices");
     const byName = new Map(existing.map((s) => [s.metadata.name!, s]));
@@ -567,7 +554,7 @@ export class Registry extends DurableObject<Env> {
     const ns = (svc ?? old)!.metadata.namespace!;
     const name = (svc ?? old)!.metadata.name!;
     const key = `${ns}/${name}`;
-    const slices = svc ? this.slicesOfService.of(ns, name) : [];
+    const slices = svc ? this.store.slicesOf<EndpointSlice>(ns, name) : [];
     const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(this.store.get<Pod>("pods", ns, ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
     const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
     const previous = this.routeHostsBySvc.get(key) ?? [];
@@ -618,35 +605,32 @@ export class Registry extends DurableObject<Env> {
     this.nodeChanged(node.metadata.name!, now);
   }
 
+  /** A node's readiness changed: the Services selecting its Pods get their endpoints reconciled. */
   private nodeChanged(nodeName: string, now: number): void {
-    const namespaces = new Set<string>();
-    for (const p of this.store.each<Pod>("pods")) if (p.spec.nodeName === nodeName) namespaces.add(p.metadata.namespace!);
-    for (const ns of namespaces)
-      for (const svc of this.store.each<Service>("services", ns)) if (selectsPods(svc)) this.reconcileEndpoints(ns, svc.metadata.name!, now);
-  }
-
-  private finishGracefulDeletions(now: number): void {
-    for (const [key, deadline] of [...this.terminatingPods]) {
-      if (deadline > now) continue;
-      const [ns, name] = key.split("/") as [string, string];
-      const pod = this.store.get<Pod>("pods", ns, name);
-      if (!pod) {
-        this.terminatingPods.delete(key);
-        continue;
-      }
-      this.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
+    const services = new Set<string>();
+    for (const p of this.store.podsOnNode<Pod>(nodeName)) for (const svc of this.podsOfService.selecting(p.metadata.namespace!, p.metadata.labels)) services.add(`${p.metadata.namespace}/${svc}`);
+    for (const key of services) {
+      const [ns, svc] = key.split("/") as [string, string];
+      this.reconcileEndpoints(ns, svc, now);
     }
   }
 
-  private nextGracefulDeletion(): number | undefined {
-    let next: number | undefined;
-    for (const deadline of this.terminatingPods.values()) next = Math.min(next ?? Infinity, deadline);
-    return next;
+  /** Pods whose grace period ended are deleted (a bounded batch per alarm; the next alarm takes the rest). */
+  private finishGracefulDeletions(now: number): void {
+    for (const [ns, name] of this.store.podsDeletingBy(now).due) {
+      const pod = this.store.get<Pod>("pods", ns, name);
+      if (pod) this.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
+    }
+  }
+
+  private nextGracefulDeletion(now: number): number | undefined {
+    const { due, next } = this.store.podsDeletingBy(now);
+    return due.length > 0 ? now : next;
   }
 
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
-    const candidates = [this.kv.nextFlushAt(now), this.liveness.nextExpiry(), this.nextGracefulDeletion()].filter((t): t is number => t !== undefined);
+    const candidates = [this.kv.nextFlushAt(now), this.liveness.nextExpiry(), this.nextGracefulDeletion(now)].filter((t): t is number => t !== undefined);
     if (candidates.length === 0) return;
     const at = Math.max(now, Math.min(...candidates));
     const current = await this.ctx.storage.getAlarm();

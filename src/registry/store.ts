@@ -1,9 +1,9 @@
-// The registry's source of truth: every object, held in memory for reads and
-// persisted in the Durable Object's SQLite storage on every write. The single
-// Durable Object serializes writes, so a resourceVersion is just a counter.
-// A write is one SQLite transaction (the object and the counter together), and
-// memory changes only after it committed: a write that fails leaves no trace.
-import type { KubeObject } from "../api/types";
+// The registry's source of truth: every object, in the Durable Object's SQLite
+// storage, with the columns the controllers look objects up by. The single Durable
+// Object serializes writes, so a resourceVersion is just a counter. A write is one
+// SQLite transaction (the object and the counter together): one that fails leaves
+// no trace.
+import { SERVICE_NAME_LABEL, type KubeObject } from "../api/types";
 
 /**
  * Largest stored object, in bytes of JSON: etcd's default --max-request-bytes
@@ -29,54 +29,109 @@ export interface StoredRef {
 
 export const objectKey = (resource: string, namespace: string, name: string): string => `${resource}/${namespace}/${name}`;
 
+/** Rows read per page when iterating: bounded memory, and no cursor held across writes. */
+const PAGE_ROWS = 500;
+
+interface Row {
+  namespace: string;
+  name: string;
+  value: string;
+  [key: string]: SqlStorageValue;
+}
+
+/** What the controllers look objects up by, kept as columns beside the JSON. */
+function indexColumns(resource: string, obj: KubeObject): { node: string | null; service: string | null; deleting: number | null } {
+  const spec = (obj as { spec?: { nodeName?: unknown } }).spec;
+  const node = resource === "pods" && typeof spec?.nodeName === "string" ? spec.nodeName : null;
+  const service = resource === "endpointslices" ? (obj.metadata.labels?.[SERVICE_NAME_LABEL] ?? null) : null;
+  const ts = resource === "pods" ? obj.metadata.deletionTimestamp : undefined;
+  const deleting = ts ? Date.parse(ts) : null;
+  return { node, service, deleting: Number.isFinite(deleting) ? deleting : null };
+}
+
+/**
+ * Objects live in SQLite only: a read parses the row it needs, a list reads pages in
+ * key order (namespace, then name: the order kubectl expects), so the heap holds what a
+ * request is working on, never the cluster.
+ */
 export class ObjectStore {
-  /** resource → namespace → name → object. */
-  private readonly byResource = new Map<string, Map<string, Map<string, KubeObject>>>();
   private rv = 0;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly transaction: <T>(fn: () => T) => T,
   ) {
-    sql.exec("CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS store_objects (resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, rv INTEGER NOT NULL, node TEXT, service TEXT, deleting INTEGER, value TEXT NOT NULL, PRIMARY KEY (resource, namespace, name)) WITHOUT ROWID",
+    );
+    sql.exec("CREATE INDEX IF NOT EXISTS store_objects_node ON store_objects (node, resource) WHERE node IS NOT NULL");
+    sql.exec("CREATE INDEX IF NOT EXISTS store_objects_service ON store_objects (namespace, service) WHERE service IS NOT NULL");
+    sql.exec("CREATE INDEX IF NOT EXISTS store_objects_deleting ON store_objects (deleting) WHERE deleting IS NOT NULL");
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    for (const row of sql.exec<{ key: string; value: string }>("SELECT key, value FROM objects")) {
-      const [resource, namespace, name] = splitKey(row.key);
-      this.bucket(resource, namespace).set(name, JSON.parse(row.value) as KubeObject);
-    }
     const rv = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'rv'").toArray()[0];
     this.rv = rv ? Number(rv.value) : 0;
+    this.migrateKeyValueTable();
   }
 
   get resourceVersion(): number {
     return this.rv;
   }
 
-
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
-    return this.byResource.get(resource)?.get(namespace)?.get(name) as T | undefined;
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : undefined;
   }
 
   /** Objects of a resource, optionally in one namespace, sorted by namespace then name (the list order kubectl expects). */
   list<T extends KubeObject = KubeObject>(resource: string, namespace?: string): T[] {
-    return [...this.each<T>(resource, namespace)].sort(compareObjects);
+    return [...this.each<T>(resource, namespace)];
   }
 
-  /** The same objects, unsorted: for controllers, which must not pay for ordering. */
-  *each<T extends KubeObject = KubeObject>(resource: string, namespace?: string): IterableIterator<T> {
-    const byNs = this.byResource.get(resource);
-    if (!byNs) return;
-    if (namespace !== undefined) {
-      yield* (byNs.get(namespace)?.values() ?? []) as IterableIterator<T>;
-      return;
+  /** The same objects, read a page at a time, in key order; `after` starts past a key (a continue token's). */
+  *each<T extends KubeObject = KubeObject>(resource: string, namespace?: string, after = { namespace: "", name: "" }): IterableIterator<T> {
+    let ns = namespace !== undefined && after.namespace < namespace ? namespace : after.namespace;
+    let name = ns === after.namespace ? after.name : "";
+    for (;;) {
+      if (namespace !== undefined && ns > namespace) return;
+      const rows =
+        namespace !== undefined
+          ? this.sql.exec<Row>("SELECT namespace, name, value FROM store_objects WHERE resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?", resource, namespace, name, PAGE_ROWS).toArray()
+          : this.sql
+              .exec<Row>("SELECT namespace, name, value FROM store_objects WHERE resource = ? AND (namespace > ? OR (namespace = ? AND name > ?)) ORDER BY namespace, name LIMIT ?", resource, ns, ns, name, PAGE_ROWS)
+              .toArray();
+      for (const row of rows) yield JSON.parse(row.value) as T;
+      if (rows.length < PAGE_ROWS) return;
+      const last = rows[rows.length - 1]!;
+      ns = last.namespace;
+      name = last.name;
     }
-    for (const names of byNs.values()) yield* names.values() as IterableIterator<T>;
+  }
+
+  /** Pods bound to a node. */
+  podsOnNode<T extends KubeObject = KubeObject>(node: string): T[] {
+    return this.sql.exec<{ value: string }>("SELECT value FROM store_objects WHERE node = ? AND resource = 'pods'", node).toArray().map((r) => JSON.parse(r.value) as T);
+  }
+
+  /** EndpointSlices labelled for one Service (kubernetes.io/service-name). */
+  slicesOf<T extends KubeObject = KubeObject>(namespace: string, service: string): T[] {
+    return this.sql
+      .exec<{ value: string }>("SELECT value FROM store_objects WHERE namespace = ? AND service = ? AND resource = 'endpointslices' ORDER BY name", namespace, service)
+      .toArray()
+      .map((r) => JSON.parse(r.value) as T);
+  }
+
+  /** Pods whose graceful deletion ends at or before `now`, as [namespace, name]; and the next deadline after them. */
+  podsDeletingBy(now: number): { due: [string, string][]; next?: number } {
+    const due = this.sql
+      .exec<{ namespace: string; name: string }>("SELECT namespace, name FROM store_objects WHERE deleting <= ? AND resource = 'pods' LIMIT ?", now, PAGE_ROWS)
+      .toArray()
+      .map((r): [string, string] => [r.namespace, r.name]);
+    const next = this.sql.exec<{ at: number | null }>("SELECT min(deleting) AS at FROM store_objects WHERE deleting > ? AND resource = 'pods'", now).one().at ?? undefined;
+    return next === undefined ? { due } : { due, next };
   }
 
   count(resource: string): number {
-    let n = 0;
-    for (const names of this.byResource.get(resource)?.values() ?? []) n += names.size;
-    return n;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ?", resource).one().n;
   }
 
   /**
@@ -90,9 +145,20 @@ export class ObjectStore {
     const rv = this.rv + 1;
     obj.metadata.resourceVersion = String(rv);
     const json = JSON.stringify(obj);
+    const { node, service, deleting } = indexColumns(resource, obj);
     try {
       this.transaction(() => {
-        this.sql.exec("INSERT OR REPLACE INTO objects (key, value) VALUES (?, ?)", objectKey(resource, namespace, name), json);
+        this.sql.exec(
+          "INSERT OR REPLACE INTO store_objects (resource, namespace, name, rv, node, service, deleting, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          resource,
+          namespace,
+          name,
+          rv,
+          node,
+          service,
+          deleting,
+          json,
+        );
         this.saveRv(rv);
       });
     } catch (e) {
@@ -100,7 +166,6 @@ export class ObjectStore {
       throw e;
     }
     this.rv = rv;
-    this.bucket(resource, namespace).set(name, obj);
     return json;
   }
 
@@ -108,11 +173,10 @@ export class ObjectStore {
   delete(resource: string, namespace: string, name: string): string {
     const rv = this.rv + 1;
     this.transaction(() => {
-      this.sql.exec("DELETE FROM objects WHERE key = ?", objectKey(resource, namespace, name));
+      this.sql.exec("DELETE FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name);
       this.saveRv(rv);
     });
     this.rv = rv;
-    this.byResource.get(resource)?.get(namespace)?.delete(name);
     return String(rv);
   }
 
@@ -120,12 +184,29 @@ export class ObjectStore {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('rv', ?)", String(rv));
   }
 
-  private bucket(resource: string, namespace: string): Map<string, KubeObject> {
-    let byNs = this.byResource.get(resource);
-    if (!byNs) this.byResource.set(resource, (byNs = new Map()));
-    let names = byNs.get(namespace);
-    if (!names) byNs.set(namespace, (names = new Map()));
-    return names;
+  /** Registries written before objects had their own columns kept `objects (key, value)`: move them over once. */
+  private migrateKeyValueTable(): void {
+    const old = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'objects'").one().n;
+    if (old === 0) return;
+    this.transaction(() => {
+      for (const row of this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM objects").toArray()) {
+        const [resource, namespace, name] = splitKey(row.key);
+        const obj = JSON.parse(row.value) as KubeObject;
+        const { node, service, deleting } = indexColumns(resource, obj);
+        this.sql.exec(
+          "INSERT OR REPLACE INTO store_objects (resource, namespace, name, rv, node, service, deleting, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          resource,
+          namespace,
+          name,
+          Number(obj.metadata.resourceVersion ?? 0),
+          node,
+          service,
+          deleting,
+          row.value,
+        );
+      }
+      this.sql.exec("DROP TABLE objects");
+    });
   }
 }
 

@@ -1,7 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Pod, Service } from "../../src/api/types";
 import { selectorMatches, selectsPods } from "../../src/registry/endpoints-controller";
-import { SelectorPairIndex, ServicePodIndex } from "../../src/registry/indexes";
+import { ServicePodIndex } from "../../src/registry/indexes";
 
 type Labels = Record<string, string>;
 
@@ -16,19 +18,23 @@ const pod = (namespace: string, name: string, labels?: Labels): Pod =>
 
 /** A namespace's Pods, kept beside the index as the registry's store keeps them. */
 class Cluster {
-  readonly index = new ServicePodIndex();
+  readonly index: ServicePodIndex;
   readonly pods = new Map<string, Pod>();
   readonly services = new Map<string, Service>();
+
+  constructor(sql: SqlStorage) {
+    this.index = new ServicePodIndex(sql);
+  }
 
   service(namespace: string, name: string, selector: Labels | undefined, type?: Service["spec"]["type"]): void {
     const s = svc(namespace, name, selector, type);
     this.services.set(`${namespace}/${name}`, s);
-    this.index.serviceChanged(namespace, name, s, this.podsIn(namespace));
+    this.index.serviceChanged(namespace, name, s);
   }
 
   deleteService(namespace: string, name: string): void {
     this.services.delete(`${namespace}/${name}`);
-    this.index.serviceChanged(namespace, name, undefined, this.podsIn(namespace));
+    this.index.serviceChanged(namespace, name, undefined);
   }
 
   /** Writes a Pod (or deletes it: `labels` null) and returns the Services the index says it touched. */
@@ -41,34 +47,20 @@ class Cluster {
   }
 
   selected(namespace: string, name: string): string[] {
-    return [...this.index.selected(namespace, name)].sort();
-  }
-
-  private podsIn(namespace: string): Pod[] {
-    return [...this.pods.values()].filter((p) => p.metadata.namespace === namespace);
+    return this.index.selected(namespace, name);
   }
 }
 
-describe("SelectorPairIndex", () => {
-  it("finds the Services requiring any of a Pod's pairs, per namespace, and forgets removed ones", () => {
-    const idx = new SelectorPairIndex();
-    idx.add("a", "web", { app: "web", tier: "front" });
-    idx.add("a", "all-front", { tier: "front" });
-    idx.add("b", "web", { app: "web" });
-    expect([...idx.candidates("a", { app: "web" })].sort()).toEqual(["web"]);
-    expect([...idx.candidates("a", { tier: "front" })].sort()).toEqual(["all-front", "web"]);
-    expect([...idx.candidates("a", { app: "db" }, { tier: "front" })].sort()).toEqual(["all-front", "web"]);
-    expect([...idx.candidates("a", undefined)]).toEqual([]);
-    expect([...idx.candidates("c", { app: "web" })]).toEqual([]);
-    idx.remove("a", "web", { app: "web", tier: "front" });
-    expect([...idx.candidates("a", { app: "web", tier: "front" })]).toEqual(["all-front"]);
-    expect([...idx.candidates("b", { app: "web" })]).toEqual(["web"]);
-  });
-});
+let instances = 0;
+/** Each test gets the SQLite of a Durable Object of its own (a Registry that stores nothing). */
+async function withCluster(test: (c: Cluster) => void): Promise<void> {
+  const stub = env.REGISTRY.get(env.REGISTRY.idFromName(`selector-index-${Date.now()}-${instances++}`));
+  await runInDurableObject(stub, (_instance, state) => test(new Cluster(state.storage.sql)));
+}
 
 describe("ServicePodIndex", () => {
-  it("selects the Pods present when a Service is added, and follows Pods added afterwards", () => {
-    const c = new Cluster();
+  it("selects the Pods present when a Service is added, and follows Pods added afterwards", () =>
+    withCluster((c) => {
     c.pod("ns", "web-1", { app: "web" });
     c.pod("ns", "db-1", { app: "db" });
     c.service("ns", "web", { app: "web" });
@@ -76,10 +68,10 @@ describe("ServicePodIndex", () => {
     expect(c.pod("ns", "web-2", { app: "web", extra: "x" })).toEqual(["web"]);
     expect(c.pod("ns", "db-2", { app: "db" })).toEqual([]);
     expect(c.selected("ns", "web")).toEqual(["web-1", "web-2"]);
-  });
+    }));
 
-  it("reports a Service whose selection a Pod leaves or enters, and one the Pod stays in", () => {
-    const c = new Cluster();
+  it("reports a Service whose selection a Pod leaves or enters, and one the Pod stays in", () =>
+    withCluster((c) => {
     c.service("ns", "web", { app: "web" });
     c.service("ns", "db", { app: "db" });
     c.pod("ns", "p", { app: "web" });
@@ -92,10 +84,10 @@ describe("ServicePodIndex", () => {
     expect(c.pod("ns", "p", { app: "db" })).toEqual(["db"]);
     expect(c.pod("ns", "p", null)).toEqual(["db"]); // deleted
     expect(c.selected("ns", "db")).toEqual([]);
-  });
+    }));
 
-  it("keeps several Services that share a pair", () => {
-    const c = new Cluster();
+  it("keeps several Services that share a pair", () =>
+    withCluster((c) => {
     c.service("ns", "web", { app: "web" });
     c.service("ns", "web-canary", { app: "web", track: "canary" });
     c.service("ns", "web-alias", { app: "web" });
@@ -107,10 +99,10 @@ describe("ServicePodIndex", () => {
     c.deleteService("ns", "web-alias");
     expect(c.pod("ns", "stable", null)).toEqual(["web"]);
     expect(c.selected("ns", "web")).toEqual(["canary"]);
-  });
+    }));
 
-  it("does not select a Pod that carries only some of a selector's pairs", () => {
-    const c = new Cluster();
+  it("does not select a Pod that carries only some of a selector's pairs", () =>
+    withCluster((c) => {
     c.service("ns", "api", { app: "api", tier: "back", env: "prod" });
     expect(c.pod("ns", "a", { app: "api", tier: "back" })).toEqual([]);
     expect(c.pod("ns", "b", { app: "api", tier: "back", env: "dev" })).toEqual([]);
@@ -118,10 +110,10 @@ describe("ServicePodIndex", () => {
     expect(c.selected("ns", "api")).toEqual(["c"]);
     expect(c.pod("ns", "c", { app: "api", tier: "back" })).toEqual(["api"]); // loses one pair: leaves
     expect(c.selected("ns", "api")).toEqual([]);
-  });
+    }));
 
-  it("re-selects when a Service's selector changes, and forgets the old pairs", () => {
-    const c = new Cluster();
+  it("re-selects when a Service's selector changes, and forgets the old pairs", () =>
+    withCluster((c) => {
     c.pod("ns", "web-1", { app: "web" });
     c.pod("ns", "db-1", { app: "db" });
     c.service("ns", "s", { app: "web" });
@@ -132,10 +124,10 @@ describe("ServicePodIndex", () => {
     expect(c.pod("ns", "db-2", { app: "db" })).toEqual(["s"]);
     c.service("ns", "s", { app: "db" }); // unchanged selector: nothing recomputed, nothing lost
     expect(c.selected("ns", "s")).toEqual(["db-1", "db-2"]);
-  });
+    }));
 
-  it("forgets a deleted Service, and one that stops selecting (empty selector, ExternalName)", () => {
-    const c = new Cluster();
+  it("forgets a deleted Service, and one that stops selecting (empty selector, ExternalName)", () =>
+    withCluster((c) => {
     c.pod("ns", "p", { app: "web" });
     c.service("ns", "gone", { app: "web" });
     c.service("ns", "emptied", { app: "web" });
@@ -147,20 +139,20 @@ describe("ServicePodIndex", () => {
     expect(c.pod("ns", "p", { app: "web", v: "2" })).toEqual([]);
     c.service("ns", "emptied", { app: "web" }); // selects again
     expect(c.selected("ns", "emptied")).toEqual(["p"]);
-  });
+    }));
 
-  it("selects no Pod for an empty or absent selector", () => {
-    const c = new Cluster();
+  it("selects no Pod for an empty or absent selector", () =>
+    withCluster((c) => {
     c.service("ns", "empty", {});
     c.service("ns", "absent", undefined);
     expect(c.pod("ns", "p", { app: "web" })).toEqual([]);
     expect(c.pod("ns", "q", undefined)).toEqual([]);
     expect(c.selected("ns", "empty")).toEqual([]);
     expect(c.selected("ns", "absent")).toEqual([]);
-  });
+    }));
 
-  it("keeps namespaces apart", () => {
-    const c = new Cluster();
+  it("keeps namespaces apart", () =>
+    withCluster((c) => {
     c.pod("b", "p-b", { app: "web" });
     c.service("a", "web", { app: "web" });
     c.service("b", "web", { app: "web" });
@@ -171,9 +163,10 @@ describe("ServicePodIndex", () => {
     expect(c.pod("a", "p-a", null)).toEqual([]);
     expect(c.pod("b", "p-b", { app: "web", v: "2" })).toEqual(["web"]);
     expect(c.pod("c", "p-c", { app: "web" })).toEqual([]);
-  });
+    }));
 
-  it("agrees with matching every selector, over a seeded random sequence of writes", () => {
+  it("agrees with matching every selector, over a seeded random sequence of writes", () =>
+    withCluster((c) => {
     let seed = 0x5eed;
     const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
     const namespaces = ["a", "b"];
@@ -183,7 +176,6 @@ describe("ServicePodIndex", () => {
       for (const k of ["app", "tier", "env"]) if (rand(3) > 0) l[k] = `v${rand(3)}`;
       return l;
     };
-    const c = new Cluster();
     for (let step = 0; step < 2000; step++) {
       const ns = namespaces[rand(2)]!;
       if (rand(4) === 0) {
@@ -210,5 +202,5 @@ describe("ServicePodIndex", () => {
         .sort();
       expect(c.selected(ns, s.metadata.name!)).toEqual(want);
     }
-  });
+    }));
 });
