@@ -23,6 +23,8 @@ export default defineConfig({
           globalSetup: ["test/gateway/pods.setup.ts"],
           setupFiles: ["test/setup/prototypes-untouched.ts"],
           testTimeout: 20_000,
+          // The admin API fuzzer's seed and case count (test/admin/fuzz.test.ts; `npm run soak` raises the count).
+          provide: { fuzz: { seed: process.env.FUZZ_SEED ?? "", cases: process.env.FUZZ_CASES ?? "" }, soak: process.env.SVCEDGE_SOAK === "1" },
         },
       },
       {

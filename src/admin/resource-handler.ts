@@ -113,6 +113,8 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
     case "DELETE": {
       const opts = await deleteOptions(req, q);
       if (!opts.ok) return statusResponse(opts.status);
+      const graceTooLong = gracePeriodTooLong(opts.value.gracePeriodSeconds);
+      if (graceTooLong) return statusResponse(graceTooLong);
       return render(req, await registry.delete(caller, ref, opts.value));
     }
     default:
@@ -192,6 +194,15 @@ function writeOptions(req: Request, q: URLSearchParams): WriteOptions {
 }
 
 const PROPAGATION_POLICIES = ["Foreground", "Background", "Orphan"];
+
+/** Go's time.Duration holds at most 2^63-1 ns (about 292 years): the longest grace period the apiserver can add to a time. */
+const MAX_GRACE_PERIOD_SECONDS = 9_223_372_036;
+
+/** A grace period (from the query or the body, 1e400 included) that no deletion timestamp could hold. */
+function gracePeriodTooLong(seconds: number | undefined): ReturnType<typeof badRequest> | undefined {
+  if (seconds === undefined || Math.abs(seconds) <= MAX_GRACE_PERIOD_SECONDS) return undefined;
+  return badRequest(`gracePeriodSeconds: Invalid value: ${seconds}: must be at most ${MAX_GRACE_PERIOD_SECONDS} seconds`);
+}
 
 async function deleteOptions(req: Request, q: URLSearchParams): Promise<{ ok: true; value: DeleteOptions } | { ok: false; status: ReturnType<typeof badRequest> }> {
   const value: DeleteOptions = {};

@@ -48,7 +48,8 @@ export function decode(kind: Kind, raw: unknown): DecodeResult {
 }
 
 
-function jsonKind(v: unknown): string {
+/** The JSON type of a value as Go's decoder names it in its errors ("object", "array", "bool", ...). */
+export function jsonKind(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
   if (typeof v === "boolean") return "bool";

@@ -38,14 +38,17 @@ export function withoutPrototype<T extends object>(o: T): T {
 
 /**
  * Why a parsed body cannot be accepted, or undefined: a `__proto__` key anywhere
- * (no Kubernetes field or valid label, annotation or map key has that name), or
- * nesting deeper than MAX_NESTING_DEPTH. Iterative, so a hostile body cannot
- * overflow the stack while being checked.
+ * (no Kubernetes field or valid label, annotation or map key has that name),
+ * nesting deeper than MAX_NESTING_DEPTH, or a value JSON cannot carry (YAML's
+ * tags make Symbols, Sets, Maps, Dates and byte arrays; `.inf` and 1e400 are
+ * Infinity). Iterative, so a hostile body cannot overflow the stack while being checked.
  */
 export function unsafeDataReason(value: unknown): string | undefined {
   const stack: { v: unknown; depth: number; path: string }[] = [{ v: value, depth: 0, path: "" }];
   while (stack.length > 0) {
     const { v, depth, path } = stack.pop()!;
+    const notJson = notJsonValue(v);
+    if (notJson) return `${notJson} is not JSON data (at ${path || "the root"})`;
     if (typeof v !== "object" || v === null) continue;
     if (depth >= MAX_NESTING_DEPTH) return `the object nests deeper than ${MAX_NESTING_DEPTH} levels at ${path || "the root"}`;
     if (Array.isArray(v)) {
@@ -59,4 +62,14 @@ export function unsafeDataReason(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/** What a value is when JSON has no such value (`undefined` is allowed: it stands for an absent field). */
+function notJsonValue(v: unknown): string | undefined {
+  if (typeof v === "number") return Number.isFinite(v) ? undefined : String(v);
+  if (typeof v === "symbol" || typeof v === "bigint" || typeof v === "function") return `a ${typeof v}`;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  // A Set, Map, Date or Uint8Array from a YAML tag; a plain or null-prototype object says "Object".
+  const tag = Object.prototype.toString.call(v).slice(8, -1);
+  return tag === "Object" ? undefined : `a ${tag}`;
 }

@@ -1,7 +1,7 @@
 // Admission: turn a request body into the object to write, as the apiserver's
 // REST handlers do: decode, reconcile metadata with the URL and the stored object,
 // default, then validate. Nothing here touches storage.
-import { decode } from "../api/decode";
+import { decode, jsonKind } from "../api/decode";
 import { setDefaults } from "../api/defaults";
 import { validateCreate, validateStatusUpdate, validateUpdate } from "../api/validate";
 import { validateAnnotations, validateLabels } from "../api/validate-meta";
@@ -78,9 +78,13 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
   return { ok: true, object: obj, unknownFields, warnings: unknownFields.map((f) => `unknown field "${f.replace(/^\./, "")}"`) };
 }
 
-function typeMismatch(r: ResourceDef, raw: Record<string, unknown>): Status | undefined {
+/** A body (or an applied configuration) of another kind or version; TypeMeta that is not strings fails to decode, as in Go. */
+export function typeMismatch(r: ResourceDef, raw: Record<string, unknown>): Status | undefined {
   const kind = raw.kind;
   const apiVersion = raw.apiVersion;
+  for (const [field, v] of [["apiVersion", apiVersion], ["kind", kind]] as const)
+    if (v !== undefined && v !== null && typeof v !== "string")
+      return badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${jsonKind(v)} into Go struct field .${field} of type string`);
   if ((kind !== undefined && kind !== r.kind) || (apiVersion !== undefined && apiVersion !== r.apiVersion))
     return badRequest(`the API version in the data (${String(apiVersion ?? "")}) does not match the expected API version (${r.apiVersion}), or the kind (${String(kind ?? "")}) is not ${r.kind}`);
   return undefined;
@@ -127,12 +131,15 @@ function decodeLease(raw: Record<string, unknown>): Lease | { status: Status } {
   const spec = (raw.spec ?? {}) as Record<string, unknown>;
   const causes: StatusCause[] = [];
   if (typeof meta !== "object") causes.push(fieldInvalid("metadata", meta, "must be an object"));
+  // The typed kinds' schemas check these; a name that is no string would reach storage keys and messages.
+  for (const f of ["name", "generateName", "namespace", "uid", "resourceVersion"])
+    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== "string") causes.push(fieldInvalid(`metadata.${f}`, meta[f], "must be a string"));
   const duration = spec.leaseDurationSeconds;
   if (duration !== undefined && (typeof duration !== "number" || !Number.isInteger(duration) || duration <= 0))
     causes.push(fieldInvalid("spec.leaseDurationSeconds", duration, "must be greater than 0"));
   for (const f of ["holderIdentity", "renewTime", "acquireTime"])
     if (spec[f] !== undefined && spec[f] !== null && typeof spec[f] !== "string") causes.push(fieldInvalid(`spec.${f}`, spec[f], "must be a string"));
-  if (causes.length > 0) return { status: invalid("Lease", String(meta.name ?? ""), causes, "coordination.k8s.io") };
+  if (causes.length > 0) return { status: invalid("Lease", typeof meta.name === "string" ? meta.name : "", causes, "coordination.k8s.io") };
   return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: structuredClone(meta), spec: structuredClone(spec) } as Lease;
 }
 

@@ -5,8 +5,9 @@ import { applyJsonPatch, applyMergePatch } from "../api/index";
 import { unsafeDataReason } from "../api/plain-data";
 import { badRequest, status } from "../api/status";
 import type { KubeObject, Status } from "../api/types";
+import { typeMismatch } from "./admission";
 import type { ResourceDef } from "./resources";
-import { serverSideApply } from "./server-side-apply";
+import { serverSideApply, untypedReason } from "./server-side-apply";
 import { applyStrategicMergePatch, PATCH_STRATEGIES, StrategicMergeError } from "./strategic-merge";
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
@@ -59,13 +60,23 @@ export function prepareApply(r: ResourceDef, current: KubeObject | undefined, pa
   const applied = structuredClone(patch) as KubeObject;
   if (!applied.apiVersion) return { ok: false, status: badRequest("apiVersion must be set in an apply patch") };
   if (!applied.kind) return { ok: false, status: badRequest("kind must be set in an apply patch") };
-  if (applied.apiVersion !== r.apiVersion || applied.kind !== r.kind)
-    return { ok: false, status: badRequest(`the API version in the data (${applied.apiVersion}) does not match the expected API version (${r.apiVersion}), or the kind (${applied.kind}) is not ${r.kind}`) };
+  const mismatch = typeMismatch(r, applied as unknown as Record<string, unknown>);
+  if (mismatch) return { ok: false, status: mismatch };
   applied.metadata = typeof applied.metadata === "object" && applied.metadata ? applied.metadata : {};
-  if (applied.metadata.name && applied.metadata.name !== req.name)
-    return { ok: false, status: badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${req.name})`) };
+  const name: unknown = applied.metadata.name;
+  if (name && name !== req.name)
+    return { ok: false, status: badRequest(`the name of the object (${typeof name === "string" ? name : JSON.stringify(name)}) does not match the name on the URL (${req.name})`) };
   applied.metadata.name = req.name;
-  const out = serverSideApply({ current, applied, manager: req.manager, force: req.force, now: req.now });
+  const untyped = untypedReason(applied, PATCH_STRATEGIES[r.kind] ?? {});
+  if (untyped) return { ok: false, status: badRequest(`failed to create typed patch object (${req.name}; ${r.apiVersion}, Kind=${r.kind}): ${untyped}`) };
+  let out: ReturnType<typeof serverSideApply>;
+  try {
+    out = serverSideApply({ current, applied, manager: req.manager, force: req.force, now: req.now });
+  } catch (e) {
+    // Strategic merge directives ($patch, $retainKeys, ...) are no fields of an applied configuration.
+    if (e instanceof StrategicMergeError) return { ok: false, status: badRequest(`the apply patch cannot be merged: ${e.message}`) };
+    throw e;
+  }
   if (!out.ok) return { ok: false, status: status(409, "Conflict", out.message, { name: req.name, kind: r.resource, ...(r.group ? { group: r.group } : {}), causes: out.conflicts }) };
   return { ok: true, value: out.object };
 }

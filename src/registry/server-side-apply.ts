@@ -47,6 +47,33 @@ export function fieldSet(obj: KubeObject): Set<string> {
   return out;
 }
 
+/**
+ * Why an applied configuration has no typed form, or undefined: an element of an
+ * associative list (one with merge keys) that is not a map or lacks a key without
+ * a default. structured-merge-diff refuses these ("failed to create typed patch
+ * object"); merging them would fail halfway.
+ */
+export function untypedReason(obj: unknown, strategy: PatchStrategy, path = ""): string | undefined {
+  if (!isObj(obj)) return undefined;
+  for (const [field, child] of Object.entries(strategy.fields ?? {})) {
+    const v = ownValue(obj, field);
+    const at = `${path}.${field}`;
+    if (!child.mergeKeys || !Array.isArray(v)) {
+      const inner = untypedReason(v, child, at);
+      if (inner) return inner;
+      continue;
+    }
+    for (const [i, e] of v.entries()) {
+      if (!isObj(e)) return `${at}: element ${i}: expected map, got ${JSON.stringify(e)}`;
+      const missing = child.mergeKeys.find((k) => (ownValue(e, k) ?? ownValue(child.keyDefaults, k)) == null);
+      if (missing) return `${at}: element ${i}: associative list with keys has an element that omits key field "${missing}" (and doesn't have default value)`;
+      const inner = untypedReason(e, child.items ?? {}, `${at}[${i}]`);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
 function walk(v: unknown, path: Path, strategy: PatchStrategy, atomic: string[][], out: Set<string>): void {
   const plain = path.filter((p) => p.startsWith("f:")).map((p) => p.slice(2));
   const isAtomicMap = atomic.some((a) => a.length === plain.length && a.every((s, i) => s === plain[i]) && path.every((p) => p.startsWith("f:")));
@@ -232,7 +259,8 @@ export function recordCreate(obj: KubeObject, manager: string, now: number): voi
  * objects that already carry managedFields.
  */
 export function recordUpdate(current: KubeObject, next: KubeObject, manager: string, now: number): void {
-  if (!current.metadata.managedFields?.length) return;
+  // A patch can leave `metadata` a number or null; admission refuses such an object after this.
+  if (!current.metadata.managedFields?.length || !isObj(next.metadata)) return;
   const before = fieldSet(current);
   const after = fieldSet(next);
   const changed = [...after].filter((k) => isLeaf(k) && (!before.has(k) || JSON.stringify(valueAt(current, pathOf(k))) !== JSON.stringify(valueAt(next, pathOf(k)))));

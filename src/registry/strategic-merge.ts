@@ -103,7 +103,7 @@ function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy): Obj | und
       const { [PATCH]: _drop, ...rest } = patch;
       return mergeMap({}, rest, strategy);
     }
-    if (directive !== "merge") throw new StrategicMergeError(`Unknown patch type: ${String(directive)} in map: ${JSON.stringify(patch)}`);
+    if (directive !== "merge") throw new StrategicMergeError(`Unknown patch type: ${typeof directive === "string" ? directive : JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`);
   }
   const retain = patch[RETAIN_KEYS];
   if (retain !== undefined) {

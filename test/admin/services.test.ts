@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SEED_MANIFEST } from "../api/seed-manifest";
-import { call, freshNamespace, json, service } from "./client";
+import { call, expectRejectedWithoutWrites, freshNamespace, json, service } from "./client";
 
 
 function inServiceCIDR(ip: string): boolean {
@@ -84,6 +84,19 @@ describe("Services through the admin API", () => {
     const js = await call("POST", `/api/v1/namespaces/${ns}/services`, undefined, { raw: '{"metadata": {"name": "x"', contentType: "application/json" });
     expect(js.status).toBe(400);
     expect((await json(await call("GET", `/api/v1/namespaces/${ns}/services`))).items).toEqual([]);
+  });
+
+  it("answers YAML whose tags make values JSON has not (!!merge on a scalar, !!set, !!binary, .inf) with 400, and writes nothing", async () => {
+    const ns = await freshNamespace();
+    // The yaml library resolves these to a Symbol (which failed to reach the registry: a 500), a Set, a Uint8Array, a Date and Infinity.
+    const values = ["!!merge 5", "!!set {a, b}", "!!binary aGVsbG8=", "!!timestamp 2001-12-14", ".inf"];
+    for (const value of values) {
+      const raw = `apiVersion: v1\nkind: Service\nmetadata:\n  name: tagged\n  labels:\n    app: ${value}\nspec:\n  ports: [{port: 80}]\n`;
+      const created = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, undefined, { raw, contentType: "application/yaml" }), 400);
+      expect(created.message).toContain("is not JSON data (at metadata.labels.app)");
+      const applied = () => call("PATCH", `/api/v1/namespaces/${ns}/services/tagged?fieldManager=m`, undefined, { raw, contentType: "application/apply-patch+yaml" });
+      await expectRejectedWithoutWrites(applied, 400);
+    }
   });
 
   it("answers an unknown media type with 415 and an oversized body with 413", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyStrategicMergePatch, PATCH_STRATEGIES, StrategicMergeError } from "../../src/registry/strategic-merge";
-import { call, freshNamespace, json, service } from "./client";
+import { call, expectRejectedWithoutWrites, freshNamespace, json, service } from "./client";
 
 const SVC = PATCH_STRATEGIES.Service!;
 const ports = (...p: object[]) => ({ spec: { ports: p } });
@@ -52,6 +52,9 @@ describe("strategic merge patch (pure)", () => {
   it("rejects malformed directives", () => {
     expect(() => applyStrategicMergePatch(ports(http), { spec: { $patch: "explode" } }, SVC)).toThrow(StrategicMergeError);
     expect(() => applyStrategicMergePatch(ports(http), ports({ targetPort: 1 }), SVC)).toThrow(/does not contain declared merge key: port/);
+    // A directive that is a map whose toString is data: String() of it threw a TypeError (a 500).
+    const odd = { toString: null, prototype: "x" };
+    expect(() => applyStrategicMergePatch(ports(http), ports({ ...http, $patch: odd }), SVC)).toThrow('Unknown patch type: {"toString":null,"prototype":"x"} in map');
   });
 });
 
@@ -96,6 +99,28 @@ describe("strategic merge patch and server-side apply through the API", () => {
     expect(after.metadata.labels).toBeUndefined();
     expect(after.spec.ports.map((p: { port: number }) => p.port)).toEqual([8443]);
     expect(after.metadata.managedFields.map((m: { manager: string }) => m.manager).sort()).toEqual(["alice", "bob"]);
+  });
+
+  it("refuses an apply whose associative list holds non-maps or elements without their key (400, as structured-merge-diff), and writes nothing", async () => {
+    const ns = await freshNamespace();
+    const url = (name: string) => `/api/v1/namespaces/${ns}/services/${name}?fieldManager=m`;
+    const apply = (name: string, spec: object) => () => call("PATCH", url(name), { apiVersion: "v1", kind: "Service", metadata: { name }, spec }, { contentType: APPLY });
+    expect((await apply("live", { ports: [http] })()).status).toBe(201);
+    // Against a live object these used to fail inside the merge (500); creating one failed later, in admission.
+    for (const name of ["live", "new"]) {
+      const notMaps = await expectRejectedWithoutWrites(apply(name, { ports: [1, "x", null, []] }), 400);
+      expect(notMaps.message).toBe(`failed to create typed patch object (${name}; v1, Kind=Service): .spec.ports: element 0: expected map, got 1`);
+      const keyless = await expectRejectedWithoutWrites(apply(name, { ports: [http, { name: "no-port" }] }), 400);
+      expect(keyless.message).toContain('.spec.ports: element 1: associative list with keys has an element that omits key field "port"');
+    }
+    const container = await expectRejectedWithoutWrites(
+      () => call("PATCH", `/api/v1/namespaces/${ns}/pods/p?fieldManager=m`, { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", ports: [8080] }] } }, { contentType: APPLY }),
+      400,
+    );
+    expect(container.message).toContain(".spec.containers[0].ports: element 0: expected map, got 8080");
+    // Strategic merge directives are no fields of an applied configuration.
+    const directive = await expectRejectedWithoutWrites(apply("live", { $patch: "bogus", ports: [http] }), 400);
+    expect(directive.message).toContain("Unknown patch type: bogus");
   });
 
   it("applies with fieldValidation: Strict rejects unknown fields with 422, Warn answers a Warning header, Ignore is silent", async () => {

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, freshNamespace, json, pod, registry, service } from "../admin/client";
+import { call, expectRejectedWithoutWrites, freshNamespace, json, pod, registry, service } from "../admin/client";
 
 async function slices(ns: string, svc: string) {
   const list = await json(await call("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${svc}`));
@@ -48,6 +48,20 @@ describe("endpoints controller", () => {
     expect(del.status).toBe(200);
     expect((await json(del)).metadata.deletionTimestamp).toBeTruthy();
     expect(await endpoints(ns, "term")).toEqual([{ ip: "10.3.0.1", ready: false, serving: true, terminating: true }]);
+  });
+
+  it("refuses a grace period no deletion timestamp can hold (1e400 in the body, 1e20 in the query) with 400, and the Pod stays", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("long-1", { app: "long" }, "10.3.0.2", { ready: true }));
+    const url = `/api/v1/namespaces/${ns}/pods/long-1`;
+    // These made an Invalid Date (a 500) when the registry computed the Pod's deletionTimestamp.
+    const body = await expectRejectedWithoutWrites(() => call("DELETE", url, undefined, { raw: '{"gracePeriodSeconds":1e400}' }), 400);
+    expect(body.message).toBe("gracePeriodSeconds: Invalid value: Infinity: must be at most 9223372036 seconds");
+    await expectRejectedWithoutWrites(() => call("DELETE", `${url}?gracePeriodSeconds=100000000000000000000`), 400);
+    expect((await json(await call("GET", url))).metadata.deletionTimestamp).toBeUndefined();
+    const longest = await call("DELETE", url, { gracePeriodSeconds: 9_223_372_036 });
+    expect(longest.status).toBe(200);
+    expect(Date.parse((await json(longest)).metadata.deletionTimestamp)).toBeGreaterThan(Date.now() + 9e12);
   });
 
   it("marks endpoints not ready when their Node's lease expires, and ready again on renewal", async () => {
