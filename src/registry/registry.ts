@@ -41,6 +41,7 @@ import { WatchHub } from "./watch-hub";
 import { WatchHistory } from "./watch-history";
 import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
 import { ServicePodIndex } from "./indexes";
+import { RouteHashes } from "./route-hashes";
 import { randomToken, sha256Hex } from "../api/credentials";
 
 /** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
@@ -92,10 +93,7 @@ export class Registry extends DurableObject<Env> {
   private readonly cfg: ClusterConfig;
   private readonly hostnamePolicy: HostnamePolicy;
   private readonly liveness: NodeLiveness;
-  /** Per host, the contentHash of its route record's JSON (without resourceVersion) as last queued for KV. */
-  private readonly routes = new Map<string, number>();
-  private readonly routeHostsBySvc = new Map<string, string[]>();
-  private readonly tokens = new Map<string, string>();
+  private readonly routes: RouteHashes;
   /** Calls to authenticate since the object started (the Worker must keep made-up tokens from reaching it). */
   private tokenLookups = 0;
   private readonly podsOfService: ServicePodIndex;
@@ -111,6 +109,7 @@ export class Registry extends DurableObject<Env> {
     this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
     this.kv = new KvReplica(sql);
     this.podsOfService = new ServicePodIndex(sql);
+    this.routes = new RouteHashes(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.watch = new WatchHub(new WatchHistory(sql, this.store.resourceVersion), () => this.store.resourceVersion);
     this.alloc = new ServiceAllocations({
@@ -120,7 +119,7 @@ export class Registry extends DurableObject<Env> {
     });
     this.liveness = new NodeLiveness(Number(env.NODE_LEASE_GRACE_SECONDS || "40") * 1000);
     sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
-    for (const row of sql.exec<{ hash: string; node: string }>("SELECT hash, node FROM node_tokens")) this.tokens.set(row.hash, row.node);
+    sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
     ctx.blockConcurrencyWhile(async () => this.start());
   }
 
@@ -149,7 +148,10 @@ export class Registry extends DurableObject<Env> {
           undefined,
           now,
         );
-    for (const svc of this.store.each<Service>("services")) this.refreshRoutes(svc, true);
+    if (!this.routes.built) {
+      for (const svc of this.store.each<Service>("services")) this.refreshRoutes(svc, true);
+      this.routes.markBuilt();
+    }
     this.hostFilter.queue();
     await this.scheduleAlarm();
   }
@@ -162,7 +164,7 @@ export class Registry extends DurableObject<Env> {
    */
   async authenticate(tokenHash: string): Promise<Caller | null> {
     this.tokenLookups += 1;
-    const node = this.tokens.get(tokenHash);
+    const node = this.ctx.storage.sql.exec<{ node: string }>("SELECT node FROM node_tokens WHERE hash = ?", tokenHash).toArray()[0]?.node;
     return node ? { kind: "node", node } : null;
   }
 
@@ -175,7 +177,6 @@ export class Registry extends DurableObject<Env> {
     const token = randomToken();
     const hash = await sha256Hex(token);
     this.ctx.storage.sql.exec("INSERT INTO node_tokens (hash, node) VALUES (?, ?)", hash, nodeName);
-    this.tokens.set(hash, nodeName);
     this.kv.set(NODE_TOKEN_KEY_PREFIX + hash, nodeName);
     await this.scheduleAlarm();
     return { ok: true, value: { token, nodeName } };
@@ -452,7 +453,7 @@ export class Registry extends DurableObject<Env> {
   private removeNamespaceContents(ns: string, now: number): void {
     for (const res of ["services", "pods", "endpointslices", "leases"]) {
       const rd = def(res);
-      for (const o of this.store.list(res, ns)) {
+      for (const o of this.store.each(res, ns)) {
         this.remove(rd, o, now);
         if (res === "services") this.refreshRoutes(undefined, false, o as Service);
       }
@@ -460,10 +461,9 @@ export class Registry extends DurableObject<Env> {
   }
 
   private dropNodeTokens(node: string): void {
-    for (const [hash, n] of [...this.tokens]) {
-      if (n !== node) continue;
-      this.tokens.delete(hash);
-      this.ctx.storage.sql.exec("DELETE FROM node_tokens WHERE hash = ?", hash);
+    const sql = this.ctx.storage.sql;
+    for (const { hash } of sql.exec<{ hash: string }>("SELECT hash FROM node_tokens WHERE node = ?", node).toArray()) {
+      sql.exec("DELETE FROM node_tokens WHERE hash = ?", hash);
       this.kv.set(NODE_TOKEN_KEY_PREFIX + hash, null);
     }
   }
@@ -557,8 +557,7 @@ export class Registry extends DurableObject<Env> {
     const slices = svc ? this.store.slicesOf<EndpointSlice>(ns, name) : [];
     const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(this.store.get<Pod>("pods", ns, ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
     const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
-    const previous = this.routeHostsBySvc.get(key) ?? [];
-    for (const host of previous) {
+    for (const host of this.routes.hostsOf(key)) {
       if (records.has(host)) continue;
       this.routes.delete(host);
       this.hostFilter.hostsChanged();
@@ -567,13 +566,12 @@ export class Registry extends DurableObject<Env> {
     for (const [host, rec] of records) {
       // Compare without the resourceVersion so that unrelated writes do not rewrite the record.
       const hash = contentHash(JSON.stringify({ ...rec, resourceVersion: "" }));
-      if (this.routes.get(host) === hash) continue;
-      if (!this.routes.has(host)) this.hostFilter.hostsChanged();
-      this.routes.set(host, hash);
+      const had = this.routes.hashOf(host);
+      if (had === hash) continue;
+      if (had === undefined) this.hostFilter.hostsChanged();
+      this.routes.set(host, key, hash);
       if (!initial) this.kv.set(routeKey(host), JSON.stringify(rec));
     }
-    if (records.size > 0) this.routeHostsBySvc.set(key, [...records.keys()]);
-    else this.routeHostsBySvc.delete(key);
     if (svc) this.alloc.commitHosts(svc);
   }
 
