@@ -1,23 +1,40 @@
 // ClusterIP and NodePort allocation, collision-free because the single Registry
-// Durable Object owns both maps. Like kube-apiserver, each range is split into a
+// Durable Object owns both, in its SQLite (a primary key per allocated value). Like kube-apiserver, each range is split into a
 // static band (low end, for users who pick a value) and a dynamic band that random
 // allocation prefers (KEP-3070, KEP-3668), falling back to the static band when full.
 
 export class AllocationError extends Error {}
 
-/** A set of small integers [0, size) with random allocation from a preferred band. */
+/** Random probes before a search for the first gap: allocation stays O(1) while a band is sparse. */
+const RANDOM_PROBES = 8;
+
+/**
+ * A set of small integers [0, size) with random allocation from a preferred band, kept in
+ * the Durable Object's SQLite (one row per allocated offset, unique by construction), so
+ * nothing about it is rebuilt or held in memory.
+ */
 class Bitmap {
-  private readonly used = new Set<number>();
-  constructor(readonly size: number, private readonly staticSize: number) {}
+  private readonly staticSize: number;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly pool: string,
+    readonly size: number,
+    staticSize: number,
+  ) {
+    // A range smaller than its static band is all static (kube-apiserver's calculateRangeOffset).
+    this.staticSize = Math.min(staticSize, size);
+    sql.exec("CREATE TABLE IF NOT EXISTS allocations (pool TEXT NOT NULL, offset INTEGER NOT NULL, PRIMARY KEY (pool, offset)) WITHOUT ROWID");
+  }
 
   has(i: number): boolean {
-    return this.used.has(i);
+    return this.sql.exec("SELECT 1 FROM allocations WHERE pool = ? AND offset = ?", this.pool, i).toArray().length > 0;
   }
   take(i: number): void {
-    this.used.add(i);
+    this.sql.exec("INSERT OR IGNORE INTO allocations (pool, offset) VALUES (?, ?)", this.pool, i);
   }
   release(i: number): void {
-    this.used.delete(i);
+    this.sql.exec("DELETE FROM allocations WHERE pool = ? AND offset = ?", this.pool, i);
   }
   /** Random free offset, dynamic band first. Returns -1 when the range is full. */
   allocateRandom(): number {
@@ -26,13 +43,25 @@ class Bitmap {
   private pick(lo: number, hi: number): number | undefined {
     const n = hi - lo;
     if (n <= 0) return undefined;
-    const start = lo + Math.floor(Math.random() * n);
-    // Linear probe from a random start: O(1) expected while the band is sparse, always terminates.
-    for (let k = 0; k < n; k++) {
-      const i = lo + ((start - lo + k) % n);
-      if (!this.used.has(i)) return i;
+    for (let k = 0; k < RANDOM_PROBES; k++) {
+      const i = lo + Math.floor(Math.random() * n);
+      if (!this.has(i)) return i;
     }
-    return undefined;
+    // Crowded: the first gap after a random start, then from the band's start.
+    const start = lo + Math.floor(Math.random() * n);
+    return this.firstFree(start, hi) ?? this.firstFree(lo, start);
+  }
+  private firstFree(from: number, below: number): number | undefined {
+    if (from >= below) return undefined;
+    if (!this.has(from)) return from;
+    const row = this.sql
+      .exec<{ free: number }>(
+        "SELECT a.offset + 1 AS free FROM allocations a WHERE a.pool = ?1 AND a.offset >= ?2 AND NOT EXISTS (SELECT 1 FROM allocations b WHERE b.pool = ?1 AND b.offset = a.offset + 1) ORDER BY a.offset LIMIT 1",
+        this.pool,
+        from,
+      )
+      .toArray()[0];
+    return row && row.free < below ? row.free : undefined;
   }
 }
 
@@ -50,7 +79,10 @@ export class ClusterIPAllocator {
   private readonly base: number;
   private readonly bits: Bitmap;
 
-  constructor(readonly cidr: string) {
+  constructor(
+    sql: SqlStorage,
+    readonly cidr: string,
+  ) {
     const [ip, prefixText] = cidr.split("/");
     const prefix = Number(prefixText);
     const net = parseIPv4(ip ?? "");
@@ -60,7 +92,7 @@ export class ClusterIPAllocator {
     this.base = ((net >>> (32 - prefix)) << (32 - prefix)) >>> 0;
     const size = total - 2;
     // kube-apiserver: static band = min(max(16, size/16), 256).
-    this.bits = new Bitmap(size, Math.min(Math.max(16, Math.floor(size / 16)), 256));
+    this.bits = new Bitmap(sql, `clusterip/${cidr}`, size, Math.min(Math.max(16, Math.floor(size / 16)), 256));
   }
 
   private offset(ip: string): number | undefined {
@@ -107,7 +139,10 @@ export class NodePortAllocator {
   readonly max: number;
   private readonly bits: Bitmap;
 
-  constructor(readonly range: string) {
+  constructor(
+    sql: SqlStorage,
+    readonly range: string,
+  ) {
     const m = /^(\d+)-(\d+)$/.exec(range.trim());
     if (!m) throw new Error(`invalid node port range ${range}`);
     this.min = Number(m[1]);
@@ -115,7 +150,7 @@ export class NodePortAllocator {
     if (!(this.min >= 1 && this.max <= 65535 && this.min <= this.max)) throw new Error(`invalid node port range ${range}`);
     const size = this.max - this.min + 1;
     // kube-apiserver: static band = min(max(16, size/32), 128).
-    this.bits = new Bitmap(size, Math.min(Math.max(16, Math.floor(size / 32)), 128));
+    this.bits = new Bitmap(sql, `nodeport/${range.trim()}`, size, Math.min(Math.max(16, Math.floor(size / 32)), 128));
   }
 
   isAllocated(port: number): boolean {

@@ -112,7 +112,7 @@ export class Registry extends DurableObject<Env> {
     this.routes = new RouteHashes(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.watch = new WatchHub(new WatchHistory(sql, this.store.resourceVersion), () => this.store.resourceVersion);
-    this.alloc = new ServiceAllocations({
+    this.alloc = new ServiceAllocations(sql, {
       ...this.cfg,
       serviceCIDR: env.SERVICE_CIDR || "10.96.0.0/12",
       nodePortRange: env.NODE_PORT_RANGE || "30000-32767",
@@ -124,7 +124,7 @@ export class Registry extends DurableObject<Env> {
   }
 
   private async start(): Promise<void> {
-    for (const svc of this.store.each<Service>("services")) this.alloc.restore(svc);
+    if (!this.alloc.built) this.alloc.rebuild(this.store.each<Service>("services"));
     if (!this.podsOfService.built) this.podsOfService.rebuild(this.store.each<Service>("services"), this.store.each<Pod>("pods"));
     // A restart must not extend a dead node's life: deadlines count from the last renewal, not from now.
     const started = Date.now();

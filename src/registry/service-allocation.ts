@@ -20,19 +20,36 @@ const keyOf = (s: Service): string => `${s.metadata.namespace}/${s.metadata.name
 export class ServiceAllocations {
   readonly ips: ClusterIPAllocator;
   readonly ports: NodePortAllocator;
-  private readonly hosts = new Map<string, string>();
+  private readonly hosts: ClaimedHosts;
 
-  constructor(private readonly cfg: AllocationConfig) {
-    this.ips = new ClusterIPAllocator(cfg.serviceCIDR);
-    this.ports = new NodePortAllocator(cfg.nodePortRange);
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly cfg: AllocationConfig,
+  ) {
+    this.ips = new ClusterIPAllocator(sql, cfg.serviceCIDR);
+    this.ports = new NodePortAllocator(sql, cfg.nodePortRange);
+    this.hosts = new ClaimedHosts(sql);
+    sql.exec("CREATE TABLE IF NOT EXISTS allocation_meta (config TEXT PRIMARY KEY)");
   }
 
-  /** Re-registers what a stored Service holds (on Durable Object start). */
-  restore(svc: Service): void {
-    for (const ip of svc.spec.clusterIPs ?? (svc.spec.clusterIP ? [svc.spec.clusterIP] : [])) if (ip !== "None") this.ips.restore(ip);
-    for (const p of svc.spec.ports ?? []) if (p.nodePort) this.ports.restore(p.nodePort);
-    if (svc.spec.healthCheckNodePort) this.ports.restore(svc.spec.healthCheckNodePort);
-    for (const h of serviceHosts(svc, this.cfg)) this.hosts.set(h.host, keyOf(svc));
+  /** False until the allocations of the stored Services were recorded for this configuration (ranges and domains). */
+  get built(): boolean {
+    return this.sql.exec("SELECT 1 FROM allocation_meta WHERE config = ?", this.configKey).toArray().length > 0;
+  }
+
+  /** Records what the stored Services hold: once, for a registry written before allocations were kept, or after the ranges changed. */
+  rebuild(services: Iterable<Service>): void {
+    for (const svc of services) {
+      for (const ip of svc.spec.clusterIPs ?? (svc.spec.clusterIP ? [svc.spec.clusterIP] : [])) if (ip !== "None") this.ips.restore(ip);
+      for (const p of svc.spec.ports ?? []) if (p.nodePort) this.ports.restore(p.nodePort);
+      if (svc.spec.healthCheckNodePort) this.ports.restore(svc.spec.healthCheckNodePort);
+      this.commitHosts(svc);
+    }
+    this.sql.exec("INSERT OR REPLACE INTO allocation_meta (config) VALUES (?)", this.configKey);
+  }
+
+  private get configKey(): string {
+    return JSON.stringify([this.cfg.serviceCIDR, this.cfg.nodePortRange, this.cfg.clusterDomain, this.cfg.lbDomain]);
   }
 
   /**
@@ -70,7 +87,7 @@ export class ServiceAllocations {
     for (const p of old.spec.ports ?? []) if (p.nodePort && !keepPorts.has(p.nodePort)) this.ports.release(p.nodePort);
     if (old.spec.healthCheckNodePort && !keepPorts.has(old.spec.healthCheckNodePort)) this.ports.release(old.spec.healthCheckNodePort);
     const keepHosts = new Set(svc ? serviceHosts(svc, this.cfg).map((h) => h.host) : []);
-    for (const h of serviceHosts(old, this.cfg)) if (!keepHosts.has(h.host) && this.hosts.get(h.host) === keyOf(old)) this.hosts.delete(h.host);
+    for (const h of serviceHosts(old, this.cfg)) if (!keepHosts.has(h.host)) this.hosts.release(h.host, keyOf(old));
   }
 
   private allocateClusterIP(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
@@ -156,7 +173,7 @@ export class ServiceAllocations {
     const me = keyOf(svc);
     const claims = serviceHosts(svc, this.cfg);
     for (const { host, access } of claims) {
-      const holder = this.hosts.get(host);
+      const holder = this.hosts.holder(host);
       if (holder && holder !== me) {
         const field = access === "public" && host !== lbHostname(svc, this.cfg) ? "metadata.annotations[svcedge.io/hostnames]" : "metadata.name";
         causes.push(fieldInvalid(field, host, `hostname is already claimed by Service "${holder}"`));
@@ -168,6 +185,22 @@ export class ServiceAllocations {
 
   /** Records the host claims of a Service that has been written. */
   commitHosts(svc: Service): void {
-    for (const { host } of serviceHosts(svc, this.cfg)) this.hosts.set(host, keyOf(svc));
+    for (const { host } of serviceHosts(svc, this.cfg)) this.hosts.claim(host, keyOf(svc));
+  }
+}
+
+/** Edge hostnames and the Service ("namespace/name") holding each, unique by the table's key. */
+class ClaimedHosts {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec("CREATE TABLE IF NOT EXISTS claimed_hosts (host TEXT PRIMARY KEY, owner TEXT NOT NULL) WITHOUT ROWID");
+  }
+  holder(host: string): string | undefined {
+    return this.sql.exec<{ owner: string }>("SELECT owner FROM claimed_hosts WHERE host = ?", host).toArray()[0]?.owner;
+  }
+  claim(host: string, owner: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO claimed_hosts (host, owner) VALUES (?, ?)", host, owner);
+  }
+  release(host: string, owner: string): void {
+    this.sql.exec("DELETE FROM claimed_hosts WHERE host = ? AND owner = ?", host, owner);
   }
 }
