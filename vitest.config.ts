@@ -13,7 +13,8 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               // The test pods listen on 127.0.0.1, which the gateway refuses to fetch unless told otherwise.
-              bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1", GATEWAY_ALLOW_LOCAL_ORIGINS: "true" },
+              // Lists page every 3 objects, so every list test crosses RPC pages (src/admin/list-response.ts).
+              bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1", GATEWAY_ALLOW_LOCAL_ORIGINS: "true", LIST_RPC_PAGE_ITEMS: "3" },
             },
           }),
         ],

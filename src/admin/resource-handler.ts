@@ -6,15 +6,17 @@ import { badRequest, methodNotAllowed, status } from "../api/status";
 import type { Env } from "../env";
 import type { KubeObject, List } from "../api/types";
 import type { Caller } from "../registry/authorize";
+import type { ListOptions } from "../registry/list-filter";
 import type { DeleteOptions, ResourceRef, Result, WatchOptions, WriteOptions } from "../registry/registry";
 import { resolveResource } from "../registry/resources";
 import { registryStub } from "./auth";
 import { parseBody, readText } from "./body";
 import { emptyEventList, silentWatch } from "./events";
+import { listResponse, listRpcPageItems } from "./list-response";
 import { negotiate } from "./negotiate";
 import { parseResourcePath } from "./paths";
 import { objectResponse, statusResponse, watchResponse } from "./respond";
-import { hasPrinter, listToTable, toTable, type IncludeObject } from "./tables";
+import { hasPrinter, toTable, type IncludeObject } from "./tables";
 import { subresourceAllows } from "./served-resources";
 import { tableWatchStream } from "./watch-tables";
 
@@ -61,10 +63,8 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
         return watchResponse(stream);
       }
       // The RPC stub's inferred type loses the success branch of Result<List>; the registry's own signature is the truth.
-      const list = (await registry.list(caller, ref, opts.value)) as Result<List>;
-      if (!list.ok) return render(req, list);
-      if (!table) return render(req, list);
-      return objectResponse(req, listToTable(r.resource, list.value, include.value));
+      const page = (o: ListOptions) => registry.list(caller, ref, o) as Promise<Result<List>>;
+      return listResponse(req, page, opts.value, listRpcPageItems(env), table ? { resource: r.resource, include: include.value } : undefined);
     }
     if (method === "POST") {
       const body = await parseBody(req, false);

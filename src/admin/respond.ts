@@ -20,6 +20,11 @@ export function objectResponse(req: Request, body: unknown, code = 200, warnings
   return new Response(JSON.stringify(body), { status: code, headers });
 }
 
+/** A document written as it is produced (a list, page by page), in the media type objectResponse would give it. */
+export function streamedResponse(req: Request, body: ReadableStream<Uint8Array>): Response {
+  return new Response(body, { headers: { "content-type": wantsYaml(req) ? "application/yaml" : "application/json" } });
+}
+
 export function statusResponse(s: Status): Response {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (s.code === 401) headers["www-authenticate"] = 'Bearer realm="svcedge"';

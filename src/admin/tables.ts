@@ -208,19 +208,19 @@ export function hasPrinter(resource: string): boolean {
 
 /** A Table of `items`, with every column; kubectl hides priority-1 columns unless -o wide. */
 export function toTable(resource: string, items: KubeObject[], meta: Table["metadata"], include: IncludeObject = "Metadata", now = Date.now()): Table {
-  const printer = PRINTERS[resource]!;
-  return {
-    kind: "Table",
-    apiVersion: "meta.k8s.io/v1",
-    metadata: meta,
-    columnDefinitions: printer.columns,
-    rows: items.map((o) => {
-      const row: TableRow = { cells: printer.cells(o, now) };
-      const object = rowObject(o, include);
-      if (object !== undefined) row.object = object;
-      return row;
-    }),
-  };
+  return { ...tableHead(resource, meta), rows: items.map((o) => tableRow(resource, o, include, now)) };
+}
+
+/** A Table but its rows (which come last), for writing the rows as they arrive. */
+export function tableHead(resource: string, meta: Table["metadata"]): Omit<Table, "rows"> {
+  return { kind: "Table", apiVersion: "meta.k8s.io/v1", metadata: meta, columnDefinitions: PRINTERS[resource]!.columns };
+}
+
+export function tableRow(resource: string, obj: KubeObject, include: IncludeObject, now: number): TableRow {
+  const row: TableRow = { cells: PRINTERS[resource]!.cells(obj, now) };
+  const object = rowObject(obj, include);
+  if (object !== undefined) row.object = object;
+  return row;
 }
 
 export function listToTable(resource: string, list: List, include: IncludeObject): Table {

@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { SEED_MANIFEST } from "../api/seed-manifest";
 import { startLocalWorker, type LocalWorker } from "./local-worker";
 import { eventually, findKubectl, makeKubectl } from "./kubectl/run-kubectl";
@@ -34,7 +35,8 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
   };
 
   beforeAll(async () => {
-    worker = await startLocalWorker();
+    // Two objects per registry RPC: every list kubectl makes here crosses pages (src/admin/list-response.ts).
+    worker = await startLocalWorker({ vars: { LIST_RPC_PAGE_ITEMS: "2" } });
     front = await startTlsFront(worker.url);
     dir = mkdtempSync(join(tmpdir(), "svcedge-kubectl-"));
     // The kubeconfig comes from `npm run kubeconfig`, which pins the server's certificate (async: the TLS front runs in this process).
@@ -82,6 +84,26 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     const all = await ok("get", "svc", "-A");
     expect(all.split("\n")[0]).toMatch(/^NAMESPACE\s+NAME\s+TYPE/);
     expect(all).toMatch(/^default\s+nginx\s+ClusterIP/m);
+  });
+
+  it("lists past several registry pages: chunked (limit=500, served 2 at a time), unchunked (streamed), JSON, YAML", async () => {
+    await ok("create", "namespace", "paged");
+    const names = ["svc-1", "svc-2", "svc-3", "svc-4", "svc-5"];
+    const manifests = names.map((n) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${n}\nspec:\n  ports: [{port: 80}]\n`);
+    await ok("apply", "-n", "paged", "-f", file("paged.yaml", manifests.join("---\n")));
+    const rowNames = (table: string) => table.trim().split("\n").slice(1).map((line) => line.split(/\s+/)[0]);
+    expect(rowNames(await ok("get", "svc", "-n", "paged"))).toEqual(names);
+    expect(rowNames(await ok("get", "svc", "-n", "paged", "--chunk-size=0"))).toEqual(names);
+    expect((await json("get", "svc", "-n", "paged", "--chunk-size=0")).items.map((s: { metadata: { name: string } }) => s.metadata.name)).toEqual(names);
+    const raw = JSON.parse(await ok("get", "--raw", "/api/v1/namespaces/paged/services"));
+    expect(raw.items.map((s: { metadata: { name: string } }) => s.metadata.name)).toEqual(names);
+    expect(Object.keys(raw.metadata)).toEqual(["resourceVersion"]);
+    const first = JSON.parse(await ok("get", "--raw", "/api/v1/namespaces/paged/services?limit=500"));
+    expect(first.items).toHaveLength(2);
+    expect(first.metadata.remainingItemCount).toBe(3);
+    const res = await fetch(`${worker.url}/api/v1/namespaces/paged/services`, { headers: { authorization: `Bearer ${worker.adminToken}`, accept: "application/yaml" } });
+    expect(res.headers.get("content-type")).toBe("application/yaml");
+    expect(parseYaml(await res.text()).items.map((s: { metadata: { name: string } }) => s.metadata.name)).toEqual(names);
   });
 
   it("describes a Service", async () => {
