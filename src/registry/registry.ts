@@ -36,7 +36,8 @@ import { ServiceAllocations } from "./service-allocation";
 import { MAX_OBJECT_BYTES, ObjectStore, serialize } from "./store";
 import { ownValue } from "../api/plain-data";
 import { resolveResource, type ResourceDef } from "./resources";
-import { buildListFilter, paginate, type ListOptions } from "./list-filter";
+import { buildListFilter, listPage, type ListOptions, type PageSource } from "./list-filter";
+import { objectsAt } from "./snapshot";
 import { WatchHub } from "./watch-hub";
 import { WatchHistory } from "./watch-history";
 import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
@@ -88,6 +89,7 @@ export class Registry extends DurableObject<Env> {
   private readonly store: ObjectStore;
   private readonly kv: KvReplica;
   private readonly hostFilter: HostFilterReplica;
+  private readonly history: WatchHistory;
   private readonly watch: WatchHub;
   private readonly alloc: ServiceAllocations;
   private readonly cfg: ClusterConfig;
@@ -111,7 +113,8 @@ export class Registry extends DurableObject<Env> {
     this.podsOfService = new ServicePodIndex(sql);
     this.routes = new RouteHashes(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
-    this.watch = new WatchHub(new WatchHistory(sql, this.store.resourceVersion), () => this.store.resourceVersion);
+    this.history = new WatchHistory(sql, this.store.resourceVersion);
+    this.watch = new WatchHub(this.history, () => this.store.resourceVersion);
     this.alloc = new ServiceAllocations(sql, {
       ...this.cfg,
       serviceCIDR: env.SERVICE_CIDR || "10.96.0.0/12",
@@ -200,8 +203,14 @@ export class Registry extends DurableObject<Env> {
     if (denied) return fail(denied);
     const filter = buildListFilter(r, opts);
     if (!filter.ok) return fail(badRequest(filter.message));
-    const all = this.store.list(r.resource, r.namespaced && ref.namespace ? ref.namespace : undefined).filter(filter.matches);
-    const page = paginate(all, opts, this.store.resourceVersion);
+    const namespace = r.namespaced && ref.namespace ? ref.namespace : undefined;
+    const source: PageSource = {
+      currentRv: this.store.resourceVersion,
+      canRead: (rv) => this.history.canResume(rv),
+      objectsAt: (rv, after) => objectsAt(this.store, this.history, r.resource, namespace, rv, after),
+      countAfter: (after) => this.store.countAfter(r.resource, namespace, after),
+    };
+    const page = listPage(source, filter.matches, opts, Boolean(opts.labelSelector || opts.fieldSelector));
     if (!page.ok) return fail(page.status);
     return { ok: true, value: { apiVersion: r.apiVersion, kind: `${r.kind}List`, metadata: page.metadata, items: page.items } };
   }
@@ -218,7 +227,8 @@ export class Registry extends DurableObject<Env> {
     const base = { timeoutSeconds: opts.timeoutSeconds, ...(opts.allowWatchBookmarks ? { bookmarks: { apiVersion: r.apiVersion, kind: r.kind } } : {}) };
     const wf = { resource: r.resource, namespace, matches: filter.matches };
     if (!rvText || rvText === "0") {
-      const initial = this.store.list(r.resource, namespace).filter(filter.matches);
+      // The objects as of now, read as the client takes them; what changes meanwhile follows as events.
+      const initial = matching(objectsAt(this.store, this.history, r.resource, namespace, this.store.resourceVersion), filter.matches);
       return { ok: true, value: this.watch.open(wf, { ...base, initial }) };
     }
     const rv = Number(rvText);
@@ -656,6 +666,10 @@ function tooLargeToStore(r: ResourceDef, obj: KubeObject): Status | undefined {
     name: obj.metadata.name!,
     kind: r.resource,
   });
+}
+
+function* matching<T>(items: Iterable<T>, matches: (item: T) => boolean): IterableIterator<T> {
+  for (const item of items) if (matches(item)) yield item;
 }
 
 function nameInBody(body: unknown): string | undefined {

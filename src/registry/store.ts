@@ -130,6 +130,13 @@ export class ObjectStore {
     return next === undefined ? { due } : { due, next };
   }
 
+  /** Objects of a resource (in one namespace, if given) after a key. */
+  countAfter(resource: string, namespace: string | undefined, after: { namespace: string; name: string }): number {
+    if (namespace !== undefined)
+      return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ? AND namespace = ? AND name > ?", resource, namespace, namespace === after.namespace ? after.name : "").one().n;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ? AND (namespace > ? OR (namespace = ? AND name > ?))", resource, after.namespace, after.namespace, after.name).one().n;
+  }
+
   count(resource: string): number {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ?", resource).one().n;
   }

@@ -17,6 +17,12 @@ const REPLAY_PAGE_BYTES = 4 * 1024 * 1024;
 
 export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
 
+/** An object's place in list order. */
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
 export interface ChangeEvent {
   rv: number;
   resource: string;
@@ -51,6 +57,7 @@ export class WatchHistory {
       "CREATE TABLE IF NOT EXISTS watch_history (rv INTEGER PRIMARY KEY, resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, object TEXT NOT NULL, old TEXT, bytes INTEGER NOT NULL, at INTEGER NOT NULL)",
     );
     sql.exec("CREATE TABLE IF NOT EXISTS watch_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    sql.exec("CREATE INDEX IF NOT EXISTS watch_history_key ON watch_history (resource, namespace, name, rv)");
     const totals = sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM watch_history").one();
     this.events = totals.n;
     this.bytes = totals.b ?? 0;
@@ -113,6 +120,34 @@ export class WatchHistory {
       if (last === sizes[sizes.length - 1]!.rv && sizes.length < REPLAY_PAGE_ROWS) return;
       from = last;
     }
+  }
+
+  /**
+   * What the keys of `resource` with after < key <= upTo (namespace, then name; upTo
+   * undefined: no bound) that changed after `rv` looked like at `rv`, in key order: the
+   * state before the first change after it (null: the key did not exist then).
+   * Meaningful only while canResume(rv).
+   */
+  statesAt(resource: string, rv: number, namespace: string | undefined, after: ObjectKey, upTo?: ObjectKey): { key: ObjectKey; state: KubeObject | null }[] {
+    const rows = this.sql
+      .exec<{ namespace: string; name: string; type: string; object: string; old: string | null }>(
+        `SELECT namespace, name, type, object, old, min(rv) AS first FROM watch_history
+         WHERE resource = ?1 AND rv > ?2 AND (namespace > ?3 OR (namespace = ?3 AND name > ?4))
+           AND (?5 IS NULL OR namespace < ?5 OR (namespace = ?5 AND name <= ?6)) AND (?7 IS NULL OR namespace = ?7)
+         GROUP BY namespace, name ORDER BY namespace, name`,
+        resource,
+        rv,
+        after.namespace,
+        after.name,
+        upTo?.namespace ?? null,
+        upTo?.name ?? null,
+        namespace ?? null,
+      )
+      .toArray();
+    return rows.map((row) => {
+      const state = row.type === "ADDED" ? null : row.type === "DELETED" ? row.object : row.old;
+      return { key: { namespace: row.namespace, name: row.name }, state: state === null ? null : (JSON.parse(state) as KubeObject) };
+    });
   }
 
   /** Drops the oldest events while the window is over a bound (count, bytes or age). */

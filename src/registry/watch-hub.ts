@@ -7,6 +7,7 @@
 // list, or the replay) is written as the client reads it, with live events queued
 // behind it in order, so neither a large list nor a long replay is held in memory.
 import type { KubeObject, Status, WatchEvent, WatchEventType } from "../api/types";
+import { SnapshotExpired } from "./snapshot";
 import type { ChangeEvent, WatchHistory } from "./watch-history";
 
 /** How often a watcher that asked for bookmarks gets one. */
@@ -49,9 +50,8 @@ const expired = (message: string): WatchEvent => ({
   object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason: "Expired", code: 410 } satisfies Status,
 });
 const TOO_SLOW = expired("the watch fell too far behind and was closed; resume from the last resourceVersion or relist");
-const COMPACTED = expired("the watch history was compacted while this watch replayed it; relist");
+const COMPACTED = expired("the watch history was compacted while this watch caught up; relist");
 
-class ReplayCompacted extends Error {}
 
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
@@ -93,14 +93,14 @@ export class WatchHub {
    * Opens a watch stream. `initial` are the objects to announce as ADDED first
    * (a watch without a resourceVersion); otherwise events after `fromRv` replay.
    */
-  open(filter: WatchFilter, opts: { fromRv?: number; initial?: KubeObject[]; timeoutSeconds?: number; bookmarks?: { apiVersion: string; kind: string } }): ReadableStream<Uint8Array> {
+  open(filter: WatchFilter, opts: { fromRv?: number; initial?: Iterable<KubeObject>; timeoutSeconds?: number; bookmarks?: { apiVersion: string; kind: string } }): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const w: Watcher = { filter, writer: writable.getWriter(), buffered: 0, closed: false, timers: [], backlog: [] };
     if (opts.bookmarks) w.bookmarkKind = opts.bookmarks;
     // A client that goes away cancels the stream: release the watch at once.
     w.writer.closed.catch(() => this.close(w));
     this.watchers.add(w);
-    const catchUp = opts.initial ? opts.initial.map((object): WatchEvent => ({ type: "ADDED", object })) : this.replay(filter, opts.fromRv ?? this.currentRv(), this.currentRv());
+    const catchUp = opts.initial ? added(opts.initial) : this.replay(filter, opts.fromRv ?? this.currentRv(), this.currentRv());
     void this.catchUp(w, catchUp);
     const seconds = Math.min(opts.timeoutSeconds && opts.timeoutSeconds > 0 ? opts.timeoutSeconds : MAX_WATCH_SECONDS, MAX_WATCH_SECONDS);
     w.timers.push(setTimeout(() => this.close(w), seconds * 1000));
@@ -123,12 +123,12 @@ export class WatchHub {
     this.send(w, { type: "BOOKMARK", object: { ...kind, metadata: { resourceVersion: String(this.currentRv()) } } });
   }
 
-  /** The history after `fromRv` as this filter sees it; stops with ReplayCompacted if the window moves past it meanwhile. */
+  /** The history after `fromRv` as this filter sees it; stops with SnapshotExpired if the window moves past it meanwhile. */
   private *replay(filter: WatchFilter, fromRv: number, upTo: number): IterableIterator<WatchEvent> {
     for (const ev of this.history.replay(fromRv, upTo)) {
       const out = eventFor(filter, ev);
       if (out) yield out;
-      if (!this.history.canResume(ev.rv)) throw new ReplayCompacted();
+      if (!this.history.canResume(ev.rv)) throw new SnapshotExpired();
     }
   }
 
@@ -141,7 +141,7 @@ export class WatchHub {
         w.writer.write(encode(ev)).catch(() => this.close(w));
       }
     } catch (e) {
-      return this.close(w, e instanceof ReplayCompacted ? COMPACTED : undefined);
+      return this.close(w, e instanceof SnapshotExpired ? COMPACTED : undefined);
     }
     const backlog = w.backlog ?? [];
     w.backlog = undefined;
@@ -183,6 +183,10 @@ export class WatchHub {
     if (error) w.writer.write(encode(error)).catch(() => {});
     w.writer.close().catch(() => {});
   }
+}
+
+function* added(objects: Iterable<KubeObject>): IterableIterator<WatchEvent> {
+  for (const object of objects) yield { type: "ADDED", object };
 }
 
 /** The event a watch with this filter sees for a change, if any (selector enter/leave as ADDED/DELETED). */

@@ -49,14 +49,14 @@ describe("allocation", () => {
 
   it("keeps nodePorts across updates and releases them when the type goes back to ClusterIP", async () => {
     const ns = await freshNamespace();
-    const np = await json(await create(ns, service("flip", { type: "NodePort", ports: [{ port: 80, nodePort: 30201 }] })));
+    const np = await json(await create(ns, service("flip", { type: "NodePort", ports: [{ port: 80, nodePort: 30061 }] })));
     const toCluster = structuredClone(np);
     toCluster.spec.type = "ClusterIP";
     delete toCluster.spec.externalTrafficPolicy;
     const res = await call("PUT", `/api/v1/namespaces/${ns}/services/flip`, toCluster);
     expect(res.status).toBe(200);
     expect((await json(res)).spec.ports[0].nodePort).toBeUndefined();
-    expect((await create(ns, service("takes", { type: "NodePort", ports: [{ port: 80, nodePort: 30201 }] }))).status).toBe(201);
+    expect((await create(ns, service("takes", { type: "NodePort", ports: [{ port: 80, nodePort: 30061 }] }))).status).toBe(201);
   });
 
   it("rejects a second Service claiming the same public hostname", async () => {

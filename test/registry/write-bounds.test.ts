@@ -65,13 +65,13 @@ describe("object limits", () => {
   it("refuses a Service larger than the stored-object limit with 413: nothing stored or allocated (no resourceVersion taken, so nothing watched or queued)", async () => {
     const ns = await freshNamespace();
     const loadBalancerSourceRanges = Array.from({ length: 110_000 }, () => "198.18.0.0/15");
-    const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "huge" }, spec: { type: "LoadBalancer", loadBalancerSourceRanges, selector: { app: "a" }, ports: [{ port: 80, nodePort: 31999 }] } };
+    const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "huge" }, spec: { type: "LoadBalancer", loadBalancerSourceRanges, selector: { app: "a" }, ports: [{ port: 80, nodePort: 30062 }] } };
     expect(JSON.stringify(svc).length).toBeGreaterThan(MAX_OBJECT_BYTES);
     const body = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, svc), 413);
     expect(body.message).toContain("too large to store");
     expect((await call("GET", `/api/v1/namespaces/${ns}/services/huge`)).status).toBe(404);
     // The NodePort it asked for was never held: a small Service takes it.
-    const small = { apiVersion: "v1", kind: "Service", metadata: { name: "huge" }, spec: { type: "NodePort", selector: { app: "a" }, ports: [{ port: 80, nodePort: 31999 }] } };
+    const small = { apiVersion: "v1", kind: "Service", metadata: { name: "huge" }, spec: { type: "NodePort", selector: { app: "a" }, ports: [{ port: 80, nodePort: 30062 }] } };
     expect((await call("POST", `/api/v1/namespaces/${ns}/services`, small)).status).toBe(201);
   });
 
