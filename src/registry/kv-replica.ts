@@ -9,59 +9,62 @@ export const KV_MIN_WRITE_INTERVAL_MS = 1000;
 /** Bounded work per alarm: KV allows 1,000 operations per Worker invocation; keep half for headroom. */
 export const KV_WRITES_PER_FLUSH = 500;
 
+/**
+ * The keys waiting for KV live only in SQLite (kv_pending): a burst that changes the
+ * route records of thousands of hosts holds none of their values in memory.
+ */
 export class KvReplica {
-  private readonly dirty = new Map<string, string | null>();
+  private pendingKeys: number;
+  /** Order of first change, so that the flush takes the oldest dirty keys first. */
+  private seq: number;
   private lastFlush = 0;
   /** Writes and deletes issued to KV since this object was created (for benchmarks and tests). */
   writes = 0;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec("CREATE TABLE IF NOT EXISTS kv_pending (key TEXT PRIMARY KEY, value TEXT)");
+    if (!sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('kv_pending')").toArray().some((c) => c.name === "seq"))
+      sql.exec("ALTER TABLE kv_pending ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
+    sql.exec("CREATE INDEX IF NOT EXISTS kv_pending_seq ON kv_pending (seq)");
     sql.exec("CREATE TABLE IF NOT EXISTS kv_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     // Persisted, so that a restart right after a flush cannot write a key twice within a second.
     this.lastFlush = sql.exec<{ value: number }>("SELECT value FROM kv_meta WHERE key = 'last_flush'").toArray()[0]?.value ?? 0;
-    for (const row of sql.exec<{ key: string; value: string | null }>("SELECT key, value FROM kv_pending")) this.dirty.set(row.key, row.value);
+    const totals = sql.exec<{ n: number; top: number | null }>("SELECT count(*) AS n, max(seq) AS top FROM kv_pending").one();
+    this.pendingKeys = totals.n;
+    this.seq = totals.top ?? 0;
   }
 
   /** Records the value a key must end up with; `null` deletes it. */
   set(key: string, value: string | null): void {
-    this.dirty.set(key, value);
-    this.sql.exec("INSERT OR REPLACE INTO kv_pending (key, value) VALUES (?, ?)", key, value);
+    const known = this.sql.exec("SELECT 1 FROM kv_pending WHERE key = ?", key).toArray().length > 0;
+    if (known) this.sql.exec("UPDATE kv_pending SET value = ? WHERE key = ?", value, key);
+    else {
+      this.sql.exec("INSERT INTO kv_pending (key, value, seq) VALUES (?, ?, ?)", key, value, ++this.seq);
+      this.pendingKeys += 1;
+    }
   }
 
   get pending(): number {
-    return this.dirty.size;
+    return this.pendingKeys;
   }
 
   /** When the next flush may run, or undefined when nothing is dirty. */
   nextFlushAt(now: number): number | undefined {
-    if (this.dirty.size === 0) return undefined;
+    if (this.pendingKeys === 0) return undefined;
     return Math.max(now, this.lastFlush + KV_MIN_WRITE_INTERVAL_MS);
-  }
-
-  /** The oldest dirty keys first (a Map keeps insertion order), at most KV_WRITES_PER_FLUSH. */
-  private nextBatch(): [string, string | null][] {
-    const batch: [string, string | null][] = [];
-    for (const entry of this.dirty) {
-      if (batch.length >= KV_WRITES_PER_FLUSH) break;
-      batch.push(entry);
-    }
-    return batch;
   }
 
   async flush(kv: KVNamespace, now: number): Promise<void> {
     if (now < this.lastFlush + KV_MIN_WRITE_INTERVAL_MS) return;
     this.lastFlush = now;
     this.sql.exec("INSERT OR REPLACE INTO kv_meta (key, value) VALUES ('last_flush', ?)", now);
-    const batch = this.nextBatch();
-    await Promise.all(batch.map(([key, value]) => (value === null ? kv.delete(key) : kv.put(key, value))));
+    const batch = this.sql.exec<{ key: string; value: string | null }>("SELECT key, value FROM kv_pending ORDER BY seq LIMIT ?", KV_WRITES_PER_FLUSH).toArray();
+    await Promise.all(batch.map(({ key, value }) => (value === null ? kv.delete(key) : kv.put(key, value))));
     this.writes += batch.length;
-    for (const [key, value] of batch) {
+    for (const { key, value } of batch) {
       // A newer value may have arrived while the batch was in flight; keep it dirty then.
-      if (this.dirty.get(key) === value) {
-        this.dirty.delete(key);
-        this.sql.exec("DELETE FROM kv_pending WHERE key = ?", key);
-      }
+      const done = this.sql.exec("DELETE FROM kv_pending WHERE key = ? AND value IS ?", key, value).rowsWritten;
+      this.pendingKeys -= done > 0 ? 1 : 0;
     }
   }
 }
