@@ -14,7 +14,7 @@ export default defineConfig({
             miniflare: {
               // The test pods listen on 127.0.0.1, which the gateway refuses to fetch unless told otherwise.
               // Lists page every 3 objects, so every list test crosses RPC pages (src/admin/list-response.ts).
-              bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1", GATEWAY_ALLOW_LOCAL_ORIGINS: "true", LIST_RPC_PAGE_ITEMS: "3" },
+              bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1", GATEWAY_ALLOW_LOCAL_ORIGINS: "true", LIST_RPC_PAGE_ITEMS: "3", WATCH_BOOKMARK_INTERVAL_SECONDS: "1" },
             },
           }),
         ],

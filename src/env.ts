@@ -20,6 +20,8 @@ export interface Env {
   GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
   /** "true" lets the gateway fetch loopback, link-local and unspecified addresses, localhost and admin hosts: local runs only (docs/gateway.md). */
   GATEWAY_ALLOW_LOCAL_ORIGINS?: string;
+  /** Optional: seconds between BOOKMARK events to watchers that allow them; unset or invalid means 15. */
+  WATCH_BOOKMARK_INTERVAL_SECONDS?: string;
   /** Optional: objects per Registry RPC when the Worker pages a list (src/admin/list-response.ts); unset or invalid means 500. */
   LIST_RPC_PAGE_ITEMS?: string;
   /** Optional secret: a credential that in-cluster callers may present to the gateway instead of a node token. */

@@ -85,7 +85,8 @@ const NO_SERVICES: TouchedServices = [];
 const fail = <T>(s: Status): Result<T> => ({ ok: false, status: s });
 const clone = <T>(o: T): T => structuredClone(o);
 
-export class Registry extends DurableObject<Env> {
+/** The registry itself; only the Durable Object below, its one door, can reach it. */
+class RegistryCore {
   private readonly store: ObjectStore;
   private readonly kv: KvReplica;
   private readonly hostFilter: HostFilterReplica;
@@ -100,8 +101,10 @@ export class Registry extends DurableObject<Env> {
   private tokenLookups = 0;
   private readonly podsOfService: ServicePodIndex;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+  ) {
     this.cfg = { clusterDomain: env.CLUSTER_DOMAIN || "cluster.local", lbDomain: env.LB_DOMAIN || "lb.svcedge.local" };
     this.hostnamePolicy = {
       ...this.cfg,
@@ -114,7 +117,8 @@ export class Registry extends DurableObject<Env> {
     this.routes = new RouteHashes(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.history = new WatchHistory(sql, this.store.resourceVersion);
-    this.watch = new WatchHub(this.history, () => this.store.resourceVersion);
+    const bookmarkSeconds = Number(env.WATCH_BOOKMARK_INTERVAL_SECONDS);
+    this.watch = new WatchHub(this.history, () => this.store.resourceVersion, bookmarkSeconds > 0 ? bookmarkSeconds * 1000 : undefined);
     this.alloc = new ServiceAllocations(sql, {
       ...this.cfg,
       serviceCIDR: env.SERVICE_CIDR || "10.96.0.0/12",
@@ -123,10 +127,10 @@ export class Registry extends DurableObject<Env> {
     this.liveness = new NodeLiveness(Number(env.NODE_LEASE_GRACE_SECONDS || "40") * 1000);
     sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
-    ctx.blockConcurrencyWhile(async () => this.start());
   }
 
-  private async start(): Promise<void> {
+  /** Runs before the object serves anything (blockConcurrencyWhile): bounded, whatever the cluster's size. */
+  async start(): Promise<void> {
     if (!this.alloc.built) this.alloc.rebuild(this.store.each<Service>("services"));
     if (!this.podsOfService.built) this.podsOfService.rebuild(this.store.each<Service>("services"), this.store.each<Pod>("pods"));
     // A restart must not extend a dead node's life: deadlines count from the last renewal, not from now.
@@ -351,12 +355,7 @@ export class Registry extends DurableObject<Env> {
     return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, tokenLookups: this.tokenLookups, watchWindow: this.watch.window, objects };
   }
 
-  /** Sends a BOOKMARK to every watcher that asked for them (the periodic timer does the same). */
-  async sendBookmarks(): Promise<void> {
-    this.watch.bookmarkAll();
-  }
-
-  override async alarm(): Promise<void> {
+  async alarm(): Promise<void> {
     const now = Date.now();
     this.expireLeases(now);
     this.finishGracefulDeletions(now);
@@ -701,4 +700,55 @@ function strictFailure(r: ResourceDef, name: string, admitted: Admitted, opts: W
   // The apiserver answers 400 here; svcedge answers 422 Invalid, so that clients see the field paths as causes.
   const causes = admitted.unknownFields.map((f) => ({ reason: "FieldValueInvalid", field: f.replace(/^\./, ""), message: `unknown field "${f.replace(/^\./, "")}"` }));
   return status(422, "Invalid", r.info ? strictDecodingMessage(r.info.kind, admitted.unknownFields) : causes.map((c) => c.message).join(", "), { name, kind: r.kind, causes });
+}
+
+/**
+ * The Registry Durable Object: one narrow door. Only these methods are callable over
+ * RPC (TypeScript's `private` hides nothing from an RPC stub); everything else sits
+ * behind a private field, as workers-oauth-provider keeps its implementation.
+ */
+export class Registry extends DurableObject<Env> {
+  readonly #core: RegistryCore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#core = new RegistryCore(ctx, env);
+    ctx.blockConcurrencyWhile(() => this.#core.start());
+  }
+
+  /** Resolves a node token (its SHA-256 hex) to the caller it stands for; the Worker checks the admin token itself. */
+  authenticate(tokenHash: string): Promise<Caller | null> {
+    return this.#core.authenticate(tokenHash);
+  }
+  issueNodeToken(caller: Caller, nodeName: string): Promise<Result<{ token: string; nodeName: string }>> {
+    return this.#core.issueNodeToken(caller, nodeName);
+  }
+  get(caller: Caller, ref: ResourceRef): Promise<Result<KubeObject>> {
+    return this.#core.get(caller, ref);
+  }
+  list(caller: Caller, ref: ResourceRef, opts?: ListOptions): Promise<Result<List>> {
+    return this.#core.list(caller, ref, opts);
+  }
+  watchStream(caller: Caller, ref: ResourceRef, opts?: WatchOptions): Promise<Result<ReadableStream<Uint8Array>>> {
+    return this.#core.watchStream(caller, ref, opts);
+  }
+  create(caller: Caller, ref: ResourceRef, body: unknown, opts?: WriteOptions): Promise<Result<KubeObject>> {
+    return this.#core.create(caller, ref, body, opts);
+  }
+  update(caller: Caller, ref: ResourceRef, body: unknown, opts?: WriteOptions): Promise<Result<KubeObject>> {
+    return this.#core.update(caller, ref, body, opts);
+  }
+  patch(caller: Caller, ref: ResourceRef, type: PatchType, patch: unknown, opts?: WriteOptions): Promise<Result<KubeObject>> {
+    return this.#core.patch(caller, ref, type, patch, opts);
+  }
+  delete(caller: Caller, ref: ResourceRef, opts?: DeleteOptions): Promise<Result<KubeObject>> {
+    return this.#core.delete(caller, ref, opts);
+  }
+  /** Registry figures for /metrics (and so for tests and benchmarks). */
+  stats(): ReturnType<RegistryCore["stats"]> {
+    return this.#core.stats();
+  }
+  override alarm(): Promise<void> {
+    return this.#core.alarm();
+  }
 }

@@ -59,6 +59,7 @@ export class WatchHub {
   constructor(
     private readonly history: WatchHistory,
     private readonly currentRv: () => number,
+    private readonly bookmarkIntervalMs = BOOKMARK_INTERVAL_MS,
   ) {}
 
   /** Open watch streams: a stream leaves this set as soon as its client goes away. */
@@ -105,17 +106,8 @@ export class WatchHub {
     const seconds = Math.min(opts.timeoutSeconds && opts.timeoutSeconds > 0 ? opts.timeoutSeconds : MAX_WATCH_SECONDS, MAX_WATCH_SECONDS);
     w.timers.push(setTimeout(() => this.close(w), seconds * 1000));
     w.timers.push(setInterval(() => this.probe(w), GONE_CLIENT_PROBE_MS));
-    if (w.bookmarkKind) w.timers.push(setInterval(() => this.bookmark(w), BOOKMARK_INTERVAL_MS));
+    if (w.bookmarkKind) w.timers.push(setInterval(() => this.bookmark(w), this.bookmarkIntervalMs));
     return readable;
-  }
-
-  /** Sends a bookmark to every watcher that asked for them (also used on demand in tests). */
-  bookmarkAll(): void {
-    for (const w of this.watchers) if (w.bookmarkKind) this.bookmark(w);
-  }
-
-  closeAll(): void {
-    for (const w of this.watchers) this.close(w);
   }
 
   private bookmark(w: Watcher): void {
