@@ -16,14 +16,19 @@ export class NodeLiveness {
     this.deadlines.delete(node);
   }
 
-  /** Nodes whose deadline passed; each is reported once until its lease is renewed again. */
-  expired(now: number): string[] {
+  /**
+   * Nodes whose deadline passed, at most `max` (the rest stay due for the next call);
+   * each is reported once until its lease is renewed again.
+   */
+  expired(now: number, max = Infinity): string[] {
     const out: string[] = [];
-    for (const [node, deadline] of this.deadlines)
+    for (const [node, deadline] of this.deadlines) {
+      if (out.length >= max) break;
       if (deadline <= now) {
         out.push(node);
         this.deadlines.delete(node);
       }
+    }
     return out;
   }
 

@@ -75,6 +75,14 @@ export interface WatchOptions extends ListOptions {
   timeoutSeconds?: number;
 }
 
+/**
+ * Nodes marked NotReady per alarm: each reconciles the Services of its Pods, so a mass
+ * expiry (a partition) is worked off in slices, and no request waits behind all of it.
+ */
+const NODES_EXPIRED_PER_ALARM = 20;
+/** Pods whose grace period ended, deleted per alarm (each reconciles its Services); the next alarm takes the rest. */
+const PODS_DELETED_PER_ALARM = 100;
+
 /** Namespaces that always exist, as in every Kubernetes cluster. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
 
@@ -592,7 +600,7 @@ class RegistryCore {
   }
 
   private expireLeases(now: number): void {
-    for (const name of this.liveness.expired(now)) {
+    for (const name of this.liveness.expired(now, NODES_EXPIRED_PER_ALARM)) {
       const node = this.store.get<Node>("nodes", "", name);
       const ready = node?.status?.conditions?.find((c) => c.type === "Ready");
       if (node && ready?.status !== "Unknown") this.setNodeReady(node, false, now);
@@ -624,14 +632,14 @@ class RegistryCore {
 
   /** Pods whose grace period ended are deleted (a bounded batch per alarm; the next alarm takes the rest). */
   private finishGracefulDeletions(now: number): void {
-    for (const [ns, name] of this.store.podsDeletingBy(now).due) {
+    for (const [ns, name] of this.store.podsDeletingBy(now, PODS_DELETED_PER_ALARM).due) {
       const pod = this.store.get<Pod>("pods", ns, name);
       if (pod) this.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
     }
   }
 
   private nextGracefulDeletion(now: number): number | undefined {
-    const { due, next } = this.store.podsDeletingBy(now);
+    const { due, next } = this.store.podsDeletingBy(now, 1);
     return due.length > 0 ? now : next;
   }
 

@@ -120,10 +120,10 @@ export class ObjectStore {
       .map((r) => JSON.parse(r.value) as T);
   }
 
-  /** Pods whose graceful deletion ends at or before `now`, as [namespace, name]; and the next deadline after them. */
-  podsDeletingBy(now: number): { due: [string, string][]; next?: number } {
+  /** Pods whose graceful deletion ends at or before `now` (at most `max`), as [namespace, name]; and the next deadline after them. */
+  podsDeletingBy(now: number, max = PAGE_ROWS): { due: [string, string][]; next?: number } {
     const due = this.sql
-      .exec<{ namespace: string; name: string }>("SELECT namespace, name FROM store_objects WHERE deleting <= ? AND resource = 'pods' LIMIT ?", now, PAGE_ROWS)
+      .exec<{ namespace: string; name: string }>("SELECT namespace, name FROM store_objects WHERE deleting <= ? AND resource = 'pods' LIMIT ?", now, max)
       .toArray()
       .map((r): [string, string] => [r.namespace, r.name]);
     const next = this.sql.exec<{ at: number | null }>("SELECT min(deleting) AS at FROM store_objects WHERE deleting > ? AND resource = 'pods'", now).one().at ?? undefined;
