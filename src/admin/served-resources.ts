@@ -30,13 +30,13 @@ export const EVENTS: ResourceDef = {
   namespaced: true,
   shortNames: ["ev"],
   categories: [],
+  statusSubresource: false,
+  nodeReadable: false,
 };
-
-const WITH_STATUS = new Set(["services", "pods", "nodes", "namespaces"]);
 
 export const SERVED: ServedResource[] = [
   ...ALL_RESOURCES.map((def) => {
-    const subresources: Subresource[] = WITH_STATUS.has(def.resource) ? [{ name: "status", kind: def.kind, verbs: STATUS_VERBS }] : [];
+    const subresources: Subresource[] = def.statusSubresource ? [{ name: "status", kind: def.kind, verbs: STATUS_VERBS }] : [];
     if (def.resource === "nodes") subresources.push({ name: "token", kind: "TokenRequest", verbs: ["create"] });
     return { def, verbs: READ_WRITE, subresources };
   }),

@@ -1,6 +1,6 @@
 // The public API of the resource model: what the registry, admin routes,
 // gateway and agent import from `src/api`.
-export { RESOURCES, KINDS, resourceFor, type Kind, type ResourceInfo } from "./resources";
+export { RESOURCES, KINDS, type Kind, type ResourceInfo } from "./resources";
 export { decode, strictDecodingMessage, type DecodeResult } from "./decode";
 export { setDefaults, NAMESPACE_NAME_LABEL } from "./defaults";
 export { validateCreate, validateUpdate, validateStatusUpdate } from "./validate";

@@ -77,9 +77,3 @@ export const RESOURCES: Record<Kind, ResourceInfo> = {
 
 export const KINDS = Object.keys(RESOURCES) as Kind[];
 
-const byGroupResource = new Map<string, ResourceInfo>(KINDS.map((k) => [`${RESOURCES[k].group}/${RESOURCES[k].resource}`, RESOURCES[k]]));
-
-/** Looks a resource up by API group ("" for core) and plural name, as the REST router sees them. */
-export function resourceFor(group: string, plural: string): ResourceInfo | undefined {
-  return byGroupResource.get(`${group}/${plural}`);
-}

@@ -6,6 +6,7 @@ import { forbidden } from "../api/status";
 import type { KubeObject, Pod, Status } from "../api/types";
 import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION } from "../api/types";
 import { ownValue, withoutPrototype } from "../api/plain-data";
+import { resourceNamed } from "./resources";
 
 export type Caller = { kind: "admin" } | { kind: "node"; node: string };
 
@@ -30,7 +31,6 @@ export interface Access {
   coarse?: boolean;
 }
 
-const NODE_READABLE = new Set(["services", "endpointslices", "pods", "nodes", "namespaces", "leases"]);
 
 export const userName = (caller: Caller): string => (caller.kind === "admin" ? "admin" : `system:node:${caller.node}`);
 
@@ -46,7 +46,7 @@ export function authorize(caller: Caller, access: Access): Status | undefined {
 }
 
 function allowedForNode(node: string, a: Access): boolean {
-  if (a.verb === "get" || a.verb === "list" || a.verb === "watch") return NODE_READABLE.has(a.resource) && !a.subresource;
+  if (a.verb === "get" || a.verb === "list" || a.verb === "watch") return (resourceNamed(a.resource)?.nodeReadable ?? false) && !a.subresource;
   switch (a.resource) {
     case "nodes":
       // Its own Node object and status; never delete, never another node, never a restricted label.

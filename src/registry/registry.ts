@@ -35,7 +35,7 @@ import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-c
 import { ServiceAllocations } from "./service-allocation";
 import { MAX_OBJECT_BYTES, ObjectStore, serialize } from "./store";
 import { ownValue } from "../api/plain-data";
-import { resolveResource, type ResourceDef } from "./resources";
+import { ALL_RESOURCES, NAMESPACED_RESOURCES, resolveResource, resourceNamed, type ResourceDef } from "./resources";
 import { buildListFilter, listPage, type ListOptions, type PageSource } from "./list-filter";
 import { objectsAt } from "./snapshot";
 import { WatchHub } from "./watch-hub";
@@ -359,7 +359,7 @@ class RegistryCore {
   /** Registry figures for tests, metrics and benchmarks. */
   async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; watchWindow: { events: number; bytes: number }; objects: Record<string, number> }> {
     const objects: Record<string, number> = {};
-    for (const res of ["services", "pods", "endpointslices", "nodes", "namespaces", "leases"]) objects[res] = this.store.count(res);
+    for (const r of ALL_RESOURCES) objects[r.resource] = this.store.count(r.resource);
     return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, tokenLookups: this.tokenLookups, watchWindow: this.watch.window, objects };
   }
 
@@ -468,13 +468,11 @@ class RegistryCore {
   }
 
   private removeNamespaceContents(ns: string, now: number): void {
-    for (const res of ["services", "pods", "endpointslices", "leases"]) {
-      const rd = def(res);
-      for (const o of this.store.each(res, ns)) {
+    for (const rd of NAMESPACED_RESOURCES)
+      for (const o of this.store.each(rd.resource, ns)) {
         this.remove(rd, o, now);
-        if (res === "services") this.refreshRoutes(undefined, false, o as Service);
+        if (rd.resource === "services") this.refreshRoutes(undefined, false, o as Service);
       }
-    }
   }
 
   private dropNodeTokens(node: string): void {
@@ -684,9 +682,8 @@ function nameInBody(body: unknown): string | undefined {
   return typeof name === "string" ? name : undefined;
 }
 
-function def(resource: string): ResourceDef {
-  return resolveResource(resource === "endpointslices" ? "discovery.k8s.io" : resource === "leases" ? "coordination.k8s.io" : "", resource)!;
-}
+/** A stored resource by plural name (the registry's own calls name only resources it stores). */
+const def = (resource: string): ResourceDef => resourceNamed(resource)!;
 
 /** Everything but metadata and status: what `generation` counts changes of. */
 function specOf(o: KubeObject): unknown {
