@@ -1,6 +1,7 @@
 // The informer against the real Worker: list, then watch; a Worker restart breaks the
-// stream (reconnect with backoff), and its empty watch window answers the old
-// resourceVersion with 410 (relist, reporting what changed while it was away).
+// stream (reconnect with backoff) and the watch resumes from its resourceVersion, since
+// the registry's history survives restarts; once that history is compacted past it,
+// the registry answers 410 and the informer relists, reporting what changed meanwhile.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { KubeObject, Pod, Service } from "../../src/api/types";
 import { ApiClient } from "../../src/agent/api-client";
@@ -8,7 +9,8 @@ import { Informer, type Change } from "../../src/agent/informer";
 import { waitFor } from "../e2e/lab/agent-process";
 import { RestartableWorker } from "./restartable-worker";
 
-const worker = new RestartableWorker();
+// No bookmarks during the test: they would move the informer's resourceVersion past a compaction.
+const worker = new RestartableWorker({ WATCH_BOOKMARK_INTERVAL_SECONDS: "3600" });
 let client: ApiClient;
 
 beforeAll(async () => {
@@ -20,7 +22,7 @@ afterAll(() => worker.dispose());
 const service = (name: string) => ({ metadata: { name }, spec: { ports: [{ port: 80 }] } });
 const keys = (inf: Informer<Service>) => [...inf.store.keys()].sort();
 
-it("lists, watches, reconnects after an outage and relists on 410", async () => {
+it("lists, watches, resumes after an outage, and relists on 410 once the history moved past it", async () => {
   await worker.admin("POST", "/api/v1/namespaces/default/services", service("before"));
   const changes: Change<Service>[] = [];
   const reconnects: string[] = [];
@@ -37,17 +39,28 @@ it("lists, watches, reconnects after an outage and relists on 410", async () => 
     await waitFor("DELETED default/before", 10_000, () => (inf.store.has("default/before") ? undefined : true));
     expect(changes.map((c) => `${c.type} ${c.key}`)).toEqual(expect.arrayContaining(["ADDED default/watched", "DELETED default/before"]));
 
-    // Other resources move the resourceVersion on while this watch sees nothing of it,
-    // so after the restart the informer's resourceVersion predates the new window.
-    await worker.admin<Pod>("POST", "/api/v1/namespaces/default/pods", { metadata: { name: "p" }, spec: { containers: [{ name: "c" }] } });
+    // An outage: the watch resumes where it was, without a relist.
     await worker.stop();
     await waitFor("the broken watch to be noticed", 20_000, () => (reconnects.length > 0 ? true : undefined));
     await worker.start();
-    // Written after the restart: only a relist (or the new watch) can show it.
     await worker.admin("POST", "/api/v1/namespaces/default/services", service("after-restart"));
-    await waitFor("relist after 410", 60_000, () => (inf.listCount >= 2 && inf.store.has("default/after-restart") ? true : undefined));
+    await waitFor("the resumed watch to show after-restart", 30_000, () => (inf.store.has("default/after-restart") ? true : undefined));
+    expect(inf.listCount).toBe(1);
+    expect(reconnects).not.toContain("expired");
+
+    // Other resources fill the history past its byte bound (32 MiB, ~0.4 MB a change) while
+    // this watch sees nothing of them; after the next outage its resourceVersion is compacted.
+    await worker.admin<Pod>("POST", "/api/v1/namespaces/default/pods", { metadata: { name: "p" }, spec: { containers: [{ name: "c" }] } });
+    for (let i = 0; i < 90; i++) await worker.admin<Pod>("PATCH", "/api/v1/namespaces/default/pods/p", { metadata: { annotations: { big: "x".repeat(200_000 + i) } } }, "application/merge-patch+json");
+    const reconnectsBefore = reconnects.length;
+    await worker.stop();
+    await waitFor("the broken watch to be noticed", 20_000, () => (reconnects.length > reconnectsBefore ? true : undefined));
+    await worker.start();
+    // Written after the restart: only a relist (or the new watch) can show it.
+    await worker.admin("POST", "/api/v1/namespaces/default/services", service("after-compaction"));
+    await waitFor("relist after 410", 60_000, () => (inf.listCount >= 2 && inf.store.has("default/after-compaction") ? true : undefined));
     expect(reconnects).toContain("expired");
-    expect(keys(inf)).toEqual(expect.arrayContaining(["default/after-restart", "default/watched"]));
+    expect(keys(inf)).toEqual(expect.arrayContaining(["default/after-compaction", "default/watched", "default/after-restart"]));
     expect(keys(inf)).not.toContain("default/before");
 
     // Resumed: still watching after the relist.

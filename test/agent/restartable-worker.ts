@@ -1,6 +1,6 @@
 // The real Worker under wrangler dev, with state that survives a restart: stopping and
-// starting it again on the same port and storage is a real API outage, after which the
-// registry's watch window starts empty (old resourceVersions get 410 Expired).
+// starting it again on the same port and storage is a real API outage (the registry's
+// watch history survives it, so watches resume).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,13 +19,16 @@ export class RestartableWorker {
   private port = 0;
   private output = "";
 
+  /** `vars`: Worker variables beside the admin token (wrangler dev --var). */
+  constructor(private readonly vars: Record<string, string> = {}) {}
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    const args = ["dev", "--ip", "127.0.0.1", "--port", String(this.port), "--persist-to", this.state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn", "--var", `ADMIN_TOKEN:${this.adminToken}`];
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(this.port), "--persist-to", this.state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn", "--var", `ADMIN_TOKEN:${this.adminToken}`, ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
     const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
     this.child = child;
     child.stdout!.on("data", (d) => (this.output += d));
@@ -66,10 +69,10 @@ export class RestartableWorker {
     rmSync(this.state, { recursive: true, force: true });
   }
 
-  async admin<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async admin<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": contentType },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const json = (await res.json()) as T;
