@@ -79,8 +79,15 @@ describe("at the edge", () => {
     expect(known.status).toBe(200);
     await known.body?.cancel();
 
+    // Hosts the filter rules out (about 1% of random names are false positives, which may cost a read: not these).
+    const filter = await storedFilter();
+    const unknown: string[] = [];
+    while (unknown.length < 50) {
+      const host = `${crypto.randomUUID()}.lb.svcedge.local`;
+      if (!mayContainHost(filter, host)) unknown.push(host);
+    }
     const start = gatewayStats();
-    for (let i = 0; i < 50; i++) expect((await through(`${crypto.randomUUID()}.lb.svcedge.local`)).status).toBe(404);
+    for (const host of unknown) expect((await through(host)).status).toBe(404);
     expect(gatewayStats().kvReads - start.kvReads).toBe(0);
 
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("blog", { type: "LoadBalancer", selector: { app: "shop" }, ports: [{ name: "http", port: 80, targetPort: pods.d }] }));
