@@ -1,7 +1,8 @@
 // The Registry Durable Object: the apiserver + etcd role. Every write in the
-// cluster passes through this one object, which validates, allocates, assigns
-// resourceVersions, runs the endpoints controller, compiles route records, feeds
-// watches and replicates to KV. The data plane never calls it.
+// cluster passes through this one object, which authorizes, admits, allocates,
+// assigns resourceVersions and commits (store.ts, SQLite); the controllers that
+// subscribe to commits (endpoints, routes, node lifecycle) follow; watches and the
+// KV replica are fed from each commit. The data plane never calls it.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import {
@@ -16,14 +17,16 @@ import {
   STALE_OBJECT,
   status,
 } from "../api/status";
-import type { Endpoint, EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service, Status } from "../api/types";
-import { NODE_LEASE_NAMESPACE, POD_URL_ANNOTATION, REGISTERED_BY_ANNOTATION, SERVICE_NAME_LABEL } from "../api/types";
-import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../api/route";
+import type { KubeObject, Lease, List, Namespace, Pod, Service, Status } from "../api/types";
+import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION } from "../api/types";
+import { NODE_TOKEN_KEY_PREFIX } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
-import { contentHash } from "../api/content-hash";
 import { AllocationError } from "./allocators";
 import { authorize, type Caller, type Verb } from "./authorize";
-import { desiredSlices, isManagedSlice, sameSliceContent, selectsPods, type NodeFacts } from "./endpoints-controller";
+import type { Committer, Controller, TouchedServices, WriteEvent } from "./committer";
+import { EndpointsReconciler } from "./endpoints-reconciler";
+import { NodeLifecycleController } from "./node-lifecycle";
+import { RouteController } from "./route-controller";
 import { KvReplica } from "./kv-replica";
 import { HostFilterReplica } from "./host-filter-replica";
 import { NodeLiveness } from "./node-liveness";
@@ -31,7 +34,7 @@ import { admit, type Admitted } from "./admission";
 import { applyPatch, prepareApply, type PatchType } from "./patching";
 import { recordCreate, recordUpdate } from "./server-side-apply";
 import { deepEqual } from "../api/patch";
-import { compileRoutes, sliceAnnotationUrl, type ClusterConfig } from "./route-compiler";
+import type { ClusterConfig } from "./route-compiler";
 import { ServiceAllocations } from "./service-allocation";
 import { MAX_OBJECT_BYTES, ObjectStore, serialize } from "./store";
 import { ownValue } from "../api/plain-data";
@@ -75,19 +78,12 @@ export interface WatchOptions extends ListOptions {
   timeoutSeconds?: number;
 }
 
-/**
- * Nodes marked NotReady per alarm: each reconciles the Services of its Pods, so a mass
- * expiry (a partition) is worked off in slices, and no request waits behind all of it.
- */
-const NODES_EXPIRED_PER_ALARM = 20;
 /** Pods whose grace period ended, deleted per alarm (each reconciles its Services); the next alarm takes the rest. */
 const PODS_DELETED_PER_ALARM = 100;
 
 /** Namespaces that always exist, as in every Kubernetes cluster. */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
 
-/** The Services a committed Pod write can change the endpoints of (from ServicePodIndex.podChanged). */
-type TouchedServices = readonly string[];
 const NO_SERVICES: TouchedServices = [];
 
 const fail = <T>(s: Status): Result<T> => ({ ok: false, status: s });
@@ -108,6 +104,11 @@ class RegistryCore {
   /** Calls to authenticate since the object started (the Worker must keep made-up tokens from reaching it). */
   private tokenLookups = 0;
   private readonly podsOfService: ServicePodIndex;
+  private readonly routeController: RouteController;
+  private readonly endpoints: EndpointsReconciler;
+  private readonly nodeLifecycle: NodeLifecycleController;
+  /** Subscribers to committed writes, in the order they run. */
+  private readonly controllers: Controller[];
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -135,18 +136,18 @@ class RegistryCore {
     this.liveness = new NodeLiveness(Number(env.NODE_LEASE_GRACE_SECONDS || "40") * 1000);
     sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
+    const writer: Committer = { commit: (...args) => this.commit(...args), remove: (...args) => this.remove(...args) };
+    this.routeController = new RouteController(this.store, this.routes, this.hostFilter, this.kv, this.alloc, this.cfg);
+    this.endpoints = new EndpointsReconciler(this.store, this.podsOfService, writer, this.routeController);
+    this.nodeLifecycle = new NodeLifecycleController(this.store, this.liveness, writer, this.endpoints);
+    this.controllers = [this.endpoints, this.routeController, this.nodeLifecycle];
   }
 
   /** Runs before the object serves anything (blockConcurrencyWhile): bounded, whatever the cluster's size. */
   async start(): Promise<void> {
     if (!this.alloc.built) this.alloc.rebuild(this.store.each<Service>("services"));
     if (!this.podsOfService.built) this.podsOfService.rebuild(this.store.each<Service>("services"), this.store.each<Pod>("pods"));
-    // A restart must not extend a dead node's life: deadlines count from the last renewal, not from now.
-    const started = Date.now();
-    for (const lease of this.store.each<Lease>("leases")) {
-      const renewed = Date.parse(lease.spec.renewTime ?? "");
-      this.liveness.renew(lease, Number.isFinite(renewed) ? Math.min(renewed, started) : started);
-    }
+    this.nodeLifecycle.restore(Date.now());
     const now = Date.now();
     for (const ns of SYSTEM_NAMESPACES)
       if (!this.store.get("namespaces", "", ns))
@@ -164,7 +165,7 @@ class RegistryCore {
           now,
         );
     if (!this.routes.built) {
-      for (const svc of this.store.each<Service>("services")) this.refreshRoutes(svc, true);
+      for (const svc of this.store.each<Service>("services")) this.routeController.refresh(svc, true);
       this.routes.markBuilt();
     }
     this.hostFilter.queue();
@@ -365,7 +366,7 @@ class RegistryCore {
 
   async alarm(): Promise<void> {
     const now = Date.now();
-    this.expireLeases(now);
+    this.nodeLifecycle.expireLeases(now);
     this.finishGracefulDeletions(now);
     this.hostFilter.queue();
     await this.kv.flush(this.env.KV, now);
@@ -471,7 +472,7 @@ class RegistryCore {
     for (const rd of NAMESPACED_RESOURCES)
       for (const o of this.store.each(rd.resource, ns)) {
         this.remove(rd, o, now);
-        if (rd.resource === "services") this.refreshRoutes(undefined, false, o as Service);
+        if (rd.resource === "services") this.routeController.refresh(undefined, false, o as Service);
       }
   }
 
@@ -483,156 +484,20 @@ class RegistryCore {
     }
   }
 
-  /** Controllers that follow a write: endpoints, routes, node liveness. Then the alarm. `touched`: what the commit returned. */
+  /** The controllers that follow a committed write, in order (endpoints before routes), then the alarm. */
   private async afterWrite(r: ResourceDef, obj: KubeObject | undefined, old: KubeObject | undefined, touched: TouchedServices): Promise<void> {
-    const now = Date.now();
-    switch (r.resource) {
-      case "services": {
-        const svc = obj as Service | undefined;
-        const prev = old as Service | undefined;
-        const ns = (svc ?? prev)!.metadata.namespace!;
-        const name = (svc ?? prev)!.metadata.name!;
-        this.reconcileEndpoints(ns, name, now);
-        this.refreshRoutes(svc, false, prev);
-        break;
-      }
-      case "pods":
-        this.reconcileTouched((obj ?? old)!.metadata.namespace!, touched, now);
-        break;
-      case "endpointslices": {
-        const slice = (obj ?? old) as EndpointSlice;
-        const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? (old as EndpointSlice | undefined)?.metadata.labels?.[SERVICE_NAME_LABEL];
-        const svc = svcName ? this.store.get<Service>("services", slice.metadata.namespace!, svcName) : undefined;
-        if (svc) this.refreshRoutes(svc, false);
-        break;
-      }
-      case "nodes":
-        this.nodeChanged((obj ?? old)!.metadata.name!, now);
-        break;
-      case "leases":
-        if (obj) this.nodeLeaseRenewed(obj as Lease, now);
-        break;
-    }
+    const ev: WriteEvent = { resource: r.resource, touched, now: Date.now() };
+    if (obj) ev.obj = obj;
+    if (old) ev.old = old;
+    for (const c of this.controllers) c.afterWrite(ev);
     await this.scheduleAlarm();
-  }
-
-  /** After a Pod write, only the Services that select the Pod, before or after it, can change. */
-  private reconcileTouched(ns: string, touched: TouchedServices, now: number): void {
-    for (const svc of touched) this.reconcileEndpoints(ns, svc, now);
-  }
-
-  private nodeFacts(): NodeFacts {
-    return {
-      isReady: (name) => {
-        const node = this.store.get<Node>("nodes", "", name);
-        if (!node) return true;
-        const ready = node.status?.conditions?.find((c) => c.type === "Ready");
-        return !ready || ready.status === "True";
-      },
-      zone: (name) => this.store.get<Node>("nodes", "", name)?.metadata.labels?.["topology.kubernetes.io/zone"],
-    };
-  }
-
-  /** The endpoints controller for one Service: write only the slices that differ. */
-  private reconcileEndpoints(ns: string, svcName: string, now: number): void {
-    const svc = this.store.get<Service>("services", ns, svcName);
-    const existing = this.store.slicesOf<EndpointSlice>(ns, svcName).filter(isManagedSlice);
-    const selected = this.podsOfService
-      .selected(ns, svcName)
-      .map((name) => this.store.get<Pod>("pods", ns, name))
-      .filter((p) => p !== undefined);
-    const desired = svc ? desiredSlices(svc, selected, this.nodeFacts()) : [];
-    const r = def("endpointslices");
-    const byName = new Map(existing.map((s) => [s.metadata.name!, s]));
-    for (const want of desired) {
-      const have = byName.get(want.metadata.name!);
-      byName.delete(want.metadata.name!);
-      if (have && sameSliceContent(have, want)) continue;
-      if (have) {
-        want.metadata = { ...have.metadata, labels: want.metadata.labels, annotations: want.metadata.annotations };
-        if (!want.metadata.annotations) delete want.metadata.annotations;
-        this.commit(r, "MODIFIED", want, have, now);
-      } else {
-        want.metadata.uid = crypto.randomUUID();
-        want.metadata.creationTimestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
-        want.metadata.generation = 1;
-        this.commit(r, "ADDED", want, undefined, now);
-      }
-    }
-    for (const stale of byName.values()) this.remove(r, stale, now);
-    // Also when no slice changed: a Pod's URL annotation is read straight into the route record.
-    if (svc) this.refreshRoutes(svc, false);
-  }
-
-  /** Recompiles a Service's route records and queues the ones that changed (and deletes hosts it no longer has). */
-  private refreshRoutes(svc: Service | undefined, initial: boolean, old?: Service): void {
-    const ns = (svc ?? old)!.metadata.namespace!;
-    const name = (svc ?? old)!.metadata.name!;
-    const key = `${ns}/${name}`;
-    const slices = svc ? this.store.slicesOf<EndpointSlice>(ns, name) : [];
-    const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(this.store.get<Pod>("pods", ns, ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
-    const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
-    for (const host of this.routes.hostsOf(key)) {
-      if (records.has(host)) continue;
-      this.routes.delete(host);
-      this.hostFilter.hostsChanged();
-      this.kv.set(routeKey(host), null);
-    }
-    for (const [host, rec] of records) {
-      // Compare without the resourceVersion so that unrelated writes do not rewrite the record.
-      const hash = contentHash(JSON.stringify({ ...rec, resourceVersion: "" }));
-      const had = this.routes.hashOf(host);
-      if (had === hash) continue;
-      if (had === undefined) this.hostFilter.hostsChanged();
-      this.routes.set(host, key, hash);
-      if (!initial) this.kv.set(routeKey(host), JSON.stringify(rec));
-    }
-    if (svc) this.alloc.commitHosts(svc);
-  }
-
-  private nodeLeaseRenewed(lease: Lease, now: number): void {
-    const node = this.store.get<Node>("nodes", "", lease.metadata.name!);
-    if (!node) return;
-    const ready = node.status?.conditions?.find((c) => c.type === "Ready");
-    if (ready?.status !== "True") this.setNodeReady(node, true, now);
-  }
-
-  private expireLeases(now: number): void {
-    for (const name of this.liveness.expired(now, NODES_EXPIRED_PER_ALARM)) {
-      const node = this.store.get<Node>("nodes", "", name);
-      const ready = node?.status?.conditions?.find((c) => c.type === "Ready");
-      if (node && ready?.status !== "Unknown") this.setNodeReady(node, false, now);
-    }
-  }
-
-  /** The node lifecycle controller's transition: only transitions write (and reach KV). */
-  private setNodeReady(node: Node, ready: boolean, now: number): void {
-    const next = clone(node);
-    const ts = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
-    const conditions = (next.status ??= {}).conditions ?? [];
-    const cond = ready
-      ? { type: "Ready", status: "True" as const, reason: "KubeletReady", message: "svcedge agent is posting ready status", lastHeartbeatTime: ts, lastTransitionTime: ts }
-      : { type: "Ready", status: "Unknown" as const, reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: ts, lastTransitionTime: ts };
-    next.status.conditions = [...conditions.filter((c) => c.type !== "Ready"), cond];
-    this.commit(def("nodes"), "MODIFIED", next, node, now);
-    this.nodeChanged(node.metadata.name!, now);
-  }
-
-  /** A node's readiness changed: the Services selecting its Pods get their endpoints reconciled. */
-  private nodeChanged(nodeName: string, now: number): void {
-    const services = new Set<string>();
-    for (const p of this.store.podsOnNode<Pod>(nodeName)) for (const svc of this.podsOfService.selecting(p.metadata.namespace!, p.metadata.labels)) services.add(`${p.metadata.namespace}/${svc}`);
-    for (const key of services) {
-      const [ns, svc] = key.split("/") as [string, string];
-      this.reconcileEndpoints(ns, svc, now);
-    }
   }
 
   /** Pods whose grace period ended are deleted (a bounded batch per alarm; the next alarm takes the rest). */
   private finishGracefulDeletions(now: number): void {
     for (const [ns, name] of this.store.podsDeletingBy(now, PODS_DELETED_PER_ALARM).due) {
       const pod = this.store.get<Pod>("pods", ns, name);
-      if (pod) this.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
+      if (pod) this.endpoints.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
     }
   }
 
@@ -649,18 +514,6 @@ class RegistryCore {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
-}
-
-/**
- * Where the edge may send a Pod's traffic. A Pod that a node registered reaches the edge
- * only through a URL the admin gave it: a node cannot point public traffic at addresses
- * of its choosing (it may still serve in-cluster traffic, as Kubernetes' mirror Pods do).
- */
-function edgeUrlOf(pod: Pod | undefined): string | undefined | null {
-  const annotations = pod?.metadata.annotations;
-  const url = annotations?.[POD_URL_ANNOTATION];
-  if (url) return url;
-  return annotations?.[REGISTERED_BY_ANNOTATION] ? null : undefined;
 }
 
 /** Checked before anything is allocated, so that a refused write leaves nothing behind. */

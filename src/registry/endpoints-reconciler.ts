@@ -1,0 +1,86 @@
+// The endpoints controller's loop: after a write, the Services it can concern get their
+// EndpointSlices reconciled (desiredSlices in endpoints-controller.ts says what they
+// should hold), writing only the slices that differ, then their route records refreshed.
+import type { EndpointSlice, Node, Pod, Service } from "../api/types";
+import type { Committer, Controller, TouchedServices, WriteEvent } from "./committer";
+import { desiredSlices, isManagedSlice, sameSliceContent, type NodeFacts } from "./endpoints-controller";
+import type { ServicePodIndex } from "./indexes";
+import { resourceNamed } from "./resources";
+import type { RouteController } from "./route-controller";
+import type { ObjectStore } from "./store";
+
+const timestamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+
+export class EndpointsReconciler implements Controller {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly podsOfService: ServicePodIndex,
+    private readonly writer: Committer,
+    private readonly routes: RouteController,
+  ) {}
+
+  afterWrite(ev: WriteEvent): void {
+    const obj = ev.obj ?? ev.old!;
+    if (ev.resource === "services") this.reconcile(obj.metadata.namespace!, obj.metadata.name!, ev.now);
+    else if (ev.resource === "pods") this.reconcileTouched(obj.metadata.namespace!, ev.touched, ev.now);
+    else if (ev.resource === "nodes") this.nodeChanged(obj.metadata.name!, ev.now);
+  }
+
+  /** After a Pod write, only the Services that select the Pod, before or after it, can change. */
+  reconcileTouched(ns: string, touched: TouchedServices, now: number): void {
+    for (const svc of touched) this.reconcile(ns, svc, now);
+  }
+
+  /** A node's readiness changed: the Services selecting its Pods get their endpoints reconciled. */
+  nodeChanged(nodeName: string, now: number): void {
+    const services = new Set<string>();
+    for (const p of this.store.podsOnNode<Pod>(nodeName)) for (const svc of this.podsOfService.selecting(p.metadata.namespace!, p.metadata.labels)) services.add(`${p.metadata.namespace}/${svc}`);
+    for (const key of services) {
+      const [ns, svc] = key.split("/") as [string, string];
+      this.reconcile(ns, svc, now);
+    }
+  }
+
+  /** One Service: write only the slices that differ. */
+  reconcile(ns: string, svcName: string, now: number): void {
+    const svc = this.store.get<Service>("services", ns, svcName);
+    const existing = this.store.slicesOf<EndpointSlice>(ns, svcName).filter(isManagedSlice);
+    const selected = this.podsOfService
+      .selected(ns, svcName)
+      .map((name) => this.store.get<Pod>("pods", ns, name))
+      .filter((p) => p !== undefined);
+    const desired = svc ? desiredSlices(svc, selected, this.nodeFacts()) : [];
+    const r = resourceNamed("endpointslices")!;
+    const byName = new Map(existing.map((s) => [s.metadata.name!, s]));
+    for (const want of desired) {
+      const have = byName.get(want.metadata.name!);
+      byName.delete(want.metadata.name!);
+      if (have && sameSliceContent(have, want)) continue;
+      if (have) {
+        want.metadata = { ...have.metadata, labels: want.metadata.labels, annotations: want.metadata.annotations };
+        if (!want.metadata.annotations) delete want.metadata.annotations;
+        this.writer.commit(r, "MODIFIED", want, have, now);
+      } else {
+        want.metadata.uid = crypto.randomUUID();
+        want.metadata.creationTimestamp = timestamp(now);
+        want.metadata.generation = 1;
+        this.writer.commit(r, "ADDED", want, undefined, now);
+      }
+    }
+    for (const stale of byName.values()) this.writer.remove(r, stale, now);
+    // Also when no slice changed: a Pod's URL annotation is read straight into the route record.
+    if (svc) this.routes.refresh(svc, false);
+  }
+
+  private nodeFacts(): NodeFacts {
+    return {
+      isReady: (name) => {
+        const node = this.store.get<Node>("nodes", "", name);
+        if (!node) return true;
+        const ready = node.status?.conditions?.find((c) => c.type === "Ready");
+        return !ready || ready.status === "True";
+      },
+      zone: (name) => this.store.get<Node>("nodes", "", name)?.metadata.labels?.["topology.kubernetes.io/zone"],
+    };
+  }
+}
