@@ -1,23 +1,36 @@
 // Part 2 of `npm run bench`: the registry. Against the real Worker (wrangler dev: workerd,
-// local KV and Durable Object storage): the time to create S Services and S×P Pods through
-// the admin API, the time until the last of them is routable at the edge, the KV writes
-// that cost, and the watch fan-out latency from a write to watchers seeing it.
+// local KV and Durable Object storage): S Services and S×P Pods created through the admin
+// API in tenths, with the registry's heap (through workerd's inspector) and its SQLite
+// database measured after each tenth; the time until the last of them is routable at the
+// edge, the KV writes that cost; an unpaged list of every Pod and the heap while it runs;
+// the watch fan-out latency from a write to watchers seeing it; and a restart on the same
+// state: the first write's latency, then a stretch of mixed reads and writes.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { BenchOptions, BenchPart, Line, PartResult, Ratio } from "./types";
 import { startPod, type Pod } from "./pods";
 import { freePort, startLocalWorker, type LocalWorker } from "../test/e2e/local-worker";
 import { AdminApi, type RegistryFigures } from "./registry/admin-api";
 import { HttpTarget } from "./registry/http";
-import { edgeMedians, quantile, runBounded, type BoundedRun } from "./registry/bounded-writes";
+import { quantile, type BoundedRun } from "./registry/bounded-writes";
 import { BENCH_NAMESPACE, namespaceBody, podBody, serviceBody, serviceHost } from "./registry/objects";
 import { sweepHosts, waitRoutable } from "./registry/routable";
 import { KV_POLL_MS, KV_QUIET_MS, waitKvSettled } from "./registry/kv-settle";
 import { measureFanout } from "./registry/watch-fanout";
 import { startControlProbe } from "./registry/control-probe";
-import { groupCpuByCommand, ownCpuSeconds } from "./edge/proc-cpu";
+import { IsolateHeap } from "./registry/isolate-heap";
+import { dbSize, registryDbPath } from "./registry/registry-db";
+import { createInTenths, TENTHS, type TenthsRun } from "./registry/tenths";
+import { unpagedPodList } from "./registry/unpaged-list";
+import { firstWrite, mixedLoad } from "./registry/after-restart";
+import { snapshotSources } from "./registry/source-snapshot";
+import { fullListFigures, heapGrowthTarget, listProbeNote, rateFigures, restartFigures, storageLine, tenthLines, type RestartFigures } from "./registry/scale-report";
+import { groupCpuByCommand } from "./edge/proc-cpu";
 import { wranglerProcesses } from "./edge/wrangler-processes";
-import { cpus, loadavg } from "node:os";
+import { DEVTOOLS_RELAY_OFF } from "./edge/devtools-relay";
 import { KV_MIN_WRITE_INTERVAL_MS, KV_WRITES_PER_FLUSH } from "../src/registry/kv-replica";
-import { MAX_ENDPOINTS_PER_SLICE } from "../src/registry/endpoints-controller";
 import { serviceHosts } from "../src/registry/route-compiler";
 import type { Service } from "../src/api/types";
 
@@ -33,32 +46,132 @@ interface Sizes {
   fanoutSpacingMs: number;
   /** Bound on the whole creation phase (Services and Pods). */
   createBoundMs: number;
-  /** Bound on the wait for routability and for the KV replica to settle. */
+  /** Bound on the wait for routability and for the KV replica to settle, and on the host sweep. */
   settleBoundMs: number;
+  /** Mixed reads and writes after the restart. */
+  afterRestartMs: number;
 }
 
-const FULL: Sizes = { services: 1000, podsPerService: 10, inFlight: 8, podServers: 4, watchers: 10, fanoutWrites: 50, fanoutSpacingMs: 100, createBoundMs: 420_000, settleBoundMs: 150_000 };
-const QUICK: Sizes = { services: 50, podsPerService: 10, inFlight: 8, podServers: 2, watchers: 10, fanoutWrites: 20, fanoutSpacingMs: 50, createBoundMs: 60_000, settleBoundMs: 40_000 };
+const FULL: Sizes = { services: 10_000, podsPerService: 10, inFlight: 8, podServers: 4, watchers: 10, fanoutWrites: 50, fanoutSpacingMs: 100, createBoundMs: 1_200_000, settleBoundMs: 240_000, afterRestartMs: 60_000 };
+const QUICK: Sizes = { services: 200, podsPerService: 10, inFlight: 8, podServers: 2, watchers: 10, fanoutWrites: 20, fanoutSpacingMs: 50, createBoundMs: 90_000, settleBoundMs: 40_000, afterRestartMs: 10_000 };
 
 /** The gateway caches a host (and a miss) this long; short, so that polling cannot delay the answer it waits for. */
 const ROUTE_CACHE_TTL_S = 0.05;
 const ROUTABLE_POLL_MS = 50;
 const CONTROL_PROBE_MS = 20;
 const LB_DOMAIN = "lb.svcedge.local";
+/** wrangler.toml's name and the Durable Object's class: the inspector target and the state folder. */
+const WORKER_NAME = "svcedge";
+const REGISTRY_CLASS = "Registry";
+/** wrangler dev's start (bundle, workerd) on a loaded 2-core machine. */
+const WORKER_READY_MS = 90_000;
+/** Bound on the first write after the restart (the Durable Object's start). */
+const FIRST_WRITE_BOUND_MS = 60_000;
+/** Requests in flight after the restart: a few controllers and a kubectl. */
+const AFTER_RESTART_IN_FLIGHT = 4;
 /** A bench Service's hosts at the edge (its cluster name and its LB_DOMAIN name), as the route compiler names them. */
 const hostsPerService = serviceHosts(serviceBody(0) as unknown as Service, { clusterDomain: "cluster.local", lbDomain: LB_DOMAIN }).length;
 
 const round = (v: number, digits = 1) => Number(v.toFixed(digits));
 
-function createLine(what: string, run: BoundedRun, count: number, inFlight: number): Line {
-  const wallS = (run.lastAnswerAt - run.startedAt) / 1000;
-  const errors = run.failed ? `, ${run.failed} failed (first: ${run.firstError})` : "";
-  const stopped = run.timedOut ? `, stopped at the time bound after ${run.done} of ${count}` : "";
+function createLine(what: string, runs: BoundedRun[], count: number, inFlight: number): Line {
+  const done = runs.reduce((t, r) => t + r.done, 0);
+  const failed = runs.reduce((t, r) => t + r.failed, 0);
+  const wallS = runs.reduce((t, r) => t + (r.lastAnswerAt - r.startedAt) / 1000, 0);
+  const latencies = runs.flatMap((r) => r.latenciesMs);
+  const firstError = runs.find((r) => r.firstError)?.firstError;
+  const errors = failed ? `, ${failed} failed (first: ${firstError})` : "";
+  const stopped = runs.some((r) => r.timedOut) ? `, stopped at the time bound after ${done} of ${count}` : "";
   return {
     name: `create ${count.toLocaleString("en-US")} ${what}, ${inFlight} in flight`,
-    metrics: { count: run.done - run.failed, wall_s: round(wallS, 2), per_s: round((run.done - run.failed) / wallS), p50_ms: round(quantile(run.latenciesMs, 0.5), 2), p99_ms: round(quantile(run.latenciesMs, 0.99), 2), max_ms: round(Math.max(...run.latenciesMs), 1) },
-    detail: `POST through the admin API, one request per object, latency = send → 201${errors}${stopped}`,
+    metrics: { count: done - failed, wall_s: round(wallS, 2), per_s: round((done - failed) / wallS), p50_ms: round(quantile(latencies, 0.5), 2), p99_ms: round(quantile(latencies, 0.99), 2), max_ms: round(Math.max(...latencies), 1) },
+    detail: `POST through the admin API, one request per object, latency = send → 201; wall_s = the ${TENTHS} tenths' create phases, not the samples between them${errors}${stopped}`,
   };
+}
+
+/** The Worker under test and what the bench holds open to it; replaced whole on the restart. */
+interface Live {
+  worker: LocalWorker;
+  api: AdminApi;
+  controlApi: AdminApi;
+  gateway: HttpTarget;
+  heap?: IsolateHeap;
+  heapError?: string;
+  /** wrangler dev's process group, for CPU readings and the exit hook. */
+  group?: number;
+  startMs: number;
+  close(): Promise<void>;
+}
+
+/**
+ * wrangler dev on the bench's state folder and its copy of the sources (a file saved under
+ * src/ mid-run would restart the Worker: bench/registry/source-snapshot.ts), with the
+ * DevTools relay off so that the bench's inspector session is the isolate's only one
+ * (bench/registry/isolate-heap.ts). Its process
+ * group is killed on any exit of this process (Ctrl-C: bench/processes.ts exits; a SIGKILL:
+ * the parent-death signal), as bench/processes.ts does for its own children.
+ */
+async function startWorker(stateDir: string, adminToken: string, inFlight: number, wrap: string[]): Promise<Live> {
+  const t0 = performance.now();
+  // The pods are on 127.0.0.1: the gateway's origin guard must be lifted.
+  const worker = await startLocalWorker({
+    stateDir,
+    adminToken,
+    env: { ...DEVTOOLS_RELAY_OFF },
+    vars: { GATEWAY_ROUTE_CACHE_TTL_SECONDS: String(ROUTE_CACHE_TTL_S), LB_DOMAIN, GATEWAY_ALLOW_LOCAL_ORIGINS: "true" },
+    readyTimeoutMs: WORKER_READY_MS,
+    wrap: ["setpriv", "--pdeathsig", "TERM", "--", ...wrap],
+  });
+  const startMs = performance.now() - t0;
+  const procs = wranglerProcesses(Number(new URL(worker.url).port));
+  const killGroup = () => {
+    try {
+      if (procs) process.kill(-procs.group, "SIGKILL");
+    } catch {
+      // Gone already.
+    }
+  };
+  process.once("exit", killGroup);
+  const live: Live = {
+    worker,
+    api: new AdminApi(worker.url, worker.adminToken, inFlight),
+    controlApi: new AdminApi(worker.url, worker.adminToken, 1),
+    gateway: new HttpTarget(worker.url, inFlight),
+    group: procs?.group,
+    startMs,
+    close: async () => {
+      live.heap?.close();
+      live.api.close();
+      live.controlApi.close();
+      live.gateway.close();
+      await worker.stop();
+      process.removeListener("exit", killGroup);
+    },
+  };
+  try {
+    if (procs?.workerPid === undefined) throw new Error("the workerd that runs the Worker was not found");
+    live.heap = await IsolateHeap.connect(procs.workerPid, WORKER_NAME);
+  } catch (e) {
+    live.heapError = e instanceof Error ? e.message : String(e);
+  }
+  return live;
+}
+
+/** Says in the notes why heap readings are missing, if they are. */
+function heapTrouble(live: Live, when: string, result: PartResult): void {
+  if (live.heapError) result.notes.push(`no heap readings ${when}: ${live.heapError}`);
+  else if (live.heap?.lostAt) result.notes.push(`heap readings ${when} stop at ${live.heap.lostAt.toISOString()}: the inspector session ended (wrangler dev reloads the Worker when a source file changes; or workerd exited)`);
+}
+
+/** The heap after a forced GC (the Worker's GET /version enters the isolate, so the GC runs). */
+async function heapAfterGc(live: Live) {
+  if (!live.heap) return undefined;
+  try {
+    await live.heap.collectGarbage(() => live.controlApi.send("GET", "/version"));
+    return await live.heap.usage();
+  } catch {
+    return undefined;
+  }
 }
 
 export const part: BenchPart = {
@@ -67,113 +180,140 @@ export const part: BenchPart = {
     const sz = opts.quick ? QUICK : FULL;
     const result: PartResult = { part: "registry", lines: [], ratios: [], targets: [], notes: [] };
     const pods: Pod[] = [];
-    let worker: LocalWorker | undefined;
-    let api: AdminApi | undefined;
-    let controlApi: AdminApi | undefined;
-    let gateway: HttpTarget | undefined;
+    // Kept across the restart; removed at the end (and on any exit).
+    const stateDir = mkdtempSync(join(tmpdir(), "svcedge-bench-registry-"));
+    const sources = snapshotSources();
+    const removeState = () => {
+      rmSync(stateDir, { recursive: true, force: true });
+      sources.remove();
+    };
+    process.once("exit", removeState);
+    const adminToken = randomBytes(24).toString("base64url");
+    const live: { current?: Live } = {};
     try {
       for (let i = 0; i < sz.podServers; i++) pods.push(await startPod(`registry-${i}`, "127.0.0.1", await freePort()));
       opts.log(`registry: starting the Worker (wrangler dev)`);
-      // The pods are on 127.0.0.1: the gateway's origin guard must be lifted.
-      worker = await startLocalWorker({ vars: { GATEWAY_ROUTE_CACHE_TTL_SECONDS: String(ROUTE_CACHE_TTL_S), LB_DOMAIN, GATEWAY_ALLOW_LOCAL_ORIGINS: "true" } });
-      api = new AdminApi(worker.url, worker.adminToken, sz.inFlight);
-      controlApi = new AdminApi(worker.url, worker.adminToken, 1);
-      gateway = new HttpTarget(worker.url, sz.inFlight);
-      await api.must("POST", "/api/v1/namespaces", namespaceBody(), 201);
-      await measure(opts, sz, api, controlApi, gateway, pods, result);
+      live.current = await startWorker(stateDir, adminToken, sz.inFlight, sources.wrap);
+      await live.current.api.must("POST", "/api/v1/namespaces", namespaceBody(), 201);
+      const complete = await measure(opts, sz, live.current, pods, stateDir, result);
+      heapTrouble(live.current, "before the restart", result);
+      opts.log(`registry: restarting the Worker on the same state`);
+      await live.current.close();
+      live.current = undefined;
+      live.current = await startWorker(stateDir, adminToken, sz.inFlight, sources.wrap);
+      await afterRestart(sz, complete, live.current, pods[0]!.url, result);
+      heapTrouble(live.current, "after the restart", result);
     } finally {
-      api?.close();
-      controlApi?.close();
-      gateway?.close();
-      await worker?.stop();
+      await live.current?.close();
       for (const p of pods) await p.proc.stop();
+      removeState();
+      process.removeListener("exit", removeState);
     }
     return result;
   },
 };
 
-async function measure(opts: BenchOptions, sz: Sizes, api: AdminApi, controlApi: AdminApi, gateway: HttpTarget, pods: Pod[], result: PartResult): Promise<void> {
+/** Measures everything before the restart; resolves with the Services created whole (with all their Pods). */
+async function measure(opts: BenchOptions, sz: Sizes, live: Live, pods: Pod[], stateDir: string, result: PartResult): Promise<number> {
+  const { api, controlApi, gateway } = live;
   const S = sz.services;
   const P = sz.podsPerService;
   const N = S * P;
   // The namespace's own KV write must not count: start from a settled replica.
   const before = (await waitKvSettled(api, performance.now() + sz.settleBoundMs)).final;
   const load = loadavg()[0]!;
-  const workerGroup = wranglerProcesses(Number(new URL(api.url).port))?.group;
-  const serverCpu0 = workerGroup === undefined ? undefined : groupCpuByCommand(workerGroup);
-  const clientCpu0 = ownCpuSeconds();
-  const createDeadline = performance.now() + sz.createBoundMs;
   const base = `/api/v1/namespaces/${BENCH_NAMESPACE}`;
+  const readDb = () => {
+    const path = registryDbPath(stateDir, WORKER_NAME, REGISTRY_CLASS);
+    try {
+      return path === undefined ? undefined : dbSize(path);
+    } catch {
+      return undefined;
+    }
+  };
 
-  opts.log(`registry: creating ${S} Services`);
-  const svcRun = await runBounded(S, sz.inFlight, createDeadline, async (s) => {
-    await api.must("POST", `${base}/services`, serviceBody(s), 201);
-  });
-  opts.log(`registry: creating ${N} Pods`);
-  const control = startControlProbe(controlApi, CONTROL_PROBE_MS);
-  // The last Service's Pods but its last are not ready: its host answers 503 until the last create is at the edge.
-  const podRun = await runBounded(N, sz.inFlight, createDeadline, async (n) => {
-    const s = Math.floor(n / P);
-    const p = n % P;
-    const ready = !(s === S - 1 && p < P - 1);
-    await api.must("POST", `${base}/pods`, podBody(s, p, P, pods[n % pods.length]!.url, ready), 201);
-  });
-  const controlMs = await control.stop();
-  result.lines.push(createLine("Services", svcRun, S, sz.inFlight), createLine("Pods", podRun, N, sz.inFlight));
-  if (controlMs.length > 0)
+  opts.log(`registry: creating ${S} Services and ${N} Pods in ${TENTHS} tenths`);
+  const run = await createInTenths({ services: S, podsPerService: P, inFlight: sz.inFlight, deadlineAt: performance.now() + sz.createBoundMs }, {
+    createService: async (s) => {
+      await api.must("POST", `${base}/services`, serviceBody(s), 201);
+    },
+    // The last Service's Pods but its last are not ready: its host answers 503 until the last create is at the edge.
+    createPod: async (s, p) => {
+      await api.must("POST", `${base}/pods`, podBody(s, p, P, pods[(s * P + p) % pods.length]!.url, !(s === S - 1 && p < P - 1)), 201);
+    },
+    heapAfterGc: () => heapAfterGc(live),
+    dbSize: readDb,
+    listAllPods: () => unpagedPodList(api, live.heap),
+    startControl: () => startControlProbe(controlApi, CONTROL_PROBE_MS),
+    serverCpu: () => (live.group === undefined ? undefined : groupCpuByCommand(live.group)),
+  }, opts.log);
+  const svcRuns = run.tenths.map((t) => t.svcRun);
+  const podRuns = run.tenths.map((t) => t.podRun);
+  const created = run.tenths.at(-1) ?? { services: 0, pods: 0 };
+  result.lines.push(createLine("Services", svcRuns, S, sz.inFlight), createLine("Pods", podRuns, N, sz.inFlight));
+  if (run.controlMs.length > 0)
     result.lines.push({
       name: "control: GET /version during the Pod creates",
-      metrics: { count: controlMs.length, p50_ms: round(quantile(controlMs, 0.5), 2), p99_ms: round(quantile(controlMs, 0.99), 2), max_ms: round(Math.max(...controlMs), 1) },
+      metrics: { count: run.controlMs.length, p50_ms: round(quantile(run.controlMs, 0.5), 2), p99_ms: round(quantile(run.controlMs, 0.99), 2), max_ms: round(Math.max(...run.controlMs), 1) },
       detail: `one at a time, ${CONTROL_PROBE_MS} ms apart, on its own connection: the Worker answers it without the Durable Object, so its tail is the workerd process's, not the registry's`,
     });
-  const medians = edgeMedians(podRun, 0.1);
-  if (medians) {
-    result.ratios.push({ name: "Pod create p50, last 10 % ÷ first 10 %", value: medians.last / medians.first });
-    result.notes.push(`Pod create latency p50 over the first 10 % of them: ${medians.first.toFixed(1)} ms, over the last 10 %: ${medians.last.toFixed(1)} ms (does a create get dearer as objects pile up?)`);
-  }
-  result.notes.push(cpuNote(serverCpu0, workerGroup, ownCpuSeconds() - clientCpu0, (podRun.lastAnswerAt - svcRun.startedAt) / 1000, load));
-  if (svcRun.timedOut || podRun.timedOut) {
-    result.notes.push(`creation stopped at its time bound of ${sz.createBoundMs / 1000} s (${svcRun.done} Services, ${podRun.done} Pods): nothing after it was measured`);
-    return;
-  }
-  const created = svcRun.done - svcRun.failed + podRun.done - podRun.failed;
-  const start = svcRun.startedAt;
-  const lastCreate = podRun.lastAnswerAt;
-  result.lines.push({
-    name: `create all ${(S + N).toLocaleString("en-US")} objects`,
-    metrics: { count: created, wall_s: round((lastCreate - start) / 1000, 2), per_s: round(created / ((lastCreate - start) / 1000)) },
-    detail: "Services first, then Pods in Service order",
-  });
+  tenthLines(result, run);
+  rateFigures(result, run);
+  heapGrowthTarget(result, run, P);
+  listProbeNote(result, run);
+  result.notes.push(cpuNote(run, load));
 
+  const objects = svcRuns.reduce((t, r) => t + r.done - r.failed, 0) + podRuns.reduce((t, r) => t + r.done - r.failed, 0);
+  if (run.timedOut) {
+    result.notes.push(`creation stopped at its time bound of ${sz.createBoundMs / 1000} s (${created.services} Services, ${created.pods} Pods): routability, the KV replica, the host sweep and the watch fan-out were not measured`);
+  } else {
+    result.lines.push({
+      name: `create all ${(S + N).toLocaleString("en-US")} objects`,
+      metrics: { count: objects, wall_s: round(run.createWallS, 2), per_s: round(objects / run.createWallS) },
+      detail: `in ${TENTHS} tenths, each its Services first, then their Pods in Service order`,
+    });
+    await routableAndKv(opts, sz, live, before, objects, run, result);
+  }
+
+  opts.log(`registry: unpaged list of all ${created.pods} Pods, heap sampled`);
+  fullListFigures(result, await unpagedPodList(api, live.heap), created.pods, created.services, P);
+
+  if (!run.timedOut) {
+    const hosts = Array.from({ length: S }, (_, s) => serviceHost(s, LB_DOMAIN));
+    const sweep = await sweepHosts(gateway, hosts, sz.inFlight, performance.now() + sz.settleBoundMs);
+    result.notes.push(
+      sweep.notRoutable === 0
+        ? `afterwards every one of the ${S} Service hosts answered 200 from a pod through the gateway (one GET each)`
+        : `afterwards ${sweep.notRoutable} of ${S} Service hosts did not answer 200 from a pod (e.g. ${sweep.example})`,
+    );
+    opts.log(`registry: watch fan-out, ${sz.watchers} watchers, ${sz.fanoutWrites} writes`);
+    await fanout(sz, api, result);
+  }
+  storageLine(result, run);
+  notes(result, sz);
+  return Math.floor(created.pods / P);
+}
+
+async function routableAndKv(opts: BenchOptions, sz: Sizes, live: Live, before: RegistryFigures, created: number, run: TenthsRun, result: PartResult): Promise<void> {
+  const S = sz.services;
   opts.log(`registry: waiting for the last Service to be routable and the KV replica to settle`);
+  const lastCreate = run.tenths.at(-1)!.podRun.lastAnswerAt;
+  const start = run.tenths[0]!.svcRun.startedAt;
   const settleDeadline = performance.now() + sz.settleBoundMs;
   const lastHost = serviceHost(S - 1, LB_DOMAIN);
-  const [routable, kv] = await Promise.all([waitRoutable(gateway, lastHost, ROUTABLE_POLL_MS, settleDeadline), waitKvSettled(api, settleDeadline)]);
+  const [routable, kv] = await Promise.all([waitRoutable(live.gateway, lastHost, ROUTABLE_POLL_MS, settleDeadline), waitKvSettled(live.api, settleDeadline)]);
   if (routable.at === undefined) {
     result.notes.push(`the last Service never became routable within ${sz.settleBoundMs / 1000} s: ${lastHost} last answered ${routable.lastStatus ?? "nothing"} ${routable.lastBody ?? ""}`.trim());
   } else {
     result.lines.push({
       name: "last Service routable at the edge",
       metrics: { wall_s: round((routable.at - start) / 1000, 2), after_last_ms: Math.round(routable.at - lastCreate) },
-      detail: `wall_s from the first create; after_last_ms from the last create's 201; ${routable.polls} polls of ${lastHost} every ${ROUTABLE_POLL_MS} ms`,
+      detail: `wall_s from the first create, samples between tenths included; after_last_ms from the last create's 201; ${routable.polls} polls of ${lastHost} every ${ROUTABLE_POLL_MS} ms`,
     });
   }
-  // An object copy per Service, Pod and EndpointSlice (one per Service while P ≤ MAX_ENDPOINTS_PER_SLICE), a route record per host.
-  const slicesPerService = Math.ceil(P / MAX_ENDPOINTS_PER_SLICE);
-  kvLines(result, kv.settled, kv.drainedAt, lastCreate, before, kv.final, created, S, N + S + S * slicesPerService + hostsPerService * S);
+  // A route record per host, and the host filter.
+  kvLines(result, kv.settled, kv.drainedAt, lastCreate, before, kv.final, created, S, hostsPerService * S + 1);
   if (!kv.settled) result.notes.push(`the KV replica had not settled within ${sz.settleBoundMs / 1000} s (${kv.final.kvPending} keys pending): the KV write count is a lower bound`);
-
-  const hosts = Array.from({ length: S }, (_, s) => serviceHost(s, LB_DOMAIN));
-  const sweep = await sweepHosts(gateway, hosts, sz.inFlight, performance.now() + sz.settleBoundMs);
-  result.notes.push(
-    sweep.notRoutable === 0
-      ? `afterwards every one of the ${S} Service hosts answered 200 from a pod through the gateway (one GET each)`
-      : `afterwards ${sweep.notRoutable} of ${S} Service hosts did not answer 200 from a pod (e.g. ${sweep.example})`,
-  );
-
-  opts.log(`registry: watch fan-out, ${sz.watchers} watchers, ${sz.fanoutWrites} writes`);
-  await fanout(sz, api, result);
-  notes(result, sz);
 }
 
 function kvLines(result: PartResult, settled: boolean, drainedAt: number | undefined, lastCreate: number, before: RegistryFigures, after: RegistryFigures, created: number, services: number, distinctKeys: number): void {
@@ -193,8 +333,8 @@ function kvLines(result: PartResult, settled: boolean, drainedAt: number | undef
   ];
   result.ratios.push(...ratios);
   result.notes.push(
-    `distinct KV keys the creates must write: ${distinctKeys.toLocaleString("en-US")} (an object copy per Service, Pod and EndpointSlice, and a route record per host: ${hostsPerService} per Service); registry writes include the endpoints controller's slice updates, one per Pod create`,
-    `Services are created before their Pods, so each Service's ${hostsPerService} route records reach KV once without endpoints and again with them: this order needs ${(distinctKeys + hostsPerService * services).toLocaleString("en-US")} writes at least; the rest are slices and route records whose Pods straddled a flush`,
+    `distinct KV keys the creates must write: ${distinctKeys.toLocaleString("en-US")} (a route record per host, ${hostsPerService} per Service, and the host filter; objects stay in the Durable Object); registry writes include the endpoints controller's slice updates, one per Pod create`,
+    `Services are created before their Pods, so each Service's ${hostsPerService} route records reach KV once without endpoints and again with them: this order needs ${(distinctKeys + hostsPerService * services).toLocaleString("en-US")} writes at least; the rest are route records whose Pods straddled a flush, and the host filter once per flush that changed the host set`,
   );
 }
 
@@ -223,19 +363,32 @@ async function fanout(sz: Sizes, api: AdminApi, result: PartResult): Promise<voi
 }
 
 /** Who was busy while creating: wrangler's processes (workerd runs the Worker, the Durable Object and local KV) or this client. */
-function cpuNote(server0: Map<string, number> | undefined, group: number | undefined, clientS: number, wallS: number, load: number): string {
-  const client = `this bench process (the client) ${clientS.toFixed(1)} CPU-s`;
-  const head = `CPU while creating (${wallS.toFixed(1)} s wall, 1-min load average ${load.toFixed(1)} on ${cpus().length} cores at the start)`;
-  if (!server0 || group === undefined) return `${head}: ${client}; wrangler's processes not found`;
-  const server1 = groupCpuByCommand(group);
-  const parts = [...server1].map(([comm, s]) => [comm, s - (server0.get(comm) ?? 0)] as const).filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
+function cpuNote(run: TenthsRun, load: number): string {
+  const wallS = run.createWallS;
+  const client = `this bench process (the client) ${run.clientCpuS.toFixed(1)} CPU-s`;
+  const head = `CPU while creating (${wallS.toFixed(1)} s wall of creates, 1-min load average ${load.toFixed(1)} on ${cpus().length} cores at the start)`;
+  if (!run.serverCpu) return `${head}: ${client}; wrangler's processes not found`;
+  const parts = [...run.serverCpu].filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
   const total = parts.reduce((t, [, s]) => t + s, 0);
   return `${head}: wrangler dev ${total.toFixed(1)} CPU-s (${parts.map(([c, s]) => `${c} ${s.toFixed(1)}`).join(", ")}; ${((total / wallS) * 100).toFixed(0)} % of one core), ${client}`;
 }
 
+/** The restart on the same state: wrangler dev's start, the first write, the heap, then mixed reads and writes. */
+async function afterRestart(sz: Sizes, services: number, live: Live, podUrl: string, result: PartResult): Promise<void> {
+  const figures: RestartFigures = { startMs: live.startMs, first: await firstWrite(live.api, FIRST_WRITE_BOUND_MS), mixedInFlight: AFTER_RESTART_IN_FLIGHT, mixedS: sz.afterRestartMs / 1000 };
+  if (figures.first.ms !== undefined) {
+    const heap = await heapAfterGc(live);
+    if (heap) figures.heapAfterMib = round(heap.used / 2 ** 20);
+    figures.mixed = await mixedLoad(live.api, { services, podsPerService: sz.podsPerService, inFlight: AFTER_RESTART_IN_FLIGHT, durationMs: sz.afterRestartMs, maxRequests: 1_000_000, podUrl });
+  }
+  restartFigures(result, figures, `${services.toLocaleString("en-US")} × ${sz.podsPerService}`);
+}
+
 function notes(result: PartResult, sz: Sizes): void {
   result.notes.push(
-    `layout: ${sz.services} LoadBalancer Services (one TCP port) in namespace ${BENCH_NAMESPACE}, ${sz.podsPerService} Pods each (pod IP, no node, no probe: ready), each Pod's svcedge.io/url one of ${sz.podServers} real loopback pod servers plus a per-Pod path; a Pod write is matched only against the Services whose selectors require one of its label pairs (SelectorPairIndex), so one namespace holding every Service costs a Pod write no more than many would`,
+    `layout: ${sz.services} LoadBalancer Services (one TCP port, no NodePorts) in namespace ${BENCH_NAMESPACE}, ${sz.podsPerService} Pods each (pod IP, no node, no probe: ready; a ~1 KB kubectl last-applied-configuration annotation), each Pod's svcedge.io/url one of ${sz.podServers} real loopback pod servers plus a per-Pod path; a Pod write is matched only against the Services whose selectors require one of its label pairs (SelectorPairIndex), so one namespace holding every Service costs a Pod write no more than many would`,
+    `wrangler dev runs a copy of src/ taken when the part started, so that edits to the tree during the run (wrangler rebuilds and restarts the Worker on any change) do not reach it`,
+    `heap: Runtime.getHeapUsage over workerd's own inspector (Chrome DevTools Protocol, WebSocket), with wrangler dev's DevTools relay off so that the bench's session is the isolate's only one; under wrangler dev the Durable Object and the Worker share one isolate, so the figures include the Worker's (gateway route cache, admin app); in production the object runs in an isolate of its own, with a 128 MB limit`,
     `routable = the gateway answers the last Service's public host with 200 from a pod; that Service's first ${sz.podsPerService - 1} Pods are created not ready, so its host answers 503 until the very last create is in the route record the gateway reads. Polled every ${ROUTABLE_POLL_MS} ms with the gateway's route cache at ${ROUTE_CACHE_TTL_S * 1000} ms (GATEWAY_ROUTE_CACHE_TTL_SECONDS), so a cached miss or 503 cannot delay the answer by more than that; with the default cache (30 s) a host polled too early can stay stale for up to 30 s, and in production KV propagation (≤ 60 s) comes on top`,
     `the KV replica writes at most ${KV_WRITES_PER_FLUSH} keys per flush, one flush per ${KV_MIN_WRITE_INTERVAL_MS} ms, route records first: a backlog of K dirty keys takes at least K ÷ ${KV_WRITES_PER_FLUSH} flushes to drain`,
     `watchers and writer run in the bench process, each watch on its own connection; latencies include reading the stream in Node, not parsing the event`,

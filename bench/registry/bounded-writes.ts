@@ -47,10 +47,3 @@ export function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
-
-/** Median latency of the first and of the last `share` of a run's answers: does a write get dearer as objects pile up? (Medians, so that a stall does not decide.) */
-export function edgeMedians(run: BoundedRun, share: number): { first: number; last: number } | undefined {
-  const k = Math.floor(run.latenciesMs.length * share);
-  if (k < 2) return undefined;
-  return { first: quantile(run.latenciesMs.slice(0, k), 0.5), last: quantile(run.latenciesMs.slice(-k), 0.5) };
-}
