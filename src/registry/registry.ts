@@ -10,23 +10,21 @@ import {
   badRequest,
   conflict,
   gone,
-  internalError,
   invalid,
   methodNotAllowed,
   notFound,
   STALE_OBJECT,
   status,
 } from "../api/status";
-import type { KubeObject, Lease, List, Namespace, Pod, Service, Status } from "../api/types";
-import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION } from "../api/types";
+import type { KubeObject, List, Namespace, Pod, Service, Status } from "../api/types";
 import { NODE_TOKEN_KEY_PREFIX } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
-import { AllocationError } from "./allocators";
 import { authorize, type Caller, type Verb } from "./authorize";
 import type { Committer, Controller, TouchedServices, WriteEvent } from "./committer";
 import { EndpointsReconciler } from "./endpoints-reconciler";
 import { NodeLifecycleController } from "./node-lifecycle";
 import { RouteController } from "./route-controller";
+import { buildStrategies, SYSTEM_NAMESPACES, type Strategy } from "./strategies";
 import { KvReplica } from "./kv-replica";
 import { HostFilterReplica } from "./host-filter-replica";
 import { NodeLiveness } from "./node-liveness";
@@ -43,7 +41,7 @@ import { buildListFilter, listPage, type ListOptions, type PageSource } from "./
 import { objectsAt } from "./snapshot";
 import { WatchHub } from "./watch-hub";
 import { WatchHistory } from "./watch-history";
-import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
+import type { HostnamePolicy } from "./service-annotations";
 import { ServicePodIndex } from "./indexes";
 import { RouteHashes } from "./route-hashes";
 import { randomToken, sha256Hex } from "../api/credentials";
@@ -81,8 +79,6 @@ export interface WatchOptions extends ListOptions {
 /** Pods whose grace period ended, deleted per alarm (each reconciles its Services); the next alarm takes the rest. */
 const PODS_DELETED_PER_ALARM = 100;
 
-/** Namespaces that always exist, as in every Kubernetes cluster. */
-const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
 
 const NO_SERVICES: TouchedServices = [];
 
@@ -109,6 +105,7 @@ class RegistryCore {
   private readonly nodeLifecycle: NodeLifecycleController;
   /** Subscribers to committed writes, in the order they run. */
   private readonly controllers: Controller[];
+  private readonly strategies: Record<string, Strategy>;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -141,6 +138,14 @@ class RegistryCore {
     this.endpoints = new EndpointsReconciler(this.store, this.podsOfService, writer, this.routeController);
     this.nodeLifecycle = new NodeLifecycleController(this.store, this.liveness, writer, this.endpoints);
     this.controllers = [this.endpoints, this.routeController, this.nodeLifecycle];
+    this.strategies = buildStrategies({
+      alloc: this.alloc,
+      hostnamePolicy: this.hostnamePolicy,
+      podsOfService: this.podsOfService,
+      liveness: this.liveness,
+      removeNamespaceContents: (ns, now) => this.removeNamespaceContents(ns, now),
+      dropNodeTokens: (node) => this.dropNodeTokens(node),
+    });
   }
 
   /** Runs before the object serves anything (blockConcurrencyWhile): bounded, whatever the cluster's size. */
@@ -278,10 +283,11 @@ class RegistryCore {
     if (nsMissing) return fail(nsMissing);
     const ns = obj.metadata.namespace ?? "";
     if (this.store.get(r.resource, ns, name)) return fail(alreadyExists(r.resource, name, r.group));
-    if (caller.kind === "node" && r.resource === "pods") (obj.metadata.annotations ??= {})[REGISTERED_BY_ANNOTATION] = caller.node;
+    const strategy = this.strategyOf(r);
+    strategy.prepareForCreate?.(obj, caller);
     const oversized = tooLargeToStore(r, obj);
     if (oversized) return fail(oversized);
-    const allocated = this.allocateFor(r, obj as Service, undefined, opts.dryRun);
+    const allocated = strategy.allocate?.(obj, undefined, opts.dryRun ?? false);
     if (allocated) return fail(allocated);
     const now = Date.now();
     obj.metadata.uid = crypto.randomUUID();
@@ -339,15 +345,13 @@ class RegistryCore {
       return fail(conflict(r.resource, ref.name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, r.group));
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
       return fail(conflict(r.resource, ref.name!, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, r.group));
-    if (r.resource === "namespaces" && SYSTEM_NAMESPACES.includes(ref.name!))
-      return fail(status(403, "Forbidden", `namespaces "${ref.name}" is forbidden: this namespace may not be deleted`, { name: ref.name!, kind: "namespaces" }));
+    const strategy = this.strategyOf(r);
+    const refused = strategy.validateDelete?.(current);
+    if (refused) return fail(refused);
     if (opts.dryRun) return { ok: true, value: current };
     const now = Date.now();
-    if (r.resource === "pods" && (opts.gracePeriodSeconds ?? 0) > 0 && !current.metadata.deletionTimestamp) {
-      // Graceful deletion: the Pod stays, terminating, for its grace period (its endpoint serves but is not ready).
-      const next = clone(current);
-      next.metadata.deletionTimestamp = new Date(now + opts.gracePeriodSeconds! * 1000).toISOString().replace(/\.\d+Z$/, "Z");
-      (next.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds = opts.gracePeriodSeconds;
+    const next = strategy.gracefulDelete?.(current, opts.gracePeriodSeconds, now);
+    if (next) {
       const touched = this.commit(r, "MODIFIED", next, current, now);
       await this.afterWrite(r, next, current, touched);
       return { ok: true, value: next };
@@ -395,11 +399,8 @@ class RegistryCore {
     if (rv && rv !== current.metadata.resourceVersion) return fail(conflict(r.resource, name, STALE_OBJECT, r.group));
     const oversized = tooLargeToStore(r, next);
     if (oversized) return fail(oversized);
-    // The registry is the Services' load-balancer controller: it re-derives status.loadBalancer on every write, /status included.
-    if (r.resource === "services") {
-      const allocated = this.allocateFor(r, next as Service, current as Service, opts.dryRun);
-      if (allocated) return fail(allocated);
-    }
+    const allocated = this.strategyOf(r).allocate?.(next, current, opts.dryRun ?? false);
+    if (allocated) return fail(allocated);
     if (verb === "update" && opts.fieldManager) recordUpdate(current, next, opts.fieldManager, Date.now());
     if (unchanged(current, next)) return { ok: true, value: current, warnings: admitted.warnings };
     if (opts.dryRun) return { ok: true, value: next, warnings: admitted.warnings };
@@ -407,22 +408,6 @@ class RegistryCore {
     const touched = this.commit(r, "MODIFIED", next, current, now);
     await this.afterWrite(r, next, current, touched);
     return { ok: true, value: next, warnings: admitted.warnings };
-  }
-
-  private allocateFor(r: ResourceDef, svc: Service, old: Service | undefined, dryRun?: boolean): Status | undefined {
-    if (r.resource !== "services") return undefined;
-    const annotationCauses = validateServiceAnnotations(svc, this.hostnamePolicy);
-    if (annotationCauses.length > 0) return invalid("Service", svc.metadata.name!, annotationCauses);
-    try {
-      const causes = this.alloc.allocate(svc, old);
-      if (causes.length > 0) return invalid("Service", svc.metadata.name!, causes);
-      if (dryRun) this.alloc.releaseUnused(svc, old);
-      else if (old) this.alloc.releaseUnused(old, svc);
-      return undefined;
-    } catch (e) {
-      if (e instanceof AllocationError) return internalError(e.message);
-      throw e;
-    }
   }
 
   private checkNamespace(r: ResourceDef, obj: KubeObject): Status | undefined {
@@ -442,17 +427,7 @@ class RegistryCore {
     if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
     const json = this.store.put(r.resource, obj);
     this.watch.publish(r.resource, type, obj, old, json);
-    const touched = this.index(r.resource, obj, old, false);
-    if (r.resource === "leases") this.liveness.renew(obj as Lease, now);
-    return touched;
-  }
-
-  /** Keeps the controllers' indexes in step with a committed write; a Pod write reports the Services it touched. */
-  private index(resource: string, obj: KubeObject, old: KubeObject | undefined, deleted: boolean): TouchedServices {
-    const ns = obj.metadata.namespace ?? "";
-    if (resource === "services") this.podsOfService.serviceChanged(ns, obj.metadata.name!, deleted ? undefined : (obj as Service));
-    else if (resource === "pods") return this.podsOfService.podChanged(ns, obj.metadata.name!, old?.metadata.labels, deleted ? undefined : obj.metadata.labels);
-    return NO_SERVICES;
+    return this.strategyOf(r).afterCommit?.(obj, old, now) ?? NO_SERVICES;
   }
 
   private remove(r: ResourceDef, obj: KubeObject, now: number): TouchedServices {
@@ -460,12 +435,11 @@ class RegistryCore {
     const deleted = clone(obj);
     deleted.metadata.resourceVersion = this.store.delete(r.resource, ns, obj.metadata.name!);
     this.watch.publish(r.resource, "DELETED", deleted);
-    const touched = this.index(r.resource, obj, obj, true);
-    if (r.resource === "services") this.alloc.releaseUnused(obj as Service);
-    if (r.resource === "namespaces") this.removeNamespaceContents(obj.metadata.name!, now);
-    if (r.resource === "leases") this.liveness.forget(obj.metadata.name!);
-    if (r.resource === "nodes") this.dropNodeTokens(obj.metadata.name!);
-    return touched;
+    return this.strategyOf(r).afterRemove?.(obj, now) ?? NO_SERVICES;
+  }
+
+  private strategyOf(r: ResourceDef): Strategy {
+    return this.strategies[r.resource] ?? {};
   }
 
   private removeNamespaceContents(ns: string, now: number): void {
