@@ -1,0 +1,35 @@
+// The store's lookups must use their indexes, not read every row of a resource: a write
+// runs them (the next graceful deletion is probed after every write), so a scan there makes
+// every write cost the cluster's size. SQLite's own plans are the evidence.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ObjectStore } from "../../src/registry/store";
+
+describe("store query plans", () => {
+  it("searches the partial indexes for Pods by node, deletion deadline and a Service's slices", async () => {
+    const stub = env.REGISTRY.get(env.REGISTRY.idFromName(`store-plans-${Date.now()}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      new ObjectStore(sql, (fn) => state.storage.transactionSync(fn));
+      const plan = (query: string, ...args: SqlStorageValue[]) =>
+        sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args)
+          .toArray()
+          .map((r) => r.detail)
+          .join("; ");
+      const src = ObjectStore.toString();
+      for (const [index, pattern] of [
+        ["store_objects_node", /SELECT value FROM store_objects INDEXED BY store_objects_node [^"]*/],
+        ["store_objects_service", /SELECT value FROM store_objects INDEXED BY store_objects_service [^"]*/],
+        ["store_objects_deleting", /SELECT namespace, name FROM store_objects INDEXED BY store_objects_deleting [^"]*/],
+        ["store_objects_deleting", /SELECT min\(deleting\) AS at FROM store_objects INDEXED BY store_objects_deleting [^"]*/],
+      ] as const) {
+        const query = src.match(pattern)?.[0];
+        expect(query, index).toBeDefined();
+        const args = (query!.match(/\?/g) ?? []).map(() => "x");
+        expect(plan(query!, ...args)).toMatch(new RegExp(`USING (COVERING )?INDEX ${index}\\b`));
+      }
+    });
+  });
+});
