@@ -16,7 +16,7 @@ const PAGE = 500;
 const compareKeys = (a: ObjectKey, b: ObjectKey): number =>
   a.namespace !== b.namespace ? (a.namespace < b.namespace ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
-export const keyOfObject = (o: KubeObject): ObjectKey => ({ namespace: o.metadata.namespace ?? "", name: o.metadata.name ?? "" });
+const keyOfObject = (o: KubeObject): ObjectKey => ({ namespace: o.metadata.namespace ?? "", name: o.metadata.name ?? "" });
 
 /** The objects of `resource` (in `namespace`, if given) after key `after`, as they were at `rv`. Throws SnapshotExpired. */
 export function* objectsAt<T extends KubeObject = KubeObject>(

@@ -21,14 +21,6 @@ export function serialize(obj: KubeObject): { json: string; bytes: number } {
   return { json, bytes };
 }
 
-export interface StoredRef {
-  resource: string;
-  namespace: string; // "" for cluster-scoped resources
-  name: string;
-}
-
-export const objectKey = (resource: string, namespace: string, name: string): string => `${resource}/${namespace}/${name}`;
-
 /**
  * An ordinary rowid table with a unique key, not WITHOUT ROWID: rows of a few KB in a
  * WITHOUT ROWID table spill into mostly empty overflow pages (4.7 KB stored for a 1.9 KB Pod).
@@ -88,11 +80,6 @@ export class ObjectStore {
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).toArray()[0];
     return row ? (JSON.parse(row.value) as T) : undefined;
-  }
-
-  /** Objects of a resource, optionally in one namespace, sorted by namespace then name (the list order kubectl expects). */
-  list<T extends KubeObject = KubeObject>(resource: string, namespace?: string): T[] {
-    return [...this.each<T>(resource, namespace)];
   }
 
   /** The same objects, read a page at a time, in key order; `after` starts past a key (a continue token's). */
@@ -223,15 +210,6 @@ export class ObjectStore {
       this.sql.exec("DROP TABLE objects");
     });
   }
-}
-
-export function compareObjects(a: KubeObject, b: KubeObject): number {
-  const an = a.metadata.namespace ?? "";
-  const bn = b.metadata.namespace ?? "";
-  if (an !== bn) return an < bn ? -1 : 1;
-  const a1 = a.metadata.name ?? "";
-  const b1 = b.metadata.name ?? "";
-  return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
 }
 
 function splitKey(key: string): [string, string, string] {
