@@ -5,7 +5,7 @@
 // Each schema carries its Go type name, so that decode errors can be worded like
 // the apiserver's (`json: cannot unmarshal string into Go struct field
 // ServicePort.spec.ports.port of type int32`).
-import { z } from "zod";
+import * as z from "zod";
 import type { Kind } from "./resources";
 
 type Schema = z.ZodType;
