@@ -2,12 +2,15 @@
 // watch Services, EndpointSlices and this node's Pods, and feed them to the sync loop
 // (→ proxier) and the readiness prober (→ Pod status). Stopping leaves the rules in
 // place, as kube-proxy does, so traffic keeps flowing across an agent restart.
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { networkInterfaces } from "node:os";
 import type { EndpointSlice, Pod, Service } from "../api/types";
 import type { ApiClient } from "./api-client";
 import { createProxier } from "./backends";
 import type { AgentOptions } from "./cli-options";
+import { ClusterDns, trimEndpointSliceForDns, trimServiceForDns } from "./dns/cluster-dns";
+import { systemNameservers } from "./dns/resolv-conf";
 import { Informer } from "./informer";
 import { LeaseRenewer } from "./lease";
 import type { Logger } from "./log";
@@ -50,6 +53,8 @@ export class Agent {
   readonly readiness: PodReadiness;
   readonly proxy: ServiceProxy;
   readonly nodeIPs: string[];
+  /** Cluster DNS, when --dns-addr is set. */
+  readonly dns: ClusterDns | undefined;
   private readonly lease: LeaseRenewer;
   private manifests: PodManifestSync | undefined;
   private metricsServer: Server | undefined;
@@ -62,8 +67,13 @@ export class Agent {
     this.nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
     const proxier = deps.proxier ?? createProxier(options.backend, { clusterCIDRs: options.clusterCIDRs, nodeIPs: this.nodeIPs, log: (m) => log.info(m, { component: "userspace" }) });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
-    this.services = new Informer<Service>({ client, path: servicesPath, resource: "services", trim: trimServiceForProxy, log, onReconnect, onChange: () => this.syncLoop.request() });
-    this.slices = new Informer<EndpointSlice>({ client, path: endpointSlicesPath, resource: "endpointslices", trim: trimEndpointSliceForProxy, log, onReconnect, onChange: () => this.syncLoop.request() });
+    const dnsAddr = options.dnsAddr;
+    this.dns = dnsAddr
+      ? new ClusterDns({ client, listen: dnsAddr, zone: options.dnsZone, ttl: options.dnsTTLSeconds, upstreams: options.dnsUpstreams.length ? options.dnsUpstreams : systemNameservers((p) => readFileSync(p, "utf8")), metrics, log })
+      : undefined;
+    const dns = this.dns;
+    this.services = new Informer<Service>({ client, path: servicesPath, resource: "services", trim: dns ? trimServiceForDns : trimServiceForProxy, log, onReconnect, onChange: (c) => (dns?.serviceChanged(c), this.syncLoop.request()) });
+    this.slices = new Informer<EndpointSlice>({ client, path: endpointSlicesPath, resource: "endpointslices", trim: dns ? trimEndpointSliceForDns : trimEndpointSliceForProxy, log, onReconnect, onChange: (c) => (dns?.sliceChanged(c), this.syncLoop.request()) });
     this.readiness = new PodReadiness({ client, nodeName: options.node, metrics, log });
     this.pods = new Informer<Pod>({ client, path: nodePodsPath(options.node), resource: "pods", log, onReconnect, onChange: (c) => this.readiness.podChanged(c) });
     this.proxy = new ServiceProxy({
@@ -90,6 +100,7 @@ export class Agent {
     }
     await Promise.all([this.services.start(), this.slices.start(), this.pods.start()]);
     this.syncLoop.start();
+    await this.dns?.start();
     if (options.podManifests) {
       this.manifests = new PodManifestSync({ client, dir: options.podManifests, nodeName: options.node, pods: () => this.pods.store.values(), log });
       await this.manifests.start();
@@ -100,6 +111,7 @@ export class Agent {
   /** Stops watching and probing; the programmed rules stay. */
   async stop(): Promise<void> {
     await this.manifests?.stop();
+    await this.dns?.stop();
     await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
     await this.syncLoop.stop();
     await this.readiness.stop();

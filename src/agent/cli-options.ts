@@ -2,6 +2,8 @@
 // variables; every flag has one. Parsing is pure: it returns the options or throws an
 // OptionError whose message main() prints as a single line.
 import { isIP } from "node:net";
+import { DEFAULT_DNS_TTL_SECONDS, DEFAULT_DNS_ZONE, MAX_DNS_TTL_SECONDS } from "./dns/defaults";
+import { parseHostPort, type HostPort } from "./dns/resolv-conf";
 
 export type Backend = "nftables" | "iptables" | "userspace";
 export const BACKENDS: readonly Backend[] = ["nftables", "iptables", "userspace"];
@@ -22,6 +24,15 @@ export interface AgentOptions {
   dryRun: boolean;
   cleanup: boolean;
   help: boolean;
+  /** Where cluster DNS listens; off when unset. */
+  dnsAddr?: HostPort;
+  /** Upstream resolvers; empty means the nameservers of /etc/resolv.conf. */
+  dnsUpstreams: HostPort[];
+  dnsTTLSeconds: number;
+  /** Lowercase, without a trailing dot. */
+  dnsZone: string;
+  /** Print a pod's resolv.conf for this namespace and exit. */
+  printResolvConf?: string;
 }
 
 export class OptionError extends Error {}
@@ -51,6 +62,11 @@ export const OPTION_SPECS: Spec[] = [
   { flag: "metrics-address", env: "SVCEDGE_METRICS_ADDRESS", kind: "string", key: "metricsAddress", help: "address of the metrics server (default 127.0.0.1)" },
   { flag: "lease-duration", env: "SVCEDGE_LEASE_DURATION_SECONDS", kind: "string", key: "leaseDurationSeconds", help: `node lease duration in seconds, renewed every quarter of it (default ${DEFAULT_LEASE_DURATION_SECONDS})` },
   { flag: "log-level", env: "SVCEDGE_LOG_LEVEL", kind: "string", key: "logLevel", help: "debug | info | warn | error (default info)" },
+  { flag: "dns-addr", env: "SVCEDGE_DNS_ADDR", kind: "string", key: "dnsAddr", help: "serve cluster DNS on this address[:port] (port 53 unless given; default: off)" },
+  { flag: "dns-upstream", env: "SVCEDGE_DNS_UPSTREAMS", kind: "list", key: "dnsUpstreams", help: "resolver for other names, address[:port], repeatable (default: the nameservers of /etc/resolv.conf)" },
+  { flag: "dns-ttl", env: "SVCEDGE_DNS_TTL", kind: "string", key: "dnsTTLSeconds", help: `TTL in seconds of cluster answers, positive and negative (default ${DEFAULT_DNS_TTL_SECONDS})` },
+  { flag: "dns-zone", env: "SVCEDGE_DNS_ZONE", kind: "string", key: "dnsZone", help: `cluster domain (default ${DEFAULT_DNS_ZONE})` },
+  { flag: "print-resolv-conf", env: "SVCEDGE_PRINT_RESOLV_CONF", kind: "string", key: "printResolvConf", help: "print the resolv.conf of a pod in this namespace (needs --dns-addr) and exit" },
   { flag: "dry-run", env: "SVCEDGE_DRY_RUN", kind: "bool", key: "dryRun", help: "print the ruleset it would apply and exit; applies nothing" },
   { flag: "cleanup", env: "SVCEDGE_CLEANUP", kind: "bool", key: "cleanup", help: "remove every rule and chain the agent owns and exit" },
   { flag: "help", env: "", kind: "bool", key: "help", help: "print this help" },
@@ -67,6 +83,8 @@ const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
 /** RFC 1123 subdomain, as Node names are validated. */
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MAX_NODE_NAME_LENGTH = 253;
+/** RFC 1123 label, as namespace names are validated. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 interface Raw {
   strings: Map<string, string>;
@@ -167,9 +185,28 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     }
   }
 
+  const dnsAddrText = str("dns-addr");
+  const dnsAddr = dnsAddrText === undefined ? undefined : parseHostPort(dnsAddrText);
+  if (dnsAddrText !== undefined && !dnsAddr) throw new OptionError(`invalid --dns-addr: ${JSON.stringify(dnsAddrText)} (must be an IP address, optionally with :port)`);
+  const dnsUpstreams: HostPort[] = [];
+  for (const text of list("dns-upstream")) {
+    const hp = parseHostPort(text);
+    if (!hp) throw new OptionError(`invalid --dns-upstream: ${JSON.stringify(text)} (must be an IP address, optionally with :port)`);
+    dnsUpstreams.push(hp);
+  }
+  const dnsTTLText = str("dns-ttl");
+  const dnsTTLSeconds = dnsTTLText === undefined ? DEFAULT_DNS_TTL_SECONDS : positiveInteger(dnsTTLText, "--dns-ttl", 0, MAX_DNS_TTL_SECONDS);
+  const dnsZone = (str("dns-zone") ?? DEFAULT_DNS_ZONE).toLowerCase().replace(/\.$/, "");
+  if (!NODE_NAME.test(dnsZone) || dnsZone.length > MAX_NODE_NAME_LENGTH) throw new OptionError(`invalid --dns-zone: ${JSON.stringify(dnsZone)} (must be a DNS subdomain)`);
+  const printResolvConf = str("print-resolv-conf");
+  if (printResolvConf !== undefined) {
+    if (!DNS_LABEL.test(printResolvConf)) throw new OptionError(`invalid --print-resolv-conf: ${JSON.stringify(printResolvConf)} (must be a namespace name)`);
+    if (!dnsAddr) throw new OptionError("--print-resolv-conf needs --dns-addr (the address pods reach cluster DNS on)");
+  }
+
   const api = str("api") ?? "";
-  // --cleanup works on the node alone (the API may be gone); --help needs nothing.
-  const needsApi = !help && !cleanup;
+  // --cleanup works on the node alone (the API may be gone); --help and --print-resolv-conf need nothing.
+  const needsApi = !help && !cleanup && printResolvConf === undefined;
   if (needsApi) {
     if (!api) throw new OptionError("missing --api (or SVCEDGE_API)");
     let url: URL;
@@ -212,7 +249,12 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     dryRun,
     cleanup,
     help,
+    dnsUpstreams,
+    dnsTTLSeconds,
+    dnsZone,
   };
+  if (dnsAddr) out.dnsAddr = dnsAddr;
+  if (printResolvConf !== undefined) out.printResolvConf = printResolvConf;
   const manifests = str("pod-manifests");
   if (manifests !== undefined) out.podManifests = manifests;
   return out;

@@ -8,6 +8,7 @@ import { Agent, endpointSlicesPath, detectNodeIPs, servicesPath } from "./agent"
 import { ApiClient, ApiError, ApiUnreachable } from "./api-client";
 import { cleanupAll, renderDryRun } from "./backends";
 import { OptionError, parseOptions, usage, type AgentOptions } from "./cli-options";
+import { podResolvConf } from "./dns/resolv-conf";
 import { createLogger, type Logger } from "./log";
 import { buildProxyState } from "./proxy/state";
 
@@ -73,6 +74,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   if (options.help) {
     process.stdout.write(usage());
+    return 0;
+  }
+  if (options.printResolvConf !== undefined && options.dnsAddr) {
+    process.stdout.write(podResolvConf(options.printResolvConf, options.dnsZone, options.dnsAddr));
     return 0;
   }
   const log = createLogger({ level: options.logLevel, secrets: [options.token] }, { node: options.node });

@@ -59,6 +59,11 @@ export class Counter extends Scalar {
   inc(labels: Labels = {}, by = 1): void {
     this.entry(labels).value += by;
   }
+  /** One labelled series to increment on a hot path (the labels are formatted once, here). */
+  series(labels: Labels = {}): { inc(by?: number): void } {
+    const e = this.entry(labels);
+    return { inc: (by = 1) => void (e.value += by) };
+  }
 }
 
 export class Gauge extends Scalar {
@@ -101,6 +106,9 @@ export class Histogram extends Metric {
 /** kube-proxy's sync duration buckets: exponential from 1 ms, doubling, 15 buckets. */
 const SYNC_DURATION_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
 
+/** CoreDNS forward's request duration buckets: 0.25 ms doubling, 16 buckets (up to ~8 s). */
+const DNS_FORWARD_BUCKETS = Array.from({ length: 16 }, (_, i) => 0.00025 * 2 ** i);
+
 /** Every figure the agent exposes. */
 export class AgentMetrics {
   readonly syncs = new Counter("svcedge_agent_sync_proxy_rules_total", "Proxy rule syncs by result (success, failure) and mode (full, partial, unchanged).");
@@ -114,9 +122,15 @@ export class AgentMetrics {
   readonly watchReconnects = new Counter("svcedge_agent_watch_reconnects_total", "Watch streams re-established, by resource and reason.");
   readonly leaseRenewals = new Counter("svcedge_agent_lease_renewals_total", "Node lease renewals, by result.");
   readonly conntrackFlushes = new Counter("svcedge_agent_conntrack_flushes_total", "UDP conntrack cleanups for removed endpoints, by result.");
+  readonly dnsRequests = new Counter("svcedge_agent_dns_requests_total", "DNS queries received, by proto (udp, tcp).");
+  readonly dnsResponses = new Counter("svcedge_agent_dns_responses_total", "DNS responses sent, by rcode.");
+  readonly dnsCacheHits = new Counter("svcedge_agent_dns_cache_hits_total", "DNS answers served from a cache, by cache (cluster, forward).");
+  readonly dnsCacheMisses = new Counter("svcedge_agent_dns_cache_misses_total", "DNS answers not in a cache, by cache (cluster, forward).");
+  readonly dnsForwardDuration = new Histogram("svcedge_agent_dns_forward_duration_seconds", "Time one upstream exchange took (answered or timed out).", DNS_FORWARD_BUCKETS);
+  readonly dnsDropped = new Counter("svcedge_agent_dns_dropped_total", "DNS messages answered without an answer or dropped, by reason (malformed, overload, loop).");
 
   private all(): Metric[] {
-    return [this.syncs, this.syncDuration, this.lastSync, this.programmedServicePorts, this.programmedEndpoints, this.endpoints, this.probes, this.podStatusUpdates, this.watchReconnects, this.leaseRenewals, this.conntrackFlushes];
+    return [this.syncs, this.syncDuration, this.lastSync, this.programmedServicePorts, this.programmedEndpoints, this.endpoints, this.probes, this.podStatusUpdates, this.watchReconnects, this.leaseRenewals, this.conntrackFlushes, this.dnsRequests, this.dnsResponses, this.dnsCacheHits, this.dnsCacheMisses, this.dnsForwardDuration, this.dnsDropped];
   }
 
   render(): string {
