@@ -97,13 +97,18 @@ export interface TestDns {
   stop(): Promise<void>;
 }
 
-export async function startTestDns(opts: { zone?: string; ttl?: number; upstreams?: HostPort[]; maxInFlight?: number; forwardTimeoutMs?: number } = {}): Promise<TestDns> {
+export async function startTestDns(opts: { zone?: string; ttl?: number; port?: number; upstreams?: HostPort[]; maxInFlight?: number; forwardTimeoutMs?: number } = {}): Promise<TestDns> {
   const zone = opts.zone ?? "cluster.local";
   const records = new ClusterRecords(zone);
   const metrics = new AgentMetrics();
-  const forwarder = new Forwarder({ upstreams: opts.upstreams ?? [], timeoutMs: opts.forwardTimeoutMs ?? 1_000, onCache: (hit) => (hit ? metrics.dnsCacheHits : metrics.dnsCacheMisses).inc({ cache: "forward" }) });
+  const forwarder = new Forwarder({
+    upstreams: opts.upstreams ?? [],
+    timeoutMs: opts.forwardTimeoutMs ?? 1_000,
+    onCache: (hit) => (hit ? metrics.dnsCacheHits : metrics.dnsCacheMisses).inc({ cache: "forward" }),
+    onExchange: (seconds) => metrics.dnsForwardDuration.observe(seconds),
+  });
   const handler = new QueryHandler({ records, zone: { zone, ttl: opts.ttl ?? 5, serverAddresses: ["127.0.0.1"] }, forwarder, metrics, ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}) });
-  const server = new DnsServer({ listen: { host: "127.0.0.1", port: 0 }, handler });
+  const server = new DnsServer({ listen: { host: "127.0.0.1", port: opts.port ?? 0 }, handler });
   await server.start();
   const apply = (type: "ADDED" | "DELETED", obj: KubeObject) => {
     const change = { type, key: `${obj.metadata.namespace ?? ""}/${obj.metadata.name}`, object: obj };
@@ -124,4 +129,15 @@ export async function startTestDns(opts: { zone?: string; ttl?: number; upstream
       forwarder.close();
     },
   };
+}
+
+/** A UDP port free on loopback now (for servers that must know each other's port before they start). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket("udp4");
+    s.bind(0, "127.0.0.1", () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
 }
