@@ -47,11 +47,14 @@ export function sendUdp(server: HostPort, msg: Buffer, timeoutMs = REPLY_TIMEOUT
 
 export const sendTcp = (server: HostPort, msg: Buffer, timeoutMs = REPLY_TIMEOUT_MS): Promise<Buffer | undefined> => exchangeTcp(server, msg, timeoutMs);
 
-export async function query(server: HostPort, name: string, type: string, opts: QueryOptions = {}): Promise<DecodedPacket & { rcode: string }> {
+export type Reply = DecodedPacket & { rcode: string };
+export const decodeReply = (buf: Buffer): Reply => dnsPacket.decode(buf) as Reply;
+
+export async function query(server: HostPort, name: string, type: string, opts: QueryOptions = {}): Promise<Reply> {
   const msg = queryPacket(name, type, opts);
   const reply = opts.tcp ? await sendTcp(server, msg) : await sendUdp(server, msg);
   if (!reply) throw new Error(`no reply to ${name} ${type}`);
-  return dnsPacket.decode(reply) as DecodedPacket & { rcode: string };
+  return decodeReply(reply);
 }
 
 /** Records as "name ttl type data" lines, sorted, for comparing with a table. */
