@@ -69,7 +69,7 @@ export class EndpointsReconciler implements Controller {
     }
     for (const stale of byName.values()) this.writer.remove(r, stale, now);
     // Also when no slice changed: a Pod's URL annotation is read straight into the route record.
-    if (svc) this.routes.refresh(svc, false);
+    if (svc) this.routes.endpointsReconciled(svc, new Map(selected.map((p) => [p.metadata.name!, p])));
   }
 
   private nodeFacts(): NodeFacts {

@@ -170,7 +170,7 @@ class RegistryCore {
           now,
         );
     if (!this.routes.built) {
-      for (const svc of this.store.each<Service>("services")) this.routeController.refresh(svc, true);
+      for (const svc of this.store.each<Service>("services")) this.routeController.build(svc);
       this.routes.markBuilt();
     }
     this.hostFilter.queue();
@@ -356,9 +356,11 @@ class RegistryCore {
       await this.afterWrite(r, next, current, touched);
       return { ok: true, value: next };
     }
-    const touched = this.remove(r, current, now);
+    const deleted = this.removeStored(r, current);
+    const touched = this.strategyOf(r).afterRemove?.(current, now) ?? NO_SERVICES;
     await this.afterWrite(r, undefined, current, touched);
-    return { ok: true, value: current };
+    // The answer carries the deletion's resourceVersion, as the DELETED event does.
+    return { ok: true, value: deleted };
   }
 
   /** Registry figures for tests, metrics and benchmarks. */
@@ -431,11 +433,16 @@ class RegistryCore {
   }
 
   private remove(r: ResourceDef, obj: KubeObject, now: number): TouchedServices {
-    const ns = obj.metadata.namespace ?? "";
-    const deleted = clone(obj);
-    deleted.metadata.resourceVersion = this.store.delete(r.resource, ns, obj.metadata.name!);
-    this.watch.publish(r.resource, "DELETED", deleted);
+    this.removeStored(r, obj);
     return this.strategyOf(r).afterRemove?.(obj, now) ?? NO_SERVICES;
+  }
+
+  /** Deletes the stored object and publishes its DELETED event; returns the object as deleted (the deletion's resourceVersion). */
+  private removeStored(r: ResourceDef, obj: KubeObject): KubeObject {
+    const deleted = clone(obj);
+    deleted.metadata.resourceVersion = this.store.delete(r.resource, obj.metadata.namespace ?? "", obj.metadata.name!);
+    this.watch.publish(r.resource, "DELETED", deleted);
+    return deleted;
   }
 
   private strategyOf(r: ResourceDef): Strategy {
@@ -446,7 +453,7 @@ class RegistryCore {
     for (const rd of NAMESPACED_RESOURCES)
       for (const o of this.store.each(rd.resource, ns)) {
         this.remove(rd, o, now);
-        if (rd.resource === "services") this.routeController.refresh(undefined, false, o as Service);
+        if (rd.resource === "services") this.routeController.deleted(o as Service);
       }
   }
 

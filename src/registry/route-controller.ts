@@ -24,24 +24,48 @@ export class RouteController implements Controller {
   ) {}
 
   afterWrite(ev: WriteEvent): void {
-    if (ev.resource === "services") this.refresh(ev.obj as Service | undefined, false, ev.old as Service | undefined);
-    else if (ev.resource === "endpointslices") {
+    if (ev.resource === "services") {
+      const svc = ev.obj as Service | undefined;
+      this.recompile(svc, ev.old as Service | undefined, false);
+      if (svc) this.alloc.commitHosts(svc);
+    } else if (ev.resource === "endpointslices") {
       const slice = (ev.obj ?? ev.old) as EndpointSlice;
       const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL] ?? (ev.old as EndpointSlice | undefined)?.metadata.labels?.[SERVICE_NAME_LABEL];
       const svc = svcName ? this.store.get<Service>("services", slice.metadata.namespace!, svcName) : undefined;
-      if (svc) this.refresh(svc, false);
+      if (svc) this.recompile(svc, undefined, false);
     }
   }
 
+  /** A stored Service's hashes, for a registry written before they were kept (no KV writes). */
+  build(svc: Service): void {
+    this.recompile(svc, undefined, true);
+    this.alloc.commitHosts(svc);
+  }
+
+  /** A deleted Service: its hosts are removed. */
+  deleted(old: Service): void {
+    this.recompile(undefined, old, false);
+  }
+
+  /**
+   * The endpoints reconciler has just reconciled `svc` (its hosts are as they were): its records follow its
+   * slices and its Pods' URLs. `pods`: the Service's Pods by name, as the reconciler read them, so that they are not read again.
+   */
+  endpointsReconciled(svc: Service, pods: ReadonlyMap<string, Pod>): void {
+    this.recompile(svc, undefined, false, pods);
+  }
+
   /** Recompiles a Service's route records and queues the ones that changed (and deletes hosts it no longer has). `initial`: record hashes only. */
-  refresh(svc: Service | undefined, initial: boolean, old?: Service): void {
+  private recompile(svc: Service | undefined, old: Service | undefined, initial: boolean, pods?: ReadonlyMap<string, Pod>): void {
     const ns = (svc ?? old)!.metadata.namespace!;
     const name = (svc ?? old)!.metadata.name!;
     const key = `${ns}/${name}`;
     const slices = svc ? this.store.slicesOf<EndpointSlice>(ns, name) : [];
-    const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(this.store.get<Pod>("pods", ns, ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
+    const podNamed = (pod: string) => pods?.get(pod) ?? this.store.get<Pod>("pods", ns, pod);
+    const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(podNamed(ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
     const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
-    for (const host of this.routes.hostsOf(key)) {
+    const hashes = this.routes.hashesOf(key);
+    for (const host of hashes.keys()) {
       if (records.has(host)) continue;
       this.routes.delete(host);
       this.hostFilter.hostsChanged();
@@ -50,13 +74,12 @@ export class RouteController implements Controller {
     for (const [host, rec] of records) {
       // Compare without the resourceVersion so that unrelated writes do not rewrite the record.
       const hash = contentHash(JSON.stringify({ ...rec, resourceVersion: "" }));
-      const had = this.routes.hashOf(host);
+      const had = hashes.get(host);
       if (had === hash) continue;
       if (had === undefined) this.hostFilter.hostsChanged();
       this.routes.set(host, key, hash);
       if (!initial) this.kv.set(routeKey(host), JSON.stringify(rec));
     }
-    if (svc) this.alloc.commitHosts(svc);
   }
 }
 

@@ -18,13 +18,9 @@ export class RouteHashes {
     this.sql.exec("INSERT OR REPLACE INTO route_meta (key, value) VALUES ('built', 1)");
   }
 
-  /** The hosts of one Service ("namespace/name"). */
-  hostsOf(service: string): string[] {
-    return this.sql.exec<{ host: string }>("SELECT host FROM route_hashes WHERE service = ?", service).toArray().map((r) => r.host);
-  }
-
-  hashOf(host: string): number | undefined {
-    return this.sql.exec<{ hash: number }>("SELECT hash FROM route_hashes WHERE host = ?", host).toArray()[0]?.hash;
+  /** The hosts of one Service ("namespace/name"), with their records' hashes. */
+  hashesOf(service: string): Map<string, number> {
+    return new Map(this.sql.exec<{ host: string; hash: number }>("SELECT host, hash FROM route_hashes WHERE service = ?", service).toArray().map((r) => [r.host, r.hash]));
   }
 
   set(host: string, service: string, hash: number): void {

@@ -56,6 +56,11 @@ function indexColumns(resource: string, obj: KubeObject): { node: string | null;
  */
 export class ObjectStore {
   private rv = 0;
+  /**
+   * The earliest graceful-deletion deadline among Pods (ms; null: no Pod is being deleted), once
+   * read: every write asks for it (the alarm), and most writes do not change it. Undefined: not known.
+   */
+  private earliestDeletion: number | null | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -117,12 +122,24 @@ export class ObjectStore {
 
   /** Pods whose graceful deletion ends at or before `now` (at most `max`), as [namespace, name]; and the next deadline after them. */
   podsDeletingBy(now: number, max = PAGE_ROWS): { due: [string, string][]; next?: number } {
+    const known = this.earliestDeletion;
+    if (known === null) return { due: [] };
+    if (known !== undefined && known > now) return { due: [], next: known };
     const due = this.sql
       .exec<{ namespace: string; name: string }>("SELECT namespace, name FROM store_objects INDEXED BY store_objects_deleting WHERE deleting <= ? AND resource = 'pods' LIMIT ?", now, max)
       .toArray()
       .map((r): [string, string] => [r.namespace, r.name]);
     const next = this.sql.exec<{ at: number | null }>("SELECT min(deleting) AS at FROM store_objects INDEXED BY store_objects_deleting WHERE deleting > ? AND resource = 'pods'", now).one().at ?? undefined;
+    if (due.length === 0) this.earliestDeletion = next ?? null;
     return next === undefined ? { due } : { due, next };
+  }
+
+  /** Keeps `earliestDeletion` true after a Pod row changed: a new deadline lowers it; a row that may have held it makes it unknown. */
+  private deletionChanged(deleting: number | null): void {
+    const known = this.earliestDeletion;
+    if (known === undefined) return;
+    if (deleting !== null) this.earliestDeletion = known === null ? deleting : Math.min(known, deleting);
+    else if (known !== null) this.earliestDeletion = undefined;
   }
 
   /** Objects of a resource (in one namespace, if given) after a key. */
@@ -168,6 +185,7 @@ export class ObjectStore {
       throw e;
     }
     this.rv = rv;
+    if (resource === "pods") this.deletionChanged(deleting);
     return json;
   }
 
@@ -179,6 +197,7 @@ export class ObjectStore {
       this.saveRv(rv);
     });
     this.rv = rv;
+    if (resource === "pods") this.deletionChanged(null);
     return String(rv);
   }
 

@@ -12,6 +12,11 @@ export const WATCH_WINDOW_BYTES = 32 * 1024 * 1024;
 /** Age after which events are compacted: kube-apiserver compacts etcd every 5 minutes (--etcd-compaction-interval). */
 export const WATCH_WINDOW_MAX_AGE_MS = 5 * 60_000;
 /** A replay reads at most this many rows, and this many bytes (or one row), per page: its memory is bounded. */
+/**
+ * A compaction cuts this much further than the bound it crossed (a tenth of the events, the bytes
+ * and the age), so that it runs once per a thousand or so writes, not on every write past the bound.
+ */
+const COMPACTION_SLACK = 0.1;
 const REPLAY_PAGE_ROWS = 200;
 const REPLAY_PAGE_BYTES = 4 * 1024 * 1024;
 
@@ -58,7 +63,10 @@ export class WatchHistory {
     );
     sql.exec("CREATE TABLE IF NOT EXISTS watch_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS watch_history_key ON watch_history (resource, namespace, name, rv)");
-    const totals = sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM watch_history").one();
+    // The sizes and times alone: a row's `bytes` and `at` come after its JSON, which spills into overflow pages,
+    // so reading them from the table would read every event whole. Compaction and the totals read this index.
+    sql.exec("CREATE INDEX IF NOT EXISTS watch_history_sizes ON watch_history (rv, bytes, at)");
+    const totals = sql.exec<{ n: number; b: number | null }>("SELECT count(*) AS n, sum(bytes) AS b FROM watch_history INDEXED BY watch_history_sizes").one();
     this.events = totals.n;
     this.bytes = totals.b ?? 0;
     const saved = sql.exec<{ value: number }>("SELECT value FROM watch_meta WHERE key = 'compacted'").toArray()[0]?.value;
@@ -107,7 +115,7 @@ export class WatchHistory {
   *replay(after: number, upTo: number): IterableIterator<ChangeEvent> {
     let from = after;
     for (;;) {
-      const sizes = this.sql.exec<{ rv: number; bytes: number }>("SELECT rv, bytes FROM watch_history WHERE rv > ? AND rv <= ? ORDER BY rv LIMIT ?", from, upTo, REPLAY_PAGE_ROWS).toArray();
+      const sizes = this.sql.exec<{ rv: number; bytes: number }>("SELECT rv, bytes FROM watch_history INDEXED BY watch_history_sizes WHERE rv > ? AND rv <= ? ORDER BY rv LIMIT ?", from, upTo, REPLAY_PAGE_ROWS).toArray();
       if (sizes.length === 0) return;
       let last = sizes[0]!.rv;
       for (let i = 1, total = sizes[0]!.bytes; i < sizes.length && (total += sizes[i]!.bytes) <= REPLAY_PAGE_BYTES; i++) last = sizes[i]!.rv;
@@ -150,16 +158,18 @@ export class WatchHistory {
     });
   }
 
-  /** Drops the oldest events while the window is over a bound (count, bytes or age). */
+  /** Once the window is over a bound (count, bytes or age), drops the oldest events until it is a slack below all three. */
   private compact(): void {
-    const oldestAllowed = this.now() - WATCH_WINDOW_MAX_AGE_MS;
-    const over = (events: number, bytes: number, at: number) => events > 1 && (events > WATCH_WINDOW_EVENTS || bytes > WATCH_WINDOW_BYTES || at < oldestAllowed);
-    if (!over(this.events, this.bytes, this.firstAt)) return;
+    const now = this.now();
+    if (!(this.events > 1 && (this.events > WATCH_WINDOW_EVENTS || this.bytes > WATCH_WINDOW_BYTES || this.firstAt < now - WATCH_WINDOW_MAX_AGE_MS))) return;
+    const keep = 1 - COMPACTION_SLACK;
+    const oldestKept = now - keep * WATCH_WINDOW_MAX_AGE_MS;
+    const over = (events: number, bytes: number, at: number) => events > 1 && (events > keep * WATCH_WINDOW_EVENTS || bytes > keep * WATCH_WINDOW_BYTES || at < oldestKept);
     let cut: number | undefined;
     let events = this.events;
     let bytes = this.bytes;
     scan: for (;;) {
-      const rows = this.sql.exec<{ rv: number; bytes: number; at: number }>("SELECT rv, bytes, at FROM watch_history WHERE rv > ? ORDER BY rv LIMIT 100", cut ?? -1).toArray();
+      const rows = this.sql.exec<{ rv: number; bytes: number; at: number }>("SELECT rv, bytes, at FROM watch_history INDEXED BY watch_history_sizes WHERE rv > ? ORDER BY rv LIMIT 100", cut ?? -1).toArray();
       for (const row of rows) {
         if (!over(events, bytes, row.at)) break scan;
         cut = row.rv;
@@ -178,6 +188,6 @@ export class WatchHistory {
   }
 
   private oldestAt(): number {
-    return this.sql.exec<{ at: number }>("SELECT at FROM watch_history ORDER BY rv LIMIT 1").toArray()[0]?.at ?? Infinity;
+    return this.sql.exec<{ at: number }>("SELECT at FROM watch_history INDEXED BY watch_history_sizes ORDER BY rv LIMIT 1").toArray()[0]?.at ?? Infinity;
   }
 }

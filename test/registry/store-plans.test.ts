@@ -5,6 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ObjectStore } from "../../src/registry/store";
+import { WatchHistory } from "../../src/registry/watch-history";
 
 describe("store query plans", () => {
   it("searches the partial indexes for Pods by node, deletion deadline and a Service's slices", async () => {
@@ -29,6 +30,23 @@ describe("store query plans", () => {
         expect(query, index).toBeDefined();
         const args = (query!.match(/\?/g) ?? []).map(() => "x");
         expect(plan(query!, ...args)).toMatch(new RegExp(`USING (COVERING )?INDEX ${index}\\b`));
+      }
+    });
+  });
+
+  it("reads the watch history's sizes and times from its covering index, never its events' JSON", async () => {
+    const stub = env.REGISTRY.get(env.REGISTRY.idFromName(`history-plans-${Date.now()}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      new WatchHistory(sql, 0);
+      const src = WatchHistory.toString();
+      const queries = [...src.matchAll(/"(SELECT [^"]*FROM watch_history INDEXED BY watch_history_sizes[^"]*)"/g)].map((m) => m[1]!);
+      // The totals at start, the compaction's scan, the oldest event's time and a replay's sizes.
+      expect(queries.length).toBe(4);
+      for (const query of queries) {
+        const args = (query.match(/\?/g) ?? []).map(() => 1);
+        const plan = sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args).toArray().map((r) => r.detail).join("; ");
+        expect(plan, query).toMatch(/USING COVERING INDEX watch_history_sizes\b/);
       }
     });
   });
