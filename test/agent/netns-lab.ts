@@ -102,6 +102,17 @@ export class NetnsLab {
     }
   }
 
+  /** A veth pair between this process's namespace (`rootCidr`) and a lab namespace; deleting the namespace deletes both ends. */
+  async linkRoot(end: LinkEnd, rootCidr: string): Promise<void> {
+    const base = `se${randomBytes(IFNAME_RANDOM_BYTES).toString("hex")}${this.links++}`;
+    const [inRoot, inNs] = [`${base}r`, `${base}n`];
+    await mustRun(["ip", "link", "add", inRoot, "type", "veth", "peer", "name", inNs, "netns", this.ns(end.ns)]);
+    await mustRun(["ip", "addr", "add", rootCidr, "dev", inRoot]);
+    await mustRun(["ip", "link", "set", inRoot, "up"]);
+    await this.must(end.ns, ["ip", "addr", "add", end.cidr, "dev", inNs]);
+    await this.must(end.ns, ["ip", "link", "set", inNs, "up"]);
+  }
+
   exec(role: string, argv: string[], stdin?: string): Promise<CommandResult> {
     return spawnCommand(["ip", "netns", "exec", this.ns(role), ...argv], stdin);
   }
