@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-// `npm run kubeconfig [-- --server URL] [--token T] [--namespace NS] [--insecure]`:
-// prints a kubeconfig for the svcedge admin API (default https://127.0.0.1:8787,
-// the ADMIN_TOKEN from .dev.vars).
+// `npm run kubeconfig -- --out FILE [--server URL] [--token T] [--namespace NS] [--insecure]`:
+// writes a kubeconfig for the svcedge admin API to FILE (mode 0600: it holds the admin
+// token), or prints it without --out. Defaults: the https URL of the server `npm start`
+// runs (.wrangler/svcedge-dev.json, else https://127.0.0.1:8788), the ADMIN_TOKEN from
+// .dev.vars, namespace default.
+//
+// Not `npm run kubeconfig > FILE`: npm prints its "> svcedge@… kubeconfig" banner to
+// stdout first, which would corrupt the file; that case is detected and refused.
 //
 // Why https: client-go attaches a kubeconfig's bearer token only when the
 // transport is TLS (clientcmd applies user credentials only if
 // IsConfigTransportTLS), so kubectl against http:// never authenticates. Run the
-// local server with TLS: `npm start -- --local-protocol https`. Its certificate is
-// self-signed; this script fetches it and pins it as the cluster's CA
-// (trust on first use, loopback only), or with --insecure skips verification.
-import { existsSync, readFileSync } from "node:fs";
+// local server's TLS port (`npm start` serves one). Its certificate is self-signed; this
+// script fetches it and pins it as the cluster's CA (trust on first use, loopback
+// only), or with --insecure skips verification.
+import { chmodSync, existsSync, fstatSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { connect } from "node:tls";
 
@@ -43,13 +48,34 @@ function serverCertificate(url) {
   });
 }
 
-const server = flag("server") ?? process.env.SVCEDGE_URL ?? `https://127.0.0.1:${process.env.PORT ?? "8787"}`;
-const token = flag("token") ?? process.env.ADMIN_TOKEN ?? devVar("ADMIN_TOKEN");
-const namespace = flag("namespace") ?? "default";
-if (!token) {
-  console.error("no admin token: run `npm start` once (it writes .dev.vars) or pass --token");
+/** Written by `npm start` (scripts/dev.mjs) while it runs. */
+const DEV_SERVER_FILE = ".wrangler/svcedge-dev.json";
+
+function runningServer() {
+  try {
+    return JSON.parse(readFileSync(DEV_SERVER_FILE, "utf8")).https;
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(message) {
+  console.error(`kubeconfig: ${message}`);
   process.exit(1);
 }
+
+const out = flag("out");
+// `npm run kubeconfig > file`: npm has already written its banner into the file, and kubectl
+// would fail on it with "yaml: line 2: did not find expected comment or line break".
+const npmBanner = process.env.npm_lifecycle_event !== undefined && process.env.npm_config_loglevel !== "silent";
+if (out === undefined && npmBanner && fstatSync(1).isFile()) {
+  fail("npm printed its banner into that file; write it with `npm run kubeconfig -- --out svcedge.kubeconfig` (or `npm run -s kubeconfig > svcedge.kubeconfig`)");
+}
+
+const server = flag("server") ?? process.env.SVCEDGE_URL ?? runningServer() ?? `https://127.0.0.1:${process.env.HTTPS_PORT ?? "8788"}`;
+const token = flag("token") ?? process.env.ADMIN_TOKEN ?? devVar("ADMIN_TOKEN");
+const namespace = flag("namespace") ?? "default";
+if (!token) fail("no admin token: run `npm start` once (it writes .dev.vars) or pass --token");
 const url = new URL(server);
 let tls = "";
 if (url.protocol === "https:") {
@@ -58,15 +84,14 @@ if (url.protocol === "https:") {
     try {
       tls = `    certificate-authority-data: ${Buffer.from(await serverCertificate(url)).toString("base64")}\n`;
     } catch (e) {
-      console.error(`cannot read the certificate of ${server} (${e.message}); is the server running (npm start -- --local-protocol https)? Or pass --insecure.`);
-      process.exit(1);
+      fail(`cannot read the certificate of ${server} (${e.message}); is \`npm start\` running? Or pass --insecure.`);
     }
   }
 } else {
   console.error(`warning: ${server} is not https; kubectl sends bearer tokens only over TLS, so every request will be Unauthorized`);
 }
 
-process.stdout.write(`apiVersion: v1
+const kubeconfig = `apiVersion: v1
 kind: Config
 clusters:
 - name: svcedge
@@ -83,4 +108,10 @@ contexts:
     user: svcedge-admin
     namespace: ${namespace}
 current-context: svcedge
-`);
+`;
+if (out === undefined || out === "-") process.stdout.write(kubeconfig);
+else {
+  writeFileSync(out, kubeconfig, { mode: 0o600 });
+  chmodSync(out, 0o600); // an existing file keeps its mode otherwise
+  console.error(`wrote ${out} (server ${server}); use it with: export KUBECONFIG=$PWD/${out}`);
+}

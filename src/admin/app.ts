@@ -11,6 +11,7 @@ import { openApiIndex, openApiJson } from "./openapi";
 import { malformedEscape } from "./paths";
 import { handleResource } from "./resource-handler";
 import { objectResponse, statusResponse } from "./respond";
+import { mountRouteExplain } from "./route-explain";
 
 type AdminEnv = { Bindings: Env; Variables: { caller: Caller } };
 
@@ -54,6 +55,7 @@ export function createAdminApp(): Hono<AdminEnv> {
     const text = renderMetrics(await registryStub(c.env).stats());
     return new Response(text, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
   });
+  mountRouteExplain(app);
 
   app.get("/openapi/v3", (c) => objectResponse(c.req.raw, openApiIndex()));
   app.get("/openapi/v3/api/:version", (c) => openApiResponse("", c.req.param("version")));

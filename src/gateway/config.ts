@@ -29,6 +29,8 @@ export interface GatewayConfig {
   allowLocalOrigins: boolean;
   /** ADMIN_HOSTS as the Worker has them: never fetched as an origin. */
   adminHosts: readonly string[];
+  /** The first X-Forwarded-For hop is the client (affinity, source ranges), not CF-Connecting-IP. Local runs only: clients write that header. */
+  trustForwardedFor: boolean;
 }
 
 export const DEFAULT_GATEWAY_CONFIG: Readonly<GatewayConfig> = Object.freeze({
@@ -45,6 +47,7 @@ export const DEFAULT_GATEWAY_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   allowLocalOrigins: false,
   // Unset ADMIN_HOSTS means loopback names (src/worker.ts), which the origin guard refuses anyway.
   adminHosts: [],
+  trustForwardedFor: false,
 });
 
 let current: GatewayConfig = { ...DEFAULT_GATEWAY_CONFIG };
@@ -74,6 +77,8 @@ export interface GatewayVars {
   GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
   /** "true" lifts the origin guard (tests, `npm start`); anything else but "false" is ignored. */
   GATEWAY_ALLOW_LOCAL_ORIGINS?: string;
+  /** "true": X-Forwarded-For names the client (`npm start`, where wrangler dev sets CF-Connecting-IP to 127.0.0.1). */
+  GATEWAY_TRUST_X_FORWARDED_FOR?: string;
   ADMIN_HOSTS?: string;
 }
 
@@ -87,6 +92,13 @@ const VAR_FIELDS: ReadonlyArray<[keyof GatewayVars, NumericField, number]> = [
   ["GATEWAY_DEFAULT_TIMEOUT_SECONDS", "defaultTimeoutMs", 1000],
 ];
 
+type BooleanField = { [K in keyof GatewayConfig]: GatewayConfig[K] extends boolean ? K : never }[keyof GatewayConfig];
+
+const BOOLEAN_VARS: ReadonlyArray<[keyof GatewayVars, BooleanField]> = [
+  ["GATEWAY_ALLOW_LOCAL_ORIGINS", "allowLocalOrigins"],
+  ["GATEWAY_TRUST_X_FORWARDED_FOR", "trustForwardedFor"],
+];
+
 /** The env object and the variable values last applied. */
 let appliedFrom: GatewayVars | undefined;
 let appliedVars: string | undefined;
@@ -96,7 +108,7 @@ export function applyGatewayVars(vars: GatewayVars): void {
   // The env object is the same for every request of an isolate: usually nothing to do.
   if (vars === appliedFrom) return;
   appliedFrom = vars;
-  const signature = [...VAR_FIELDS.map(([name]) => vars[name]), vars.GATEWAY_ALLOW_LOCAL_ORIGINS, vars.ADMIN_HOSTS].map((v) => v ?? "").join("\u0000");
+  const signature = [...VAR_FIELDS.map(([name]) => vars[name]), ...BOOLEAN_VARS.map(([name]) => vars[name]), vars.ADMIN_HOSTS].map((v) => v ?? "").join("\u0000");
   if (signature === appliedVars) return;
   appliedVars = signature;
   const overrides: Partial<GatewayConfig> = {};
@@ -110,9 +122,11 @@ export function applyGatewayVars(vars: GatewayVars): void {
     }
     overrides[field] = value * scale;
   }
-  const allow = vars.GATEWAY_ALLOW_LOCAL_ORIGINS;
-  if (allow === "true" || allow === "false") overrides.allowLocalOrigins = allow === "true";
-  else if (allow) console.warn(`gateway: ignoring GATEWAY_ALLOW_LOCAL_ORIGINS=${JSON.stringify(allow)}: not "true" or "false"`);
+  for (const [name, field] of BOOLEAN_VARS) {
+    const raw = vars[name];
+    if (raw === "true" || raw === "false") overrides[field] = raw === "true";
+    else if (raw) console.warn(`gateway: ignoring ${name}=${JSON.stringify(raw)}: not "true" or "false"`);
+  }
   if (vars.ADMIN_HOSTS) overrides.adminHosts = vars.ADMIN_HOSTS.split(",").map((h) => h.trim()).filter((h) => h !== "");
   configureGateway(overrides);
 }

@@ -2,6 +2,7 @@
 // both ways, and on requests Via appended and the client's address and the original
 // Host passed on, since the platform strips CF-Connecting-IP from outbound requests.
 import { CREDENTIAL_HEADER } from "./access";
+import { gatewayConfig } from "./config";
 
 /** Our Via pseudonym (RFC 9110 §7.6.3); a request that already carries it has looped. */
 export const VIA_PSEUDONYM = "svcedge";
@@ -27,14 +28,27 @@ export interface ForwardContext {
   websocket: boolean;
 }
 
-/** CF-Connecting-IP (set by Cloudflare's edge, not forgeable through it); without it (local runs), the first X-Forwarded-For hop. */
+/**
+ * The caller's address for session affinity: CF-Connecting-IP (set by Cloudflare's edge, not
+ * forgeable through it); without it, the first X-Forwarded-For hop. Under
+ * GATEWAY_TRUST_X_FORWARDED_FOR (local runs: wrangler dev sets CF-Connecting-IP to the
+ * socket's peer, 127.0.0.1 for every local client) the first X-Forwarded-For hop wins.
+ */
 export function clientIpOf(headers: Headers): string | undefined {
-  return plausibleIp(headers.get("cf-connecting-ip") ?? headers.get("x-forwarded-for")?.split(",")[0]);
+  return trustedForwardedFor(headers) ?? plausibleIp(headers.get("cf-connecting-ip") ?? firstForwardedHop(headers));
 }
 
-/** CF-Connecting-IP only: what access control may trust (X-Forwarded-For is whatever the client wrote). */
+/** What access control may trust: CF-Connecting-IP only (X-Forwarded-For is whatever the client wrote), unless told otherwise for local runs. */
 export function connectingIpOf(headers: Headers): string | undefined {
-  return plausibleIp(headers.get("cf-connecting-ip"));
+  return trustedForwardedFor(headers) ?? plausibleIp(headers.get("cf-connecting-ip"));
+}
+
+function trustedForwardedFor(headers: Headers): string | undefined {
+  return gatewayConfig().trustForwardedFor ? plausibleIp(firstForwardedHop(headers)) : undefined;
+}
+
+function firstForwardedHop(headers: Headers): string | undefined {
+  return headers.get("x-forwarded-for")?.split(",")[0];
 }
 
 function plausibleIp(candidate: string | null | undefined): string | undefined {

@@ -2,6 +2,7 @@
 // forward. Every refusal that could tell a prober something (unknown host, hostile
 // Host, missing credential, no such port) is the same 404.
 import type { RouteEndpoint } from "../api/route";
+import { TokenBucket } from "../api/token-bucket";
 import type { Env } from "../env";
 import { clearCredentialCache, mayAccess, presentsClusterCredential } from "./access";
 import { applyGatewayVars, gatewayConfig, resetGatewayConfig, type GatewayVars } from "./config";
@@ -29,7 +30,17 @@ export function resetGatewayState(): void {
   clearRouteCache();
   clearCredentialCache();
   clearOutlierState();
+  unroutedLog.refill();
 }
+
+/** Log lines about unrouted requests, per second per isolate (and as a burst). */
+const UNROUTED_LOGS_PER_SECOND = 5;
+/** A Host header is logged cut to this (a DNS name is at most 253 characters, plus a port). */
+const MAX_LOGGED_HOST_LENGTH = 260;
+const unroutedLog = new TokenBucket(
+  () => UNROUTED_LOGS_PER_SECOND,
+  () => UNROUTED_LOGS_PER_SECOND,
+);
 
 /** Seconds a client should wait before retrying a Service with no healthy endpoints. */
 const NO_ENDPOINTS_RETRY_AFTER_SECONDS = 5;
@@ -48,18 +59,18 @@ export async function handleGateway(request: Request, env: Env, _ctx: ExecutionC
 
 async function route(request: Request, env: Env): Promise<Response> {
   const host = parseRequestHost(request);
-  if (!host) return notFound();
+  if (!host) return notRouted(request.headers.get("host") ?? "", "not a host name the gateway accepts");
   const record = await resolveRoute(env.KV, host.hostname);
-  if (!record) return notFound();
+  if (!record) return notRouted(host.hostname, "no route record");
   const hasCredential = record.access === "cluster" && (await presentsClusterCredential(request, env));
-  if (!mayAccess(record.access, hasCredential)) return notFound();
+  if (!mayAccess(record.access, hasCredential)) return notRouted(host.hostname, "cluster name without a valid credential");
   if (record.access === "public" && record.allowedSources && !isAllowedSource(record.allowedSources, connectingIpOf(request.headers))) {
     return textResponse(403, "403 Forbidden: source address not allowed\n");
   }
   if (hasLooped(request.headers)) return textResponse(508, "loop detected\n");
 
   const target = chooseTarget(record, host, request);
-  if (target === "no-port") return notFound();
+  if (target === "no-port") return notRouted(host.hostname, "no TCP port of the Service matches the request");
   if (target === "refused-origin") return upstreamConnectError();
   if (target.endpoints.length === 0) {
     return textResponse(503, "this Service has no healthy endpoints\n", { "retry-after": String(NO_ENDPOINTS_RETRY_AFTER_SECONDS) });
@@ -110,6 +121,13 @@ function externalNameUrl(externalName: string, host: RequestHost): string {
   return new URL(`${host.scheme}://${authority}`).origin;
 }
 
-function notFound(): Response {
+/**
+ * The same opaque 404 for every refusal; the reason goes to the Worker's log only
+ * (`wrangler tail`), at most UNROUTED_LOGS_PER_SECOND lines a second per isolate, so a flood
+ * of made-up hosts cannot flood the log. `GET /debug/routes/<host>` on the admin API
+ * explains a host in full (src/gateway/explain-route.ts).
+ */
+function notRouted(host: string, reason: string): Response {
+  if (unroutedLog.take()) console.log(JSON.stringify({ level: "info", msg: "gateway: not routed", host: host.slice(0, MAX_LOGGED_HOST_LENGTH), reason }));
   return textResponse(404, "404 page not found\n");
 }
