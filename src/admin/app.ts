@@ -4,9 +4,10 @@ import { badRequest, forbidden, internalError, status, unauthorized } from "../a
 import type { Env } from "../env";
 import type { Caller } from "../registry/authorize";
 import { identify, registryStub } from "./auth";
+import { HEALTH_ENDPOINTS, healthResponse } from "./health";
 import { renderMetrics } from "./metrics";
 import { userName } from "../registry/authorize";
-import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery";
+import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery";
 import { openApiIndex, openApiJson } from "./openapi";
 import { malformedEscape } from "./paths";
 import { handleResource } from "./resource-handler";
@@ -16,7 +17,8 @@ import { mountRouteExplain } from "./route-explain";
 type AdminEnv = { Bindings: Env; Variables: { caller: Caller } };
 
 export function createAdminApp(): Hono<AdminEnv> {
-  const app = new Hono<AdminEnv>();
+  // Not strict: kube-apiserver answers /api/, /apis/, /api/v1/ and /version/ as it answers them without the slash.
+  const app = new Hono<AdminEnv>({ strict: false });
 
   app.onError((err) => {
     // Log the failure, never the request's credentials.
@@ -24,6 +26,12 @@ export function createAdminApp(): Hono<AdminEnv> {
     return statusResponse(internalError("an unexpected error occurred"));
   });
   app.notFound(() => statusResponse(status(404, "NotFound", "the server could not find the requested resource")));
+
+  // Health is public, as kube-apiserver's system:public-info-viewer role makes it; admin hosts only.
+  for (const endpoint of Object.keys(HEALTH_ENDPOINTS)) {
+    app.get(`/${endpoint}`, (c) => healthResponse(endpoint, undefined, new URL(c.req.url), c.env) ?? notFound());
+    app.get(`/${endpoint}/:check`, (c) => healthResponse(endpoint, c.req.param("check"), new URL(c.req.url), c.env) ?? notFound());
+  }
 
   app.use("*", async (c, next) => {
     const caller = await identify(c.req.raw, c.env);
@@ -48,6 +56,7 @@ export function createAdminApp(): Hono<AdminEnv> {
   app.get("/api", (c) => discovery(c.req.raw, true, () => apiVersions(new URL(c.req.url).host)));
   app.get("/apis", (c) => discovery(c.req.raw, false, apiGroupList));
   app.get("/api/:version{v[0-9a-z]+}", (c) => resourceList(c.req.raw, "", c.req.param("version")));
+  app.get("/apis/:group", (c) => objectOrNotFound(c.req.raw, apiGroup(c.req.param("group"))));
   app.get("/apis/:group/:version{v[0-9a-z]+}", (c) => resourceList(c.req.raw, c.req.param("group"), c.req.param("version")));
 
   app.get("/metrics", async (c) => {
@@ -69,9 +78,10 @@ export function createAdminApp(): Hono<AdminEnv> {
 const notFound = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
 
 function resourceList(req: Request, group: string, version: string): Response {
-  const list = apiResourceList(group, version);
-  return list ? objectResponse(req, list) : notFound();
+  return objectOrNotFound(req, apiResourceList(group, version));
 }
+
+const objectOrNotFound = (req: Request, doc: unknown): Response => (doc ? objectResponse(req, doc) : notFound());
 
 function openApiResponse(group: string, version: string): Response {
   const doc = openApiJson(group, version);

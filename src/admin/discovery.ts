@@ -63,14 +63,23 @@ export function apiVersions(serverAddress: string) {
   return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }] };
 }
 
-export function apiGroupList() {
-  const groups = groupVersions()
+function namedGroups() {
+  return groupVersions()
     .filter((gv) => gv.group !== "")
     .map((gv) => {
       const v = { groupVersion: `${gv.group}/${gv.version}`, version: gv.version };
       return { name: gv.group, versions: [v], preferredVersion: v };
     });
-  return { kind: "APIGroupList", apiVersion: "v1", groups };
+}
+
+export function apiGroupList() {
+  return { kind: "APIGroupList", apiVersion: "v1", groups: namedGroups() };
+}
+
+/** The APIGroup document of `/apis/<group>`, or undefined when svcedge serves no such group. */
+export function apiGroup(name: string) {
+  const group = namedGroups().find((g) => g.name === name);
+  return group ? { kind: "APIGroup", apiVersion: "v1", ...group } : undefined;
 }
 
 /** The APIResourceList of one group-version, or undefined when svcedge does not serve it. */

@@ -7,6 +7,7 @@ import type { Env } from "../env";
 import type { KubeObject, List } from "../api/types";
 import type { Caller } from "../registry/authorize";
 import type { ListOptions } from "../registry/list-filter";
+import { MAX_FIELD_MANAGER_LENGTH } from "../registry/patching";
 import type { DeleteOptions, ResourceRef, Result, WatchOptions, WriteOptions } from "../registry/registry";
 import { resolveResource } from "../registry/resources";
 import { registryStub } from "./auth";
@@ -15,6 +16,7 @@ import { emptyEventList, silentWatch } from "./events";
 import { listResponse, listRpcPageItems } from "./list-response";
 import { negotiate } from "./negotiate";
 import { parseResourcePath } from "./paths";
+import { queryBool } from "./query-bool";
 import { objectResponse, statusResponse, watchResponse } from "./respond";
 import { hasPrinter, toTable, type IncludeObject } from "./tables";
 import { subresourceAllows } from "./served-resources";
@@ -56,7 +58,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
     if (method === "GET") {
       const opts = listOptions(q);
       if (!opts.ok) return statusResponse(opts.status);
-      if (isTrue(q.get("watch"))) {
+      if (queryBool(q, "watch")) {
         const res = await registry.watchStream(caller, ref, opts.value);
         if (!res.ok) return statusResponse(res.status);
         const stream = table ? tableWatchStream(r.resource, res.value, include.value) : res.value;
@@ -105,7 +107,9 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
     case "PATCH": {
       const body = await parseBody(req, true);
       if (!body.ok) return statusResponse(body.status);
-      const opts: WriteOptions = { ...writeOptions(req, q), force: isTrue(q.get("force")) };
+      // Left undefined when absent: a force on a non-apply patch is refused even when false (registry/patching.ts).
+      const force = queryBool(q, "force");
+      const opts: WriteOptions = { ...writeOptions(req, q, body.patchType !== "apply"), ...(force === undefined ? {} : { force }) };
       const patched = (await registry.patch(caller, ref, body.patchType!, body.value, opts)) as Result<unknown>;
       // A server-side apply that created the object answers 201, as the apiserver does.
       return render(req, patched, patched.ok && patched.created ? 201 : 200, opts);
@@ -136,7 +140,7 @@ function handleEvents(req: Request, q: URLSearchParams, name: string | undefined
   if (!opts.ok) return statusResponse(opts.status);
   const selector = opts.value.labelSelector ? parseLabelSelector(opts.value.labelSelector) : undefined;
   if (selector && !selector.ok) return statusResponse(badRequest(selector.message));
-  if (isTrue(q.get("watch"))) {
+  if (queryBool(q, "watch")) {
     const rv = opts.value.resourceVersion;
     if (rv && !(Number.isInteger(Number(rv)) && Number(rv) >= 0)) return statusResponse(badRequest(`invalid resource version: ${JSON.stringify(rv)}`));
     return watchResponse(silentWatch(opts.value.timeoutSeconds));
@@ -153,8 +157,6 @@ function includeObject(q: URLSearchParams): { ok: true; value: IncludeObject } |
   if ((INCLUDE_OBJECT as string[]).includes(raw)) return { ok: true, value: raw as IncludeObject };
   return { ok: false, status: badRequest(`includeObject: Unsupported value: "${raw}": supported values: "Metadata", "None", "Object"`) };
 }
-
-const isTrue = (v: string | null): boolean => v === "1" || v === "true";
 
 function intParam(q: URLSearchParams, name: string): { ok: true; value?: number } | { ok: false; status: ReturnType<typeof badRequest> } {
   const raw = q.get(name);
@@ -176,17 +178,20 @@ function listOptions(q: URLSearchParams): { ok: true; value: WatchOptions } | { 
   }
   if (limit.value) value.limit = limit.value;
   if (timeout.value) value.timeoutSeconds = timeout.value;
-  if (isTrue(q.get("allowWatchBookmarks"))) value.allowWatchBookmarks = true;
+  if (queryBool(q, "allowWatchBookmarks")) value.allowWatchBookmarks = true;
   return { ok: true, value };
 }
 
-/** The apiserver names a write's field manager after the client when it gives none: the User-Agent up to its first "/". */
-const MAX_FIELD_MANAGER_LENGTH = 128;
 
-function writeOptions(req: Request, q: URLSearchParams): WriteOptions {
+/**
+ * `fromUserAgent`: the apiserver names a non-apply write's field manager after the client
+ * when it gives none (the User-Agent up to its first "/"); an apply must name its own.
+ */
+function writeOptions(req: Request, q: URLSearchParams, fromUserAgent = true): WriteOptions {
   const opts: WriteOptions = {};
   if (q.get("dryRun") === "All") opts.dryRun = true;
-  const manager = q.get("fieldManager") || (req.headers.get("user-agent") ?? "").split("/")[0]!.slice(0, MAX_FIELD_MANAGER_LENGTH);
+  const agent = fromUserAgent ? (req.headers.get("user-agent") ?? "").split("/")[0]!.slice(0, MAX_FIELD_MANAGER_LENGTH) : "";
+  const manager = q.get("fieldManager") || agent;
   if (manager) opts.fieldManager = manager;
   const fv = q.get("fieldValidation");
   if (fv === "Strict" || fv === "Warn" || fv === "Ignore") opts.fieldValidation = fv;

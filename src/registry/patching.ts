@@ -3,8 +3,9 @@
 // is prepared here and committed by the registry.
 import { applyJsonPatch, applyMergePatch } from "../api/index";
 import { unsafeDataReason } from "../api/plain-data";
-import { badRequest, status } from "../api/status";
-import type { KubeObject, Status } from "../api/types";
+import { fieldTooLong } from "../api/apimachinery-validation";
+import { badRequest, fieldForbidden, fieldRequired, invalid, status } from "../api/status";
+import type { KubeObject, Status, StatusCause } from "../api/types";
 import { typeMismatch } from "./admission";
 import type { ResourceDef } from "./resources";
 import { serverSideApply, untypedReason } from "./server-side-apply";
@@ -46,16 +47,31 @@ export function applyPatch(r: ResourceDef, type: Exclude<PatchType, "apply">, cu
   }
 }
 
+/** apimachinery's validation.FieldManagerMaxLength. */
+export const MAX_FIELD_MANAGER_LENGTH = 128;
+
+/**
+ * validation.ValidatePatchOptions, after authorization as in the apiserver: a 422 on
+ * PatchOptions when `force` comes with a non-apply patch (false included), when an
+ * apply names no field manager, or when the manager is too long.
+ */
+export function patchOptionErrors(type: PatchType, opts: { fieldManager?: string; force?: boolean }): Status | undefined {
+  const causes: StatusCause[] = [];
+  if (type !== "apply" && opts.force !== undefined) causes.push(fieldForbidden("force", "may not be specified for non-apply patch"));
+  if (type === "apply" && !opts.fieldManager) causes.push(fieldRequired("fieldManager", "is required for apply patch"));
+  if ((opts.fieldManager ?? "").length > MAX_FIELD_MANAGER_LENGTH) causes.push(fieldTooLong("fieldManager", MAX_FIELD_MANAGER_LENGTH));
+  return causes.length ? invalid("PatchOptions", "", causes, "meta.k8s.io") : undefined;
+}
+
 export interface ApplyRequest {
   name: string;
-  manager: string | undefined;
+  manager: string;
   force: boolean;
   now: number;
 }
 
 /** Server-side apply: the object to admit (created when `current` is missing), or a 409 listing the field manager conflicts. */
 export function prepareApply(r: ResourceDef, current: KubeObject | undefined, patch: unknown, req: ApplyRequest): Patched {
-  if (!req.manager) return { ok: false, status: badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch') };
   if (!patch || typeof patch !== "object" || Array.isArray(patch)) return { ok: false, status: badRequest("the apply patch must be an object") };
   const applied = structuredClone(patch) as KubeObject;
   if (!applied.apiVersion) return { ok: false, status: badRequest("apiVersion must be set in an apply patch") };

@@ -29,7 +29,7 @@ import { KvReplica } from "./kv-replica";
 import { HostFilterReplica } from "./host-filter-replica";
 import { NodeLiveness } from "./node-liveness";
 import { admit, type Admitted } from "./admission";
-import { applyPatch, prepareApply, type PatchType } from "./patching";
+import { applyPatch, patchOptionErrors, prepareApply, type PatchType } from "./patching";
 import { recordCreate, recordUpdate } from "./server-side-apply";
 import { deepEqual } from "../api/patch";
 import type { ClusterConfig } from "./route-compiler";
@@ -314,12 +314,16 @@ class RegistryCore {
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
     if (ref.subresource && ref.subresource !== "status") return fail(methodNotAllowed());
     const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
-    const early = authorize(caller, { verb: "patch", resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name: ref.name, subresource: ref.subresource, coarse: true });
+    const access = { verb: "patch" as const, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name: ref.name, subresource: ref.subresource };
+    const early = authorize(caller, { ...access, coarse: true });
     if (early) return fail(early);
+    const badOptions = patchOptionErrors(type, opts);
+    // The apiserver authorizes before it reads the options: whoever may not write the object as it stands hears 403 first.
+    if (badOptions) return fail((current && authorize(caller, { ...access, current, next: current })) || badOptions);
     if (type === "apply") {
       // Server-side apply upserts: a missing object is created with the applier's managedFields.
       if (!current && ref.subresource) return fail(notFound(r.resource, ref.name!, r.group));
-      const applied = prepareApply(r, current, patch, { name: ref.name!, manager: opts.fieldManager, force: opts.force ?? false, now: Date.now() });
+      const applied = prepareApply(r, current, patch, { name: ref.name!, manager: opts.fieldManager!, force: opts.force ?? false, now: Date.now() });
       if (!applied.ok) return fail(applied.status);
       if (!current) return this.create(caller, { group: ref.group, resource: ref.resource, namespace: ref.namespace }, applied.value, opts);
       return this.replace(caller, r, ref, current, applied.value, opts, "patch");

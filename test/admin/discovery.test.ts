@@ -85,3 +85,40 @@ describe("OpenAPI v3", () => {
     expect((await call("GET", "/openapi/v3/apis/apps/v1")).status).toBe(404);
   });
 });
+
+describe("discovery paths as client libraries spell them", () => {
+  it("answers with a trailing slash as without one (Python's get_api_versions, client-node)", async () => {
+    for (const [path, kind] of [
+      ["/api/", "APIVersions"],
+      ["/apis/", "APIGroupList"],
+      ["/api/v1/", "APIResourceList"],
+      ["/apis/discovery.k8s.io/v1/", "APIResourceList"],
+    ] as const) {
+      const res = await call("GET", path, undefined, { accept: "application/json" });
+      expect(res.status, path).toBe(200);
+      expect((await json(res)).kind, path).toBe(kind);
+    }
+    const version = await call("GET", "/version/");
+    expect(version.status).toBe(200);
+    expect(await json(version)).toMatchObject({ major: "1", minor: "32" });
+  });
+
+  it("serves the APIGroup document of each named group on /apis/<group>", async () => {
+    for (const path of ["/apis/discovery.k8s.io", "/apis/discovery.k8s.io/"]) {
+      const res = await call("GET", path);
+      expect(res.status, path).toBe(200);
+      expect(await json(res)).toEqual({
+        kind: "APIGroup",
+        apiVersion: "v1",
+        name: "discovery.k8s.io",
+        versions: [{ groupVersion: "discovery.k8s.io/v1", version: "v1" }],
+        preferredVersion: { groupVersion: "discovery.k8s.io/v1", version: "v1" },
+      });
+    }
+    expect((await json(await call("GET", "/apis/coordination.k8s.io"))).name).toBe("coordination.k8s.io");
+    const apps = await call("GET", "/apis/apps");
+    expect(apps.status).toBe(404);
+    expect(await json(apps)).toMatchObject({ kind: "Status", reason: "NotFound" });
+    expect((await call("GET", "/apis/discovery.k8s.io", undefined, { token: null })).status).toBe(401);
+  });
+});

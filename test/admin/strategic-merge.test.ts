@@ -76,7 +76,7 @@ describe("strategic merge patch and server-side apply through the API", () => {
     const ns = await freshNamespace();
     const url = `/api/v1/namespaces/${ns}/services/ssa`;
     const intent = { apiVersion: "v1", kind: "Service", metadata: { name: "ssa", labels: { team: "a" } }, spec: { selector: { app: "ssa" }, ports: [http, https] } };
-    expect((await call("PATCH", url, intent, { contentType: APPLY })).status).toBe(400); // fieldManager is required
+    expect((await call("PATCH", url, intent, { contentType: APPLY })).status).toBe(422); // fieldManager is required (PatchOptions)
     const created = await call("PATCH", `${url}?fieldManager=alice`, intent, { contentType: APPLY });
     expect(created.status).toBe(201); // an apply that creates answers 201, as the apiserver does
     const obj = await json(created);
