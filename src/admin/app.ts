@@ -13,6 +13,7 @@ import { malformedEscape } from "./paths";
 import { handleResource } from "./resource-handler";
 import { objectResponse, statusResponse } from "./respond";
 import { mountRouteExplain } from "./route-explain";
+import { dashboardAssets, mountDashboardApi } from "../dashboard/routes";
 
 type AdminEnv = { Bindings: Env; Variables: { caller: Caller } };
 
@@ -33,6 +34,9 @@ export function createAdminApp(): Hono<AdminEnv> {
     app.get(`/${endpoint}/:check`, (c) => healthResponse(endpoint, c.req.param("check"), new URL(c.req.url), c.env) ?? notFound());
   }
 
+  // The dashboard's static files carry no data and are served without a token (docs/dashboard.md).
+  app.use("/dashboard/*", dashboardAssets);
+  app.use("/dashboard", dashboardAssets);
   app.use("*", async (c, next) => {
     const caller = await identify(c.req.raw, c.env);
     if (!caller) return statusResponse(unauthorized());
@@ -65,6 +69,7 @@ export function createAdminApp(): Hono<AdminEnv> {
     return new Response(text, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
   });
   mountRouteExplain(app);
+  mountDashboardApi(app);
 
   app.get("/openapi/v3", (c) => objectResponse(c.req.raw, openApiIndex()));
   app.get("/openapi/v3/api/:version", (c) => openApiResponse("", c.req.param("version")));
