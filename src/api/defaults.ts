@@ -4,6 +4,7 @@
 // validation (NormalizeClusterIPs, patchAllocatedValues, dropTypeDependentFields,
 // initIPFamilyFields for a single-stack IPv4 cluster). Allocation itself
 // (ClusterIPs, NodePorts, health-check ports) is the registry's job.
+import { setDecidedPodStatus } from "./pod-status";
 import { ipFamilyOfString } from "./ip";
 import {
   CLUSTER_IP_NONE,
@@ -182,6 +183,7 @@ function defaultPod(pod: Pod): void {
     if (status.podIP && status.podIPs?.[0]?.ip !== status.podIP) status.podIPs = [{ ip: status.podIP }];
     else if (!status.podIP && status.podIPs?.length) status.podIP = status.podIPs[0]!.ip;
   }
+  setDecidedPodStatus(pod);
 }
 
 function defaultEndpointSlice(slice: EndpointSlice): void {
