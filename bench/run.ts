@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only edge|registry|agent]`: runs the benchmark parts one
+// `npm run bench [-- --quick] [--only edge|registry|agent|dns]`: runs the benchmark parts one
 // after the other (never side by side: they would measure each other), prints one table,
 // and writes the run as JSON (and its chart as SVG) under bench/results/.
 import { mkdirSync } from "node:fs";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { BenchOptions, BenchPart, PartName, PartResult } from "./types";
 import { machineFacts, printReport, writeReport } from "./report";
 
-const PARTS: PartName[] = ["edge", "registry", "agent"];
+const PARTS: PartName[] = ["edge", "registry", "agent", "dns"];
 
 function usage(msg: string): never {
   process.stderr.write(`error: ${msg}\nusage: npm run bench -- [--quick] [--only ${PARTS.join("|")}] [--out <dir>]\n`);

@@ -2,7 +2,7 @@
 // each), derives ratios between lines of the same run, and checks the targets
 // against those ratios. Absolute figures drift on shared machines; ratios are the claims.
 
-export type PartName = "edge" | "registry" | "agent";
+export type PartName = "edge" | "registry" | "agent" | "dns";
 
 export interface BenchOptions {
   /** Small sizes and short loads, for CI: proves the harness runs, claims nothing. */

@@ -38,6 +38,8 @@ export interface AgentRssOptions {
   firstSyncTimeoutMs: number;
   /** Extra Node flags for the agent, before the launcher. */
   nodeFlags?: string[];
+  /** Extra agent flags (bench/dns.ts: cluster DNS on); `{agentIP}` stands for the agent's address. */
+  agentArgs?: string[];
   log?: (msg: string) => void;
 }
 
@@ -77,7 +79,7 @@ export async function measureAgentRss(opts: AgentRssOptions): Promise<AgentRssRe
     const createS = seconds(t0);
     log(`agent rss: created ${opts.services} Services and EndpointSlices in ${createS.toFixed(1)} s`);
 
-    const argv = [NODE_BIN, ...(opts.nodeFlags ?? []), "scripts/agent.mjs", "--api", worker.url, "--node", NODE, "--node-ip", AGENT_IP, "--backend", "nftables"];
+    const argv = [NODE_BIN, ...(opts.nodeFlags ?? []), "scripts/agent.mjs", "--api", worker.url, "--node", NODE, "--node-ip", AGENT_IP, "--backend", "nftables", ...(opts.agentArgs ?? []).map((a) => a.replace("{agentIP}", AGENT_IP))];
     t0 = performance.now();
     const started = startProcess(["ip", "netns", "exec", netns, ...argv], { cwd: ROOT, env: { SVCEDGE_TOKEN: token } });
     agent = started;
