@@ -15,6 +15,7 @@ import { median } from "./agent/median";
 import { agentBenchUnavailable } from "./agent/netns";
 import { errorsOf, p50, p99, runDnsperf, type DnsperfRun } from "./dns/dnsperf";
 import { benchServiceFqdn, benchServiceIP, dnsperfQueries, unboundConf } from "./dns/zone";
+import { count } from "./edge/summary";
 import { NODE_BIN } from "./pods";
 import { hasBinary, startProcess, waitUntil, type Proc } from "./processes";
 import { query } from "../test/agent/dns/client";
@@ -37,20 +38,18 @@ const ROOT = join(import.meta.dirname, "..");
 const QPS_GOAL = 0.5;
 /** dnsperf's default outstanding queries. */
 const OUTSTANDING = 100;
-const SERVER_CPU = "0";
-const DNSPERF_CPU = "1";
-const AGENT_PORT = 15_353;
-const UNBOUND_PORT = 15_354;
+/** The servers share one CPU, dnsperf has the other. */
+const CPU = { server: "0", dnsperf: "1" };
+const PORT = { agent: 15_353, unbound: 15_354 };
 const START_TIMEOUT_MS = 60_000;
 
-const count = (n: number): string => n.toLocaleString("en-US");
 const r2 = (v: number): number => Number(v.toFixed(2));
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split("\n")[0]!;
 
 type Server = "agent" | "unbound";
 
 async function startServer(which: Server, plan: Plan, dir: string): Promise<Proc> {
-  const port = which === "agent" ? AGENT_PORT : UNBOUND_PORT;
+  const port = PORT[which];
   let argv: string[];
   if (which === "agent") {
     // The agent's own Node flags (scripts/agent.mjs): 2 MB young-generation semi-spaces.
@@ -60,7 +59,7 @@ async function startServer(which: Server, plan: Plan, dir: string): Promise<Proc
     writeFileSync(conf, unboundConf(plan.services, port));
     argv = ["unbound", "-d", "-c", conf];
   }
-  const proc = startProcess(["taskset", "-c", SERVER_CPU, ...argv], { cwd: ROOT });
+  const proc = startProcess(["taskset", "-c", CPU.server, ...argv], { cwd: ROOT });
   // Both must answer the same record before any load.
   const last = plan.services - 1;
   await waitUntil(`${which} to answer`, START_TIMEOUT_MS, async () => {
@@ -75,8 +74,8 @@ async function measureServer(which: Server, plan: Plan, dir: string, queryFile: 
   const proc = await startServer(which, plan, dir);
   try {
     // One pass over every name first, so the agent's answer cache holds them all (cached cluster names).
-    await runDnsperf({ port: which === "agent" ? AGENT_PORT : UNBOUND_PORT, queryFile, durationS: 1, outstanding: OUTSTANDING, cpus: DNSPERF_CPU });
-    return await runDnsperf({ port: which === "agent" ? AGENT_PORT : UNBOUND_PORT, queryFile, durationS: latencyAtQps === undefined ? plan.durationS : plan.latencyDurationS, outstanding: OUTSTANDING, cpus: DNSPERF_CPU, ...(latencyAtQps === undefined ? {} : { latencyAtQps }) });
+    await runDnsperf({ port: PORT[which], queryFile, durationS: 1, outstanding: OUTSTANDING, cpus: CPU.dnsperf });
+    return await runDnsperf({ port: PORT[which], queryFile, durationS: latencyAtQps === undefined ? plan.durationS : plan.latencyDurationS, outstanding: OUTSTANDING, cpus: CPU.dnsperf, ...(latencyAtQps === undefined ? {} : { latencyAtQps }) });
   } finally {
     await proc.stop();
   }
@@ -135,13 +134,13 @@ export const part: BenchPart = {
             // Upstream: the root side of the veth, where nothing answers (the loop probe times out).
             ...(mode === "on" ? { agentArgs: ["--dns-addr", "{agentIP}:53", "--dns-upstream", "198.18.200.1:53"] } : {}),
             log: opts.log,
-          }).catch(errorText);
+          }).catch(firstLine);
         }
         memoryFigures(result, plan, rss.off!, rss.on!);
       }
       result.notes.push(
         `names: svc-<i>.default.svc.cluster.local A, ${count(plan.services)} of them, every run going through the whole list in order; the agent's server is bench/dns/serve.ts (the agent's ClusterRecords, QueryHandler and DnsServer, fed as the informers would, under the agent's Node flags), ${unboundVersion()} a static local-zone with the same records, num-threads 1; each started fresh per run and warmed with one second of the same load; dnsperf ${OUTSTANDING} queries outstanding, UDP, no EDNS`,
-        `both servers are pinned to CPU ${SERVER_CPU} and dnsperf to CPU ${DNSPERF_CPU} (taskset); when both reach about the same rate, that rate may be dnsperf's own ceiling on its core: the figure then shows that the agent keeps up with it, not how far unbound could go beyond`,
+        `both servers are pinned to CPU ${CPU.server} and dnsperf to CPU ${CPU.dnsperf} (taskset); when both reach about the same rate, that rate may be dnsperf's own ceiling on its core: the figure then shows that the agent keeps up with it, not how far unbound could go beyond`,
       );
       return result;
     } finally {
