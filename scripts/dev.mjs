@@ -25,6 +25,8 @@ const CERT_DAYS = 365;
 /** Worker variables for local runs (docs/gateway.md, "Local runs"). */
 const LOCAL_VARS = { GATEWAY_ALLOW_LOCAL_ORIGINS: "true", GATEWAY_ROUTE_CACHE_TTL_SECONDS: "0", GATEWAY_TRUST_X_FORWARDED_FOR: "true" };
 const READY_TIMEOUT_MS = 120_000;
+/** How often we check that whoever started us is still there. */
+const ORPHAN_CHECK_MS = 500;
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -143,6 +145,10 @@ function stop(signal) {
   }
 }
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => stop(sig));
+// npm runs us through `sh -c`, and a SIGTERM to npm alone (`kill`, a process manager) ends that
+// shell without passing it on: when our parent is gone, stop as if signalled.
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && stop("SIGTERM"), ORPHAN_CHECK_MS).unref();
 child.on("exit", (code, signal) => {
   front?.close();
   rmSync(DEV_SERVER_FILE, { force: true });

@@ -111,7 +111,7 @@ export interface DevServer {
   adminToken: string;
   /** What `npm start` printed so far. */
   output(): string;
-  /** SIGTERM to the process group `npm start` leads, as a terminal's Ctrl-C or `timeout` would send it; resolves with its exit. */
+  /** A signal to npm alone, as `timeout npm start` sends it; resolves with npm's exit. */
   signal(signal?: NodeJS.Signals): Promise<number | null>;
   /** Ends the process group (SIGKILL after `signal`) and removes the folder. */
   stop(): Promise<void>;
@@ -126,12 +126,13 @@ const DEV_SERVER_FILE = ".wrangler/svcedge-dev.json";
 export async function freePortPair(ip = "127.0.0.1"): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await freePort(ip);
-    if (port < 65535 && (await isFree(ip, port + 1))) return port;
+    if (port < 65535 && (await isPortFree(ip, port + 1))) return port;
   }
   throw new Error("no two consecutive free ports");
 }
 
-function isFree(ip: string, port: number): Promise<boolean> {
+/** Whether `port` can be bound on `ip` (nothing listens there). */
+export function isPortFree(ip: string, port: number): Promise<boolean> {
   return new Promise((res) => {
     const srv = createServer();
     srv.once("error", () => res(false));
@@ -165,7 +166,7 @@ export async function startDevServer(opts: { command?: string; env?: Record<stri
     }
   };
   const signal = async (sig: NodeJS.Signals = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) killGroup(sig);
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     return exited;
   };
   const stop = async () => {
