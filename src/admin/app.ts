@@ -12,6 +12,7 @@ import { openApiIndex, openApiJson } from "./openapi";
 import { malformedEscape } from "./paths";
 import { handleResource } from "./resource-handler";
 import { objectResponse, statusResponse } from "./respond";
+import { openApiV2NotServed } from "./unserved";
 import { mountRouteExplain } from "./route-explain";
 import { dashboardAssets, mountDashboardApi } from "../dashboard/routes";
 
@@ -71,6 +72,7 @@ export function createAdminApp(): Hono<AdminEnv> {
   mountRouteExplain(app);
   mountDashboardApi(app);
 
+  app.get("/openapi/v2", () => openApiV2NotServed());
   app.get("/openapi/v3", (c) => objectResponse(c.req.raw, openApiIndex()));
   app.get("/openapi/v3/api/:version", (c) => openApiResponse("", c.req.param("version")));
   app.get("/openapi/v3/apis/:group/:version", (c) => openApiResponse(c.req.param("group"), c.req.param("version")));

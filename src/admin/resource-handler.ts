@@ -20,6 +20,7 @@ import { queryBool } from "./query-bool";
 import { objectResponse, statusResponse, watchResponse } from "./respond";
 import { hasPrinter, toTable, type IncludeObject } from "./tables";
 import { subresourceAllows } from "./served-resources";
+import { resourceNotServed } from "./unserved";
 import { tableWatchStream } from "./watch-tables";
 
 const notFoundPath = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
@@ -30,7 +31,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
   if (!path) return notFoundPath();
   if (path.group === "" && path.resource === "events" && path.version === "v1") return handleEvents(req, url.searchParams, path.name);
   const r = resolveResource(path.group, path.resource);
-  if (!r || r.version !== path.version) return notFoundPath();
+  if (!r || r.version !== path.version) return resourceNotServed();
   // A cluster-scoped resource has no namespaced path; a namespaced one has no cluster-scoped name.
   if (!r.namespaced && path.namespace) return notFoundPath();
   if (r.namespaced && !path.namespace && path.name) return notFoundPath();

@@ -2,6 +2,7 @@
 // kube-apiserver's printers (pkg/printers/internalversion/printers.go) give each
 // kind, so that `kubectl get` prints what users see against a real cluster.
 import type { EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service } from "../api/types";
+import { podHasAddress } from "../api/pod-status";
 import { podReadyCondition } from "../registry/endpoints-controller";
 import { age } from "./human-duration";
 import { hasOwn } from "../api/plain-data";
@@ -138,7 +139,7 @@ const PRINTERS: Record<string, Printer> = {
     cells: (o, now) => {
       const p = o as Pod;
       const total = p.spec.containers.length;
-      const ready = podReadyCondition(p) && !p.metadata.deletionTimestamp ? total : 0;
+      const ready = podReadyCondition(p) && podHasAddress(p) && !p.metadata.deletionTimestamp ? total : 0;
       return [p.metadata.name, `${ready}/${total}`, podStatus(p), "0", age(p.metadata.creationTimestamp, now), orNone(p.status?.podIP), orNone(p.spec.nodeName), NONE, NONE];
     },
   },
