@@ -1,3 +1,4 @@
+import { applyGatewayVars } from "../../src/gateway/config";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetGatewayState } from "../../src/gateway/index";
 import { pickByRendezvous, rendezvousScore } from "../../src/gateway/pick-endpoint";
@@ -63,6 +64,18 @@ describe("ClientIP session affinity", () => {
       const viaXff = await podOf(await gateway(`http://${host}/`, { headers: { "x-forwarded-for": `203.0.113.9, 10.0.0.${i}` } }));
       expect(viaXff).toBe(viaCf);
     }
+  });
+
+  it("under GATEWAY_TRUST_X_FORWARDED_FOR (npm start) hashes the first X-Forwarded-For hop, although CF-Connecting-IP is there", async () => {
+    await seedRoute(host, { sessionAffinity: "ClientIP", ports: [httpPort(["a", "b", "c", "d"])] });
+    const expected = await podOf(await gateway(`http://${host}/`, { headers: { "cf-connecting-ip": "198.18.0.7" } }));
+    applyGatewayVars({ GATEWAY_TRUST_X_FORWARDED_FOR: "true" });
+    const local = { "cf-connecting-ip": "127.0.0.1", "x-forwarded-for": "198.18.0.7" };
+    for (let i = 0; i < 5; i++) expect(await podOf(await gateway(`http://${host}/`, { headers: local }))).toBe(expected);
+    // Without it, every local client is 127.0.0.1: the same pod for all, which is what made affinity untestable locally.
+    const clients = new Set<string | null>();
+    for (let i = 1; i <= 16; i++) clients.add(await podOf(await gateway(`http://${host}/`, { headers: { "cf-connecting-ip": "127.0.0.1", "x-forwarded-for": `198.18.0.${i}` } })));
+    expect(clients.size).toBeGreaterThan(1);
   });
 
   it("is a pure function of (client IP, endpoint ids): every isolate agrees", () => {

@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { applyGatewayVars } from "../../src/gateway/config";
 import { compileSourceRanges, isAllowedSource } from "../../src/gateway/source-ranges";
 import { gateway, httpPort, podOf, seedRoute } from "./fixtures";
 
@@ -59,6 +60,16 @@ describe("a public route with source ranges", () => {
     await seedRoute(HOST, { sourceRanges: ["198.18.0.0/15"], ports: [httpPort(["a"])] });
     expect((await gateway(`http://${HOST}/`)).status).toBe(403);
     expect((await gateway(`http://${HOST}/`, { headers: { "x-forwarded-for": "198.18.1.1" } })).status).toBe(403);
+  });
+
+  it("under GATEWAY_TRUST_X_FORWARDED_FOR (npm start) judges the first X-Forwarded-For hop, not the local CF-Connecting-IP", async () => {
+    applyGatewayVars({ GATEWAY_TRUST_X_FORWARDED_FOR: "true" });
+    await seedRoute(HOST, { sourceRanges: ["198.18.0.0/15"], ports: [httpPort(["a"])] });
+    // wrangler dev sets CF-Connecting-IP to the socket's peer for every local client.
+    const local = { "cf-connecting-ip": "127.0.0.1" };
+    expect(await podOf(await gateway(`http://${HOST}/`, { headers: { ...local, "x-forwarded-for": "198.18.1.1, 203.0.113.9" } }))).toBe("a");
+    expect((await gateway(`http://${HOST}/`, { headers: { ...local, "x-forwarded-for": "203.0.113.9" } })).status).toBe(403);
+    expect((await gateway(`http://${HOST}/`, { headers: { "cf-connecting-ip": "198.18.1.1", "x-forwarded-for": "203.0.113.9" } })).status).toBe(403);
   });
 
   it("fails closed when no range can be read, and an empty list restricts nothing", async () => {
