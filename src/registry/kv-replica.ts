@@ -4,7 +4,7 @@
 // the Durable Object's SQLite, so an eviction loses nothing), and an alarm flushes
 // the latest value of every dirty key at most once a second.
 
-/** KV: at most one write per second to the same key. */
+/** KV: at most one write per second to the same key. The default flush interval; only tests shorten it (KV_WRITE_INTERVAL_MS). */
 export const KV_MIN_WRITE_INTERVAL_MS = 1000;
 /** Bounded work per alarm: KV allows 1,000 operations per Worker invocation; keep half for headroom. */
 export const KV_WRITES_PER_FLUSH = 500;
@@ -21,7 +21,11 @@ export class KvReplica {
   /** Writes and deletes issued to KV since this object was created (for benchmarks and tests). */
   writes = 0;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    /** The time between flushes; never under KV_MIN_WRITE_INTERVAL_MS in production. */
+    private readonly intervalMs = KV_MIN_WRITE_INTERVAL_MS,
+  ) {
     sql.exec("CREATE TABLE IF NOT EXISTS kv_pending (key TEXT PRIMARY KEY, value TEXT)");
     if (!sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('kv_pending')").toArray().some((c) => c.name === "seq"))
       sql.exec("ALTER TABLE kv_pending ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
@@ -51,11 +55,11 @@ export class KvReplica {
   /** When the next flush may run, or undefined when nothing is dirty. */
   nextFlushAt(now: number): number | undefined {
     if (this.pendingKeys === 0) return undefined;
-    return Math.max(now, this.lastFlush + KV_MIN_WRITE_INTERVAL_MS);
+    return Math.max(now, this.lastFlush + this.intervalMs);
   }
 
   async flush(kv: KVNamespace, now: number): Promise<void> {
-    if (now < this.lastFlush + KV_MIN_WRITE_INTERVAL_MS) return;
+    if (now < this.lastFlush + this.intervalMs) return;
     this.lastFlush = now;
     this.sql.exec("INSERT OR REPLACE INTO kv_meta (key, value) VALUES ('last_flush', ?)", now);
     const batch = this.sql.exec<{ key: string; value: string | null }>("SELECT key, value FROM kv_pending ORDER BY seq LIMIT ?", KV_WRITES_PER_FLUSH).toArray();

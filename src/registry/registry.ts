@@ -118,7 +118,8 @@ class RegistryCore {
     };
     const sql = ctx.storage.sql;
     this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
-    this.kv = new KvReplica(sql);
+    const kvIntervalMs = Number(env.KV_WRITE_INTERVAL_MS);
+    this.kv = new KvReplica(sql, kvIntervalMs > 0 ? kvIntervalMs : undefined);
     this.podsOfService = new ServicePodIndex(sql);
     this.routes = new RouteHashes(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);

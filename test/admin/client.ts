@@ -1,6 +1,7 @@
 // Drives the admin API through the Worker's real fetch handler (workerd, local KV and Durable Object storage).
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { clearRouteCache } from "../../src/gateway/route-cache";
 
 export const ADMIN_TOKEN = "test-admin-token";
 
@@ -77,14 +78,23 @@ export async function readEvents(res: Response, count: number, timeoutMs = 5000)
   return events;
 }
 
-/** Runs the registry's alarm until no KV write is pending (a key is written at most once a second). */
+/** The registry's time between KV flushes in these tests (vitest.config.ts; production: a second). */
+export const KV_WRITE_INTERVAL_MS = Number(env.KV_WRITE_INTERVAL_MS);
+
+/** Runs the registry's alarm until no KV write is pending (a key is written at most once per flush interval). */
 export async function flushKv(): Promise<void> {
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 200; i++) {
     if ((await registry().stats()).kvPending === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, KV_WRITE_INTERVAL_MS));
     await runDurableObjectAlarm(registry());
   }
   throw new Error("KV replica did not drain");
+}
+
+/** flushKv, then the gateway of this isolate forgets what it cached: it reads KV as a fresh isolate would, with what the flush wrote. */
+export async function flushKvToEdge(): Promise<void> {
+  await flushKv();
+  clearRouteCache();
 }
 
 /** Runs a request that must be rejected, and checks that the registry wrote nothing at all. */

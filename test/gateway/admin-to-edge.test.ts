@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/api/credentials";
 import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../../src/api/route";
 import { configureGateway, CREDENTIAL_HEADER, resetGatewayState } from "../../src/gateway/index";
-import { call, flushKv, freshNamespace, json, pod, service } from "../admin/client";
+import { call, flushKvToEdge, freshNamespace, json, pod, service } from "../admin/client";
 import { podRequests, pods, type Echo } from "./fixtures";
 
 /** Re-read KV quickly, so that a change shows up within a test's patience. */
@@ -37,7 +37,7 @@ describe("loadBalancerSourceRanges", () => {
       ),
     );
     await created(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("vault-1", { app: "vault" }, "127.0.0.1", { ready: true })));
-    await flushKv();
+    await flushKvToEdge();
     const url = `http://vault-${ns}.lb.svcedge.local/`;
 
     const inside = await through(url, { "cf-connecting-ip": "198.18.1.1" });
@@ -66,7 +66,7 @@ describe("a headless Service", () => {
     await created(await call("POST", `/api/v1/namespaces/${ns}/services`, service("db", { clusterIP: "None", ports: [{ name: "http", port: 80, targetPort: pods.e }] })));
     await created(await call("POST", `/api/v1/namespaces/${ns}/services`, service("cache", { selector: { app: "db" }, ports: [{ name: "http", port: 80, targetPort: pods.e }] })));
     await created(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("db-0", { app: "db" }, "127.0.0.1", { ready: true })));
-    await flushKv();
+    await flushKvToEdge();
 
     expect(await env.KV.get(routeKey(`db.${ns}.svc.cluster.local`))).toBeNull();
     const res = await through(`http://db.${ns}.svc.cluster.local/`, clusterCredential());
@@ -85,7 +85,7 @@ describe("an ExternalName Service", () => {
     const ns = await freshNamespace();
     const ext = { apiVersion: "v1", kind: "Service", metadata: { name: "partner" }, spec: { type: "ExternalName", externalName: "localhost" } };
     await created(await call("POST", `/api/v1/namespaces/${ns}/services`, ext));
-    await flushKv();
+    await flushKvToEdge();
     const host = `partner.${ns}.svc.cluster.local`;
     expect((await env.KV.get<{ externalName?: string }>(routeKey(host), "json"))?.externalName).toBe("localhost");
 
@@ -116,7 +116,7 @@ describe("node-token revocation", () => {
     const token = (await json(issued)).status.token as string;
     await created(await call("POST", `/api/v1/namespaces/${ns}/services`, service("api", { ports: [{ name: "http", port: 80, targetPort: pods.d }] })));
     await created(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("api-1", { app: "api" }, "127.0.0.1", { ready: true })));
-    await flushKv();
+    await flushKvToEdge();
     const url = `http://api.${ns}.svc.cluster.local/`;
 
     const ok = await through(url, { [CREDENTIAL_HEADER]: token });
@@ -124,7 +124,7 @@ describe("node-token revocation", () => {
     expect((await ok.json<Echo>()).pod).toBe("d");
 
     expect((await call("DELETE", `/api/v1/nodes/${nodeName}`)).status).toBe(200);
-    await flushKv();
+    await flushKvToEdge();
     expect(await env.KV.get(NODE_TOKEN_KEY_PREFIX + (await sha256Hex(token)))).toBeNull();
     // The isolate's verdict outlives the revocation by at most its TTL.
     await new Promise((resolve) => setTimeout(resolve, 350));

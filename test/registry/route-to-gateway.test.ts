@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { configureGateway, resetGatewayConfig } from "../../src/gateway/config";
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { call, flushKv, freshNamespace, json, pod, registry, service } from "../admin/client";
+import { call, flushKvToEdge, freshNamespace, json, pod, registry, service } from "../admin/client";
 
 const pods = inject("pods");
 
@@ -35,20 +35,18 @@ describe("a Service created through the admin API is routable at the edge", () =
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("shop", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-a", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.a }] }));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-b", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.b }] }));
-    await flushKv();
+    await flushKvToEdge();
     const host = `shop-${ns}.lb.svcedge.local`;
     expect(await podsHit(host, 40)).toEqual(new Set(["a", "b"]));
 
     const b = await json(await call("GET", `/api/v1/namespaces/${ns}/pods/shop-b`));
     b.status.conditions = [{ type: "Ready", status: "False" }];
     expect((await call("PUT", `/api/v1/namespaces/${ns}/pods/shop-b/status`, b)).status).toBe(200);
-    await flushKv();
-    await new Promise((r) => setTimeout(r, 250));
+    await flushKvToEdge();
     expect(await podsHit(host, 20)).toEqual(new Set(["a"]));
 
     await call("DELETE", `/api/v1/namespaces/${ns}/services/shop`);
-    await flushKv();
-    await new Promise((r) => setTimeout(r, 250));
+    await flushKvToEdge();
     expect((await through(host)).status).toBe(404);
   });
 
@@ -57,7 +55,7 @@ describe("a Service created through the admin API is routable at the edge", () =
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("api", { ports: [{ name: "http", port: 80, targetPort: pods.c }] }));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("api-1", { app: "api" }, "127.0.0.1", { ready: true }));
     const token = (await json(await call("POST", `/api/v1/nodes/edge-${ns}/token`, undefined, { raw: "{}" }))).status.token as string;
-    await flushKv();
+    await flushKvToEdge();
     const host = `api.${ns}.svc.cluster.local`;
     expect((await through(host)).status).toBe(404);
     expect((await through(host, { "svcedge-credential": "not-a-token" })).status).toBe(404);
@@ -75,14 +73,13 @@ describe("a Service created through the admin API is routable at the edge", () =
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("blog", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("blog-d", { app: "blog" }, "127.0.0.1", { nodeName: node, ready: true, ports: [{ name: "web", containerPort: pods.d }] }));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("blog-e", { app: "blog" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.e }] }));
-    await flushKv();
+    await flushKvToEdge();
     const host = `blog-${ns}.lb.svcedge.local`;
     expect(await podsHit(host, 30)).toEqual(new Set(["d", "e"]));
     // The lease lasts 4 s (longer than the test grace period of 1 s): wait it out.
     await new Promise((r) => setTimeout(r, 4100));
     await runDurableObjectAlarm(registry());
-    await flushKv();
-    await new Promise((r) => setTimeout(r, 250));
+    await flushKvToEdge();
     expect(await podsHit(host, 20)).toEqual(new Set(["e"]));
   });
 });
