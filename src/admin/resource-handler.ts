@@ -12,10 +12,11 @@ import type { DeleteOptions, ResourceRef, Result, WatchOptions, WriteOptions } f
 import { resolveResource } from "../registry/resources";
 import { registryStub } from "./auth";
 import { parseBody, readText } from "./body";
+import { handleEndpoints } from "./endpoints-mirror";
 import { emptyEventList, silentWatch } from "./events";
 import { listResponse, listRpcPageItems } from "./list-response";
 import { negotiate } from "./negotiate";
-import { parseResourcePath } from "./paths";
+import { parseResourcePath, type ResourcePath } from "./paths";
 import { queryBool } from "./query-bool";
 import { objectResponse, statusResponse, watchResponse } from "./respond";
 import { hasPrinter, toTable, type IncludeObject } from "./tables";
@@ -30,6 +31,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
   const path = parseResourcePath(url.pathname);
   if (!path) return notFoundPath();
   if (path.group === "" && path.resource === "events" && path.version === "v1") return handleEvents(req, url.searchParams, path.name);
+  if (path.group === "" && path.resource === "endpoints" && path.version === "v1") return endpoints(req, env, caller, path, url.searchParams);
   const r = resolveResource(path.group, path.resource);
   if (!r || r.version !== path.version) return resourceNotServed();
   // A cluster-scoped resource has no namespaced path; a namespaced one has no cluster-scoped name.
@@ -148,6 +150,16 @@ function handleEvents(req: Request, q: URLSearchParams, name: string | undefined
   }
   if (negotiate(req.headers.get("accept")) === "table") return objectResponse(req, toTable("events", [], { resourceVersion: "0" }));
   return objectResponse(req, emptyEventList());
+}
+
+function endpoints(req: Request, env: Env, caller: Caller, path: ResourcePath, q: URLSearchParams): Promise<Response> | Response {
+  if (path.subresource || (!path.namespace && path.name)) return notFoundPath();
+  const include = includeObject(q);
+  if (!include.ok) return statusResponse(include.status);
+  const opts = listOptions(q);
+  if (!opts.ok) return statusResponse(opts.status);
+  const table = negotiate(req.headers.get("accept")) === "table" ? include.value : undefined;
+  return handleEndpoints(req, env, caller, { namespace: path.namespace, ...(path.name ? { name: path.name } : {}), ...(table ? { table } : {}) }, opts.value, Boolean(queryBool(q, "watch")));
 }
 
 const INCLUDE_OBJECT: IncludeObject[] = ["None", "Metadata", "Object"];

@@ -1,6 +1,7 @@
 // What the admin API serves, as discovery and OpenAPI describe it: the registry's
 // resources plus core/v1 Events, which svcedge never records (read-only, always
-// empty) but which `kubectl describe` and `kubectl events` ask for.
+// empty) but which `kubectl describe` and `kubectl events` ask for, and core/v1
+// Endpoints, read-only, mirrored from EndpointSlices.
 import { ownValue } from "../api/plain-data";
 import { ALL_RESOURCES, type ResourceDef } from "../registry/resources";
 
@@ -34,6 +35,9 @@ export const EVENTS: ResourceDef = {
   nodeReadable: false,
 };
 
+/** core/v1 Endpoints, mirrored read-only from EndpointSlices (endpoints-mirror.ts). */
+export const ENDPOINTS: ResourceDef = { ...EVENTS, kind: "Endpoints", resource: "endpoints", singular: "endpoints", shortNames: ["ep"] };
+
 export const SERVED: ServedResource[] = [
   ...ALL_RESOURCES.map((def) => {
     const subresources: Subresource[] = def.statusSubresource ? [{ name: "status", kind: def.kind, verbs: STATUS_VERBS }] : [];
@@ -41,6 +45,7 @@ export const SERVED: ServedResource[] = [
     return { def, verbs: READ_WRITE, subresources };
   }),
   { def: EVENTS, verbs: ["get", "list", "watch"], subresources: [] },
+  { def: ENDPOINTS, verbs: ["get", "list", "watch"], subresources: [] },
 ];
 
 /** Group-versions in the order discovery lists them; "" is the core group. */

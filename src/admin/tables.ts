@@ -1,7 +1,7 @@
 // Server-side printing: meta.k8s.io/v1 Table objects with the columns
 // kube-apiserver's printers (pkg/printers/internalversion/printers.go) give each
 // kind, so that `kubectl get` prints what users see against a real cluster.
-import type { EndpointSlice, KubeObject, Lease, List, Namespace, Node, Pod, Service } from "../api/types";
+import type { EndpointSlice, Endpoints, KubeObject, Lease, List, Namespace, Node, Pod, Service } from "../api/types";
 import { podHasAddress } from "../api/pod-status";
 import { podReadyCondition } from "../registry/endpoints-controller";
 import { age } from "./human-duration";
@@ -83,6 +83,18 @@ function listWithMore(values: string[]): string {
   return shown || "<unset>";
 }
 
+/** formatEndpoints: each ready address with each port ("ip:port", IPv6 bracketed), at most three, then "+ N more...". */
+function formatEndpoints(e: Endpoints): string {
+  const subsets = e.subsets ?? [];
+  if (subsets.length === 0) return NONE;
+  const hostPort = (ip: string, port: number) => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`);
+  const values = subsets.flatMap((s) => {
+    const ips = (s.addresses ?? []).map((a) => a.ip);
+    return s.ports?.length ? s.ports.flatMap((p) => ips.map((ip) => hostPort(ip, p.port))) : ips;
+  });
+  return values.length ? listWithMore(values) : "";
+}
+
 function podStatus(pod: Pod): string {
   if (pod.metadata.deletionTimestamp) return "Terminating";
   return pod.status?.phase ?? "Pending";
@@ -142,6 +154,10 @@ const PRINTERS: Record<string, Printer> = {
       const ready = podReadyCondition(p) && podHasAddress(p) && !p.metadata.deletionTimestamp ? total : 0;
       return [p.metadata.name, `${ready}/${total}`, podStatus(p), "0", age(p.metadata.creationTimestamp, now), orNone(p.status?.podIP), orNone(p.spec.nodeName), NONE, NONE];
     },
+  },
+  endpoints: {
+    columns: [NAME, col("Endpoints", "Endpoints of this service"), AGE],
+    cells: (o, now) => [o.metadata.name, formatEndpoints(o as Endpoints), age(o.metadata.creationTimestamp, now)],
   },
   endpointslices: {
     columns: [

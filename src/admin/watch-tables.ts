@@ -4,32 +4,41 @@
 import type { KubeObject, WatchEvent } from "../api/types";
 import { toTable, type IncludeObject } from "./tables";
 
-const NEWLINE = 10;
+const NEWLINE = "\n";
 
-export function tableWatchStream(resource: string, source: ReadableStream<Uint8Array>, include: IncludeObject): ReadableStream<Uint8Array> {
+/** Rewrites a newline-delimited watch stream: each event line becomes the lines `convert` returns (none to drop it). */
+export function mapWatchLines(source: ReadableStream<Uint8Array>, convert: (line: string) => string[]): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   let pending = "";
-  const convert = (line: string): string => {
-    const ev = JSON.parse(line) as WatchEvent;
-    if (ev.type === "ERROR" || ev.type === "BOOKMARK") return line;
-    const obj = ev.object as KubeObject;
-    return JSON.stringify({ type: ev.type, object: toTable(resource, [obj], { resourceVersion: obj.metadata.resourceVersion ?? "" }, include) });
+  const emit = (line: string, controller: TransformStreamDefaultController<Uint8Array>) => {
+    if (!line.trim()) return;
+    const out = convert(line);
+    if (out.length) controller.enqueue(encoder.encode(out.join(NEWLINE) + NEWLINE));
   };
   return source.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         pending += decoder.decode(chunk, { stream: true });
         let i: number;
-        while ((i = pending.indexOf(String.fromCharCode(NEWLINE))) >= 0) {
+        while ((i = pending.indexOf(NEWLINE)) >= 0) {
           const line = pending.slice(0, i);
           pending = pending.slice(i + 1);
-          if (line.trim()) controller.enqueue(encoder.encode(convert(line) + "\n"));
+          emit(line, controller);
         }
       },
       flush(controller) {
-        if (pending.trim()) controller.enqueue(encoder.encode(convert(pending) + "\n"));
+        emit(pending, controller);
       },
     }),
   );
+}
+
+export function tableWatchStream(resource: string, source: ReadableStream<Uint8Array>, include: IncludeObject): ReadableStream<Uint8Array> {
+  return mapWatchLines(source, (line) => {
+    const ev = JSON.parse(line) as WatchEvent;
+    if (ev.type === "ERROR" || ev.type === "BOOKMARK") return [line];
+    const obj = ev.object as KubeObject;
+    return [JSON.stringify({ type: ev.type, object: toTable(resource, [obj], { resourceVersion: obj.metadata.resourceVersion ?? "" }, include) })];
+  });
 }

@@ -192,6 +192,26 @@ export interface EndpointSlice extends KubeObject {
   ports?: EndpointPort[];
 }
 
+/** core/v1 Endpoints: svcedge serves them read-only, mirrored from EndpointSlices (src/admin/endpoints-mirror.ts). */
+export interface EndpointAddress {
+  ip: string;
+  hostname?: string;
+  nodeName?: string;
+  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
+}
+
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: { name?: string; port: number; protocol?: Protocol; appProtocol?: string }[];
+}
+
+export interface Endpoints extends KubeObject {
+  apiVersion: "v1";
+  kind: "Endpoints";
+  subsets?: EndpointSubset[];
+}
+
 /** Label that ties an EndpointSlice to its Service (set by the endpoints controller). */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** Label naming the controller that manages a slice. */

@@ -54,6 +54,9 @@ export interface PageSource {
 const keyText = (o: KubeObject): string => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 const encodeToken = (t: ContinueToken): string => btoa(JSON.stringify(t));
 
+/** A continue token for a whole list as of `rv` (410 once the history no longer reaches it): how the admin API reads a snapshot to resume a watch from. */
+export const continueTokenAt = (rv: number): string => encodeToken({ rv, after: "" });
+
 function parseKey(text: string): ObjectKey {
   const i = text.indexOf("/");
   return i < 0 ? { namespace: "", name: text } : { namespace: text.slice(0, i), name: text.slice(i + 1) };
