@@ -45,10 +45,7 @@ export class EndpointsReconciler implements Controller {
   reconcile(ns: string, svcName: string, now: number): void {
     const svc = this.store.get<Service>("services", ns, svcName);
     const existing = this.store.slicesOf<EndpointSlice>(ns, svcName).filter(isManagedSlice);
-    const selected = this.podsOfService
-      .selected(ns, svcName)
-      .map((name) => this.store.get<Pod>("pods", ns, name))
-      .filter((p) => p !== undefined);
+    const selected = this.store.getMany<Pod>("pods", ns, this.podsOfService.selected(ns, svcName));
     const desired = svc ? desiredSlices(svc, selected, this.nodeFacts()) : [];
     const r = resourceNamed("endpointslices")!;
     const byName = new Map(existing.map((s) => [s.metadata.name!, s]));

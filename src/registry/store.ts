@@ -31,6 +31,8 @@ export function serialize(obj: KubeObject): { json: string; bytes: number } {
 
 /** Rows read per page when iterating: bounded memory, and no cursor held across writes. */
 const PAGE_ROWS = 500;
+/** Names bound in one `IN (…)`: a Durable Object's SQL takes at most 100 parameters a statement. */
+const NAMES_PER_QUERY = 98;
 
 interface Row {
   namespace: string;
@@ -85,6 +87,17 @@ export class ObjectStore {
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).toArray()[0];
     return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  /** Objects of one namespace by name (those that exist, in no particular order): one query per NAMES_PER_QUERY names. */
+  getMany<T extends KubeObject = KubeObject>(resource: string, namespace: string, names: readonly string[]): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+      const part = names.slice(i, i + NAMES_PER_QUERY);
+      const rows = this.sql.exec<{ value: string }>(`SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name IN (${part.map(() => "?").join(", ")})`, resource, namespace, ...part);
+      for (const row of rows) out.push(JSON.parse(row.value) as T);
+    }
+    return out;
   }
 
   /** The same objects, read a page at a time, in key order; `after` starts past a key (a continue token's). */

@@ -27,6 +27,16 @@ describe("endpoints controller", () => {
     expect(got[0].endpoints[0].targetRef).toMatchObject({ kind: "Pod", namespace: ns });
   });
 
+  it("puts every one of 120 selected Pods in slices of at most 100 endpoints (the Pods are read in chunks of 98)", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("many", { ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
+    const ips = Array.from({ length: 120 }, (_, i) => `10.2.${Math.floor(i / 100)}.${(i % 100) + 1}`);
+    for (const [i, ip] of ips.entries()) expect((await call("POST", `/api/v1/namespaces/${ns}/pods`, pod(`many-${i}`, { app: "many" }, ip))).status).toBe(201);
+    const got = await slices(ns, "many");
+    expect(got.map((s) => s.endpoints.length).sort((a, b) => a - b)).toEqual([20, 100]);
+    expect(got.flatMap((s) => s.endpoints.map((e: any) => e.addresses[0])).sort()).toEqual([...ips].sort());
+  });
+
   it("follows Pod readiness through the status subresource", async () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("api"));
