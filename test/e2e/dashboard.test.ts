@@ -35,6 +35,13 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
   const podPorts: number[] = [];
   /** What the page reported that it should not have: CSP refusals, script errors, failed requests. */
   const problems: string[] = [];
+  /** Watch streams cut by a Worker restart, and the console lines Chromium logs for them. */
+  let cutWatches = 0;
+  const cutWatchLog = "console: Failed to load resource: net::ERR_INCOMPLETE_CHUNKED_ENCODING";
+  const unexplained = () => {
+    let cuts = cutWatches;
+    return problems.filter((p) => !(p === cutWatchLog && cuts-- > 0));
+  };
 
   const api = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${worker.url}${path}`, {
@@ -95,7 +102,15 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => {
-      if (r.failure()?.errorText !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()}: ${r.failure()?.errorText}`);
+      const error = r.failure()?.errorText;
+      // A view that leaves aborts its requests. wrangler dev restarts the Worker when a source file
+      // changes, which cuts open watches: the page resumes them (watch.js), but Chromium logs each cut.
+      if (error === "net::ERR_ABORTED") return;
+      if (error === "net::ERR_INCOMPLETE_CHUNKED_ENCODING" && new URL(r.url()).searchParams.get("watch") === "1") {
+        cutWatches += 1;
+        return;
+      }
+      problems.push(`request failed: ${r.url()}: ${error}`);
     });
   });
   afterAll(async () => {
@@ -113,8 +128,9 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     expect(page.url()).toBe(`${worker.url}/dashboard/`);
     await shot("1-wrong-token");
     // The wrong token's 401 is the one failed request the browser logs.
-    expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
+    expect(unexplained().filter((p) => !p.includes("401"))).toEqual([]);
     problems.length = 0;
+    cutWatches = 0;
   });
 
   it("signs in with the admin token, kept in sessionStorage only, and lists the Services with their endpoints", async () => {
@@ -179,6 +195,15 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     await shot("4-endpoints");
   });
 
+  it("says why the gateway has no route for a headless Service, from GET /debug/routes/<host>", async () => {
+    await api("POST", "/api/v1/namespaces/shop/services", { apiVersion: "v1", kind: "Service", metadata: { name: "db" }, spec: { clusterIP: "None", selector: { app: "db" }, ports: [{ port: 5432 }] } });
+    await page.goto(`${worker.url}/dashboard/#/services/shop/db`);
+    await expect.poll(() => page.textContent("[data-role=edge-note]")).toMatch(/^Gateway: db\.shop\.svc\.cluster\.local: (the host filter .* rules it out|no route record \(route\/db\.shop\.svc\.cluster\.local\))/);
+    expect(await page.textContent("[data-role=empty]")).toMatch(/^No endpoints/);
+    await page.goto(`${worker.url}/dashboard/#/services/shop/web`);
+    await page.waitForSelector('tr[data-endpoint="web-2"]');
+  });
+
   it("shows a Pod turning not ready within 2 s, without a reload", async () => {
     await page.evaluate(() => ((globalThis as { notReloaded?: boolean }).notReloaded = true));
     await setReady("shop", "web-2", false);
@@ -212,6 +237,6 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     await page.click("#sign-out");
     await page.waitForSelector("#token");
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
-    expect(problems).toEqual([]);
+    expect(unexplained()).toEqual([]);
   });
 });

@@ -42,13 +42,23 @@ function urlsOf(edge, id) {
   return [...urls];
 }
 
+/** The last of the admin API's checks for a host (GET /debug/routes/<host>): where the gateway stops. */
+async function whyNotRouted(host, signal) {
+  try {
+    const explained = await getJson("/debug/routes/" + seg(host), { signal });
+    return explained.steps[explained.steps.length - 1];
+  } catch (err) {
+    return "no route record in KV (yet)";
+  }
+}
+
 export function serviceView(root, namespace, name, signal) {
   const base = "/api/v1/namespaces/" + seg(namespace) + "/services";
   const title = h("h1", {}, "Service ", namespace + "/" + name);
   const summary = h("div");
   const counts = h("span");
   const endpoints = h("div");
-  const edgeNote = h("p", { class: "muted" });
+  const edgeNote = h("p", { class: "muted", dataset: { role: "edge-note" } });
   root.append(h("p", {}, h("a", { href: "#/services" }, "← Services")), title, summary, h("h2", {}, "Endpoints ", counts), endpoints, edgeNote);
 
   let svc = null;
@@ -109,7 +119,7 @@ export function serviceView(root, namespace, name, signal) {
         edge = await getJson("/dashboard/api/edge/namespaces/" + seg(namespace) + "/services/" + seg(name), { signal });
         edgeNote.textContent = edge.found
           ? "Gateway: the route record of " + edge.host + " (resourceVersion " + edge.resourceVersion + ") and the ejections of the isolate that answered, every " + EDGE_POLL_MS / 1000 + " s."
-          : "Gateway: no route record for " + edge.host + " in KV (yet).";
+          : "Gateway: " + edge.host + ": " + (await whyNotRouted(edge.host, signal));
       } catch (err) {
         if (signal.aborted) return;
         edge = { error: true };
