@@ -13,8 +13,11 @@ import {
   type Service,
 } from "../api/types";
 
-/** Kubernetes' default --max-endpoints-per-slice. */
-export const MAX_ENDPOINTS_PER_SLICE = 100;
+/**
+ * Endpoints per slice the controller writes: kube-controller-manager's default --max-endpoints-per-slice.
+ * (Validation allows a slice up to 1,000: MAX_ENDPOINTS_PER_SLICE in api/validate-endpointslice.ts.)
+ */
+export const ENDPOINTS_PER_MANAGED_SLICE = 100;
 
 export interface NodeFacts {
   /** False when the Node exists and is not Ready (its lease expired). Pods with no Node object count as on a live node. */
@@ -78,7 +81,7 @@ function fnv1a(s: string): string {
 /**
  * The managed slices a Service should have, keyed by name. Pods are grouped by
  * address type and resolved port list (one slice family per group, as the
- * Kubernetes controller does) and chunked at MAX_ENDPOINTS_PER_SLICE.
+ * Kubernetes controller does) and chunked at ENDPOINTS_PER_MANAGED_SLICE.
  */
 export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): EndpointSlice[] {
   if (!selectsPods(svc)) return [];
@@ -115,8 +118,8 @@ export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): Endp
   for (const [key, g] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const order = (e: Endpoint) => `${e.addresses[0]}/${e.targetRef?.name ?? ""}`;
     g.endpoints.sort((a, b) => (order(a) < order(b) ? -1 : 1));
-    for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
-      const chunk = g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE);
+    for (let i = 0; i < g.endpoints.length; i += ENDPOINTS_PER_MANAGED_SLICE) {
+      const chunk = g.endpoints.slice(i, i + ENDPOINTS_PER_MANAGED_SLICE);
       const slice: EndpointSlice = {
         apiVersion: "discovery.k8s.io/v1",
         kind: "EndpointSlice",

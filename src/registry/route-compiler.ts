@@ -1,6 +1,7 @@
 // Compiles a Service and its EndpointSlices into the route records the gateway
 // reads from KV (contract: src/api/route.ts). Pure: same input, same records.
 import { EXTRA_HOSTNAMES_ANNOTATION, TIMEOUT_ANNOTATION, type RouteEndpoint, type RoutePort, type RouteRecord } from "../api/route";
+import { DEFAULT_CLIENT_IP_AFFINITY_SECONDS, isHeadless } from "../api/service-rules";
 import { ENDPOINT_URLS_ANNOTATION, type Endpoint, type EndpointSlice, type Service } from "../api/types";
 
 export interface ClusterConfig {
@@ -18,8 +19,6 @@ export const lbHostname = (svc: Service, cfg: ClusterConfig): string =>
 
 export const clusterHostname = (svc: Service, cfg: ClusterConfig): string =>
   `${svc.metadata.name}.${svc.metadata.namespace}.svc.${cfg.clusterDomain}`.toLowerCase();
-
-export const isHeadless = (svc: Service): boolean => svc.spec.clusterIP === "None";
 
 /** Extra public hostnames a LoadBalancer Service asks for through its annotation. */
 export function extraHostnames(svc: Service): string[] {
@@ -90,7 +89,7 @@ export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: Cluste
       resourceVersion,
     };
     if (external) rec.externalName = svc.spec.externalName!.replace(/\.$/, "");
-    if (rec.sessionAffinity === "ClientIP") rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800;
+    if (rec.sessionAffinity === "ClientIP") rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_CLIENT_IP_AFFINITY_SECONDS;
     if (timeoutMs !== undefined) rec.timeoutMs = timeoutMs;
     const ranges = sourceRanges(svc);
     if (access === "public" && ranges.length > 0) rec.sourceRanges = ranges;

@@ -3,13 +3,12 @@
 // Like kube-proxy's ServicePortMap + EndpointsMap, reduced to what the rule renderers need.
 // The renderers program the IPv4 family only, so IPv6 addresses are left out here.
 import type { Endpoint, EndpointConditions, EndpointPort, EndpointSlice, ObjectMeta, Protocol, Service, ServicePort } from "../../api/types";
+import { DEFAULT_CLIENT_IP_AFFINITY_SECONDS } from "../../api/service-rules";
 import { SERVICE_NAME_LABEL } from "../../api/types";
 import { categorizeEndpoints, endpointKey, type CategorizedEndpoints, type EndpointInfo } from "./categorize";
 
 export type { EndpointInfo } from "./categorize";
 
-/** core/v1 default for sessionAffinityConfig.clientIP.timeoutSeconds (3 hours). */
-export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
 
 export interface ServicePortState extends CategorizedEndpoints {
   /** kube-proxy's ServicePortName string: "ns/name" or "ns/name:portName". */
@@ -140,7 +139,7 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
   const externalPolicyLocal = externallyAccessible && spec.externalTrafficPolicy === "Local";
   const internalPolicyLocal = spec.internalTrafficPolicy === "Local";
   const affinityTimeoutSeconds =
-    spec.sessionAffinity === "ClientIP" ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS : 0;
+    spec.sessionAffinity === "ClientIP" ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_CLIENT_IP_AFFINITY_SECONDS : 0;
   const namespace = svc.metadata.namespace ?? "default";
   const service = svc.metadata.name ?? "";
   const portName = sp.name ?? "";

@@ -1,7 +1,7 @@
 // One table of packet cases with the outcome every proxier backend must produce. The
 // cluster is built from an address plan so that the kernel backends (traced) can use lab
 // addresses and the userspace backend real loopback ones.
-import type { Packet, TraceResult } from "../../../src/agent/proxy/trace-engine";
+import type { Packet, TraceResult } from "./trace/engine";
 import type { ProxyStateInput } from "../../../src/agent/proxy/state";
 import { endpoint, service, slice } from "./fixtures";
 

@@ -3,10 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { buildProxyState } from "../../../src/agent/proxy/state";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
-import { traceNftables } from "../../../src/agent/proxy/nftables/trace";
+import { traceNftables } from "./trace/nftables";
 import { renderIptables } from "../../../src/agent/proxy/iptables/render";
-import { traceIptables } from "../../../src/agent/proxy/iptables/trace";
-import type { Packet, TraceResult } from "../../../src/agent/proxy/trace-engine";
+import { traceIptables } from "./trace/iptables";
+import type { Packet, TraceResult } from "./trace/engine";
 import { conformanceFixture, KERNEL_PLAN } from "./conformance.case";
 
 const fixture = conformanceFixture(KERNEL_PLAN);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildProxyState } from "../../../src/agent/proxy/state";
 import { probability, renderIptables, renderIptablesChanges, renderIptablesSync } from "../../../src/agent/proxy/iptables/render";
-import { IptablesModel } from "../../../src/agent/proxy/iptables/trace";
+import { IptablesModel } from "./trace/iptables";
 import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
 import { expectGolden } from "./golden";
 

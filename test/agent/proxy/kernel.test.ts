@@ -7,7 +7,7 @@ import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state
 import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
 import { IptablesProxier } from "../../../src/agent/proxy/iptables/apply";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
-import { NftModel } from "../../../src/agent/proxy/nftables/trace";
+import { NftModel } from "./trace/nftables";
 import { flushConntrackUDP } from "../../../src/agent/proxy/conntrack";
 import { JUMP_RULES } from "../../../src/agent/proxy/iptables/chains";
 import { describeNetns, ECHO_SERVER, httpGetIn, NetnsLab } from "../netns";

@@ -5,7 +5,7 @@ import { NftSession } from "../../../src/agent/proxy/nftables/session";
 import { describeNetns, NetnsLab } from "../netns";
 import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
 import { renderNftables, renderNftablesUpdate } from "../../../src/agent/proxy/nftables/render";
-import { NftModel } from "../../../src/agent/proxy/nftables/trace";
+import { NftModel } from "./trace/nftables";
 import { BASE_CHAINS } from "../../../src/agent/proxy/nftables/layout";
 import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
 import { expectGolden } from "./golden";

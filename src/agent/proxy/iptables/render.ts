@@ -15,9 +15,8 @@ import {
   SERVICES_CHAIN,
   type IptablesTable,
 } from "./chains";
+import { MASQUERADE_MARK } from "../marks";
 
-/** Same bit as kube-proxy's masquerade mark. */
-export const MASQUERADE_MARK = "0x4000";
 
 export interface IptablesOptions {
   /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */

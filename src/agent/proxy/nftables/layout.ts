@@ -5,10 +5,9 @@
 // `numgen random mod N` as a key into a few large shared maps whose data is the DNAT
 // target. Only ClientIP-affinity services keep per-endpoint chains and sets.
 import type { EndpointInfo, ServicePortState } from "../state";
+import { MASQUERADE_MARK } from "../marks";
 import { endpointNameBase, serviceChainNames } from "./names";
 
-/** Same bit as kube-proxy's masquerade mark, so operators recognise it. */
-export const MASQUERADE_MARK = "0x4000";
 /** NF_IP_PRI_NAT_DST; written as a number because nft 1.0.6 accepts "dstnat" only on prerouting. */
 const DSTNAT_PRIORITY = -100;
 /** NF_IP_PRI_NAT_SRC. */

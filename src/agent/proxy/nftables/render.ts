@@ -7,7 +7,7 @@ import { changedServicePorts, type ProxyState, type ServicePortState } from "../
 import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, serviceObjects, sharedChainRules, sharedChains, withPickFamilies, type NftablesOptions, type NftServiceObjects } from "./layout";
 import { CountDelta, entryKeys, hairpinIPs, keepIndex, takeIndex } from "./table-index";
 
-export { MASQUERADE_MARK, type NftablesOptions } from "./layout";
+export type { NftablesOptions } from "./layout";
 
 export const NFT_TABLE = "svcedge";
 const TABLE_COMMENT = "rules for svcedge";

@@ -12,8 +12,8 @@ import {
   type Program,
   type TraceContext,
   type TraceResult,
-} from "../trace-engine";
-import { JUMP_RULES, type IptablesTable } from "./chains";
+} from "./engine";
+import { JUMP_RULES, type IptablesTable } from "../../../../src/agent/proxy/iptables/chains";
 
 type Match = (p: Packet, ctx: TraceContext) => boolean | "maybe";
 

@@ -14,7 +14,7 @@ import {
   type Rule,
   type TraceContext,
   type TraceResult,
-} from "../trace-engine";
+} from "./engine";
 
 type Match = (p: Packet, ctx: TraceContext) => boolean;
 
