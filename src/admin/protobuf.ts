@@ -61,7 +61,7 @@ const SERVICE_SPEC: MessageLayout = {
   23: f("trafficDistribution", "string"),
 };
 
-/** The kinds svcedge accepts as protobuf; anything else is 415 as before. */
+/** The kinds svcedge accepts as protobuf; a protobuf body of any other kind is 415 Unsupported Media Type. */
 const KINDS: Record<string, MessageLayout> = {
   Namespace: { 1: f("metadata", { message: OBJECT_META }), 2: f("spec", { message: { 1: f("finalizers", "string", true) } }) },
   Service: { 1: f("metadata", { message: OBJECT_META }), 2: f("spec", { message: SERVICE_SPEC }) },

@@ -1,5 +1,6 @@
-// Tunables of the data plane. Defaults follow Envoy's outlier detection and the KV
-// limits in DESIGN.md; tests change them through `configureGateway`.
+// Tunables of the data plane. Defaults follow Envoy's outlier detection and Workers KV's
+// limits (a cacheTtl of at least 30 s; reads cached at the edge for up to 60 s); tests
+// change them through `configureGateway`.
 
 /** KV rejects `cacheTtl` below 30 s. */
 export const KV_MIN_CACHE_TTL_SECONDS = 30;

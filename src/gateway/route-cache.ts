@@ -106,7 +106,7 @@ export async function resolveRoute(kv: KVNamespace, host: string): Promise<Loade
 /**
  * The host filter, read at most once per cache period (as route records are, so that a new
  * host waits for at most one period). Missing, unreadable or failing to load: null, and
- * every host is looked up as before the filter existed.
+ * every host is looked up in KV.
  */
 async function hostFilter(kv: KVNamespace): Promise<HostFilter | null> {
   try {

@@ -42,8 +42,8 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
 /**
  * renderNftables in pieces, for writing to nft as they are made: the rules first (they need
  * every Service), then the elements one command at a time. At 10,000 Services the
- * transaction is several MB; as one string (and one buffer for the pipe) it set the agent's
- * memory peak.
+ * transaction is several MB; as one string (and one buffer for the pipe) it would be the
+ * largest allocation of the agent.
  */
 export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): Generator<string> {
   const t = opts.table ?? NFT_TABLE;
