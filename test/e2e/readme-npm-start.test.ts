@@ -125,6 +125,30 @@ describe("npm start", () => {
     expect(new Set(byClient.values())).toEqual(new Set(["a", "b"]));
   });
 
+  it("closes watches whose clients hang up, over http and the TLS port, without a stack trace in its log", { timeout: 60_000 }, async () => {
+    const metric = async (name: string): Promise<number> => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await admin("GET", "/metrics")).text())?.[1]);
+    const path = "/api/v1/namespaces/default/services?watch=true&allowWatchBookmarks=true";
+    // Over http with fetch, over the TLS port with curl (as the printed commands do).
+    const aborted = new AbortController();
+    const res = await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${dev.adminToken}` }, signal: aborted.signal });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first ADDED event: the watch is open
+    const curl = execFile("curl", ["-sS", "-N", "--cacert", ".wrangler/svcedge-tls/cert.pem", "-H", `Authorization: Bearer ${dev.adminToken}`, `https://127.0.0.1:${dev.httpsPort}${path}`], { cwd: dev.dir });
+    let watchers = 0;
+    for (let attempt = 0; attempt < 100 && watchers < 2; attempt++) watchers = await metric("svcedge_registry_watchers");
+    expect(watchers).toBe(2);
+    aborted.abort();
+    curl.kill("SIGKILL");
+    // The registry notices a gone client at its next write: under wrangler dev that is the next
+    // bookmark (every 15 s), its empty probe writes do not reach the socket once events went out.
+    for (let attempt = 0; attempt < 300 && watchers > 0; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      watchers = await metric("svcedge_registry_watchers");
+    }
+    expect(watchers).toBe(0);
+    expect(dev.output()).not.toMatch(/^\s+at .+:\d+:\d+\)?$|uncaught exception|Uncaught|^stack:/im);
+  });
+
   it("stops wrangler and workerd when only npm is signalled, as `timeout npm start` does", async () => {
     await dev.signal("SIGTERM");
     const port = Number(new URL(api).port);
