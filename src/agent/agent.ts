@@ -99,8 +99,9 @@ export class Agent {
       log.info("serving metrics", { address: options.metricsAddress, port: options.metricsPort });
     }
     await Promise.all([this.services.start(), this.slices.start(), this.pods.start()]);
-    this.syncLoop.start();
+    // Before the first sync: an address DNS cannot bind stops the agent before it programs rules.
     await this.dns?.start();
+    this.syncLoop.start();
     if (options.podManifests) {
       this.manifests = new PodManifestSync({ client, dir: options.podManifests, nodeName: options.node, pods: () => this.pods.store.values(), log });
       await this.manifests.start();

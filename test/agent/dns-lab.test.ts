@@ -204,6 +204,14 @@ describeNetns("cluster DNS: real dig from a pod namespace through the node's age
     expect(out.split(/\s+/)[0]).toBe(ADDR.external);
   });
 
+  it("an address that is not the node's: one line, exit 1", async () => {
+    const token = (await admin<{ status: { token: string } }>("POST", "/api/v1/nodes/dns-node-2/token")).status.token;
+    const r = await runAgent(["--api", worker!.url, "--node", "dns-node-2", "--node-ip", ADDR.node, "--dns-addr", "198.18.133.1", "--dns-upstream", `${ADDR.root}:${PORT.upstream}`], { netns: lab!.ns("node"), env: { SVCEDGE_TOKEN: token } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("svcedge-agent:"))).toEqual(["svcedge-agent: cannot serve DNS on 198.18.133.1:53: EADDRNOTAVAIL"]);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("the agent's /metrics counts DNS requests, responses by rcode, cache hits and forward latency", async () => {
     const text = await (await fetch(`http://${ADDR.node}:${PORT.metrics}/metrics`)).text();
     expect(text).toMatch(/^svcedge_agent_dns_requests_total\{proto="udp"\} [1-9]/m);

@@ -13,7 +13,7 @@ import type { ClusterZone } from "./cluster-answer";
 import { ClusterRecords } from "./cluster-records";
 import { Forwarder } from "./forwarder";
 import { QueryHandler } from "./query-handler";
-import type { HostPort } from "./resolv-conf";
+import { formatHostPort, type HostPort } from "./resolv-conf";
 import { DnsServer } from "./server";
 
 export const namespacesPath = "/api/v1/namespaces";
@@ -92,7 +92,12 @@ export class ClusterDns {
   /** Lists namespaces, then serves; call once the Service and slice informers have listed. */
   async start(): Promise<void> {
     await this.namespaces.start();
-    await this.server.start();
+    try {
+      await this.server.start();
+    } catch (e) {
+      // EADDRNOTAVAIL (not this node's address), EADDRINUSE, EACCES: one line for the operator.
+      throw new Error(`cannot serve DNS on ${formatHostPort(this.opts.listen)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
     if (this.forwarder.upstreamCount === 0) this.opts.log.warn("cluster DNS has no upstream resolver: names outside the cluster get REFUSED", { component: "dns" });
     this.forwarder.probeForLoops();
     this.opts.log.info("serving cluster DNS", { component: "dns", address: this.opts.listen.host, port: this.server.address.port, zone: this.opts.zone, upstreams: this.forwarder.upstreamCount });
