@@ -17,6 +17,7 @@ beforeAll(async () => {
   dns.add(serviceObject("default", "kubernetes", { type: "ClusterIP", clusterIP: "198.19.0.1", clusterIPs: ["198.19.0.1"], ports: [{ name: "https", protocol: "TCP", port: 443 }, { name: "dns", protocol: "UDP", port: 53 }] }));
   dns.add(serviceObject("default", "dual", { type: "ClusterIP", clusterIP: "198.19.0.2", clusterIPs: ["198.19.0.2", "2001:db8::2"], ports: [{ name: "http", protocol: "TCP", port: 80 }] }));
   dns.add(serviceObject("default", "unnamed", { type: "ClusterIP", clusterIP: "198.19.0.3", ports: [{ protocol: "TCP", port: 8080 }] }));
+  dns.add(serviceObject("early", "first", { type: "ClusterIP", clusterIP: "198.19.0.4", ports: [{ port: 80 }] }));
   dns.add(serviceObject("default", "headless", { clusterIP: "None", ports: [{ name: "https", protocol: "TCP", port: 443 }] }));
   dns.add(
     sliceObject("default", "headless", "headless-v4", {
@@ -129,6 +130,8 @@ const CASES: Case[] = [
   { section: "2.3 / RFC 2308", what: "NXDOMAIN: no such Service", name: "nginx.default.svc.cluster.local", type: "A", rcode: "NXDOMAIN", soa: true },
   { section: "2.3 / RFC 2308", what: "NXDOMAIN: no such namespace", name: "kubernetes.nowhere.svc.cluster.local", type: "A", rcode: "NXDOMAIN", soa: true },
   { section: "2.3 / RFC 2308", what: "NODATA: an existing namespace with no Service of that name asked as a whole", name: "empty-ns.svc.cluster.local", type: "A", rcode: "NOERROR", answer: [], soa: true },
+  { section: "2.3 / RFC 2308", what: "NODATA: a namespace whose Namespace object has not arrived yet but holds a Service", name: "early.svc.cluster.local", type: "A", rcode: "NOERROR", answer: [], soa: true },
+  { section: "2.3.1", what: "... and that Service resolves", name: "first.early.svc.cluster.local", type: "A", rcode: "NOERROR", answer: [`first.early.svc.cluster.local ${TTL} A 198.19.0.4`] },
   { section: "2.3 / RFC 2308", what: "NODATA: svc.<zone>", name: "svc.cluster.local", type: "A", rcode: "NOERROR", answer: [], soa: true },
   { section: "2.3 / RFC 2308", what: "NXDOMAIN: neither svc nor pod under the zone", name: "foo.cluster.local", type: "A", rcode: "NXDOMAIN", soa: true },
   { section: "2.4.1 / RFC 2308", what: "NXDOMAIN: no such endpoint hostname", name: "bogus.headless.default.svc.cluster.local", type: "A", rcode: "NXDOMAIN", soa: true },
@@ -152,5 +155,12 @@ describe("Kubernetes DNS specification 1.1.0, over UDP", () => {
       expect(r.rcode, `${c.name} ${c.type}`).toBe(c.rcode);
       if (c.answer) expect(rrLines(r.answers), `${c.name} ${c.type}`).toEqual([...c.answer].sort());
     }
+  });
+
+  it("a namespace with neither a Namespace object nor a Service is gone: NXDOMAIN", async () => {
+    dns.remove(serviceObject("early", "first", { clusterIP: "198.19.0.4" }));
+    const r = await query(dns.address, "early.svc.cluster.local", "A");
+    expect(r.rcode).toBe("NXDOMAIN");
+    expect(rrLines(r.authorities)).toEqual([SOA]);
   });
 });

@@ -86,6 +86,8 @@ export class ClusterRecords {
   private readonly services = new Map<string, Service>();
   private readonly slices = new Map<string, Map<string, EndpointSlice>>();
   private readonly namespaces = new Set<string>();
+  /** Services per namespace: a namespace holding one exists even before its own watch event arrives (another stream). */
+  private readonly servicesIn = new Map<string, number>();
   private readonly views = new Map<string, DnsService>();
   /** addressKey → the names whose PTR record it has (spec 2.3.3, 2.4.3). */
   private readonly reverse = new Map<string, string[]>();
@@ -95,7 +97,7 @@ export class ClusterRecords {
   constructor(private readonly zone: string) {}
 
   hasNamespace(namespace: string): boolean {
-    return this.namespaces.has(namespace);
+    return this.namespaces.has(namespace) || this.servicesIn.has(namespace);
   }
 
   service(namespace: string, name: string): DnsService | undefined {
@@ -120,9 +122,15 @@ export class ClusterRecords {
 
   serviceChanged(change: Change<Service>): void {
     const svc = change.object;
-    const key = keyOf(svc.metadata.namespace ?? "default", svc.metadata.name ?? "");
+    const namespace = svc.metadata.namespace ?? "default";
+    const key = keyOf(namespace, svc.metadata.name ?? "");
+    const had = this.services.has(key);
     if (change.type === "DELETED") this.services.delete(key);
     else this.services.set(key, svc);
+    const delta = Number(this.services.has(key)) - Number(had);
+    const left = (this.servicesIn.get(namespace) ?? 0) + delta;
+    if (left > 0) this.servicesIn.set(namespace, left);
+    else this.servicesIn.delete(namespace);
     this.reindex(key);
   }
 
