@@ -10,14 +10,12 @@ import { NODE_LEASE_NAMESPACE } from "../api/types";
 import { isConflict, isNotFound, type ApiClient } from "./api-client";
 import { silentLogger, type Logger } from "./log";
 import type { AgentMetrics } from "./metrics";
+import { kubeMicroTime } from "../api/timestamps";
 
 /** kubelet renews at a quarter of the lease duration (NodeLeaseRenewIntervalFraction 0.25). */
 export const RENEW_INTERVAL_FRACTION = 0.25;
 
 export const leasePath = (node: string): string => `/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases/${node}`;
-
-/** metav1.MicroTime: RFC 3339 with microseconds. */
-export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 
 export interface LeaseRenewerOptions {
   client: ApiClient;
@@ -73,7 +71,7 @@ export class LeaseRenewer {
   async renew(): Promise<void> {
     const { client, nodeName, metrics } = this.opts;
     const path = leasePath(nodeName);
-    const now = microTime((this.opts.now ?? (() => new Date()))());
+    const now = kubeMicroTime((this.opts.now ?? (() => new Date()))());
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         if (!this.lease) {

@@ -7,6 +7,7 @@ import type { Change } from "./informer";
 import { silentLogger, type Logger } from "./log";
 import type { AgentMetrics } from "./metrics";
 import { ProbeWorker, runProbe, type ProbeOutcome } from "./prober";
+import { kubeTime } from "../api/timestamps";
 
 /** Transitions that arrive within this window go out together. */
 export const STATUS_BATCH_MS = 50;
@@ -148,7 +149,7 @@ export class PodReadiness {
         const t = this.pods.get(key);
         const desired = this.desiredReady(key);
         if (!t || desired === undefined || desired === reportedReady(t.pod)) return;
-        const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+        const now = kubeTime(Date.now());
         const condition: PodCondition = { type: "Ready", status: desired ? "True" : "False", lastProbeTime: null, lastTransitionTime: now };
         if (!desired) condition.reason = "ContainersNotReady";
         const conditions = [...(t.pod.status?.conditions ?? []).filter((c) => c.type !== "Ready"), condition];

@@ -8,8 +8,7 @@ import type { ServicePodIndex } from "./indexes";
 import { resourceNamed } from "./resources";
 import type { RouteController } from "./route-controller";
 import type { ObjectStore } from "./store";
-
-const timestamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+import { kubeTime } from "../api/timestamps";
 
 export class EndpointsReconciler implements Controller {
   constructor(
@@ -59,7 +58,7 @@ export class EndpointsReconciler implements Controller {
         this.writer.commit(r, "MODIFIED", want, have, now);
       } else {
         want.metadata.uid = crypto.randomUUID();
-        want.metadata.creationTimestamp = timestamp(now);
+        want.metadata.creationTimestamp = kubeTime(now);
         want.metadata.generation = 1;
         this.writer.commit(r, "ADDED", want, undefined, now);
       }

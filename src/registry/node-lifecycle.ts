@@ -8,6 +8,7 @@ import type { EndpointsReconciler } from "./endpoints-reconciler";
 import type { NodeLiveness } from "./node-liveness";
 import { resourceNamed } from "./resources";
 import type { ObjectStore } from "./store";
+import { kubeTime } from "../api/timestamps";
 
 /**
  * Nodes marked NotReady per alarm: each reconciles the Services of its Pods, so a mass
@@ -50,7 +51,7 @@ export class NodeLifecycleController implements Controller {
 
   private setReady(node: Node, ready: boolean, now: number): void {
     const next = structuredClone(node);
-    const ts = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+    const ts = kubeTime(now);
     const conditions = (next.status ??= {}).conditions ?? [];
     const cond = ready
       ? { type: "Ready", status: "True" as const, reason: "KubeletReady", message: "svcedge agent is posting ready status", lastHeartbeatTime: ts, lastTransitionTime: ts }

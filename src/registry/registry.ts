@@ -45,6 +45,7 @@ import type { HostnamePolicy } from "./service-annotations";
 import { ServicePodIndex } from "./indexes";
 import { RouteHashes } from "./route-hashes";
 import { randomToken, sha256Hex } from "../api/credentials";
+import { kubeTime } from "../api/timestamps";
 
 /** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
 export type Result<T> = { ok: true; value: T; warnings?: string[]; created?: true } | { ok: false; status: Status };
@@ -163,7 +164,7 @@ class RegistryCore {
           {
             apiVersion: "v1",
             kind: "Namespace",
-            metadata: { name: ns, uid: crypto.randomUUID(), creationTimestamp: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"), labels: { "kubernetes.io/metadata.name": ns } },
+            metadata: { name: ns, uid: crypto.randomUUID(), creationTimestamp: kubeTime(now), labels: { "kubernetes.io/metadata.name": ns } },
             spec: { finalizers: ["kubernetes"] },
             status: { phase: "Active" },
           } as Namespace,
@@ -292,7 +293,7 @@ class RegistryCore {
     if (allocated) return fail(allocated);
     const now = Date.now();
     obj.metadata.uid = crypto.randomUUID();
-    obj.metadata.creationTimestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");
+    obj.metadata.creationTimestamp = kubeTime(now);
     obj.metadata.generation = 1;
     if (opts.fieldManager) recordCreate(obj, opts.fieldManager, now);
     if (opts.dryRun) return { ok: true, value: obj, warnings: admitted.warnings };

@@ -8,6 +8,7 @@
 import type { KubeObject, ManagedFieldsEntry, StatusCause } from "../api/types";
 import { isObject as isObj, ownValue, type PlainObject as Obj } from "../api/plain-data";
 import { applyStrategicMergePatch, fieldStrategy, PATCH_STRATEGIES, type PatchStrategy } from "./strategic-merge";
+import { kubeTime } from "../api/timestamps";
 
 /** A field path in FieldsV1 notation: "f:spec", "k:{\"port\":80,\"protocol\":\"TCP\"}", "v:\"x\"", and "." for the element itself. */
 type Path = string[];
@@ -189,7 +190,7 @@ export function fromFieldsV1(fields: Obj | undefined): Set<string> {
 }
 
 function entry(manager: string, operation: "Apply" | "Update", apiVersion: string, set: Set<string>, now: number): ManagedFieldsEntry {
-  return { manager, operation, apiVersion, time: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"), fieldsType: "FieldsV1", fieldsV1: toFieldsV1(set) };
+  return { manager, operation, apiVersion, time: kubeTime(now), fieldsType: "FieldsV1", fieldsV1: toFieldsV1(set) };
 }
 
 const isLeaf = (k: string): boolean => !k.endsWith('"."]');

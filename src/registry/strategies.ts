@@ -11,6 +11,7 @@ import type { ServicePodIndex } from "./indexes";
 import type { NodeLiveness } from "./node-liveness";
 import { validateServiceAnnotations, type HostnamePolicy } from "./service-annotations";
 import type { ServiceAllocations } from "./service-allocation";
+import { kubeTime } from "../api/timestamps";
 
 /** Namespaces that always exist, as in every Kubernetes cluster. */
 export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_LEASE_NAMESPACE];
@@ -42,8 +43,6 @@ export interface StrategyDeps {
   /** Revokes a deleted Node's tokens. */
   dropNodeTokens(node: string): void;
 }
-
-const timestamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 
 export function buildStrategies(d: StrategyDeps): Record<string, Strategy> {
   const services: Strategy = {
@@ -83,7 +82,7 @@ export function buildStrategies(d: StrategyDeps): Record<string, Strategy> {
     gracefulDelete(current, gracePeriodSeconds, now) {
       if (!gracePeriodSeconds || gracePeriodSeconds <= 0 || current.metadata.deletionTimestamp) return undefined;
       const next = structuredClone(current);
-      next.metadata.deletionTimestamp = timestamp(now + gracePeriodSeconds * 1000);
+      next.metadata.deletionTimestamp = kubeTime(now + gracePeriodSeconds * 1000);
       (next.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds = gracePeriodSeconds;
       return next;
     },
