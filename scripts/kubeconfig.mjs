@@ -67,7 +67,7 @@ function fail(message) {
 const out = flag("out");
 // `npm run kubeconfig > file`: npm has already written its banner into the file, and kubectl
 // would fail on it with "yaml: line 2: did not find expected comment or line break".
-const npmBanner = process.env.npm_lifecycle_event !== undefined && process.env.npm_config_loglevel !== "silent";
+const npmBanner = process.env.npm_lifecycle_event === "kubeconfig" && process.env.npm_config_loglevel !== "silent";
 if (out === undefined && npmBanner && fstatSync(1).isFile()) {
   fail("npm printed its banner into that file; write it with `npm run kubeconfig -- --out svcedge.kubeconfig` (or `npm run -s kubeconfig > svcedge.kubeconfig`)");
 }
