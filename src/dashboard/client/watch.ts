@@ -5,6 +5,12 @@
 // hand a 410 Expired to the caller, which lists again.
 export const WATCH_JS = String.raw`import { apiFetch } from "./api.js";
 
+/**
+ * Each stream asks the server to end it after this long, and the page resumes at once. It bounds
+ * how long a watch the page left keeps counting at the registry: under wrangler dev, a stream the
+ * browser aborted stays open at the registry until it ends (seen in svcedge_registry_watchers).
+ */
+const WATCH_TIMEOUT_SECONDS = 60;
 /** Backoff between failed attempts: client-go's reflector starts near 1 s and caps in the tens of seconds. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 15000;
@@ -46,6 +52,7 @@ export function watchCollection(path, params, resourceVersion, handlers, signal)
       const q = new URLSearchParams(params || {});
       q.set("watch", "1");
       q.set("allowWatchBookmarks", "true");
+      q.set("timeoutSeconds", String(WATCH_TIMEOUT_SECONDS));
       if (rv) q.set("resourceVersion", rv);
       try {
         const res = await apiFetch(path + "?" + q.toString(), { signal });
