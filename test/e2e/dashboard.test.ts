@@ -119,7 +119,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     for (const server of podServers) await new Promise((r) => server.close(r));
   });
 
-  it("refuses a wrong token: says so, keeps nothing, and puts no token in the URL", async () => {
+  it("refuses a wrong token and a node token: says so, keeps nothing, and puts no token in the URL", async () => {
     await page.goto(`${worker.url}/dashboard/`);
     await page.fill("#token", "not-the-token");
     await page.click("button[type=submit]");
@@ -127,8 +127,14 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(page.url()).toBe(`${worker.url}/dashboard/`);
     await shot("1-wrong-token");
-    // The wrong token's 401 is the one failed request the browser logs.
-    expect(unexplained().filter((p) => !p.includes("401"))).toEqual([]);
+    // A node token is a valid credential, but not the admin's: refused too.
+    const nodeToken = (await api("POST", "/api/v1/nodes/node-a/token", {})).status.token as string;
+    await page.fill("#token", nodeToken);
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.textContent("[data-role=sign-in-error]")).toMatch(/^Not the admin token: .*User "system:node:node-a" cannot get/);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    // The refused tokens' 401 and 403 are the failed requests the browser logs.
+    expect(unexplained().filter((p) => !/\b40[13]\b/.test(p))).toEqual([]);
     problems.length = 0;
     cutWatches = 0;
   });

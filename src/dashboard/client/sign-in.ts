@@ -1,5 +1,6 @@
 // Browser module /dashboard/sign-in.js: the sign-in form. The token is tried against
-// the API first and kept (in sessionStorage) only when the API accepts it.
+// the API first and kept (in sessionStorage) only when the API accepts it as the admin's:
+// /metrics is the admin's alone, so a node token is refused here rather than half-working.
 export const SIGN_IN_JS = String.raw`import { apiFetch, signIn } from "./api.js";
 import { h } from "./dom.js";
 
@@ -21,11 +22,14 @@ export function signInView(root, message, done) {
     button.disabled = true;
     error.hidden = true;
     try {
-      await apiFetch("/api/v1/namespaces?limit=1", { token: value });
+      await apiFetch("/metrics", { token: value, accept: "text/plain" });
       signIn(value);
       done();
     } catch (err) {
-      error.textContent = err.code === 401 ? "Wrong token: the API answered 401 Unauthorized." : "Sign-in failed: " + (err.message || String(err));
+      error.textContent =
+        err.code === 401 ? "Wrong token: the API answered 401 Unauthorized."
+        : err.code === 403 ? "Not the admin token: " + err.message
+        : "Sign-in failed: " + (err.message || String(err));
       error.hidden = false;
       token.select();
     } finally {
