@@ -178,7 +178,6 @@ if (await waitUntilReady()) {
     `  admin API and gateway: ${httpUrl}`,
     httpsUrl && `  admin API over TLS:    ${httpsUrl}   (self-signed: ${tls.cert})`,
     `  admin token:           ${token}`,
-    `  dashboard:             ${httpUrl}/dashboard/   (sign in with the admin token)`,
     `  dashboard:             ${httpUrl}/dashboard/   (sign in with the admin token; docs/dashboard.md)`,
     `  try:      curl -H "Authorization: Bearer ${token}" ${httpUrl}/api/v1/namespaces/default/services`,
     httpsUrl && `            curl --cacert ${tls.cert} -H "Authorization: Bearer ${token}" ${httpsUrl}/version`,
