@@ -5,7 +5,7 @@
 // and the Nodes page. Screenshots go to test-artifacts/dashboard/ (git-ignored; CI
 // keeps them). Under REQUIRE_CHROMIUM=1 (CI) a missing chromium fails the suite.
 import { existsSync, mkdirSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -23,6 +23,19 @@ const PAGED_SERVICES = 57;
 if (!HAVE_CHROMIUM && process.env.REQUIRE_CHROMIUM === "1") {
   it("finds chromium (REQUIRE_CHROMIUM=1)", () => {
     expect.fail(`${CHROMIUM} is missing, and REQUIRE_CHROMIUM=1 requires it (apt-get install chromium)`);
+  });
+}
+
+/** A GET through the gateway: the Worker's address, with a Host the admin API does not answer on; resolves to the status. */
+function gatewayGet(worker: LocalWorker, host: string): Promise<number> {
+  const url = new URL(worker.url);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname: url.hostname, port: url.port, path: "/", headers: { host } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
   });
 }
 
@@ -79,8 +92,9 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
       podServers.push(server);
       podPorts.push((server.address() as AddressInfo).port);
     }
-    // Seven objects per registry RPC: every page of 50 is assembled from several API pages.
-    worker = await startLocalWorker({ vars: { LIST_RPC_PAGE_ITEMS: "7", GATEWAY_ALLOW_LOCAL_ORIGINS: "true" } });
+    // Seven objects per registry RPC: every page of 50 is assembled from several API pages. No route
+    // cache, as under npm start: the gateway follows readiness as soon as the registry flushes.
+    worker = await startLocalWorker({ vars: { LIST_RPC_PAGE_ITEMS: "7", GATEWAY_ALLOW_LOCAL_ORIGINS: "true", GATEWAY_ROUTE_CACHE_TTL_SECONDS: "0" } });
     for (const ns of ["shop", "warehouse"]) await api("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
     const node = await api("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: "node-a" } });
     node.status = { conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", lastTransitionTime: new Date().toISOString() }] };
@@ -116,7 +130,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await worker?.stop();
-    for (const server of podServers) await new Promise((r) => server.close(r));
+    for (const server of podServers) if (server.listening) await new Promise((r) => server.close(r));
   });
 
   it("refuses a wrong token and a node token: says so, keeps nothing, and puts no token in the URL", async () => {
@@ -230,13 +244,27 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
+  it("shows an endpoint the gateway ejected after its Pod stopped answering", async () => {
+    await page.click('tr[data-key="shop/web"] a');
+    await expect.poll(() => page.textContent('tr[data-endpoint="web-2"] [data-role=gateway]'), { timeout: 10_000 }).toBe("in rotation");
+    // web-2's server goes away for real: connections to it are refused.
+    await new Promise((r) => podServers[1]!.close(r));
+    const host = "web-shop.lb.svcedge.local";
+    // The gateway picks at random and retries a refused connection on web-1; at most 40 requests, each tries web-2 with probability 1/2.
+    const ejected = async () => (await api("GET", "/dashboard/api/edge/namespaces/shop/services/web")).ports[0].endpoints.some((e: { ejected: boolean }) => e.ejected);
+    for (let i = 0; i < 40 && !(await ejected()); i++) expect(await gatewayGet(worker, host)).toBe(200);
+    await expect.poll(() => page.textContent('tr[data-endpoint="web-2"] [data-role=gateway]'), { timeout: 10_000 }).toBe("ejected (http)");
+    expect(await page.textContent('tr[data-endpoint="web-1"] [data-role=gateway]')).toBe("in rotation");
+    await shot("6-ejected");
+  });
+
   it("shows the Nodes: Ready condition and the age of their Lease", async () => {
     await page.click("nav >> text=Nodes");
     await page.waitForSelector('tr[data-key="node-a"]');
     const node = row("node-a");
     expect(await node.locator("[data-role=ready]").textContent()).toBe("Ready");
     expect(await node.locator("[data-role=lease]").textContent()).toMatch(/^\d+s$/);
-    await shot("6-nodes");
+    await shot("7-nodes");
   });
 
   it("signs out: the token is gone and the sign-in form is back", async () => {
