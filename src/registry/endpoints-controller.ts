@@ -1,6 +1,7 @@
 // The endpoints controller: Service selector × Pods × readiness → EndpointSlices.
 // Pure: `desiredSlices` computes what the managed slices of one Service must be;
 // the registry diffs that against what is stored and writes only the changes.
+import { contentHash } from "../api/content-hash";
 import {
   MANAGED_BY_CONTROLLER,
   MANAGED_BY_LABEL,
@@ -72,11 +73,8 @@ function podPorts(svc: Service, pod: Pod): EndpointPort[] {
   return out;
 }
 
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(36).padStart(7, "0").slice(0, 7);
-}
+/** A stable 7-character name suffix per slice family and chunk (the controller's names must not depend on order). */
+const sliceSuffix = (s: string): string => contentHash(s).toString(36).padStart(7, "0").slice(-7);
 
 /**
  * The managed slices a Service should have, keyed by name. Pods are grouped by
@@ -124,7 +122,7 @@ export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): Endp
         apiVersion: "discovery.k8s.io/v1",
         kind: "EndpointSlice",
         metadata: {
-          name: `${svcName}-${fnv1a(`${key}#${i}`)}`,
+          name: `${svcName}-${sliceSuffix(`${key}#${i}`)}`,
           namespace: svc.metadata.namespace!,
           labels: { [SERVICE_NAME_LABEL]: svcName, [MANAGED_BY_LABEL]: MANAGED_BY_CONTROLLER },
           ownerReferences: [{ apiVersion: "v1", kind: "Service", name: svcName, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }],

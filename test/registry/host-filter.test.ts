@@ -87,8 +87,10 @@ describe("at the edge", () => {
       if (!mayContainHost(filter, host)) unknown.push(host);
     }
     const start = gatewayStats();
+    const startedAt = Date.now();
     for (const host of unknown) expect((await through(host)).status).toBe(404);
-    expect(gatewayStats().kvReads - start.kvReads).toBe(0);
+    // No read per host: at most the filter's own re-read once per cache period (200 ms) that the loop lasted.
+    expect(gatewayStats().kvReads - start.kvReads).toBeLessThanOrEqual(Math.ceil((Date.now() - startedAt) / 200));
 
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("blog", { type: "LoadBalancer", selector: { app: "shop" }, ports: [{ name: "http", port: 80, targetPort: pods.d }] }));
     await flushKv();
