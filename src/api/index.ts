@@ -15,7 +15,6 @@ export {
 } from "./labels";
 export { parseFieldSelector, matchesFields, type FieldSelector, type FieldRequirement } from "./fields";
 export { applyMergePatch, applyJsonPatch, deepEqual, type PatchResult } from "./patch";
-export { applyStrategicMergePatch } from "./strategic-merge";
 export { isHeadless, externallyAccessible, needsHealthCheck, CLUSTER_IP_NONE } from "./service-rules";
 export * from "./types";
 export * from "./status";

@@ -228,7 +228,7 @@ export function serverSideApply(input: ApplyInput): ApplyOutcome {
   for (const o of others) for (const k of taken) o.set.delete(k);
 
   const { managedFields: _ignored, ...appliedMeta } = applied.metadata;
-  const merged = applyStrategicMergePatch(current, { ...applied, metadata: appliedMeta }, PATCH_STRATEGIES[current.kind] ?? {}) as unknown as KubeObject;
+  const merged = applyStrategicMergePatch(current, { ...applied, metadata: appliedMeta }, PATCH_STRATEGIES[current.kind] ?? {}, "listMapKeys") as unknown as KubeObject;
   for (const atomic of ATOMIC_MAPS[current.kind] ?? []) {
     const v = valueAt(applied, atomic.map((s) => `f:${s}`));
     if (v !== undefined) setAt(merged, atomic, structuredClone(v));

@@ -7,14 +7,17 @@
 //   $retainKeys: [..]                      keep only these keys of the map
 //   $setElementOrder/<list>: [..]          order of the merged list
 //   $deleteFromPrimitiveList/<list>: [..]  remove values from a set-like list
-// The strategies come from the struct tags of k8s.io/api (core/v1, discovery/v1).
+// The strategies come from the struct tags of k8s.io/api (core/v1, discovery/v1). A list
+// element is found by its patchMergeKey (Service ports by `port` alone, as upstream: a UDP
+// port patched onto a TCP port of the same number becomes that element); server-side apply
+// merges with the same code but finds elements by all their listMapKeys (port+protocol).
 
 import { hasOwn, isObject, ownValue, setOwn, type PlainObject } from "../api/plain-data";
 
 export interface PatchStrategy {
   /** Struct fields with a strategy somewhere below them. */
   fields?: Record<string, PatchStrategy>;
-  /** For a list of maps with patchStrategy "merge": the keys that identify an element (listMapKeys). */
+  /** For a list of maps with patchStrategy "merge": the keys that identify an element (listMapKeys); the first is the patchMergeKey. */
   mergeKeys?: string[];
   /** Values the apiserver defaults a merge key to when it is omitted (ServicePort.protocol = TCP). */
   keyDefaults?: Record<string, unknown>;
@@ -87,21 +90,30 @@ export const PATCH_STRATEGIES: Record<string, PatchStrategy> = {
   Lease: { fields: { metadata: METADATA } },
 };
 
+/**
+ * How list elements are matched: by the patchMergeKey alone (a strategic merge patch), or by
+ * every listMapKey, defaults filled in (server-side apply's merge of an applied configuration).
+ */
+export type ElementKeys = "patchMergeKey" | "listMapKeys";
+
+/** The keys that identify an element of a merged list. */
+const keysOf = (strategy: PatchStrategy, by: ElementKeys): string[] => (by === "listMapKeys" ? strategy.mergeKeys! : [strategy.mergeKeys![0]!]);
+
 /** Applies a strategic merge patch to `original` (not mutated). Throws StrategicMergeError on a malformed patch. */
-export function applyStrategicMergePatch(original: unknown, patch: unknown, strategy: PatchStrategy = {}): Obj {
+export function applyStrategicMergePatch(original: unknown, patch: unknown, strategy: PatchStrategy = {}, by: ElementKeys = "patchMergeKey"): Obj {
   if (!isObj(patch)) throw new StrategicMergeError("the strategic merge patch must be a JSON object");
-  const out = mergeMap(isObj(original) ? clone(original) : {}, patch, strategy);
+  const out = mergeMap(isObj(original) ? clone(original) : {}, patch, strategy, by);
   return out ?? {};
 }
 
 /** Returns undefined when the map itself is deleted (`$patch: delete`). */
-function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy): Obj | undefined {
+function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy, by: ElementKeys): Obj | undefined {
   const directive = patch[PATCH];
   if (directive !== undefined) {
     if (directive === "delete") return undefined;
     if (directive === "replace") {
       const { [PATCH]: _drop, ...rest } = patch;
-      return mergeMap({}, rest, strategy);
+      return mergeMap({}, rest, strategy, by);
     }
     if (directive !== "merge") throw new StrategicMergeError(`Unknown patch type: ${typeof directive === "string" ? directive : JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`);
   }
@@ -126,11 +138,11 @@ function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy): Obj | und
     }
     const cur = ownValue(original, key);
     if (isObj(value)) {
-      const merged = mergeMap(isObj(cur) ? cur : {}, value, child);
+      const merged = mergeMap(isObj(cur) ? cur : {}, value, child, by);
       if (merged === undefined) delete original[key];
       else setOwn(original, key, merged);
     } else if (Array.isArray(value)) {
-      setOwn(original, key, mergeList(Array.isArray(cur) ? cur : [], value, child, ownValue(patch, SET_ORDER + key)));
+      setOwn(original, key, mergeList(Array.isArray(cur) ? cur : [], value, child, ownValue(patch, SET_ORDER + key), by));
     } else {
       setOwn(original, key, clone(value));
     }
@@ -141,24 +153,25 @@ function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy): Obj | und
     const field = key.slice(SET_ORDER.length);
     const list = ownValue(original, field);
     if (hasOwn(patch, field) || !Array.isArray(list)) continue;
-    setOwn(original, field, reorder(list, order, fieldStrategy(strategy, field)));
+    setOwn(original, field, reorder(list, order, fieldStrategy(strategy, field), by));
   }
   return original;
 }
 
-function mergeList(original: unknown[], patch: unknown[], strategy: PatchStrategy, order: unknown): unknown[] {
+function mergeList(original: unknown[], patch: unknown[], strategy: PatchStrategy, order: unknown, by: ElementKeys): unknown[] {
   // A list without a merge strategy is atomic: the patch replaces it (directives inside are still applied).
-  if (!strategy.mergeKeys && !strategy.set) return patch.map((v) => stripDirectives(v, strategy.items ?? {}));
+  if (!strategy.mergeKeys && !strategy.set) return patch.map((v) => stripDirectives(v, strategy.items ?? {}, by));
   if (strategy.set) {
     const out = [...original];
     for (const v of patch) if (!out.some((o) => sameValue(o, v))) out.push(clone(v));
-    return order === undefined ? out : reorder(out, order, strategy);
+    return order === undefined ? out : reorder(out, order, strategy, by);
   }
   if (patch.some((e) => isObj(e) && e[PATCH] === "replace")) {
     return reorderIfAsked(
-      patch.filter((e) => !(isObj(e) && e[PATCH] === "replace")).map((v) => stripDirectives(v, strategy.items ?? {})),
+      patch.filter((e) => !(isObj(e) && e[PATCH] === "replace")).map((v) => stripDirectives(v, strategy.items ?? {}, by)),
       order,
       strategy,
+      by,
     );
   }
   const out = original.map((e) => clone(e));
@@ -166,32 +179,32 @@ function mergeList(original: unknown[], patch: unknown[], strategy: PatchStrateg
     if (!isObj(element)) throw new StrategicMergeError(`expected a map in the list with merge key ${strategy.mergeKeys![0]}, got ${JSON.stringify(element)}`);
     const primary = strategy.mergeKeys![0]!;
     if (!(primary in element)) throw new StrategicMergeError(`map: ${JSON.stringify(element)} does not contain declared merge key: ${primary}`);
-    const i = findElement(out, element, strategy);
+    const i = findElement(out, element, strategy, by);
     if (element[PATCH] === "delete") {
       if (i >= 0) out.splice(i, 1);
       continue;
     }
     if (i >= 0) {
-      const merged = mergeMap(out[i] as Obj, element, strategy.items ?? {});
+      const merged = mergeMap(out[i] as Obj, element, strategy.items ?? {}, by);
       if (merged === undefined) out.splice(i, 1);
       else out[i] = merged;
     } else {
-      const added = mergeMap({}, element, strategy.items ?? {});
+      const added = mergeMap({}, element, strategy.items ?? {}, by);
       if (added) out.push(added);
     }
   }
-  return reorderIfAsked(out, order, strategy);
+  return reorderIfAsked(out, order, strategy, by);
 }
 
-const reorderIfAsked = (list: unknown[], order: unknown, strategy: PatchStrategy): unknown[] => (order === undefined ? list : reorder(list, order, strategy));
+const reorderIfAsked = (list: unknown[], order: unknown, strategy: PatchStrategy, by: ElementKeys): unknown[] => (order === undefined ? list : reorder(list, order, strategy, by));
 
 /**
- * The index of the element `probe` names: every merge key the probe carries must
- * match. A probe without a defaulted key (a port without protocol) prefers the
+ * The index of the element `probe` names: every key the probe carries must match. By
+ * listMapKeys, a probe without a defaulted key (a port without protocol) prefers the
  * element that has the default (TCP), then any element with the same primary key.
  */
-function findElement(list: unknown[], probe: Obj, strategy: PatchStrategy): number {
-  const keys = strategy.mergeKeys!;
+function findElement(list: unknown[], probe: Obj, strategy: PatchStrategy, by: ElementKeys): number {
+  const keys = keysOf(strategy, by);
   const defaults = strategy.keyDefaults ?? {};
   const value = (e: Obj, k: string): unknown => (e[k] === undefined ? defaults[k] : e[k]);
   const present = keys.filter((k) => probe[k] !== undefined);
@@ -201,20 +214,20 @@ function findElement(list: unknown[], probe: Obj, strategy: PatchStrategy): numb
 }
 
 /** $setElementOrder: listed elements in the listed order, then the ones it does not mention, in their previous order. */
-function reorder(list: unknown[], order: unknown, strategy: PatchStrategy): unknown[] {
+function reorder(list: unknown[], order: unknown, strategy: PatchStrategy, by: ElementKeys): unknown[] {
   if (!Array.isArray(order)) throw new StrategicMergeError("invalid type for $setElementOrder: must be a list");
   const remaining = [...list];
   const out: unknown[] = [];
   for (const entry of order) {
-    const i = strategy.mergeKeys && isObj(entry) ? findElement(remaining, entry, strategy) : remaining.findIndex((v) => sameValue(v, entry));
+    const i = strategy.mergeKeys && isObj(entry) ? findElement(remaining, entry, strategy, by) : remaining.findIndex((v) => sameValue(v, entry));
     if (i >= 0) out.push(...remaining.splice(i, 1));
   }
   return [...out, ...remaining];
 }
 
-function stripDirectives(v: unknown, strategy: PatchStrategy): unknown {
-  if (isObj(v)) return mergeMap({}, v, strategy) ?? {};
-  if (Array.isArray(v)) return v.map((e) => stripDirectives(e, strategy.items ?? {}));
+function stripDirectives(v: unknown, strategy: PatchStrategy, by: ElementKeys): unknown {
+  if (isObj(v)) return mergeMap({}, v, strategy, by) ?? {};
+  if (Array.isArray(v)) return v.map((e) => stripDirectives(e, strategy.items ?? {}, by));
   return clone(v);
 }
 

@@ -8,11 +8,18 @@ const http = { name: "http", protocol: "TCP", port: 8080, targetPort: 80 };
 const https = { name: "https", protocol: "TCP", port: 8443, targetPort: 443 };
 
 describe("strategic merge patch (pure)", () => {
-  it("merges Service ports on port+protocol instead of replacing the list", () => {
-    const out = applyStrategicMergePatch(ports(http, https), ports({ port: 8443, targetPort: 9443 }), SVC);
-    expect(out).toEqual(ports(http, { ...https, targetPort: 9443 }));
+  it("merges Service ports on `port` (their patchMergeKey) instead of replacing the list, keeping the others in place", () => {
+    const original = ports(http, https);
+    const out = applyStrategicMergePatch(original, ports({ port: 8443, targetPort: 9443 }, { name: "metrics", port: 9090 }), SVC);
+    expect(out).toEqual(ports(http, { ...https, targetPort: 9443 }, { name: "metrics", port: 9090 }));
+    expect(original.spec.ports[1]).toEqual(https); // the input is not modified
+    // As upstream (kubernetes#39188): the merge key is `port` alone, so a UDP port patched onto a
+    // TCP port of the same number becomes that element. Server-side apply tells them apart.
     const udp = applyStrategicMergePatch(ports(http), ports({ port: 8080, protocol: "UDP", name: "q" }), SVC);
-    expect(udp).toEqual(ports(http, { port: 8080, protocol: "UDP", name: "q" }));
+    expect(udp).toEqual(ports({ ...http, protocol: "UDP", name: "q" }));
+    const both = { name: "dns-udp", protocol: "UDP", port: 53 };
+    const applied = applyStrategicMergePatch(ports({ name: "dns", protocol: "TCP", port: 53 }), ports(both), SVC, "listMapKeys");
+    expect(applied).toEqual(ports({ name: "dns", protocol: "TCP", port: 53 }, both));
   });
 
   it("deletes, replaces and orders list elements with $patch and $setElementOrder", () => {
@@ -38,6 +45,11 @@ describe("strategic merge patch (pure)", () => {
     expect(applyStrategicMergePatch(svc, { spec: { externalIPs: ["198.18.0.3"] } }, SVC).spec).toEqual({ externalIPs: ["198.18.0.3"] });
     expect(applyStrategicMergePatch(svc, { metadata: { finalizers: ["b", "a"] } }, SVC).metadata).toEqual({ finalizers: ["a", "b"] });
     expect(applyStrategicMergePatch(svc, { metadata: { "$deleteFromPrimitiveList/finalizers": ["a"] } }, SVC).metadata).toEqual({ finalizers: [] });
+  });
+
+  it("replaces a list with a $patch: replace element, and reports unknown directives and elements without their merge key", () => {
+    expect(applyStrategicMergePatch(ports(http, https), ports({ $patch: "replace" }, { port: 53, protocol: "UDP" }), SVC)).toEqual(ports({ port: 53, protocol: "UDP" }));
+    expect(() => applyStrategicMergePatch(ports(http), ports({ name: "x" }), SVC)).toThrow('map: {"name":"x"} does not contain declared merge key: port');
   });
 
   it("merges Pod containers by name and their ports by containerPort, Node addresses by type", () => {
