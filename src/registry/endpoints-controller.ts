@@ -104,6 +104,8 @@ export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): Endp
       conditions: { ready: publishNotReady || (serving && !terminating), serving: publishNotReady || serving, terminating },
       targetRef: { kind: "Pod", namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! },
     };
+    // As the upstream controller: a Pod names its endpoint when its subdomain is this Service (DNS: <hostname>.<svc>.<ns>.svc).
+    if (pod.spec.hostname && pod.spec.subdomain === svc.metadata.name) ep.hostname = pod.spec.hostname;
     if (nodeName) {
       ep.nodeName = nodeName;
       const zone = nodes.zone(nodeName);

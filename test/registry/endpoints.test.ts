@@ -37,6 +37,18 @@ describe("endpoints controller", () => {
     expect(got.flatMap((s) => s.endpoints.map((e: any) => e.addresses[0])).sort()).toEqual([...ips].sort());
   });
 
+  it("names an endpoint after its Pod's hostname when the Pod's subdomain is the Service", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("db", { clusterIP: "None", ports: [{ name: "pg", port: 5432, targetPort: 5432 }] }));
+    const named = pod("db-0", { app: "db" }, "10.3.0.1");
+    Object.assign(named.spec, { hostname: "db-0", subdomain: "db" });
+    const elsewhere = pod("db-1", { app: "db" }, "10.3.0.2");
+    Object.assign(elsewhere.spec, { hostname: "db-1", subdomain: "other" });
+    for (const p of [named, elsewhere]) expect((await call("POST", `/api/v1/namespaces/${ns}/pods`, p)).status).toBe(201);
+    const byIp = Object.fromEntries((await slices(ns, "db")).flatMap((s) => s.endpoints).map((e: any) => [e.addresses[0], e.hostname]));
+    expect(byIp).toEqual({ "10.3.0.1": "db-0", "10.3.0.2": undefined });
+  });
+
   it("follows Pod readiness through the status subresource", async () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("api"));
