@@ -11,6 +11,8 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            // As wrangler dev: workerd's verbose mode logs a refused fetch() with a stack even when our code catches it.
+            verbose: false,
             miniflare: {
               // The test pods listen on 127.0.0.1, which the gateway refuses to fetch unless told otherwise.
               // The KV replica flushes every 100 ms instead of every second, so that flushKv does not wait a second a loop.

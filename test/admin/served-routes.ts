@@ -43,14 +43,14 @@ export function resourceRoutes(target: Target): ServedRoute[] {
   return routes;
 }
 
-/** Discovery, OpenAPI, /version, /metrics, and paths that name nothing. */
+/** Discovery, OpenAPI, /version, /metrics, the route explainer, and paths that name nothing. */
 export function nonResourceRoutes(namespace: string): ServedRoute[] {
   const paths = ["/version", "/api", "/apis", "/openapi/v2", "/openapi/v3", "/metrics"];
   for (const gv of groupVersions()) {
     const root = gv.group ? `apis/${gv.group}/${gv.version}` : `api/${gv.version}`;
     paths.push(`/${root}`, `/openapi/v3/${root}`);
   }
-  paths.push("/", "/nothing", `/api/v1/namespaces/${namespace}/widgets`, "/apis/example.com/v1/widgets");
+  paths.push("/debug/routes/example.com", "/", "/nothing", `/api/v1/namespaces/${namespace}/widgets`, "/apis/example.com/v1/widgets");
   return paths.map((path) => ({ path, shape: "non-resource", verbs: [] }));
 }
 
