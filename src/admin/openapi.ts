@@ -8,6 +8,8 @@
 import { SCHEMAS, goTypeOf, nodeOf } from "../api/schemas";
 import type { z } from "zod";
 import type { ResourceDef } from "../registry/resources";
+import { ownValue } from "../api/plain-data";
+import { FIELD_DESCRIPTIONS, TYPE_DESCRIPTIONS } from "./openapi-descriptions";
 import { groupVersions, type ServedResource } from "./served-resources";
 
 type Json = Record<string, unknown>;
@@ -87,21 +89,66 @@ function resourcePaths(r: ServedResource): Record<string, Json> {
   return paths;
 }
 
-/** JSON Schema of a zod schema from src/api/schemas (inlined, no refs). */
-function jsonSchema(s: z.ZodType): Json {
+const INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
+
+/** As kube-apiserver publishes it: kubectl explain prints such a field as <IntOrString>. */
+/**
+ * As kube-apiserver publishes it in OpenAPI v3 (intstr's OpenAPIV3OneOfTypes): no `type`, so that
+ * kubectl explain names a field of it <IntOrString>, as it names a field of a struct after the struct.
+ */
+const INT_OR_STRING_SCHEMA: Json = { description: TYPE_DESCRIPTIONS["intstr.IntOrString"], oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" };
+
+/** The packages of the Go types that are not their document's group's own (v1.ObjectMeta is meta/v1, not core/v1). */
+const META_TYPES = new Set(["v1.ObjectMeta", "v1.OwnerReference", "v1.ManagedFieldsEntry"]);
+const CORE_TYPES_ELSEWHERE = new Set(["v1.ObjectReference"]);
+
+/** The component name of a Go type ("v1.ServicePort" → io.k8s.api.core.v1.ServicePort) in a group's document. */
+function componentName(goType: string, group: string): string {
+  const name = goType.slice(goType.indexOf(".") + 1);
+  if (META_TYPES.has(goType)) return `io.k8s.apimachinery.pkg.apis.meta.v1.${name}`;
+  return `${CORE_TYPES_ELSEWHERE.has(goType) ? PACKAGE[""] : (PACKAGE[group] ?? group)}.${name}`;
+}
+
+const described = (schema: Json, description: string | undefined): Json => (description ? { description, ...schema } : schema);
+const refTo = (name: string): Json => ({ allOf: [{ $ref: `#/components/schemas/${name}` }] });
+
+/** The schema of a Go struct, with upstream's descriptions; the structs it holds become components, referenced. */
+function structSchema(s: z.ZodType, shape: Record<string, z.ZodType>, doc: DocumentSchemas): Json {
+  const go = goTypeOf(s);
+  const fields = FIELD_DESCRIPTIONS[go] ?? {};
+  const properties = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, described(jsonSchema(v, doc), ownValue(fields, k) as string | undefined)]));
+  return described({ type: "object", properties }, TYPE_DESCRIPTIONS[go]);
+}
+
+interface DocumentSchemas {
+  group: string;
+  schemas: Record<string, Json>;
+}
+
+/** JSON Schema of a zod schema from src/api/schemas, as a reference to a component for structs and IntOrString. */
+function jsonSchema(s: z.ZodType, doc: DocumentSchemas): Json {
   const node = nodeOf(s);
   switch (node.type) {
-    case "object":
-      return { type: "object", properties: Object.fromEntries(Object.entries(node.shape).map(([k, v]) => [k, jsonSchema(v)])) };
+    case "object": {
+      const name = componentName(goTypeOf(s), doc.group);
+      if (!doc.schemas[name]) {
+        doc.schemas[name] = {};
+        doc.schemas[name] = structSchema(s, node.shape, doc);
+      }
+      return refTo(name);
+    }
     case "array":
-      return { type: "array", items: jsonSchema(node.element) };
+      return { type: "array", items: jsonSchema(node.element, doc) };
     case "map":
-      return { type: "object", additionalProperties: jsonSchema(node.value) };
+      return { type: "object", additionalProperties: jsonSchema(node.value, doc) };
     case "raw":
       return { type: "object" };
     default: {
       const go = goTypeOf(s);
-      if (go === "intstr.IntOrString") return { "x-kubernetes-int-or-string": true };
+      if (go === "intstr.IntOrString") {
+        doc.schemas[INT_OR_STRING] = INT_OR_STRING_SCHEMA;
+        return refTo(INT_OR_STRING);
+      }
       if (/^u?int/.test(go)) return { type: "integer", format: go.replace(/^u/, "") };
       if (go === "bool") return { type: "boolean" };
       return { type: "string" };
@@ -128,8 +175,10 @@ const LEASE_SCHEMA: Json = {
   },
 };
 
-function kindSchema(d: ResourceDef): Json {
-  const body = d.info ? jsonSchema(SCHEMAS[d.info.kind]) : d.kind === "Lease" ? LEASE_SCHEMA : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+function kindSchema(d: ResourceDef, doc: DocumentSchemas): Json {
+  const schema = d.info ? SCHEMAS[d.info.kind] : undefined;
+  const node = schema && nodeOf(schema);
+  const body = node?.type === "object" ? structSchema(schema!, node.shape, doc) : d.kind === "Lease" ? LEASE_SCHEMA : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
   return { ...body, "x-kubernetes-group-version-kind": [{ group: d.group, version: d.version, kind: d.kind }] };
 }
 
@@ -137,10 +186,12 @@ export function openApiDocument(group: string, version: string): Json | undefine
   const gv = groupVersions().find((g) => g.group === group && g.version === version);
   if (!gv) return undefined;
   const paths: Record<string, Json> = {};
-  const schemas: Record<string, Json> = { "io.k8s.apimachinery.pkg.apis.meta.v1.Patch": { type: "object", description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body." } };
+  const schemas: Record<string, Json> = {
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Patch": { type: "object", description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body." },
+  };
   for (const r of gv.resources) {
     Object.assign(paths, resourcePaths(r));
-    schemas[schemaName(r.def)] = kindSchema(r.def);
+    schemas[schemaName(r.def)] = kindSchema(r.def, { group, schemas });
   }
   return { openapi: "3.0.0", info: { title: "svcedge", version: "v1.32.0" }, paths, components: { schemas } };
 }

@@ -81,7 +81,21 @@ describe("OpenAPI v3", () => {
     expect(svcPatch["x-kubernetes-group-version-kind"]).toEqual({ group: "", version: "v1", kind: "Service" });
     const svcSchema = core.components.schemas["io.k8s.api.core.v1.Service"];
     expect(svcSchema["x-kubernetes-group-version-kind"]).toEqual([{ group: "", version: "v1", kind: "Service" }]);
-    expect(svcSchema.properties.spec.properties.ports.items.properties.targetPort).toEqual({ "x-kubernetes-int-or-string": true });
+    // What kubectl explain reads: upstream's descriptions, structs as named components, IntOrString without a type.
+    const schemas = core.components.schemas;
+    const ref = (s: { allOf: { $ref: string }[] }) => s.allOf[0]!.$ref.replace("#/components/schemas/", "");
+    expect(svcSchema.description).toMatch(/^Service is a named abstraction of software service/);
+    const spec = schemas[ref(svcSchema.properties.spec)];
+    expect(ref(svcSchema.properties.spec)).toBe("io.k8s.api.core.v1.ServiceSpec");
+    expect(spec.properties.ports).toMatchObject({ type: "array", description: expect.stringMatching(/^The list of ports that are exposed by this service/) });
+    const port = schemas[ref(spec.properties.ports.items)];
+    expect(port.description).toBe("ServicePort contains information on service's port.");
+    expect(port.properties.targetPort).toMatchObject({ description: expect.stringMatching(/^Number or name of the port to access on the pods/) });
+    expect(ref(port.properties.targetPort)).toBe("io.k8s.apimachinery.pkg.util.intstr.IntOrString");
+    expect(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toEqual({ description: expect.any(String), oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" });
+    expect(ref(svcSchema.properties.metadata)).toBe("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    const discoveryDoc = await json(await call("GET", "/openapi/v3/apis/discovery.k8s.io/v1"));
+    expect(Object.keys(discoveryDoc.components.schemas)).toEqual(expect.arrayContaining(["io.k8s.api.discovery.v1.EndpointSlice", "io.k8s.api.discovery.v1.Endpoint", "io.k8s.api.core.v1.ObjectReference"]));
     expect((await call("GET", "/openapi/v3/apis/apps/v1")).status).toBe(404);
   });
 });
