@@ -360,7 +360,9 @@ const LIST_QUERY: Record<string, readonly string[]> = {
   resourceVersion: ["abc", "-1", "1e99", "99999999999", "0", "", "1.5"],
   resourceVersionMatch: ["bogus", "Exact", "NotOlderThan"],
   timeoutSeconds: ["-1", "x", "1e20"],
-  watch: ["bogus", "false", "0", "TRUE", "yes"],
+  // Spellings of false only: any other value ("bogus", "yes") opens a watch, as apimachinery reads
+  // booleans, and would hold the case open (request-options.test.ts covers those).
+  watch: ["false", "0", "FALSE", "False"],
   allowWatchBookmarks: ["true", "x"],
   includeObject: ["bogus", "Object", "None"],
   sendInitialEvents: ["true", "x"],
