@@ -117,9 +117,10 @@ function dropTypeDependentFields(svc: Service, old: Service): void {
     if (sameList(spec.ipFamilies, old.spec.ipFamilies)) delete spec.ipFamilies;
     if (spec.ipFamilyPolicy === old.spec.ipFamilyPolicy) delete spec.ipFamilyPolicy;
   }
+  // sameNodePorts: ports may be added, removed or changed, as long as no nodePort is new.
   const ports = spec.ports ?? [];
-  const oldPorts = old.spec.ports ?? [];
-  const sameNodePorts = ports.length === oldPorts.length && ports.every((p, i) => (p.nodePort ?? 0) === (oldPorts[i]!.nodePort ?? 0));
+  const oldNodePorts = new Set((old.spec.ports ?? []).map((p) => p.nodePort).filter((n) => n));
+  const sameNodePorts = ports.every((p) => !p.nodePort || oldNodePorts.has(p.nodePort));
   if (needsNodePort(old) && !needsNodePort(svc) && sameNodePorts) for (const p of ports) delete p.nodePort;
   if (needsHealthCheck(old) && !needsHealthCheck(svc) && spec.healthCheckNodePort === old.spec.healthCheckNodePort) delete spec.healthCheckNodePort;
   if (old.spec.type === "LoadBalancer" && spec.type !== "LoadBalancer") {

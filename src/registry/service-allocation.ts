@@ -2,6 +2,7 @@
 // hostnames. All-or-nothing: a failure rolls back what this call took, so a
 // rejected request leaves the allocators exactly as they were.
 import { fieldInvalid, formatValue } from "../api/status";
+import { needsNodePort } from "../api/service-rules";
 import type { Service, StatusCause } from "../api/types";
 import { AllocationError, ClusterIPAllocator, NodePortAllocator } from "./allocators";
 import { lbHostname, serviceHosts, type ClusterConfig } from "./route-compiler";
@@ -12,8 +13,8 @@ export interface AllocationConfig extends ClusterConfig {
 }
 
 const needsClusterIP = (s: Service): boolean => s.spec.type !== "ExternalName" && s.spec.clusterIP !== "None";
-const needsNodePorts = (s: Service): boolean =>
-  s.spec.type === "NodePort" || (s.spec.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
+/** Allocates a nodePort for every port; a LoadBalancer with allocateLoadBalancerNodePorts false keeps only those the user set. */
+const allocatesNodePorts = (s: Service): boolean => s.spec.type === "NodePort" || (s.spec.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
 const needsHealthCheckPort = (s: Service): boolean => s.spec.type === "LoadBalancer" && s.spec.externalTrafficPolicy === "Local";
 const keyOf = (s: Service): string => `${s.metadata.namespace}/${s.metadata.name}`;
 
@@ -118,37 +119,21 @@ export class ServiceAllocations {
 
   private allocateNodePorts(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
     const ports = svc.spec.ports ?? [];
-    if (!needsNodePorts(svc)) {
-      // Like the apiserver: nodePorts that were only carried over from the old type are dropped.
-      for (const p of ports) delete p.nodePort;
-    } else {
-      const heldByOld = new Map<string, number>();
-      const oldPorts = new Set<number>();
-      for (const p of old && needsNodePorts(old) ? (old.spec.ports ?? []) : [])
-        if (p.nodePort) {
-          heldByOld.set(`${p.protocol ?? "TCP"}/${p.port}`, p.nodePort);
-          oldPorts.add(p.nodePort);
-        }
-      // The same nodePort may serve several protocols of one Service: allocate each number once.
-      const takenHere = new Set<number>();
-      ports.forEach((p, i) => {
-        const wanted = p.nodePort ?? heldByOld.get(`${p.protocol ?? "TCP"}/${p.port}`);
-        if (wanted && (oldPorts.has(wanted) || takenHere.has(wanted))) {
-          p.nodePort = wanted;
-          takenHere.add(wanted);
-          return;
-        }
-        try {
-          const n = this.ports.allocate(wanted);
-          undo.push(() => this.ports.release(n));
-          takenHere.add(n);
-          p.nodePort = n;
-        } catch (e) {
-          if (!(e instanceof AllocationError) || !wanted) throw e;
-          causes.push(fieldInvalid(`spec.ports[${i}].nodePort`, wanted, e.message));
-        }
-      });
-    }
+    const take = (i: number, wanted: number | undefined): number | undefined => {
+      try {
+        const n = this.ports.allocate(wanted);
+        undo.push(() => this.ports.release(n));
+        return n;
+      } catch (e) {
+        if (!(e instanceof AllocationError) || !wanted) throw e;
+        causes.push(fieldInvalid(`spec.ports[${i}].nodePort`, wanted, e.message));
+        return undefined;
+      }
+    };
+    // Like the apiserver: nodePorts that were only carried over from the old type are dropped.
+    if (!needsNodePort(svc)) for (const p of ports) delete p.nodePort;
+    else if (!old) this.initNodePorts(svc, take);
+    else this.updateNodePorts(svc, old, take);
     if (!needsHealthCheckPort(svc)) {
       delete svc.spec.healthCheckNodePort;
       return;
@@ -166,6 +151,43 @@ export class ServiceAllocations {
     } catch (e) {
       if (!(e instanceof AllocationError) || !wanted) throw e;
       causes.push(fieldInvalid("spec.healthCheckNodePort", wanted, e.message));
+    }
+  }
+
+  /**
+   * A create, as the apiserver's initNodePorts: ports with the same port number (several
+   * protocols) share one nodePort; any other nodePort given twice is taken twice, and the
+   * second take fails (provided port is already allocated). Stops at the first failure.
+   */
+  private initNodePorts(svc: Service, take: (i: number, wanted: number | undefined) => number | undefined): void {
+    const ports = svc.spec.ports ?? [];
+    const byPortNumber = new Map<number, number>();
+    for (const [i, p] of ports.entries()) {
+      if (!p.nodePort && !allocatesNodePorts(svc)) continue;
+      const shared = byPortNumber.get(p.port);
+      if (shared === undefined) {
+        // The first nodePort requested for this port number, here or further on.
+        const requested = ports.slice(i).find((q) => q.port === p.port && q.nodePort)?.nodePort;
+        const n = take(i, requested);
+        if (n === undefined) return;
+        p.nodePort = n;
+        byPortNumber.set(p.port, n);
+      } else if (!p.nodePort) p.nodePort = shared;
+      else if (p.nodePort !== shared && take(i, p.nodePort) === undefined) return;
+    }
+  }
+
+  /** An update, as the apiserver's updateNodePorts: what the old Service held, or this update took already, is not taken again. */
+  private updateNodePorts(svc: Service, old: Service, take: (i: number, wanted: number | undefined) => number | undefined): void {
+    const held = new Set((old.spec.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : [])));
+    const takenHere = new Set<number>();
+    for (const [i, p] of (svc.spec.ports ?? []).entries()) {
+      if (!p.nodePort && !allocatesNodePorts(svc)) continue;
+      if (p.nodePort && (held.has(p.nodePort) || takenHere.has(p.nodePort))) continue;
+      const n = take(i, p.nodePort);
+      if (n === undefined) return;
+      p.nodePort = n;
+      takenHere.add(n);
     }
   }
 
