@@ -6,13 +6,16 @@ import { toTable, type IncludeObject } from "./tables";
 
 const NEWLINE = "\n";
 
-/** Rewrites a newline-delimited watch stream: each event line becomes the lines `convert` returns (none to drop it). */
+/**
+ * Rewrites a newline-delimited watch stream: each event line becomes the lines `convert` returns (none to drop it).
+ * Blank lines pass through: they are the registry's probes for a client that went away (watch-hub.ts).
+ */
 export function mapWatchLines(source: ReadableStream<Uint8Array>, convert: (line: string) => string[]): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   let pending = "";
   const emit = (line: string, controller: TransformStreamDefaultController<Uint8Array>) => {
-    if (!line.trim()) return;
+    if (!line.trim()) return controller.enqueue(encoder.encode(NEWLINE));
     const out = convert(line);
     if (out.length) controller.enqueue(encoder.encode(out.join(NEWLINE) + NEWLINE));
   };

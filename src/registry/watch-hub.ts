@@ -16,8 +16,11 @@ export const BOOKMARK_INTERVAL_MS = 15_000;
 export const MAX_WATCH_SECONDS = 1800;
 /**
  * How often an idle watch checks that its client is still there. A stream learns that
- * its reader went away (across the RPC to the Worker) only when it writes, so an empty
- * write probes it: a gone client's watch is released within this.
+ * its reader went away (across the RPC to the Worker, and any proxy in front of it) only
+ * when bytes are written, so the probe is a blank line: watch clients skip it (client-go's
+ * JSON decoder skips whitespace, the Python client empty lines, client-node unparsable
+ * lines). An empty chunk is not enough: it puts nothing on the wire, and wrangler dev's
+ * proxy never notices the client is gone.
  */
 export const GONE_CLIENT_PROBE_MS = 2_000;
 /** Buffered bytes after which a slow watcher is dropped with an ERROR event (it relists or resumes). */
@@ -42,6 +45,7 @@ interface Watcher {
 }
 
 const encoder = new TextEncoder();
+const PROBE = encoder.encode("\n");
 const encode = (ev: WatchEvent): Uint8Array => encoder.encode(JSON.stringify(ev) + "\n");
 
 /** What a watch that cannot go on gets last: client-go resumes or relists on a 410 ERROR event. */
@@ -160,7 +164,7 @@ export class WatchHub {
 
   private probe(w: Watcher): void {
     if (w.closed || w.backlog || w.buffered > 0) return;
-    w.writer.write(new Uint8Array(0)).catch(() => this.close(w));
+    w.writer.write(PROBE).catch(() => this.close(w));
   }
 
   /** Ends a watch; `error` is sent last, so that the client knows to resume or relist instead of seeing a silent end. */

@@ -239,8 +239,9 @@ async function watchEverything(fromRv: number): Promise<{ stop: () => Promise<Ch
           if (next.done) return;
           buf += decoder.decode(next.value, { stream: true });
           for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-            changes.push({ resource: def.resource, ...JSON.parse(buf.slice(0, i)) });
+            const line = buf.slice(0, i);
             buf = buf.slice(i + 1);
+            if (line.trim()) changes.push({ resource: def.resource, ...JSON.parse(line) });
           }
         }
       })(),

@@ -70,8 +70,10 @@ export async function readEvents(res: Response, count: number, timeoutMs = 5000)
     buf += decoder.decode(next.value, { stream: true });
     let i: number;
     while ((i = buf.indexOf("\n")) >= 0) {
-      events.push(JSON.parse(buf.slice(0, i)));
+      const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      // A blank line is the registry's probe of an idle watch (src/registry/watch-hub.ts), not an event.
+      if (line.trim()) events.push(JSON.parse(line));
     }
   }
   await reader.cancel().catch(() => {});
