@@ -198,6 +198,7 @@ const endpoint = struct("v1.Endpoint", {
   targetRef: struct("v1.ObjectReference", { kind: str().optional(), namespace: str().optional(), name: str().optional(), uid: str().optional() }).optional(),
   nodeName: str().optional(),
   zone: str().optional(),
+  deprecatedTopology: strMap().optional(),
   hints: struct("v1.EndpointHints", { forZones: list(zoneHint, "v1.ForZone").optional(), forNodes: list(nodeHint, "v1.ForNode").optional() }).optional(),
 });
 

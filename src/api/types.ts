@@ -174,6 +174,8 @@ export interface Endpoint {
   targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
   nodeName?: string;
   zone?: string;
+  /** Deprecated topology labels (kept, validated as labels; the zone belongs in `zone`). */
+  deprecatedTopology?: Record<string, string>;
   hints?: { forZones?: { name: string }[]; forNodes?: { name: string }[] };
 }
 

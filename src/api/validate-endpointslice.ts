@@ -11,7 +11,8 @@ import {
 } from "./apimachinery-validation";
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired } from "./status";
 import type { Endpoint, EndpointPort, EndpointSlice, StatusCause } from "./types";
-import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./validate-meta";
+import { hasOwn } from "./plain-data";
+import { nameIsDNSSubdomain, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from "./validate-meta";
 import { SUPPORTED_PORT_PROTOCOLS, validateNonSpecialIP } from "./validate-service";
 
 const SUPPORTED_ADDRESS_TYPES = ["FQDN", "IPv4", "IPv6"];
@@ -20,6 +21,10 @@ export const MAX_ENDPOINTS_PER_SLICE = 1000;
 export const MAX_ADDRESSES_PER_ENDPOINT = 100;
 export const MAX_PORTS_PER_SLICE = 20000;
 export const MAX_ZONE_HINTS = 8;
+/** maxTopologyLabels: an endpoint's deprecatedTopology holds at most 16 labels. */
+export const MAX_TOPOLOGY_LABELS = 16;
+/** The label the v1 `zone` field replaced; conversion keeps it out of deprecatedTopology. */
+const ZONE_LABEL = "topology.kubernetes.io/zone";
 
 function validateAddress(addressType: string, address: string, path: string): StatusCause[] {
   switch (addressType) {
@@ -50,6 +55,13 @@ function validateEndpoints(endpoints: Endpoint[], addressType: string): StatusCa
     ep.addresses.forEach((a, j) => errs.push(...validateAddress(addressType, a, `${addrPath}[${j}]`)));
     if (ep.nodeName !== undefined) for (const m of nameIsDNSSubdomain(ep.nodeName, false)) errs.push(fieldInvalid(`${path}.nodeName`, ep.nodeName, m));
     if (ep.hostname !== undefined) for (const m of isDNS1123Label(ep.hostname)) errs.push(fieldInvalid(`${path}.hostname`, ep.hostname, m));
+    const topologyPath = `${path}.deprecatedTopology`;
+    const topology = ep.deprecatedTopology;
+    if (topology && Object.keys(topology).length > MAX_TOPOLOGY_LABELS) errs.push(fieldTooMany(topologyPath, Object.keys(topology).length, MAX_TOPOLOGY_LABELS));
+    errs.push(...validateLabels(topology, topologyPath));
+    // field.InternalError in the apiserver's validation: a 422 whose cause is an internal error.
+    if (topology && hasOwn(topology, ZONE_LABEL))
+      errs.push({ reason: "InternalError", message: "Internal error: reserved key was not removed in conversion", field: `${topologyPath}[${ZONE_LABEL}]` });
     const zones = ep.hints?.forZones ?? [];
     if (zones.length > MAX_ZONE_HINTS) errs.push(fieldTooMany(`${path}.hints.forZones`, zones.length, MAX_ZONE_HINTS));
     else {
