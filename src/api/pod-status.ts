@@ -6,9 +6,8 @@
 // the node agent's prober reports. So `kubectl wait --for=condition=Ready` and
 // `kubectl get pods` show the decision. A phase or Ready condition the client wrote stands,
 // except "Pending" on a Pod that now has an address.
+import { kubeTime } from "./timestamps";
 import { POD_URL_ANNOTATION, type Pod, type PodCondition } from "./types";
-
-const timestamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
 
 export const podHasAddress = (pod: Pod): boolean => Boolean(pod.status?.podIP || pod.status?.podIPs?.length || pod.metadata.annotations?.[POD_URL_ANNOTATION]);
 
@@ -18,7 +17,7 @@ export function setDecidedPodStatus(pod: Pod, now = Date.now()): void {
   if (!status.phase || (status.phase === "Pending" && addressed)) status.phase = addressed ? "Running" : "Pending";
   if (!addressed || status.conditions?.some((c) => c.type === "Ready")) return;
   const probed = pod.spec.containers.some((c) => c.readinessProbe);
-  const ready: PodCondition = { type: "Ready", status: probed ? "False" : "True", lastProbeTime: null, lastTransitionTime: timestamp(now) };
+  const ready: PodCondition = { type: "Ready", status: probed ? "False" : "True", lastProbeTime: null, lastTransitionTime: kubeTime(now) };
   if (probed) ready.reason = "ContainersNotReady";
   status.conditions = [...(status.conditions ?? []), ready];
 }
