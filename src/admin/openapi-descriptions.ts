@@ -106,3 +106,13 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   },
   "v1.LoadBalancerStatus": { ingress: "Ingress is a list containing ingress points for the load-balancer. Traffic intended for the service should be sent to these ingress points." },
 };
+
+/** Fields without `omitempty` in k8s.io/api, listed as `required` (kubectl explain marks them -required-). */
+export const REQUIRED_FIELDS: Record<string, string[]> = {
+  "v1.ServicePort": ["port"],
+  "v1.EndpointSlice": ["addressType", "endpoints"],
+  "v1.Endpoint": ["addresses"],
+  "v1.Container": ["name"],
+  "v1.ContainerPort": ["containerPort"],
+  "v1.NodeAddress": ["type", "address"],
+};

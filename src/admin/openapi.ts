@@ -9,7 +9,7 @@ import { SCHEMAS, goTypeOf, nodeOf } from "../api/schemas";
 import type { z } from "zod";
 import type { ResourceDef } from "../registry/resources";
 import { ownValue } from "../api/plain-data";
-import { FIELD_DESCRIPTIONS, TYPE_DESCRIPTIONS } from "./openapi-descriptions";
+import { FIELD_DESCRIPTIONS, REQUIRED_FIELDS, TYPE_DESCRIPTIONS } from "./openapi-descriptions";
 import { groupVersions, type ServedResource } from "./served-resources";
 
 type Json = Record<string, unknown>;
@@ -117,7 +117,8 @@ function structSchema(s: z.ZodType, shape: Record<string, z.ZodType>, doc: Docum
   const go = goTypeOf(s);
   const fields = FIELD_DESCRIPTIONS[go] ?? {};
   const properties = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, described(jsonSchema(v, doc), ownValue(fields, k) as string | undefined)]));
-  return described({ type: "object", properties }, TYPE_DESCRIPTIONS[go]);
+  const required = REQUIRED_FIELDS[go];
+  return described({ type: "object", properties, ...(required ? { required } : {}) }, TYPE_DESCRIPTIONS[go]);
 }
 
 interface DocumentSchemas {

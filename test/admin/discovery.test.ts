@@ -90,6 +90,7 @@ describe("OpenAPI v3", () => {
     expect(spec.properties.ports).toMatchObject({ type: "array", description: expect.stringMatching(/^The list of ports that are exposed by this service/) });
     const port = schemas[ref(spec.properties.ports.items)];
     expect(port.description).toBe("ServicePort contains information on service's port.");
+    expect(port.required).toEqual(["port"]);
     expect(port.properties.targetPort).toMatchObject({ description: expect.stringMatching(/^Number or name of the port to access on the pods/) });
     expect(ref(port.properties.targetPort)).toBe("io.k8s.apimachinery.pkg.util.intstr.IntOrString");
     expect(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toEqual({ description: expect.any(String), oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" });
