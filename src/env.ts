@@ -20,11 +20,11 @@ export interface Env {
   GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
   /** "true" lets the gateway fetch loopback, link-local and unspecified addresses, localhost and admin hosts: local runs only (docs/gateway.md). */
   GATEWAY_ALLOW_LOCAL_ORIGINS?: string;
-  /** Optional: seconds between BOOKMARK events to watchers that allow them; unset or invalid means 15. */
+  /** Optional: seconds between BOOKMARK events to watchers that allow them; unset means 15; src/config.ts parses every variable. */
   WATCH_BOOKMARK_INTERVAL_SECONDS?: string;
-  /** Optional, tests only: milliseconds between KV flushes; unset or invalid means 1000, KV's limit of one write per key per second. */
+  /** Optional, tests only: milliseconds between KV flushes; unset means 1000, KV's limit of one write per key per second. */
   KV_WRITE_INTERVAL_MS?: string;
-  /** Optional: objects per Registry RPC when the Worker pages a list (src/admin/list-response.ts); unset or invalid means 500. */
+  /** Optional: objects per Registry RPC when the Worker pages a list (src/admin/list-response.ts); unset means 500. */
   LIST_RPC_PAGE_ITEMS?: string;
   /** Optional secret: a credential that in-cluster callers may present to the gateway instead of a node token. */
   CLUSTER_TOKEN?: string;

@@ -17,10 +17,10 @@ import type { Caller } from "../registry/authorize";
 import { continueTokenAt, type ListOptions } from "../registry/list-filter";
 import type { ResourceRef, Result, WatchOptions } from "../registry/registry";
 import { registryStub } from "./auth";
-import { listRpcPageItems } from "./list-response";
 import { objectResponse, statusResponse, watchResponse } from "./respond";
 import { listToTable, toTable, type IncludeObject } from "./tables";
 import { mapWatchLines, tableWatchStream } from "./watch-tables";
+import { configOf } from "../config";
 
 type Slices = Map<string, EndpointSlice>;
 
@@ -166,7 +166,7 @@ interface SliceReader {
 function sliceReader(env: Env, caller: Caller, namespace: string): SliceReader {
   const registry = registryStub(env);
   const ref: ResourceRef = { group: "discovery.k8s.io", resource: "endpointslices", namespace };
-  const pageItems = listRpcPageItems(env);
+  const pageItems = configOf(env).listRpcPageItems;
   return {
     ref,
     async all(opts) {

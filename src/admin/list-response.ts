@@ -20,25 +20,8 @@ export interface TableRendering {
   include: IncludeObject;
 }
 
-/** Objects per RPC when LIST_RPC_PAGE_ITEMS is unset or invalid: 500 Pods of a few KiB are a few MiB, far under the 32 MiB RPC limit. */
-export const DEFAULT_LIST_RPC_PAGE_ITEMS = 500;
-
 /** Text enqueued per chunk: 30,000 Pods are not 30,000 writes, and the heap stays flat. */
 const LIST_CHUNK_CHARS = 64 * 1024;
-
-let parsedFrom: string | undefined;
-let parsedPageItems = DEFAULT_LIST_RPC_PAGE_ITEMS;
-
-/** LIST_RPC_PAGE_ITEMS, parsed once per value (the env object is the same for every request of an isolate). */
-export function listRpcPageItems(env: Pick<Env, "LIST_RPC_PAGE_ITEMS">): number {
-  const raw = env.LIST_RPC_PAGE_ITEMS ?? "";
-  if (raw === parsedFrom) return parsedPageItems;
-  parsedFrom = raw;
-  const n = /^[1-9][0-9]*$/.test(raw) ? Number(raw) : NaN;
-  if (raw !== "" && !Number.isSafeInteger(n)) console.warn(`admin: ignoring LIST_RPC_PAGE_ITEMS=${JSON.stringify(raw)}: not a positive integer`);
-  parsedPageItems = Number.isSafeInteger(n) ? n : DEFAULT_LIST_RPC_PAGE_ITEMS;
-  return parsedPageItems;
-}
 
 /**
  * With `limit`, one page of at most min(limit, pageItems) objects and the

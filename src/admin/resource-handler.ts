@@ -14,7 +14,7 @@ import { registryStub } from "./auth";
 import { parseBody, readText } from "./body";
 import { handleEndpoints } from "./endpoints-mirror";
 import { emptyEventList, silentWatch } from "./events";
-import { listResponse, listRpcPageItems } from "./list-response";
+import { listResponse } from "./list-response";
 import { negotiate } from "./negotiate";
 import { parseResourcePath, type ResourcePath } from "./paths";
 import { queryBool } from "./query-bool";
@@ -23,6 +23,7 @@ import { hasPrinter, toTable, type IncludeObject } from "./tables";
 import { subresourceAllows } from "./served-resources";
 import { resourceNotServed } from "./unserved";
 import { tableWatchStream } from "./watch-tables";
+import { configOf } from "../config";
 
 const notFoundPath = () => statusResponse(status(404, "NotFound", "the server could not find the requested resource"));
 
@@ -69,7 +70,7 @@ export async function handleResource(req: Request, env: Env, caller: Caller): Pr
       }
       // The RPC stub's inferred type loses the success branch of Result<List>; the registry's own signature is the truth.
       const page = (o: ListOptions) => registry.list(caller, ref, o) as Promise<Result<List>>;
-      return listResponse(req, page, opts.value, listRpcPageItems(env), table ? { resource: r.resource, include: include.value } : undefined);
+      return listResponse(req, page, opts.value, configOf(env).listRpcPageItems, table ? { resource: r.resource, include: include.value } : undefined);
     }
     if (method === "POST") {
       const body = await parseBody(req, false);

@@ -14,6 +14,7 @@ import type { Env } from "../env";
 import { isEjected } from "../gateway/outlier";
 import { parseRouteRecord } from "../gateway/route-record";
 import { clusterHostname } from "../registry/route-compiler";
+import { configOf } from "../config";
 
 export interface EdgeEndpoint {
   /** The gateway's endpoint identity: the Pod's uid, or the address when there is no Pod. */
@@ -35,10 +36,10 @@ export interface EdgeView {
 }
 
 /** undefined when the names cannot name a Service (the caller answers 404). */
-export async function edgeView(env: Pick<Env, "KV" | "CLUSTER_DOMAIN" | "LB_DOMAIN">, namespace: string, name: string, now = Date.now()): Promise<EdgeView | undefined> {
+export async function edgeView(env: Env, namespace: string, name: string, now = Date.now()): Promise<EdgeView | undefined> {
   if (isDNS1123Label(namespace).length > 0 || isDNS1035Label(name).length > 0) return undefined;
   const svc = { metadata: { name, namespace } } as Service;
-  const host = clusterHostname(svc, { clusterDomain: env.CLUSTER_DOMAIN, lbDomain: env.LB_DOMAIN });
+  const host = clusterHostname(svc, configOf(env));
   const value = await env.KV.get<unknown>(routeKey(host), "json");
   const record = value === null ? null : parseRouteRecord(value, host);
   if (!record) return { host, found: false, ports: [] };

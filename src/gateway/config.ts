@@ -1,6 +1,8 @@
 // Tunables of the data plane. Defaults follow Envoy's outlier detection and Workers KV's
 // limits (a cacheTtl of at least 30 s; reads cached at the edge for up to 60 s); tests
 // change them through `configureGateway`.
+import { configOf, type ConfigVars } from "../config";
+import type { Env } from "../env";
 
 /** KV rejects `cacheTtl` below 30 s. */
 export const KV_MIN_CACHE_TTL_SECONDS = 30;
@@ -66,68 +68,24 @@ export function configureGateway(overrides: Partial<GatewayConfig>): Readonly<Ga
 export function resetGatewayConfig(): void {
   current = { ...DEFAULT_GATEWAY_CONFIG };
   appliedFrom = undefined;
-  appliedVars = undefined;
+  appliedOverrides = undefined;
 }
 
-/** Optional Worker variables (wrangler.toml `[vars]`) that override the defaults. */
-export interface GatewayVars {
-  GATEWAY_ROUTE_CACHE_TTL_SECONDS?: string;
-  GATEWAY_BASE_EJECTION_SECONDS?: string;
-  GATEWAY_MAX_EJECTION_PERCENT?: string;
-  GATEWAY_MAX_RETRIES?: string;
-  GATEWAY_DEFAULT_TIMEOUT_SECONDS?: string;
-  /** "true" lifts the origin guard (tests, `npm start`); anything else but "false" is ignored. */
-  GATEWAY_ALLOW_LOCAL_ORIGINS?: string;
-  /** "true": X-Forwarded-For names the client (`npm start`, where wrangler dev sets CF-Connecting-IP to 127.0.0.1). */
-  GATEWAY_TRUST_X_FORWARDED_FOR?: string;
-  ADMIN_HOSTS?: string;
-}
+/** The env object and the overrides last applied. */
+let appliedFrom: object | undefined;
+let appliedOverrides: string | undefined;
 
-type NumericField = { [K in keyof GatewayConfig]: GatewayConfig[K] extends number ? K : never }[keyof GatewayConfig];
-
-const VAR_FIELDS: ReadonlyArray<[keyof GatewayVars, NumericField, number]> = [
-  ["GATEWAY_ROUTE_CACHE_TTL_SECONDS", "routeCacheTtlMs", 1000],
-  ["GATEWAY_BASE_EJECTION_SECONDS", "baseEjectionMs", 1000],
-  ["GATEWAY_MAX_EJECTION_PERCENT", "maxEjectionPercent", 1],
-  ["GATEWAY_MAX_RETRIES", "maxRetries", 1],
-  ["GATEWAY_DEFAULT_TIMEOUT_SECONDS", "defaultTimeoutMs", 1000],
-];
-
-type BooleanField = { [K in keyof GatewayConfig]: GatewayConfig[K] extends boolean ? K : never }[keyof GatewayConfig];
-
-const BOOLEAN_VARS: ReadonlyArray<[keyof GatewayVars, BooleanField]> = [
-  ["GATEWAY_ALLOW_LOCAL_ORIGINS", "allowLocalOrigins"],
-  ["GATEWAY_TRUST_X_FORWARDED_FOR", "trustForwardedFor"],
-];
-
-/** The env object and the variable values last applied. */
-let appliedFrom: GatewayVars | undefined;
-let appliedVars: string | undefined;
-
-/** Applies the variables that are set (non-negative numbers); invalid values are logged and ignored. */
-export function applyGatewayVars(vars: GatewayVars): void {
+/**
+ * Applies what the Worker's variables set (src/config.ts parses them; a malformed one throws
+ * ConfigError there). Unset variables leave the defaults, and what a test configured, alone.
+ */
+export function applyGatewayVars(env: Env | ConfigVars): void {
   // The env object is the same for every request of an isolate: usually nothing to do.
-  if (vars === appliedFrom) return;
-  appliedFrom = vars;
-  const signature = [...VAR_FIELDS.map(([name]) => vars[name]), ...BOOLEAN_VARS.map(([name]) => vars[name]), vars.ADMIN_HOSTS].map((v) => v ?? "").join("\u0000");
-  if (signature === appliedVars) return;
-  appliedVars = signature;
-  const overrides: Partial<GatewayConfig> = {};
-  for (const [name, field, scale] of VAR_FIELDS) {
-    const raw = vars[name];
-    if (raw === undefined || raw === "") continue;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < 0) {
-      console.warn(`gateway: ignoring ${name}=${JSON.stringify(raw)}: not a non-negative number`);
-      continue;
-    }
-    overrides[field] = value * scale;
-  }
-  for (const [name, field] of BOOLEAN_VARS) {
-    const raw = vars[name];
-    if (raw === "true" || raw === "false") overrides[field] = raw === "true";
-    else if (raw) console.warn(`gateway: ignoring ${name}=${JSON.stringify(raw)}: not "true" or "false"`);
-  }
-  if (vars.ADMIN_HOSTS) overrides.adminHosts = vars.ADMIN_HOSTS.split(",").map((h) => h.trim()).filter((h) => h !== "");
+  if (env === appliedFrom) return;
+  appliedFrom = env;
+  const overrides = configOf(env).gateway;
+  const signature = JSON.stringify(overrides);
+  if (signature === appliedOverrides) return;
+  appliedOverrides = signature;
   configureGateway(overrides);
 }

@@ -5,7 +5,7 @@ import type { RouteEndpoint } from "../api/route";
 import { TokenBucket } from "../api/token-bucket";
 import type { Env } from "../env";
 import { clearCredentialCache, mayAccess, presentsClusterCredential } from "./access";
-import { applyGatewayVars, gatewayConfig, resetGatewayConfig, type GatewayVars } from "./config";
+import { applyGatewayVars, gatewayConfig, resetGatewayConfig } from "./config";
 import { clientIpOf, connectingIpOf, downstreamResponse, hasLooped, upstreamHeaders } from "./forward-headers";
 import { forward, textResponse, upstreamConnectError, type ForwardTarget } from "./forward";
 import { parseRequestHost, type RequestHost } from "./host";
@@ -19,7 +19,7 @@ import { stats } from "./stats";
 import { isWebSocketUpgrade } from "./websocket";
 
 export { CREDENTIAL_HEADER } from "./access";
-export { configureGateway, DEFAULT_GATEWAY_CONFIG, type GatewayConfig, type GatewayVars } from "./config";
+export { configureGateway, DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from "./config";
 export { VIA_ENTRY } from "./forward-headers";
 export { gatewayStats, type GatewayStats } from "./stats";
 
@@ -48,7 +48,7 @@ const NO_ENDPOINTS_RETRY_AFTER_SECONDS = 5;
 /** The data plane: every request whose Host is not an admin host lands here. */
 export async function handleGateway(request: Request, env: Env, _ctx: ExecutionContext): Promise<Response> {
   stats.requests += 1;
-  applyGatewayVars(env as Env & GatewayVars);
+  applyGatewayVars(env);
   try {
     return await route(request, env);
   } catch (err) {

@@ -46,6 +46,7 @@ import { ServicePodIndex } from "./indexes";
 import { RouteHashes } from "./route-hashes";
 import { randomToken, sha256Hex } from "../api/credentials";
 import { kubeTime } from "../api/timestamps";
+import { configOf } from "../config";
 
 /** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
 export type Result<T> = { ok: true; value: T; warnings?: string[]; created?: true } | { ok: false; status: Status };
@@ -112,27 +113,19 @@ class RegistryCore {
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
   ) {
-    this.cfg = { clusterDomain: env.CLUSTER_DOMAIN || "cluster.local", lbDomain: env.LB_DOMAIN || "lb.svcedge.local" };
-    this.hostnamePolicy = {
-      ...this.cfg,
-      adminHosts: new Set((env.ADMIN_HOSTS || "localhost,127.0.0.1,[::1]").split(",").map((h) => h.trim().toLowerCase())),
-    };
+    const config = configOf(env);
+    this.cfg = { clusterDomain: config.clusterDomain, lbDomain: config.lbDomain };
+    this.hostnamePolicy = { ...this.cfg, adminHosts: new Set(config.adminHosts) };
     const sql = ctx.storage.sql;
     this.store = new ObjectStore(sql, (fn) => ctx.storage.transactionSync(fn));
-    const kvIntervalMs = Number(env.KV_WRITE_INTERVAL_MS);
-    this.kv = new KvReplica(sql, kvIntervalMs > 0 ? kvIntervalMs : undefined);
+    this.kv = new KvReplica(sql, config.kvWriteIntervalMs);
     this.podsOfService = new ServicePodIndex(sql);
     this.routes = new RouteHashes(sql);
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.history = new WatchHistory(sql, this.store.resourceVersion);
-    const bookmarkSeconds = Number(env.WATCH_BOOKMARK_INTERVAL_SECONDS);
-    this.watch = new WatchHub(this.history, () => this.store.resourceVersion, bookmarkSeconds > 0 ? bookmarkSeconds * 1000 : undefined);
-    this.alloc = new ServiceAllocations(sql, {
-      ...this.cfg,
-      serviceCIDR: env.SERVICE_CIDR || "10.96.0.0/12",
-      nodePortRange: env.NODE_PORT_RANGE || "30000-32767",
-    });
-    this.liveness = new NodeLiveness(Number(env.NODE_LEASE_GRACE_SECONDS || "40") * 1000);
+    this.watch = new WatchHub(this.history, () => this.store.resourceVersion, config.watchBookmarkIntervalMs);
+    this.alloc = new ServiceAllocations(sql, { ...this.cfg, serviceCIDR: config.serviceCIDR, nodePortRange: config.nodePortRange });
+    this.liveness = new NodeLiveness(config.nodeLeaseGraceMs);
     sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
     const writer: Committer = { commit: (...args) => this.commit(...args), remove: (...args) => this.remove(...args) };

@@ -10,7 +10,7 @@ import type { List } from "../../src/api/types";
 import type { Env } from "../../src/env";
 import { handleResource } from "../../src/admin/resource-handler";
 import { jsonDocumentWriter, yamlDocumentWriter, type DocumentWriter } from "../../src/admin/list-encoding";
-import { DEFAULT_LIST_RPC_PAGE_ITEMS, listRpcPageItems } from "../../src/admin/list-response";
+import { configOf, parseConfig } from "../../src/config";
 import { objectResponse } from "../../src/admin/respond";
 import { listToTable } from "../../src/admin/tables";
 import type { ListOptions } from "../../src/registry/list-filter";
@@ -163,7 +163,7 @@ describe("lists over bounded RPC pages", () => {
   });
 
   it("caps limit through the Worker's fetch handler too (the worker test project sets LIST_RPC_PAGE_ITEMS=3)", async () => {
-    expect(listRpcPageItems(env as Env)).toBe(PAGE);
+    expect(configOf(env as Env).listRpcPageItems).toBe(PAGE);
     const ns = await freshNamespace();
     await podsIn(ns, 5);
     const page = await json(await call("GET", `/api/v1/namespaces/${ns}/pods?limit=500`));
@@ -248,10 +248,10 @@ describe("lists over bounded RPC pages", () => {
 });
 
 describe("LIST_RPC_PAGE_ITEMS", () => {
-  it("is a positive integer; anything else is the default, without failing", () => {
-    expect(listRpcPageItems({ LIST_RPC_PAGE_ITEMS: "7" })).toBe(7);
-    for (const raw of [undefined, "", "0", "-3", "1.5", "1e3", "0x10", " 5", "abc", "99999999999999999999"]) expect(listRpcPageItems({ LIST_RPC_PAGE_ITEMS: raw })).toBe(DEFAULT_LIST_RPC_PAGE_ITEMS);
-    expect(listRpcPageItems({ LIST_RPC_PAGE_ITEMS: "3" })).toBe(3);
+  it("is a positive integer, 500 when unset; anything else stops the Worker with a message naming it", () => {
+    expect(parseConfig({ LIST_RPC_PAGE_ITEMS: "7" }).listRpcPageItems).toBe(7);
+    for (const raw of [undefined, ""]) expect(parseConfig({ LIST_RPC_PAGE_ITEMS: raw }).listRpcPageItems).toBe(500);
+    for (const raw of ["0", "-3", "1.5", "1e3", "0x10", " 5", "abc", "99999999999999999999"]) expect(() => parseConfig({ LIST_RPC_PAGE_ITEMS: raw })).toThrow(/LIST_RPC_PAGE_ITEMS=/);
   });
 });
 

@@ -1,4 +1,5 @@
-import { beforeEach, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config";
 import { applyGatewayVars, gatewayConfig } from "../../src/gateway/config";
 import { configureGateway, DEFAULT_GATEWAY_CONFIG, resetGatewayState } from "../../src/gateway/index";
 
@@ -25,8 +26,74 @@ it("takes tunables from Worker variables, in the variables' units", () => {
   });
 });
 
-it("ignores invalid or unset variables and keeps what a test configured", () => {
+it("keeps what a test configured for unset variables", () => {
   configureGateway({ baseEjectionMs: 100 });
-  applyGatewayVars({ GATEWAY_ROUTE_CACHE_TTL_SECONDS: "soon", GATEWAY_MAX_RETRIES: "-1", GATEWAY_TRUST_X_FORWARDED_FOR: "yes" });
+  applyGatewayVars({ GATEWAY_MAX_RETRIES: "1", GATEWAY_ROUTE_CACHE_TTL_SECONDS: "" });
+  expect(gatewayConfig()).toEqual({ ...DEFAULT_GATEWAY_CONFIG, baseEjectionMs: 100, maxRetries: 1 });
+});
+
+it("refuses malformed variables with one message that names each, and changes nothing", () => {
+  configureGateway({ baseEjectionMs: 100 });
+  const vars = { GATEWAY_ROUTE_CACHE_TTL_SECONDS: "soon", GATEWAY_MAX_RETRIES: "-1", GATEWAY_TRUST_X_FORWARDED_FOR: "yes" };
+  expect(() => applyGatewayVars(vars)).toThrow(ConfigError);
+  expect(() => parseConfig(vars)).toThrow(
+    'svcedge: invalid configuration: GATEWAY_ROUTE_CACHE_TTL_SECONDS="soon" must be a number of seconds from 0 to 9007199254740991; GATEWAY_MAX_RETRIES="-1" must be a whole number of retries from 0 to 10; GATEWAY_TRUST_X_FORWARDED_FOR="yes" must be "true" or "false"',
+  );
   expect(gatewayConfig()).toEqual({ ...DEFAULT_GATEWAY_CONFIG, baseEjectionMs: 100 });
+});
+
+describe("the Worker's variables (src/config.ts)", () => {
+  it("defaults what is unset, and parses what is set into its units", () => {
+    expect(parseConfig({})).toEqual({
+      serviceCIDR: "10.96.0.0/12",
+      nodePortRange: "30000-32767",
+      lbDomain: "lb.svcedge.local",
+      clusterDomain: "cluster.local",
+      adminHosts: ["localhost", "127.0.0.1", "[::1]"],
+      nodeLeaseGraceMs: 40_000,
+      watchBookmarkIntervalMs: 15_000,
+      listRpcPageItems: 500,
+      kvWriteIntervalMs: 1000,
+      gateway: {},
+    });
+    expect(parseConfig({ ADMIN_HOSTS: " API.Example.com ,admin.example.com,", NODE_LEASE_GRACE_SECONDS: "2.5", SERVICE_CIDR: "10.0.0.0/16", NODE_PORT_RANGE: "31000-31010" })).toMatchObject({
+      adminHosts: ["api.example.com", "admin.example.com"],
+      gateway: { adminHosts: ["api.example.com", "admin.example.com"] },
+      nodeLeaseGraceMs: 2500,
+      serviceCIDR: "10.0.0.0/16",
+      nodePortRange: "31000-31010",
+    });
+  });
+
+  it.each([
+    ["NODE_LEASE_GRACE_SECONDS", "4O"],
+    ["NODE_LEASE_GRACE_SECONDS", "0"],
+    ["SERVICE_CIDR", "10.96.0.1/12"],
+    ["SERVICE_CIDR", "10.96.0.0"],
+    ["NODE_PORT_RANGE", "32767-30000"],
+    ["NODE_PORT_RANGE", "30000-70000"],
+    ["LB_DOMAIN", "LB..example"],
+    ["CLUSTER_DOMAIN", "-cluster.local"],
+    ["LIST_RPC_PAGE_ITEMS", "1.5"],
+    ["KV_WRITE_INTERVAL_MS", "0x10"],
+    ["WATCH_BOOKMARK_INTERVAL_SECONDS", "NaN"],
+    ["GATEWAY_MAX_EJECTION_PERCENT", "101"],
+    ["GATEWAY_ALLOW_LOCAL_ORIGINS", "1"],
+  ])("refuses %s=%s, naming it", (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(`svcedge: invalid configuration: ${name}=${JSON.stringify(value)} must be `);
+  });
+});
+
+describe("a Worker deployed with a malformed variable", () => {
+  it("answers every host 500 with the message that names it, and serves nothing", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { createExecutionContext } = await import("cloudflare:test");
+    const worker = (await import("../../src/worker")).default;
+    const broken = { ...env, NODE_LEASE_GRACE_SECONDS: "4O" };
+    for (const url of ["http://127.0.0.1/api/v1/namespaces", "http://shop-default.lb.svcedge.local/"]) {
+      const res = await worker.fetch(new Request(url, { headers: { authorization: "Bearer test-admin-token" } }), broken, createExecutionContext());
+      expect(res.status).toBe(500);
+      expect(await res.text()).toBe('svcedge: invalid configuration: NODE_LEASE_GRACE_SECONDS="4O" must be a number of seconds from 1 to 9007199254740991\n');
+    }
+  });
 });
