@@ -17,7 +17,15 @@ export default defineConfig({
               // The test pods listen on 127.0.0.1, which the gateway refuses to fetch unless told otherwise.
               // The KV replica flushes every 100 ms instead of every second, so that flushKv does not wait a second a loop.
               // Lists page every 3 objects, so every list test crosses RPC pages (src/admin/list-response.ts).
-              bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", NODE_LEASE_GRACE_SECONDS: "1", GATEWAY_ALLOW_LOCAL_ORIGINS: "true", LIST_RPC_PAGE_ITEMS: "3", WATCH_BOOKMARK_INTERVAL_SECONDS: "1", KV_WRITE_INTERVAL_MS: "100" },
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token",
+                CLUSTER_TOKEN: "test-cluster-token",
+                NODE_LEASE_GRACE_SECONDS: "1",
+                GATEWAY_ALLOW_LOCAL_ORIGINS: "true",
+                LIST_RPC_PAGE_ITEMS: "3",
+                WATCH_BOOKMARK_INTERVAL_SECONDS: "1",
+                KV_WRITE_INTERVAL_MS: "100",
+              },
             },
           }),
         ],

@@ -87,7 +87,13 @@ export const part: BenchPart = {
     }
 
     opts.log(`agent: peak RSS of an agent process at ${count(plan.rssServices)} × ${plan.endpointsPerService}`);
-    const rss = await measureAgentRss({ services: plan.rssServices, endpointsPerService: plan.endpointsPerService, createTimeoutMs: plan.rssCreateTimeoutMs, firstSyncTimeoutMs: plan.rssFirstSyncTimeoutMs, log: opts.log }).catch(errorText);
+    const rss = await measureAgentRss({
+      services: plan.rssServices,
+      endpointsPerService: plan.endpointsPerService,
+      createTimeoutMs: plan.rssCreateTimeoutMs,
+      firstSyncTimeoutMs: plan.rssFirstSyncTimeoutMs,
+      log: opts.log,
+    }).catch(errorText);
     if (typeof rss !== "string") result.lines.push(rssLine(rss));
 
     opts.log(`agent: DNAT data path (${plan.dnat.pairs} pairs of ${plan.dnat.durationS} s loads per backend)`);
@@ -104,7 +110,9 @@ export const part: BenchPart = {
 
     result.targets.push(...scaleTargets(scale), rssTarget(plan, rss), ...dnatTargets(dnat));
     result.notes.push(...notes(plan, scale, restore, rss, dnat));
-    result.notes.push(`machine load (1-minute average, ${cpus().length} cores): ${loadAtStart.toFixed(1)} when the part started, ${loadavg()[0]!.toFixed(1)} when it ended`);
+    result.notes.push(
+      `machine load (1-minute average, ${cpus().length} cores): ${loadAtStart.toFixed(1)} when the part started, ${loadavg()[0]!.toFixed(1)} when it ended`,
+    );
     return result;
   },
 };
@@ -114,7 +122,14 @@ async function scaleRuns(plan: Plan, opts: BenchOptions): Promise<ScaleRun[]> {
   for (const backend of BACKENDS) {
     for (const services of plan.sizes) {
       opts.log(`agent: ${backend} at ${count(services)} × ${plan.endpointsPerService}`);
-      const scaleOpts: ScaleOptions = { backend, services, endpointsPerService: plan.endpointsPerService, changes: plan.changes, changeBudgetMs: plan.changeBudgetMs[backend], syncTimeoutMs: plan.syncTimeoutMs[backend] };
+      const scaleOpts: ScaleOptions = {
+        backend,
+        services,
+        endpointsPerService: plan.endpointsPerService,
+        changes: plan.changes,
+        changeBudgetMs: plan.changeBudgetMs[backend],
+        syncTimeoutMs: plan.syncTimeoutMs[backend],
+      };
       // Two full syncs, the changes' budget and the change that may run past it.
       const bound = 3 * plan.syncTimeoutMs[backend] + plan.changeBudgetMs[backend] + CHILD_MARGIN_MS;
       const run = await runScaleChild(scaleOpts, bound);
@@ -150,7 +165,10 @@ function scaleRatios(result: PartResult, runs: ScaleRun[]): void {
     const done = runs.filter((r) => r.figures.backend === backend && r.figures.firstSyncMs !== undefined);
     for (let i = 1; i < done.length; i++) {
       const [a, b] = [done[i - 1]!.figures, done[i]!.figures];
-      result.ratios.push({ name: `${backend} full sync ${count(b.services!)} ÷ ${count(a.services!)} (linear: ${b.services! / a.services!})`, value: b.firstSyncMs! / a.firstSyncMs! });
+      result.ratios.push({
+        name: `${backend} full sync ${count(b.services!)} ÷ ${count(a.services!)} (linear: ${b.services! / a.services!})`,
+        value: b.firstSyncMs! / a.firstSyncMs!,
+      });
     }
   }
 }
@@ -265,7 +283,10 @@ function notes(plan: Plan, scale: ScaleRun[], restore: RestoreCost | string | un
   }
   if (typeof rss === "string") out.push(`agent RSS not measured: ${rss}`);
   if (typeof dnat === "string") out.push(`DNAT data path not measured: ${dnat}`);
-  else out.push(`DNAT lab: namespaces client -- node (router, the proxier's rules) -- pod (one Node server), 198.18.201.0/24 and 198.18.202.0/24, ClusterIP 198.18.210.10; both subnets are cluster CIDRs, so the ClusterIP path is DNAT without masquerade; both paths are checked with one GET before the load`);
+  else
+    out.push(
+      `DNAT lab: namespaces client -- node (router, the proxier's rules) -- pod (one Node server), 198.18.201.0/24 and 198.18.202.0/24, ClusterIP 198.18.210.10; both subnets are cluster CIDRs, so the ClusterIP path is DNAT without masquerade; both paths are checked with one GET before the load`,
+    );
   return out;
 }
 

@@ -33,8 +33,26 @@ interface Plan {
   rssFirstSyncTimeoutMs: number;
 }
 
-const FULL: Plan = { services: 10_000, rssServices: 10_000, endpointsPerService: 10, durationS: 10, pairs: 3, latencyDurationS: 5, rssCreateTimeoutMs: 480_000, rssFirstSyncTimeoutMs: 120_000 };
-const QUICK: Plan = { services: 10_000, rssServices: 1_000, endpointsPerService: 10, durationS: 2, pairs: 3, latencyDurationS: 1, rssCreateTimeoutMs: 90_000, rssFirstSyncTimeoutMs: 30_000 };
+const FULL: Plan = {
+  services: 10_000,
+  rssServices: 10_000,
+  endpointsPerService: 10,
+  durationS: 10,
+  pairs: 3,
+  latencyDurationS: 5,
+  rssCreateTimeoutMs: 480_000,
+  rssFirstSyncTimeoutMs: 120_000,
+};
+const QUICK: Plan = {
+  services: 10_000,
+  rssServices: 1_000,
+  endpointsPerService: 10,
+  durationS: 2,
+  pairs: 3,
+  latencyDurationS: 1,
+  rssCreateTimeoutMs: 90_000,
+  rssFirstSyncTimeoutMs: 30_000,
+};
 
 const ROOT = join(import.meta.dirname, "..");
 /** The issue's target: at least half of unbound's rate, on one core, with no errors. */
@@ -56,7 +74,17 @@ async function startServer(which: Server, plan: Plan, dir: string): Promise<Proc
   let argv: string[];
   if (which === "agent") {
     // The agent's own Node flags (scripts/agent.mjs): 2 MB young-generation semi-spaces.
-    argv = [NODE_BIN, "--max-semi-space-size=2", "--experimental-transform-types", "--disable-warning=ExperimentalWarning", "--import", "./src/agent/ts-resolve.mjs", "bench/dns/serve.ts", String(plan.services), String(port)];
+    argv = [
+      NODE_BIN,
+      "--max-semi-space-size=2",
+      "--experimental-transform-types",
+      "--disable-warning=ExperimentalWarning",
+      "--import",
+      "./src/agent/ts-resolve.mjs",
+      "bench/dns/serve.ts",
+      String(plan.services),
+      String(port),
+    ];
   } else {
     const conf = join(dir, "unbound.conf");
     writeFileSync(conf, unboundConf(plan.services, port));
@@ -65,11 +93,16 @@ async function startServer(which: Server, plan: Plan, dir: string): Promise<Proc
   const proc = startProcess(["taskset", "-c", CPU.server, ...argv], { cwd: ROOT });
   // Both must answer the same record before any load.
   const last = plan.services - 1;
-  await waitUntil(`${which} to answer`, START_TIMEOUT_MS, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`${which} exited: ${proc.output().slice(-300)}`);
-    const r = await query({ host: "127.0.0.1", port }, benchServiceFqdn(last), "A");
-    return (r.answers?.[0] as { data?: string } | undefined)?.data === benchServiceIP(last) ? true : undefined;
-  }, 200);
+  await waitUntil(
+    `${which} to answer`,
+    START_TIMEOUT_MS,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${which} exited: ${proc.output().slice(-300)}`);
+      const r = await query({ host: "127.0.0.1", port }, benchServiceFqdn(last), "A");
+      return (r.answers?.[0] as { data?: string } | undefined)?.data === benchServiceIP(last) ? true : undefined;
+    },
+    200,
+  );
   return proc;
 }
 
@@ -78,7 +111,14 @@ async function measureServer(which: Server, plan: Plan, dir: string, queryFile: 
   try {
     // One pass over every name first, so the agent's answer cache holds them all (cached cluster names).
     await runDnsperf({ port: PORT[which], queryFile, durationS: 1, outstanding: OUTSTANDING, cpus: CPU.dnsperf });
-    return await runDnsperf({ port: PORT[which], queryFile, durationS: latencyAtQps === undefined ? plan.durationS : plan.latencyDurationS, outstanding: OUTSTANDING, cpus: CPU.dnsperf, ...(latencyAtQps === undefined ? {} : { latencyAtQps }) });
+    return await runDnsperf({
+      port: PORT[which],
+      queryFile,
+      durationS: latencyAtQps === undefined ? plan.durationS : plan.latencyDurationS,
+      outstanding: OUTSTANDING,
+      cpus: CPU.dnsperf,
+      ...(latencyAtQps === undefined ? {} : { latencyAtQps }),
+    });
   } finally {
     await proc.stop();
   }
@@ -88,7 +128,8 @@ export const part: BenchPart = {
   name: "dns",
   async run(opts: BenchOptions): Promise<PartResult> {
     const result: PartResult = { part: "dns", lines: [], ratios: [], targets: [], notes: [] };
-    for (const tool of ["dnsperf", "unbound", "taskset"]) if (!hasBinary(tool)) return { ...result, skipped: `needs ${tool}, which is not installed (apt: dnsperf, unbound, util-linux)` };
+    for (const tool of ["dnsperf", "unbound", "taskset"])
+      if (!hasBinary(tool)) return { ...result, skipped: `needs ${tool}, which is not installed (apt: dnsperf, unbound, util-linux)` };
     if (cpus().length < 2) return { ...result, skipped: "needs two CPUs (the server on one, dnsperf on the other)" };
     const plan = opts.quick ? QUICK : FULL;
     const loadAtStart = loadavg()[0]!;
@@ -165,14 +206,27 @@ function qpsLine(s: Server, plan: Plan, runs: DnsperfRun[], latency: DnsperfRun,
 
 function memoryFigures(result: PartResult, plan: Plan, off: AgentRssResult | string, on: AgentRssResult | string): void {
   const size = `${count(plan.rssServices)} × ${plan.endpointsPerService}`;
-  for (const [mode, r] of [["off", off], ["on", on]] as const) {
+  for (const [mode, r] of [
+    ["off", off],
+    ["on", on],
+  ] as const) {
     if (typeof r === "string") result.notes.push(`agent memory with DNS ${mode} not measured: ${r}`);
-    else result.lines.push({ name: `agent process, DNS ${mode}, ${size}`, metrics: { peak_rss_mb: r2(r.later.vmHwmMb), rss_mb: r2(r.later.vmRssMb) }, detail: `/proc VmHWM and VmRSS 5 s after the first full sync (nftables backend); objects created through the admin API in ${r2(r.createS)} s` });
+    else
+      result.lines.push({
+        name: `agent process, DNS ${mode}, ${size}`,
+        metrics: { peak_rss_mb: r2(r.later.vmHwmMb), rss_mb: r2(r.later.vmRssMb) },
+        detail: `/proc VmHWM and VmRSS 5 s after the first full sync (nftables backend); objects created through the admin API in ${r2(r.createS)} s`,
+      });
   }
   if (typeof off === "string" || typeof on === "string") return;
   const extra = on.later.vmRssMb - off.later.vmRssMb;
   result.ratios.push({ name: "agent RSS, DNS on ÷ off", value: on.later.vmRssMb / off.later.vmRssMb });
-  const target: Target = { name: `agent memory, DNS on against off, ${size}`, measured: `RSS ${r2(on.later.vmRssMb)} MB against ${r2(off.later.vmRssMb)} MB (${extra >= 0 ? "+" : ""}${r2(extra)} MB); peak ${r2(on.later.vmHwmMb)} against ${r2(off.later.vmHwmMb)} MB`, goal: "reported", met: true };
+  const target: Target = {
+    name: `agent memory, DNS on against off, ${size}`,
+    measured: `RSS ${r2(on.later.vmRssMb)} MB against ${r2(off.later.vmRssMb)} MB (${extra >= 0 ? "+" : ""}${r2(extra)} MB); peak ${r2(on.later.vmHwmMb)} against ${r2(off.later.vmHwmMb)} MB`,
+    goal: "reported",
+    met: true,
+  };
   result.targets.push(target);
 }
 

@@ -37,9 +37,29 @@ interface Sizes {
   flushTimeoutMs: number;
 }
 
-const FULL: Sizes = { warmupS: 3, durationS: 10, rounds: 5, roundWindowS: 2, roundWarmupS: 1, services: 10_000, endpointsPerService: 10, rotatedHosts: 1_000, flushTimeoutMs: 300_000 };
+const FULL: Sizes = {
+  warmupS: 3,
+  durationS: 10,
+  rounds: 5,
+  roundWindowS: 2,
+  roundWarmupS: 1,
+  services: 10_000,
+  endpointsPerService: 10,
+  rotatedHosts: 1_000,
+  flushTimeoutMs: 300_000,
+};
 /** Quick proves the harness runs; its sizes support no claim. */
-const QUICK: Sizes = { warmupS: 1, durationS: 2, rounds: 2, roundWindowS: 1, roundWarmupS: 1, services: 200, endpointsPerService: 10, rotatedHosts: 200, flushTimeoutMs: 60_000 };
+const QUICK: Sizes = {
+  warmupS: 1,
+  durationS: 2,
+  rounds: 2,
+  roundWindowS: 1,
+  roundWarmupS: 1,
+  services: 200,
+  endpointsPerService: 10,
+  rotatedHosts: 200,
+  flushTimeoutMs: 60_000,
+};
 /** Connections held open by the load generator, the same on every line. */
 const CONNECTIONS = 32;
 const POD_COUNT = 3;
@@ -69,7 +89,11 @@ async function run(opts: BenchOptions): Promise<PartResult> {
       bench.pods.push(pod);
     }
     bench.log("direct");
-    await measure(bench, { kind: "direct", name: "direct", setup: `one of the ${POD_COUNT} pods, no proxy`, podsUsed: 1 }, { url: bench.pods[0]!.url, hosts: [ONE_HOST] });
+    await measure(
+      bench,
+      { kind: "direct", name: "direct", setup: `one of the ${POD_COUNT} pods, no proxy`, podsUsed: 1 },
+      { url: bench.pods[0]!.url, hosts: [ONE_HOST] },
+    );
     await measureFloorAndGateway(bench);
     // Lines no target depends on: a failure leaves the line out with its reason.
     await optionalLine(bench, "nginx", () => measureNginx(bench));
@@ -77,7 +101,20 @@ async function run(opts: BenchOptions): Promise<PartResult> {
   } finally {
     for (const stop of bench.stops.reverse()) await stop().catch(() => undefined);
   }
-  return summarise(bench.measured, { tool: loadTool(), connections: CONNECTIONS, warmupS: sizes.warmupS, durationS: sizes.durationS, services: sizes.services, rounds: sizes.rounds, roundWindowS: sizes.roundWindowS, roundWarmupS: sizes.roundWarmupS }, bench.notes);
+  return summarise(
+    bench.measured,
+    {
+      tool: loadTool(),
+      connections: CONNECTIONS,
+      warmupS: sizes.warmupS,
+      durationS: sizes.durationS,
+      services: sizes.services,
+      rounds: sizes.rounds,
+      roundWindowS: sizes.roundWindowS,
+      roundWarmupS: sizes.roundWarmupS,
+    },
+    bench.notes,
+  );
 }
 
 async function optionalLine(bench: Bench, name: string, measureIt: () => Promise<void>): Promise<void> {
@@ -140,7 +177,11 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
   await waitForKvFlushed(one.admin, sizes.flushTimeoutMs);
 
   const contestants: Contestant[] = [
-    { line: { kind: "floor", name: "floor", setup: "wrangler dev, a fetch handler that forwards to one pod", podsUsed: 1 }, spec: { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) }, windows: [] },
+    {
+      line: { kind: "floor", name: "floor", setup: "wrangler dev, a fetch handler that forwards to one pod", podsUsed: 1 },
+      spec: { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) },
+      windows: [],
+    },
     {
       line: { kind: "gateway-one", name: `svcedge, 1 Service / ${POD_COUNT} endpoints`, setup: webHost!, podsUsed: POD_COUNT },
       spec: gatewaySpec(one.worker, one.admin, [webHost!], bench),
@@ -148,7 +189,12 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
       windows: [],
     },
     {
-      line: { kind: "gateway-many", name: `svcedge, ${count(sizes.services)} Services / ${count(endpoints)} endpoints`, setup: `Host rotated over ${count(rotated.length)} of the ${count(sizes.services)} public hostnames`, podsUsed: POD_COUNT },
+      line: {
+        kind: "gateway-many",
+        name: `svcedge, ${count(sizes.services)} Services / ${count(endpoints)} endpoints`,
+        setup: `Host rotated over ${count(rotated.length)} of the ${count(sizes.services)} public hostnames`,
+        podsUsed: POD_COUNT,
+      },
       spec: gatewaySpec(many.worker, many.admin, rotated, bench),
       gateway: { url: many.worker.url },
       windows: [],
@@ -164,7 +210,8 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
     }
   }
   for (const c of contestants) bench.measured.push({ ...c.line, window: combineWindows(c.windows) });
-  if (waitedMs > 0) bench.notes.push(`the alternating windows waited ${(waitedMs / 1000).toFixed(1)} s in all so that no gateway window straddled a route-cache expiry`);
+  if (waitedMs > 0)
+    bench.notes.push(`the alternating windows waited ${(waitedMs / 1000).toFixed(1)} s in all so that no gateway window straddled a route-cache expiry`);
   const rss = contestants.map((c) => (c.spec.workerPid === undefined ? undefined : processRssMb(c.spec.workerPid)));
   if (rss.every((r) => r !== undefined)) {
     bench.notes.push(
@@ -209,7 +256,11 @@ async function measureNginx(bench: Bench): Promise<void> {
   bench.log("nginx");
   const nginx = await startNginx(bench.pods.map((p) => `${p.ip}:${p.port}`));
   bench.stops.push(() => nginx.stop());
-  await measure(bench, { kind: "nginx", name: "nginx", setup: `nginx from apt, worker_processes 1, keep-alive to the ${POD_COUNT} pods`, podsUsed: POD_COUNT }, { url: nginx.url, hosts: [ONE_HOST], proxyGroup: nginx.pgrp });
+  await measure(
+    bench,
+    { kind: "nginx", name: "nginx", setup: `nginx from apt, worker_processes 1, keep-alive to the ${POD_COUNT} pods`, podsUsed: POD_COUNT },
+    { url: nginx.url, hosts: [ONE_HOST], proxyGroup: nginx.pgrp },
+  );
   await nginx.stop();
 }
 
@@ -219,7 +270,12 @@ async function measureFloorWithRelay(bench: Bench): Promise<void> {
   bench.stops.push(() => floor.stop());
   await measure(
     bench,
-    { kind: "floor-relay-on", name: "floor, DevTools relay on", setup: "the floor with wrangler dev's DevTools relay left on (bench/edge/devtools-relay.ts)", podsUsed: 1 },
+    {
+      kind: "floor-relay-on",
+      name: "floor, DevTools relay on",
+      setup: "the floor with wrangler dev's DevTools relay left on (bench/edge/devtools-relay.ts)",
+      podsUsed: 1,
+    },
     { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) },
   );
   await floor.stop();

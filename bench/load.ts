@@ -85,7 +85,21 @@ async function runWrk(opts: LoadOptions): Promise<LoadResult> {
     const script = join(dir, "load.lua");
     writeFileSync(script, wrkScript(opts));
     const threads = Math.min(WRK_THREADS, opts.connections);
-    const argv = [...(opts.wrap ?? []), "wrk", "-t", String(threads), "-c", String(opts.connections), "-d", `${opts.durationS}s`, "--timeout", "10s", "-s", script, opts.url];
+    const argv = [
+      ...(opts.wrap ?? []),
+      "wrk",
+      "-t",
+      String(threads),
+      "-c",
+      String(opts.connections),
+      "-d",
+      `${opts.durationS}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      script,
+      opts.url,
+    ];
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(argv[0]!, argv.slice(1), { timeout: (opts.durationS + 30) * 1000, maxBuffer: 1 << 20 }, (err, out, errOut) => {
         if (err) reject(new Error(`wrk failed: ${(errOut || out || err.message).trim().split("\n")[0]}`));
@@ -94,9 +108,26 @@ async function runWrk(opts: LoadOptions): Promise<LoadResult> {
     });
     const line = stdout.split("\n").find((l) => l.startsWith("WRKJSON "));
     if (!line) throw new Error(`wrk printed no summary: ${stdout.trim().split("\n").slice(-1)[0] ?? ""}`);
-    const r = JSON.parse(line.slice("WRKJSON ".length)) as { requests: number; duration_us: number; errors: number; non2xx: number; p50_us: number; p99_us: number };
+    const r = JSON.parse(line.slice("WRKJSON ".length)) as {
+      requests: number;
+      duration_us: number;
+      errors: number;
+      non2xx: number;
+      p50_us: number;
+      p99_us: number;
+    };
     const durationS = r.duration_us / 1e6;
-    return { tool: "wrk", requests: r.requests, durationS, rps: r.requests / durationS, p50Ms: r.p50_us / 1000, p99Ms: r.p99_us / 1000, errors: r.errors, non2xx: r.non2xx, capped: r.requests >= opts.maxRequests };
+    return {
+      tool: "wrk",
+      requests: r.requests,
+      durationS,
+      rps: r.requests / durationS,
+      p50Ms: r.p50_us / 1000,
+      p99Ms: r.p99_us / 1000,
+      errors: r.errors,
+      non2xx: r.non2xx,
+      capped: r.requests >= opts.maxRequests,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -121,8 +152,20 @@ async function runAutocannon(opts: LoadOptions): Promise<LoadResult> {
     duration: opts.durationS,
     amount: opts.maxRequests,
     headers: opts.headers ?? {},
-    requests: hosts.length ? [{ setupRequest: (req: { headers?: Record<string, string> }) => ({ ...req, headers: { ...req.headers, host: hosts[i++ % hosts.length]! } }) }] : undefined,
+    requests: hosts.length
+      ? [{ setupRequest: (req: { headers?: Record<string, string> }) => ({ ...req, headers: { ...req.headers, host: hosts[i++ % hosts.length]! } }) }]
+      : undefined,
   });
   const durationS = r.duration;
-  return { tool: "autocannon", requests: r.requests.total, durationS, rps: r.requests.total / durationS, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, capped: r.requests.total >= opts.maxRequests };
+  return {
+    tool: "autocannon",
+    requests: r.requests.total,
+    durationS,
+    rps: r.requests.total / durationS,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    capped: r.requests.total >= opts.maxRequests,
+  };
 }

@@ -29,6 +29,8 @@ export interface Pod {
 
 export async function startPod(name: string, ip: string, port: number, wrap: string[] = []): Promise<Pod> {
   const proc = startProcess([...wrap, NODE_BIN, "-e", POD_SERVER, ip, String(port), name]);
-  await waitUntil(`pod ${name} on ${ip}:${port}`, 10_000, () => (proc.output().includes("listening") ? true : proc.child.exitCode !== null ? Promise.reject(new Error(proc.output())) : undefined));
+  await waitUntil(`pod ${name} on ${ip}:${port}`, 10_000, () =>
+    proc.output().includes("listening") ? true : proc.child.exitCode !== null ? Promise.reject(new Error(proc.output())) : undefined,
+  );
   return { name, ip, port, url: `http://${ip}:${port}`, proc };
 }

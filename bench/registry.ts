@@ -26,7 +26,16 @@ import { createInTenths, TENTHS, type TenthsRun } from "./registry/tenths";
 import { unpagedPodList } from "./registry/unpaged-list";
 import { firstWrite, mixedLoad } from "./registry/after-restart";
 import { snapshotSources } from "./registry/source-snapshot";
-import { fullListFigures, heapGrowthTarget, listProbeNote, rateFigures, restartFigures, storageLine, tenthLines, type RestartFigures } from "./registry/scale-report";
+import {
+  fullListFigures,
+  heapGrowthTarget,
+  listProbeNote,
+  rateFigures,
+  restartFigures,
+  storageLine,
+  tenthLines,
+  type RestartFigures,
+} from "./registry/scale-report";
 import { groupCpuByCommand } from "./edge/proc-cpu";
 import { wranglerProcesses } from "./edge/wrangler-processes";
 import { DEVTOOLS_RELAY_OFF } from "./edge/devtools-relay";
@@ -52,8 +61,30 @@ interface Sizes {
   afterRestartMs: number;
 }
 
-const FULL: Sizes = { services: 10_000, podsPerService: 10, inFlight: 8, podServers: 4, watchers: 10, fanoutWrites: 50, fanoutSpacingMs: 100, createBoundMs: 1_200_000, settleBoundMs: 240_000, afterRestartMs: 60_000 };
-const QUICK: Sizes = { services: 200, podsPerService: 10, inFlight: 8, podServers: 2, watchers: 10, fanoutWrites: 20, fanoutSpacingMs: 50, createBoundMs: 90_000, settleBoundMs: 40_000, afterRestartMs: 10_000 };
+const FULL: Sizes = {
+  services: 10_000,
+  podsPerService: 10,
+  inFlight: 8,
+  podServers: 4,
+  watchers: 10,
+  fanoutWrites: 50,
+  fanoutSpacingMs: 100,
+  createBoundMs: 1_200_000,
+  settleBoundMs: 240_000,
+  afterRestartMs: 60_000,
+};
+const QUICK: Sizes = {
+  services: 200,
+  podsPerService: 10,
+  inFlight: 8,
+  podServers: 2,
+  watchers: 10,
+  fanoutWrites: 20,
+  fanoutSpacingMs: 50,
+  createBoundMs: 90_000,
+  settleBoundMs: 40_000,
+  afterRestartMs: 10_000,
+};
 
 /** The gateway caches a host (and a miss) this long; short, so that polling cannot delay the answer it waits for. */
 const ROUTE_CACHE_TTL_S = 0.05;
@@ -84,7 +115,14 @@ function createLine(what: string, runs: BoundedRun[], count: number, inFlight: n
   const stopped = runs.some((r) => r.timedOut) ? `, stopped at the time bound after ${done} of ${count}` : "";
   return {
     name: `create ${count.toLocaleString("en-US")} ${what}, ${inFlight} in flight`,
-    metrics: { count: done - failed, wall_s: round(wallS, 2), per_s: round((done - failed) / wallS), p50_ms: round(quantile(latencies, 0.5), 2), p99_ms: round(quantile(latencies, 0.99), 2), max_ms: round(Math.max(...latencies), 1) },
+    metrics: {
+      count: done - failed,
+      wall_s: round(wallS, 2),
+      per_s: round((done - failed) / wallS),
+      p50_ms: round(quantile(latencies, 0.5), 2),
+      p99_ms: round(quantile(latencies, 0.99), 2),
+      max_ms: round(Math.max(...latencies), 1),
+    },
     detail: `POST through the admin API, one request per object, latency = send → 201; wall_s = the ${TENTHS} tenths' create phases, not the samples between them${errors}${stopped}`,
   };
 }
@@ -160,7 +198,10 @@ async function startWorker(stateDir: string, adminToken: string, inFlight: numbe
 /** Says in the notes why heap readings are missing, if they are. */
 function heapTrouble(live: Live, when: string, result: PartResult): void {
   if (live.heapError) result.notes.push(`no heap readings ${when}: ${live.heapError}`);
-  else if (live.heap?.lostAt) result.notes.push(`heap readings ${when} stop at ${live.heap.lostAt.toISOString()}: the inspector session ended (wrangler dev reloads the Worker when a source file changes; or workerd exited)`);
+  else if (live.heap?.lostAt)
+    result.notes.push(
+      `heap readings ${when} stop at ${live.heap.lostAt.toISOString()}: the inspector session ended (wrangler dev reloads the Worker when a source file changes; or workerd exited)`,
+    );
 }
 
 /** The heap after a forced GC (the Worker's GET /version enters the isolate, so the GC runs). */
@@ -233,20 +274,24 @@ async function measure(opts: BenchOptions, sz: Sizes, live: Live, pods: Pod[], s
   };
 
   opts.log(`registry: creating ${S} Services and ${N} Pods in ${TENTHS} tenths`);
-  const run = await createInTenths({ services: S, podsPerService: P, inFlight: sz.inFlight, deadlineAt: performance.now() + sz.createBoundMs }, {
-    createService: async (s) => {
-      await api.must("POST", `${base}/services`, serviceBody(s), 201);
+  const run = await createInTenths(
+    { services: S, podsPerService: P, inFlight: sz.inFlight, deadlineAt: performance.now() + sz.createBoundMs },
+    {
+      createService: async (s) => {
+        await api.must("POST", `${base}/services`, serviceBody(s), 201);
+      },
+      // The last Service's Pods but its last are not ready: its host answers 503 until the last create is at the edge.
+      createPod: async (s, p) => {
+        await api.must("POST", `${base}/pods`, podBody(s, p, P, pods[(s * P + p) % pods.length]!.url, !(s === S - 1 && p < P - 1)), 201);
+      },
+      heapAfterGc: () => heapAfterGc(live),
+      dbSize: readDb,
+      listAllPods: () => unpagedPodList(api, live.heap),
+      startControl: () => startControlProbe(controlApi, CONTROL_PROBE_MS),
+      serverCpu: () => (live.group === undefined ? undefined : groupCpuByCommand(live.group)),
     },
-    // The last Service's Pods but its last are not ready: its host answers 503 until the last create is at the edge.
-    createPod: async (s, p) => {
-      await api.must("POST", `${base}/pods`, podBody(s, p, P, pods[(s * P + p) % pods.length]!.url, !(s === S - 1 && p < P - 1)), 201);
-    },
-    heapAfterGc: () => heapAfterGc(live),
-    dbSize: readDb,
-    listAllPods: () => unpagedPodList(api, live.heap),
-    startControl: () => startControlProbe(controlApi, CONTROL_PROBE_MS),
-    serverCpu: () => (live.group === undefined ? undefined : groupCpuByCommand(live.group)),
-  }, opts.log);
+    opts.log,
+  );
   const svcRuns = run.tenths.map((t) => t.svcRun);
   const podRuns = run.tenths.map((t) => t.podRun);
   const created = run.tenths.at(-1) ?? { services: 0, pods: 0 };
@@ -254,7 +299,12 @@ async function measure(opts: BenchOptions, sz: Sizes, live: Live, pods: Pod[], s
   if (run.controlMs.length > 0)
     result.lines.push({
       name: "control: GET /version during the Pod creates",
-      metrics: { count: run.controlMs.length, p50_ms: round(quantile(run.controlMs, 0.5), 2), p99_ms: round(quantile(run.controlMs, 0.99), 2), max_ms: round(Math.max(...run.controlMs), 1) },
+      metrics: {
+        count: run.controlMs.length,
+        p50_ms: round(quantile(run.controlMs, 0.5), 2),
+        p99_ms: round(quantile(run.controlMs, 0.99), 2),
+        max_ms: round(Math.max(...run.controlMs), 1),
+      },
       detail: `one at a time, ${CONTROL_PROBE_MS} ms apart, on its own connection: the Worker answers it without the Durable Object, so its tail is the workerd process's, not the registry's`,
     });
   tenthLines(result, run);
@@ -265,7 +315,9 @@ async function measure(opts: BenchOptions, sz: Sizes, live: Live, pods: Pod[], s
 
   const objects = svcRuns.reduce((t, r) => t + r.done - r.failed, 0) + podRuns.reduce((t, r) => t + r.done - r.failed, 0);
   if (run.timedOut) {
-    result.notes.push(`creation stopped at its time bound of ${sz.createBoundMs / 1000} s (${created.services} Services, ${created.pods} Pods): routability, the KV replica, the host sweep and the watch fan-out were not measured`);
+    result.notes.push(
+      `creation stopped at its time bound of ${sz.createBoundMs / 1000} s (${created.services} Services, ${created.pods} Pods): routability, the KV replica, the host sweep and the watch fan-out were not measured`,
+    );
   } else {
     result.lines.push({
       name: `create all ${(S + N).toLocaleString("en-US")} objects`,
@@ -294,7 +346,15 @@ async function measure(opts: BenchOptions, sz: Sizes, live: Live, pods: Pod[], s
   return Math.floor(created.pods / P);
 }
 
-async function routableAndKv(opts: BenchOptions, sz: Sizes, live: Live, before: RegistryFigures, created: number, run: TenthsRun, result: PartResult): Promise<void> {
+async function routableAndKv(
+  opts: BenchOptions,
+  sz: Sizes,
+  live: Live,
+  before: RegistryFigures,
+  created: number,
+  run: TenthsRun,
+  result: PartResult,
+): Promise<void> {
   const S = sz.services;
   opts.log(`registry: waiting for the last Service to be routable and the KV replica to settle`);
   const lastCreate = run.tenths.at(-1)!.podRun.lastAnswerAt;
@@ -303,7 +363,9 @@ async function routableAndKv(opts: BenchOptions, sz: Sizes, live: Live, before: 
   const lastHost = serviceHost(S - 1, LB_DOMAIN);
   const [routable, kv] = await Promise.all([waitRoutable(live.gateway, lastHost, ROUTABLE_POLL_MS, settleDeadline), waitKvSettled(live.api, settleDeadline)]);
   if (routable.at === undefined) {
-    result.notes.push(`the last Service never became routable within ${sz.settleBoundMs / 1000} s: ${lastHost} last answered ${routable.lastStatus ?? "nothing"} ${routable.lastBody ?? ""}`.trim());
+    result.notes.push(
+      `the last Service never became routable within ${sz.settleBoundMs / 1000} s: ${lastHost} last answered ${routable.lastStatus ?? "nothing"} ${routable.lastBody ?? ""}`.trim(),
+    );
   } else {
     result.lines.push({
       name: "last Service routable at the edge",
@@ -313,10 +375,23 @@ async function routableAndKv(opts: BenchOptions, sz: Sizes, live: Live, before: 
   }
   // A route record per host, and the host filter.
   kvLines(result, kv.settled, kv.drainedAt, lastCreate, before, kv.final, created, S, hostsPerService * S + 1);
-  if (!kv.settled) result.notes.push(`the KV replica had not settled within ${sz.settleBoundMs / 1000} s (${kv.final.kvPending} keys pending): the KV write count is a lower bound`);
+  if (!kv.settled)
+    result.notes.push(
+      `the KV replica had not settled within ${sz.settleBoundMs / 1000} s (${kv.final.kvPending} keys pending): the KV write count is a lower bound`,
+    );
 }
 
-function kvLines(result: PartResult, settled: boolean, drainedAt: number | undefined, lastCreate: number, before: RegistryFigures, after: RegistryFigures, created: number, services: number, distinctKeys: number): void {
+function kvLines(
+  result: PartResult,
+  settled: boolean,
+  drainedAt: number | undefined,
+  lastCreate: number,
+  before: RegistryFigures,
+  after: RegistryFigures,
+  created: number,
+  services: number,
+  distinctKeys: number,
+): void {
   const writes = after.kvWrites - before.kvWrites;
   const registryWrites = after.resourceVersion - before.resourceVersion;
   const metrics: Record<string, number> = { kv_writes: writes };
@@ -348,12 +423,22 @@ async function fanout(sz: Sizes, api: AdminApi, result: PartResult): Promise<voi
   const failed = f.failedWrites ? `; ${f.failedWrites} writes failed (first: ${f.firstError})` : "";
   result.lines.push({
     name: `watch fan-out, ${sz.watchers} watchers × ${writes} writes`,
-    metrics: { count: f.deliveryMs.length, p50_ms: round(quantile(f.deliveryMs, 0.5), 2), p99_ms: round(quantile(f.deliveryMs, 0.99), 2), max_ms: round(Math.max(...f.deliveryMs), 1) },
+    metrics: {
+      count: f.deliveryMs.length,
+      p50_ms: round(quantile(f.deliveryMs, 0.5), 2),
+      p99_ms: round(quantile(f.deliveryMs, 0.99), 2),
+      max_ms: round(Math.max(...f.deliveryMs), 1),
+    },
     detail: `write = PATCH pods/<p>/status Ready=False (merge patch), one at a time, ${sz.fanoutSpacingMs} ms apart; latency = send → the slice's MODIFIED event read by a watcher of all EndpointSlices; count = (watcher, write) pairs${lost}${failed}`,
   });
   result.lines.push({
     name: "fan-out writes' responses",
-    metrics: { count: f.writeMs.length, p50_ms: round(quantile(f.writeMs, 0.5), 2), p99_ms: round(quantile(f.writeMs, 0.99), 2), max_ms: round(Math.max(...f.writeMs), 1) },
+    metrics: {
+      count: f.writeMs.length,
+      p50_ms: round(quantile(f.writeMs, 0.5), 2),
+      p99_ms: round(quantile(f.writeMs, 0.99), 2),
+      max_ms: round(Math.max(...f.writeMs), 1),
+    },
     detail: "send → 200 of the same writes, while the watchers are open",
   });
   result.ratios.push({ name: "fan-out p50 ÷ write response p50", value: quantile(f.deliveryMs, 0.5) / quantile(f.writeMs, 0.5) });
@@ -375,11 +460,23 @@ function cpuNote(run: TenthsRun, load: number): string {
 
 /** The restart on the same state: wrangler dev's start, the first write, the heap, then mixed reads and writes. */
 async function afterRestart(sz: Sizes, services: number, live: Live, podUrl: string, result: PartResult): Promise<void> {
-  const figures: RestartFigures = { startMs: live.startMs, first: await firstWrite(live.api, FIRST_WRITE_BOUND_MS), mixedInFlight: AFTER_RESTART_IN_FLIGHT, mixedS: sz.afterRestartMs / 1000 };
+  const figures: RestartFigures = {
+    startMs: live.startMs,
+    first: await firstWrite(live.api, FIRST_WRITE_BOUND_MS),
+    mixedInFlight: AFTER_RESTART_IN_FLIGHT,
+    mixedS: sz.afterRestartMs / 1000,
+  };
   if (figures.first.ms !== undefined) {
     const heap = await heapAfterGc(live);
     if (heap) figures.heapAfterMib = round(heap.used / 2 ** 20);
-    figures.mixed = await mixedLoad(live.api, { services, podsPerService: sz.podsPerService, inFlight: AFTER_RESTART_IN_FLIGHT, durationMs: sz.afterRestartMs, maxRequests: 1_000_000, podUrl });
+    figures.mixed = await mixedLoad(live.api, {
+      services,
+      podsPerService: sz.podsPerService,
+      inFlight: AFTER_RESTART_IN_FLIGHT,
+      durationMs: sz.afterRestartMs,
+      maxRequests: 1_000_000,
+      podUrl,
+    });
   }
   restartFigures(result, figures, `${services.toLocaleString("en-US")} × ${sz.podsPerService}`);
 }

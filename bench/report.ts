@@ -38,19 +38,37 @@ const fmt = (v: number): string => (Math.abs(v) >= 100 ? Math.round(v).toLocaleS
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function printReport(report: Report): void {
-  const out: string[] = [`svcedge benchmarks ${report.quick ? "(quick: sizes too small for claims) " : ""}${report.started}`, `machine: ${report.machine.cpu}, ${report.machine.memory}, kernel ${report.machine.kernel}, node ${report.machine.node}`];
+  const out: string[] = [
+    `svcedge benchmarks ${report.quick ? "(quick: sizes too small for claims) " : ""}${report.started}`,
+    `machine: ${report.machine.cpu}, ${report.machine.memory}, kernel ${report.machine.kernel}, node ${report.machine.node}`,
+  ];
   for (const p of report.parts) {
     out.push("", `== ${p.part}${p.skipped ? `: ${p.skipped}` : ""}`);
     if (p.lines.length) {
       const keys = [...new Set(p.lines.flatMap((l) => Object.keys(l.metrics)))];
       out.push(table([["line", ...keys], ...p.lines.map((l) => [l.name, ...keys.map((k) => (k in l.metrics ? fmt(l.metrics[k]!) : ""))])]));
     }
-    if (p.ratios.length) out.push("", table([["ratio", "value", "target"], ...p.ratios.map((r) => [r.name, fmt(r.value), r.goal ? `${r.goal.op} ${r.goal.value}` : ""])]));
-    if (p.targets.length) out.push("", table([["target", "measured", "goal", ""], ...p.targets.map((t) => [t.name, t.measured, t.goal, t.met ? "met" : `MISSED${t.note ? `: ${t.note}` : ""}`])]));
+    if (p.ratios.length)
+      out.push("", table([["ratio", "value", "target"], ...p.ratios.map((r) => [r.name, fmt(r.value), r.goal ? `${r.goal.op} ${r.goal.value}` : ""])]));
+    if (p.targets.length)
+      out.push(
+        "",
+        table([
+          ["target", "measured", "goal", ""],
+          ...p.targets.map((t) => [t.name, t.measured, t.goal, t.met ? "met" : `MISSED${t.note ? `: ${t.note}` : ""}`]),
+        ]),
+      );
     for (const n of p.notes) out.push(`- ${n}`);
   }
   process.stdout.write(out.join("\n") + "\n");
@@ -71,7 +89,9 @@ export function ratioChart(ratios: (Ratio & { part: string })[], title: string):
     const y = top + i * rowH;
     const met = !r.goal || (r.goal.op === ">=" ? r.value >= r.goal.value : r.value <= r.goal.value);
     const color = r.goal ? (met ? "#2e7d32" : "#c62828") : "#607d8b";
-    const goal = r.goal ? `<line x1="${x(r.goal.value)}" x2="${x(r.goal.value)}" y1="${y - 2}" y2="${y + rowH - 6}" stroke="#000" stroke-width="2"/><text x="${x(r.goal.value) + 3}" y="${y + 8}" font-size="9">${r.goal.op} ${r.goal.value}</text>` : "";
+    const goal = r.goal
+      ? `<line x1="${x(r.goal.value)}" x2="${x(r.goal.value)}" y1="${y - 2}" y2="${y + rowH - 6}" stroke="#000" stroke-width="2"/><text x="${x(r.goal.value) + 3}" y="${y + 8}" font-size="9">${r.goal.op} ${r.goal.value}</text>`
+      : "";
     return `<text x="${labelW - 8}" y="${y + 14}" text-anchor="end" font-size="12">${esc(`${r.part}: ${r.name}`)}</text><rect x="${labelW}" y="${y + 2}" width="${Math.max(1, x(r.value) - labelW)}" height="${rowH - 10}" fill="${color}"/><text x="${Math.min(x(r.value), labelW + barW) + 4}" y="${y + 14}" font-size="11">${fmt(r.value)}</text>${goal}`;
   });
   const h = top + ratios.length * rowH + 20;
@@ -89,6 +109,9 @@ export function writeReport(report: Report, dir: string): string[] {
   // The chart holds the claims: ratios that have a target (the others differ in scale by 10×).
   const ratios = report.parts.flatMap((p) => p.ratios.filter((r) => r.goal).map((r) => ({ ...r, part: p.part })));
   const chart = join(dir, "latest.svg");
-  writeFileSync(chart, ratioChart(ratios, `svcedge ratios, ${report.started.slice(0, 10)}${report.quick ? " (quick)" : ""}: bar = measured, black line = target`));
+  writeFileSync(
+    chart,
+    ratioChart(ratios, `svcedge ratios, ${report.started.slice(0, 10)}${report.quick ? " (quick)" : ""}: bar = measured, black line = target`),
+  );
   return [named, latest, chart];
 }

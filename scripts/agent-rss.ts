@@ -19,6 +19,8 @@ const services = Number(argv[0] ?? 10_000);
 const r = await measureAgentRss({ services, endpointsPerService, createTimeoutMs: 1_800_000, firstSyncTimeoutMs: 300_000, nodeFlags, log: console.log });
 const mb = (v: number) => `${v.toFixed(0)} MB`;
 console.log(`agent started -> first full sync logged: ${r.startToSyncS.toFixed(1)} s ("ms":${r.firstSyncMs})`);
-console.log(`peak (VmHWM) reached ${r.peakAtS.toFixed(2)} s after the agent started; the full sync ran from about ${(r.startToSyncS - r.firstSyncMs / 1000).toFixed(2)} s`);
+console.log(
+  `peak (VmHWM) reached ${r.peakAtS.toFixed(2)} s after the agent started; the full sync ran from about ${(r.startToSyncS - r.firstSyncMs / 1000).toFixed(2)} s`,
+);
 console.log(`agent after the first full sync: VmRSS ${mb(r.afterSync.vmRssMb)}, VmHWM ${mb(r.afterSync.vmHwmMb)}`);
 console.log(`agent ${SETTLE_MS / 1000} s later: VmRSS ${mb(r.later.vmRssMb)}, VmHWM ${mb(r.later.vmHwmMb)}`);

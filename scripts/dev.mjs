@@ -48,7 +48,10 @@ function parseArgs(argv) {
   }
   const port = Number(ours.port ?? 8787);
   const httpsPort = ours["https-port"] === undefined ? port + 1 : Number(ours["https-port"]);
-  for (const [flag, value] of [["port", port], ["https-port", httpsPort]]) {
+  for (const [flag, value] of [
+    ["port", port],
+    ["https-port", httpsPort],
+  ]) {
     if (!Number.isInteger(value) || value < 0 || value > 65535) fail(`--${flag} must be a port number, not ${JSON.stringify(String(value))}`);
   }
   return { port, httpsPort, ip: ours.ip ?? "127.0.0.1", wranglerArgs: rest };
@@ -92,7 +95,29 @@ function localCertificate(ip) {
   mkdirSync(TLS_DIR, { recursive: true });
   const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
   try {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", String(CERT_DAYS), "-subj", "/CN=svcedge local", "-addext", `subjectAltName=${san}`], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        String(CERT_DAYS),
+        "-subj",
+        "/CN=svcedge local",
+        "-addext",
+        `subjectAltName=${san}`,
+      ],
+      { stdio: "ignore" },
+    );
   } catch {
     console.warn("npm start: openssl is not installed, so only http is served (kubectl needs https: apt-get install openssl)");
     return undefined;
@@ -134,7 +159,11 @@ const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])
 // wrangler's hotkeys are off; Ctrl-C stops it.
 // svcedge reads no `Request.cf`: skip wrangler's fetch of a sample from workers.cloudflare.com (offline, it prints a stack).
 const env = { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env };
-const child = spawn("wrangler", ["dev", "--ip", ip, "--port", String(port), "--persist-to", STATE_DIR, "--show-interactive-dev-session=false", ...varArgs, ...wranglerArgs], { stdio: ["ignore", "inherit", "inherit"], detached: true, env });
+const child = spawn(
+  "wrangler",
+  ["dev", "--ip", ip, "--port", String(port), "--persist-to", STATE_DIR, "--show-interactive-dev-session=false", ...varArgs, ...wranglerArgs],
+  { stdio: ["ignore", "inherit", "inherit"], detached: true, env },
+);
 const front = tls ? startTlsFront(tls, ip, httpsPort, port) : undefined;
 
 function stop(signal) {

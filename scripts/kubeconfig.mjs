@@ -40,7 +40,10 @@ function serverCertificate(url) {
       const cert = socket.getPeerCertificate();
       socket.end();
       if (!cert?.raw) return reject(new Error("the server presented no certificate"));
-      const b64 = cert.raw.toString("base64").match(/.{1,64}/g).join("\n");
+      const b64 = cert.raw
+        .toString("base64")
+        .match(/.{1,64}/g)
+        .join("\n");
       resolve(`-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`);
     });
     socket.setTimeout(5000, () => socket.destroy(new Error("timed out")));
@@ -69,7 +72,9 @@ const out = flag("out");
 // would fail on it with "yaml: line 2: did not find expected comment or line break".
 const npmBanner = process.env.npm_lifecycle_event === "kubeconfig" && process.env.npm_config_loglevel !== "silent";
 if (out === undefined && npmBanner && fstatSync(1).isFile()) {
-  fail("npm printed its banner into that file; write it with `npm run kubeconfig -- --out svcedge.kubeconfig` (or `npm run -s kubeconfig > svcedge.kubeconfig`)");
+  fail(
+    "npm printed its banner into that file; write it with `npm run kubeconfig -- --out svcedge.kubeconfig` (or `npm run -s kubeconfig > svcedge.kubeconfig`)",
+  );
 }
 
 const server = flag("server") ?? process.env.SVCEDGE_URL ?? runningServer() ?? `https://127.0.0.1:${process.env.HTTPS_PORT ?? "8788"}`;

@@ -24,7 +24,10 @@ const CHANGES = 9;
 const ms = (v: number | undefined) => `${v?.toFixed(1)} ms`;
 for (const services of counts) {
   const f: Partial<ScaleResult> = {};
-  await measureScale({ backend, services, endpointsPerService: perService, changes: CHANGES, changeBudgetMs: CHANGE_BUDGET_MS, syncTimeoutMs: SYNC_TIMEOUT_MS }, (figures) => Object.assign(f, figures));
+  await measureScale(
+    { backend, services, endpointsPerService: perService, changes: CHANGES, changeBudgetMs: CHANGE_BUDGET_MS, syncTimeoutMs: SYNC_TIMEOUT_MS },
+    (figures) => Object.assign(f, figures),
+  );
   console.log(
     [
       `${backend}: ${services} services x ${perService} endpoints: ${f.rulesetBytes} bytes of rules`,

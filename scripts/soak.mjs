@@ -60,12 +60,16 @@ let failed = 0;
 for (const part of PARTS) {
   // Set either way, so that a SVCEDGE_SOAK=1 left in the shell cannot make --quick long.
   const env = { SVCEDGE_SOAK: opts.quick ? "0" : "1", ...part.env(opts) };
-  const settings = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
+  const settings = Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
   process.stderr.write(`soak: ${part.name} (${settings})\n`);
   const t0 = performance.now();
   const run = spawnSync(process.execPath, [vitest, "run", ...part.files], { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
   const ok = run.status === 0;
   if (!ok) failed++;
-  process.stderr.write(`soak: ${part.name}: ${ok ? "passed" : `failed (${run.error?.message ?? `exit ${run.status ?? run.signal}`})`} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${settings})\n`);
+  process.stderr.write(
+    `soak: ${part.name}: ${ok ? "passed" : `failed (${run.error?.message ?? `exit ${run.status ?? run.signal}`})`} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${settings})\n`,
+  );
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -57,7 +57,9 @@ function amount(unit: string, opts: { min?: number; max?: number; integer?: bool
 
 const flag = z.enum(["true", "false"], { message: 'must be "true" or "false"' }).transform((s) => s === "true");
 
-const dnsName = z.string().refine((s) => isDNS1123Subdomain(s).length === 0, { message: "must be a lower-case DNS name (RFC 1123 subdomain), such as lb.example.com" });
+const dnsName = z
+  .string()
+  .refine((s) => isDNS1123Subdomain(s).length === 0, { message: "must be a lower-case DNS name (RFC 1123 subdomain), such as lb.example.com" });
 
 const serviceCIDR = z.string().refine(
   (s) => {

@@ -79,7 +79,20 @@ export async function measureAgentRss(opts: AgentRssOptions): Promise<AgentRssRe
     const createS = seconds(t0);
     log(`agent rss: created ${opts.services} Services and EndpointSlices in ${createS.toFixed(1)} s`);
 
-    const argv = [NODE_BIN, ...(opts.nodeFlags ?? []), "scripts/agent.mjs", "--api", worker.url, "--node", NODE, "--node-ip", AGENT_IP, "--backend", "nftables", ...(opts.agentArgs ?? []).map((a) => a.replace("{agentIP}", AGENT_IP))];
+    const argv = [
+      NODE_BIN,
+      ...(opts.nodeFlags ?? []),
+      "scripts/agent.mjs",
+      "--api",
+      worker.url,
+      "--node",
+      NODE,
+      "--node-ip",
+      AGENT_IP,
+      "--backend",
+      "nftables",
+      ...(opts.agentArgs ?? []).map((a) => a.replace("{agentIP}", AGENT_IP)),
+    ];
     t0 = performance.now();
     const started = startProcess(["ip", "netns", "exec", netns, ...argv], { cwd: ROOT, env: { SVCEDGE_TOKEN: token } });
     agent = started;
@@ -113,7 +126,10 @@ async function watchStartUp(agent: Proc, timeoutMs: number): Promise<{ line: str
     } catch {
       // Not started yet, or gone (the exit check below says so).
     }
-    const line = agent.output().split("\n").find((l) => l.includes('"synced"') && l.includes('"full"'));
+    const line = agent
+      .output()
+      .split("\n")
+      .find((l) => l.includes('"synced"') && l.includes('"full"'));
     if (line) {
       const final = memory(agent.child.pid!).vmHwmMb;
       const peak = samples.find((s) => s.hwmMb >= final - PEAK_SLACK_MB);
@@ -140,7 +156,11 @@ type Admin = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
 function adminClient(worker: LocalWorker): Admin {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${worker.url}${path}`, { method, headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${worker.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${(await res.text()).slice(0, 200)}`);
     return (await res.json()) as T;
   };
@@ -152,7 +172,10 @@ async function createObjects(admin: Admin, opts: AgentRssOptions): Promise<void>
   const ns = "default";
   const create = async (s: number) => {
     const name = `svc-${s}`;
-    await admin("POST", `/api/v1/namespaces/${ns}/services`, { metadata: { name }, spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }], ...(s % 100 === 1 ? { sessionAffinity: "ClientIP" } : {}) } });
+    await admin("POST", `/api/v1/namespaces/${ns}/services`, {
+      metadata: { name },
+      spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }], ...(s % 100 === 1 ? { sessionAffinity: "ClientIP" } : {}) },
+    });
     const endpoints = [];
     for (let e = 0; e < opts.endpointsPerService; e++) {
       endpoints.push({ addresses: [endpointIP(s * opts.endpointsPerService + e)], conditions: { ready: true }, nodeName: e % 3 === 0 ? NODE : "other-node" });

@@ -146,8 +146,16 @@ export async function measureDnat(opts: DnatOptions): Promise<DnatResult[]> {
           }
         }
         const pairRatio = (of: (r: LoadResult) => number) => spread(runs.clusterIP.map((c, i) => of(c) / of(runs.direct[i]!)));
-        const result = { backend, direct: combine(runs.direct), clusterIP: combine(runs.clusterIP), rpsRatio: pairRatio((r) => r.rps), p99Ratio: pairRatio((r) => r.p99Ms) };
-        log(`dnat ${backend}: ClusterIP ÷ direct throughput ${result.rpsRatio.median.toFixed(2)} (pairs ${result.rpsRatio.min.toFixed(2)}–${result.rpsRatio.max.toFixed(2)})`);
+        const result = {
+          backend,
+          direct: combine(runs.direct),
+          clusterIP: combine(runs.clusterIP),
+          rpsRatio: pairRatio((r) => r.rps),
+          p99Ratio: pairRatio((r) => r.p99Ms),
+        };
+        log(
+          `dnat ${backend}: ClusterIP ÷ direct throughput ${result.rpsRatio.median.toFixed(2)} (pairs ${result.rpsRatio.min.toFixed(2)}–${result.rpsRatio.max.toFixed(2)})`,
+        );
         results.push(result);
       } finally {
         await proxier.cleanup();

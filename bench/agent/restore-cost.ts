@@ -37,7 +37,9 @@ export async function measureRestoreCost(services: number, endpointsPerService: 
   try {
     const noflushMs = await timedRestore(lab, "noflush", ["iptables-restore", "--noflush", "-w", "5"], text, timeoutMs);
     const flushMs = await timedRestore(lab, "flush", ["iptables-restore", "-w", "5"], text, timeoutMs);
-    const legacyMs = hasBinary("iptables-legacy-restore") ? await timedRestore(lab, "legacy", ["iptables-legacy-restore", "--noflush", "-w", "5"], text, timeoutMs) : undefined;
+    const legacyMs = hasBinary("iptables-legacy-restore")
+      ? await timedRestore(lab, "legacy", ["iptables-legacy-restore", "--noflush", "-w", "5"], text, timeoutMs)
+      : undefined;
     return { noflushMs, flushMs, ...(legacyMs === undefined ? {} : { legacyMs }), lines: text.split("\n").length - 1 };
   } finally {
     await lab.destroy();

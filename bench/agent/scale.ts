@@ -71,7 +71,12 @@ function backendOps(backend: KernelBackend, netns: string): BackendOps {
   const opts = { clusterCIDRs: SCALE_CLUSTER_CIDRS };
   if (backend === "nftables") {
     const proxier = new NftablesProxier({ netns, ...opts });
-    return { proxier, render: (s) => renderNftables(s, opts), changeRenderer: (b) => (a) => renderNftablesUpdate(b, a, opts) ?? "", close: () => proxier.close() };
+    return {
+      proxier,
+      render: (s) => renderNftables(s, opts),
+      changeRenderer: (b) => (a) => renderNftablesUpdate(b, a, opts) ?? "",
+      close: () => proxier.close(),
+    };
   }
   const changeRenderer = (before: ProxyState) => {
     const applied = iptablesChains(before, opts);
@@ -160,7 +165,15 @@ async function measureIn(netns: string, opts: ScaleOptions, report: ScaleReport)
   const services = new Map<string, Service>(objects.services.map((o) => ((o.metadata.resourceVersion = String(rv++)), [key(o), o])));
   const slices = new Map<string, EndpointSlice>(objects.slices.map((o) => ((o.metadata.resourceVersion = String(rv++)), [key(o), o])));
   const proxier = new RecordingProxier(ops.proxier);
-  const proxy = new ServiceProxy({ proxier, nodeName: SCALE_NODE, nodeIPs: [SCALE_NODE_IP], services: () => services.values(), slices: () => slices.values(), metrics: new AgentMetrics(), flushConntrack: async () => ({ ok: true }) });
+  const proxy = new ServiceProxy({
+    proxier,
+    nodeName: SCALE_NODE,
+    nodeIPs: [SCALE_NODE_IP],
+    services: () => services.values(),
+    slices: () => slices.values(),
+    metrics: new AgentMetrics(),
+    flushConntrack: async () => ({ ok: true }),
+  });
   const bounded = new BoundedLoop(proxy, proxier);
   const { loop } = bounded;
   try {

@@ -15,7 +15,12 @@ const records = new ClusterRecords(BENCH_ZONE);
 const ns: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "default", resourceVersion: "1" } };
 records.namespaceChanged({ type: "ADDED", key: "default", object: ns });
 for (let i = 0; i < services; i++) {
-  const svc: Service = { apiVersion: "v1", kind: "Service", metadata: { name: benchServiceName(i), namespace: "default", resourceVersion: String(i + 2) }, spec: { type: "ClusterIP", clusterIP: benchServiceIP(i), clusterIPs: [benchServiceIP(i)], ports: [{ name: "http", protocol: "TCP", port: 80 }] } };
+  const svc: Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: benchServiceName(i), namespace: "default", resourceVersion: String(i + 2) },
+    spec: { type: "ClusterIP", clusterIP: benchServiceIP(i), clusterIPs: [benchServiceIP(i)], ports: [{ name: "http", protocol: "TCP", port: 80 }] },
+  };
   records.serviceChanged({ type: "ADDED", key: `default/${svc.metadata.name}`, object: svc });
 }
 const handler = new QueryHandler({ records, zone: { zone: BENCH_ZONE, ttl: BENCH_TTL, serverAddresses: ["127.0.0.1"] }, metrics: new AgentMetrics() });

@@ -35,7 +35,26 @@ export async function startFloorWorker(podUrl: string, devtoolsRelay = false): P
   const port = await freePort(ip);
   const state = mkdtempSync(join(tmpdir(), "svcedge-floor-"));
   const wrangler = join(ROOT, "node_modules/.bin/wrangler");
-  const args = ["dev", "--config", CONFIG, "--compatibility-date", realCompatibilityDate(), "--ip", ip, "--port", String(port), "--persist-to", state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn", "--var", `POD_URL:${podUrl}`];
+  const args = [
+    "dev",
+    "--config",
+    CONFIG,
+    "--compatibility-date",
+    realCompatibilityDate(),
+    "--ip",
+    ip,
+    "--port",
+    String(port),
+    "--persist-to",
+    state,
+    "--inspector-port",
+    "0",
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+    "--var",
+    `POD_URL:${podUrl}`,
+  ];
   const url = `http://${ip}:${port}`;
   const { stop } = await startProxyProcess({
     what: "the floor Worker",

@@ -42,7 +42,8 @@ export interface Window {
   gateway?: { requests: number; kvReads: number };
 }
 
-const delta = (after: number | undefined, before: number | undefined): number | undefined => (after === undefined || before === undefined ? undefined : after - before);
+const delta = (after: number | undefined, before: number | undefined): number | undefined =>
+  after === undefined || before === undefined ? undefined : after - before;
 
 export async function measureWindow(spec: WindowSpec): Promise<Window> {
   const load = (durationS: number) =>
@@ -60,9 +61,19 @@ export async function measureWindow(spec: WindowSpec): Promise<Window> {
   const workerAfter = workerCpu();
   const podsAfter = podCpu();
   const countersAfter = await spec.counters?.();
-  const window: Window = { load: result, windows: 1, hostsRotated: spec.hosts.length, proxyCpuS: delta(proxyAfter, proxyBefore), workerCpuS: delta(workerAfter, workerBefore), podCpuS: podsAfter.map((a, i) => delta(a, podsBefore[i])) };
+  const window: Window = {
+    load: result,
+    windows: 1,
+    hostsRotated: spec.hosts.length,
+    proxyCpuS: delta(proxyAfter, proxyBefore),
+    workerCpuS: delta(workerAfter, workerBefore),
+    podCpuS: podsAfter.map((a, i) => delta(a, podsBefore[i])),
+  };
   if (countersBefore && countersAfter) {
-    window.gateway = { requests: countersAfter.gatewayRequests - countersBefore.gatewayRequests, kvReads: countersAfter.gatewayKvReads - countersBefore.gatewayKvReads };
+    window.gateway = {
+      requests: countersAfter.gatewayRequests - countersBefore.gatewayRequests,
+      kvReads: countersAfter.gatewayKvReads - countersBefore.gatewayKvReads,
+    };
   }
   return window;
 }
@@ -99,6 +110,7 @@ export function combineWindows(ws: Window[]): Window {
     workerCpuS: sum(ws.map((w) => w.workerCpuS)),
     podCpuS: ws[0]!.podCpuS.map((_, i) => sum(ws.map((w) => w.podCpuS[i]))),
   };
-  if (ws.every((w) => w.gateway)) combined.gateway = { requests: ws.reduce((a, w) => a + w.gateway!.requests, 0), kvReads: ws.reduce((a, w) => a + w.gateway!.kvReads, 0) };
+  if (ws.every((w) => w.gateway))
+    combined.gateway = { requests: ws.reduce((a, w) => a + w.gateway!.requests, 0), kvReads: ws.reduce((a, w) => a + w.gateway!.kvReads, 0) };
   return combined;
 }

@@ -62,8 +62,13 @@ export async function startNginx(podAddresses: string[]): Promise<NginxProxy> {
   const conf = join(prefix, "nginx.conf");
   writeFileSync(conf, nginxConfig(prefix, port, podAddresses));
   const url = `http://127.0.0.1:${port}`;
-  const { proc, stop } = await startProxyProcess({ what: "nginx", argv: ["nginx", "-p", prefix, "-c", conf], url, tempDir: prefix, readyTimeoutMs: READY_TIMEOUT_MS });
+  const { proc, stop } = await startProxyProcess({
+    what: "nginx",
+    argv: ["nginx", "-p", prefix, "-c", conf],
+    url,
+    tempDir: prefix,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
   // startProcess makes the child the leader of its own process group; nginx's workers stay in it.
   return { url, pgrp: proc.child.pid!, stop };
 }
-

@@ -22,13 +22,20 @@ function readStat(pid: number): ProcStat | undefined {
     const close = text.lastIndexOf(")");
     const fields = text.slice(close + 2).split(" ");
     // fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15.
-    return { comm: text.slice(text.indexOf("(") + 1, close), pgrp: Number(fields[2]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND };
+    return {
+      comm: text.slice(text.indexOf("(") + 1, close),
+      pgrp: Number(fields[2]),
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
+    };
   } catch {
     return undefined;
   }
 }
 
-const allPids = (): number[] => readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+const allPids = (): number[] =>
+  readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 
 /** User + system CPU seconds one process has used so far. */
 export function processCpuSeconds(pid: number): number | undefined {

@@ -30,17 +30,24 @@ export async function startProxyProcess(opts: ProxyProcessOptions): Promise<Prox
   };
   let outcome: "ready" | "exited" | "timeout";
   try {
-    outcome = await waitUntil(`${opts.what} on ${opts.url}`, opts.readyTimeoutMs, async () => {
-      if (proc.child.exitCode !== null) return "exited" as const;
-      const res = await fetch(opts.url);
-      await res.arrayBuffer();
-      return res.status === 200 ? ("ready" as const) : undefined;
-    }, 100);
+    outcome = await waitUntil(
+      `${opts.what} on ${opts.url}`,
+      opts.readyTimeoutMs,
+      async () => {
+        if (proc.child.exitCode !== null) return "exited" as const;
+        const res = await fetch(opts.url);
+        await res.arrayBuffer();
+        return res.status === 200 ? ("ready" as const) : undefined;
+      },
+      100,
+    );
   } catch {
     outcome = "timeout";
   }
   if (outcome === "ready") return { proc, stop };
   await stop();
   const lastLine = proc.output().trim().split("\n").slice(-1)[0] ?? "";
-  throw new Error(`${opts.what} did not start: ${outcome === "exited" ? `exited: ${lastLine}` : `no 200 on ${opts.url} within ${opts.readyTimeoutMs / 1000} s`}`);
+  throw new Error(
+    `${opts.what} did not start: ${outcome === "exited" ? `exited: ${lastLine}` : `no 200 on ${opts.url} within ${opts.readyTimeoutMs / 1000} s`}`,
+  );
 }

@@ -37,7 +37,8 @@ const POD_HEADROOM_LIMIT = 0.8;
 
 export const count = (n: number): string => Math.round(n).toLocaleString("en-US");
 const fixed = (n: number, digits = 2): string => n.toFixed(digits);
-const perRequestUs = (cpuS: number | undefined, w: Window): number | undefined => (cpuS === undefined || w.load.requests === 0 ? undefined : (cpuS / w.load.requests) * 1e6);
+const perRequestUs = (cpuS: number | undefined, w: Window): number | undefined =>
+  cpuS === undefined || w.load.requests === 0 ? undefined : (cpuS / w.load.requests) * 1e6;
 const busiestPodShare = (w: Window): number => Math.max(0, ...w.podCpuS.map((s) => (s ?? 0) / w.load.durationS));
 /** "svcedge, 1 Service / 3 endpoints" → "1 Service / 3 endpoints". */
 const gatewayLabel = (m: Measured): string => m.name.replace(/^svcedge, /, "");
@@ -79,7 +80,11 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
     ratios.push({ name: "gateway / floor, p99", value: p99, goal: { op: "<=", value: GOAL_P99_VS_FLOOR } });
     const cpu = cpuRatio(one, floor);
     if (cpu !== undefined) ratios.push({ name: "gateway / floor, Worker CPU per request", value: cpu });
-    const gap = cpuGap(one, floor, "the gateway's own work (routing, and the header rewrite it must do, whose cost is workerd's Headers API; no small fix found: bench/edge/README.md)");
+    const gap = cpuGap(
+      one,
+      floor,
+      "the gateway's own work (routing, and the header rewrite it must do, whose cost is workerd's Headers API; no small fix found: bench/edge/README.md)",
+    );
     if (gap) {
       notes.push(
         `CPU per request in the Worker's own workerd: gateway ${count(perRequestUs(one.workerCpuS, one)!)} µs, floor ${count(perRequestUs(floor.workerCpuS, floor)!)} µs; ` +
@@ -95,7 +100,20 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
     ratios.push({ name: `${count(facts.services)} Services / 1 Service, throughput`, value: scale, goal: { op: ">=", value: GOAL_SCALE_THROUGHPUT } });
     const cpu = cpuRatio(many, one);
     if (cpu !== undefined) ratios.push({ name: `${count(facts.services)} Services / 1 Service, Worker CPU per request`, value: cpu });
-    targets.push(target(`${count(facts.services)}-Service throughput`, scale, ">=", GOAL_SCALE_THROUGHPUT, "1 Service", cpuGap(many, one, "the same gateway code runs on both, so this is what the larger state costs per request: under wrangler dev the registry Durable Object's Services share the gateway's isolate and heap (see the RSS note), which production does not; paired runs in bench/edge/README.md found no such gap")?.verdict));
+    targets.push(
+      target(
+        `${count(facts.services)}-Service throughput`,
+        scale,
+        ">=",
+        GOAL_SCALE_THROUGHPUT,
+        "1 Service",
+        cpuGap(
+          many,
+          one,
+          "the same gateway code runs on both, so this is what the larger state costs per request: under wrangler dev the registry Durable Object's Services share the gateway's isolate and heap (see the RSS note), which production does not; paired runs in bench/edge/README.md found no such gap",
+        )?.verdict,
+      ),
+    );
   }
   const kv = kvReads(measured, notes);
   ratios.push(...kv.ratios);
@@ -113,7 +131,10 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
   if (direct) notes.push(podHeadroom(direct, measured));
   for (const m of measured) {
     const { errors, non2xx, requests } = m.window.load;
-    if (errors + non2xx > 0) notes.push(`${m.name}: ${count(errors)} connection errors and ${count(non2xx)} non-2xx answers in ${count(requests)} requests: its figures include failures`);
+    if (errors + non2xx > 0)
+      notes.push(
+        `${m.name}: ${count(errors)} connection errors and ${count(non2xx)} non-2xx answers in ${count(requests)} requests: its figures include failures`,
+      );
   }
   notes.push(
     `load: ${facts.tool}, ${facts.connections} connections on every line; ${facts.durationS} s measured on each: in one window after ${facts.warmupS} s of warm-up (direct, nginx, relay on), ` +
@@ -173,9 +194,16 @@ function kvReads(measured: Measured[], notes: string[]): { ratios: Ratio[]; targ
   const ratios: Ratio[] = [];
   for (const m of lines) {
     const g = m.window.gateway!;
-    ratios.push({ name: `KV reads per 1,000 requests, ${gatewayLabel(m)}`, value: g.requests > 0 ? (g.kvReads / g.requests) * 1000 : 0, goal: { op: "<=", value: 0 } });
+    ratios.push({
+      name: `KV reads per 1,000 requests, ${gatewayLabel(m)}`,
+      value: g.requests > 0 ? (g.kvReads / g.requests) * 1000 : 0,
+      goal: { op: "<=", value: 0 },
+    });
     // wrk does not count the requests still in flight when it stops; the gateway does.
-    if (g.requests < m.window.load.requests) notes.push(`${m.name}: the gateway counted ${count(g.requests)} requests of the ${count(m.window.load.requests)} sent: more than one isolate served the load, so its KV counter is partial`);
+    if (g.requests < m.window.load.requests)
+      notes.push(
+        `${m.name}: the gateway counted ${count(g.requests)} requests of the ${count(m.window.load.requests)} sent: more than one isolate served the load, so its KV counter is partial`,
+      );
   }
   if (lines.length === 0) return { ratios };
   const many = lines.find((m) => m.kind === "gateway-many");
@@ -194,10 +222,16 @@ function kvReads(measured: Measured[], notes: string[]): { ratios: Ratio[]; targ
     ratios,
     target: {
       name: "KV reads on warm isolates",
-      measured: lines.map((m) => `${count(m.window.gateway!.kvReads)} in ${count(m.window.gateway!.requests)} requests (${gatewayLabel(m).split(" /")[0]})`).join(", "),
+      measured: lines
+        .map((m) => `${count(m.window.gateway!.kvReads)} in ${count(m.window.gateway!.requests)} requests (${gatewayLabel(m).split(" /")[0]})`)
+        .join(", "),
       goal: "0 per request",
       met: reads === 0,
-      ...(reads === 0 ? {} : { note: "every window ends within one route-cache period of its hosts' load, so each read means this isolate had lost cached records (evicted or restarted mid-run)" }),
+      ...(reads === 0
+        ? {}
+        : {
+            note: "every window ends within one route-cache period of its hosts' load, so each read means this isolate had lost cached records (evicted or restarted mid-run)",
+          }),
     },
   };
 }
@@ -213,6 +247,7 @@ function podHeadroom(direct: Window, measured: Measured[]): string {
   const summary = shares.map((s) => `${s.name} ${Math.round(s.perPod * 100)}%`).join(", ");
   const busiest = Math.max(0, ...shares.map((s) => s.busiest));
   const directFacts = `one pod alone (direct) served ${count(direct.load.rps)} rps at ${Math.round(busiestPodShare(direct) * 100)}% of a core`;
-  if (limited.length) return `pods MAY have limited ${limited.map((s) => s.name).join(", ")}: ${directFacts}; rate per pod as a share of that: ${summary}; busiest pod ${Math.round(busiest * 100)}% of a core`;
+  if (limited.length)
+    return `pods MAY have limited ${limited.map((s) => s.name).join(", ")}: ${directFacts}; rate per pod as a share of that: ${summary}; busiest pod ${Math.round(busiest * 100)}% of a core`;
   return `pods were not the bottleneck: ${directFacts}; on the proxied lines each pod served at most this share of that rate: ${summary}, and no pod used more than ${Math.round(busiest * 100)}% of a core`;
 }

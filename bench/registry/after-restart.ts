@@ -30,7 +30,13 @@ export async function firstWrite(api: AdminApi, boundMs: number): Promise<FirstW
   const attempt = async (): Promise<true | undefined> => {
     out.attempts++;
     try {
-      const res = await api.http.request({ method: "PATCH", path: `${base}/services/${serviceName(0)}`, headers: { ...api.authHeader(), "content-type": MERGE }, body: JSON.stringify(annotationPatch("restart")), timeoutMs: boundMs });
+      const res = await api.http.request({
+        method: "PATCH",
+        path: `${base}/services/${serviceName(0)}`,
+        headers: { ...api.authHeader(), "content-type": MERGE },
+        body: JSON.stringify(annotationPatch("restart")),
+        timeoutMs: boundMs,
+      });
       if (res.status === 200) return true;
       out.lastFailure = `${res.status} ${statusMessage(res.body)}`;
     } catch (e) {
@@ -76,12 +82,24 @@ interface Op {
 /** Half reads, half writes; the writes touch Services, Pods, EndpointSlices and route records. */
 const OPS: Op[] = [
   { name: "GET pod", expect: 200, send: (api, i, p) => api.send("GET", `${base}/pods/${pick(i, p).pod}`) },
-  { name: "PATCH pod status (readiness)", expect: 200, send: (api, i, p) => api.send("PATCH", `${base}/pods/${pick(i, p).pod}/status`, readyPatch(Math.floor(i / OPS.length) % 2 === 0), MERGE) },
+  {
+    name: "PATCH pod status (readiness)",
+    expect: 200,
+    send: (api, i, p) => api.send("PATCH", `${base}/pods/${pick(i, p).pod}/status`, readyPatch(Math.floor(i / OPS.length) % 2 === 0), MERGE),
+  },
   { name: "GET service", expect: 200, send: (api, i, p) => api.send("GET", `${base}/services/${pick(i, p).service}`) },
   { name: "LIST pods, limit=100", expect: 200, send: (api) => api.send("GET", `${base}/pods?limit=100`) },
-  { name: "PATCH service annotation", expect: 200, send: (api, i, p) => api.send("PATCH", `${base}/services/${pick(i, p).service}`, annotationPatch(String(i)), MERGE) },
+  {
+    name: "PATCH service annotation",
+    expect: 200,
+    send: (api, i, p) => api.send("PATCH", `${base}/services/${pick(i, p).service}`, annotationPatch(String(i)), MERGE),
+  },
   // A new Pod of an existing Service (index past the bench's own), so the endpoints controller runs.
-  { name: "POST pod", expect: 201, send: (api, i, p) => api.send("POST", `${base}/pods`, podBody(pick(i, p).s, p.podsPerService + i, p.podsPerService, p.podUrl)) },
+  {
+    name: "POST pod",
+    expect: 201,
+    send: (api, i, p) => api.send("POST", `${base}/pods`, podBody(pick(i, p).s, p.podsPerService + i, p.podsPerService, p.podUrl)),
+  },
 ];
 
 /** A spread of Services and Pods (a multiplicative hash of the request index). */

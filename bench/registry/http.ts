@@ -38,7 +38,15 @@ export class HttpTarget {
       if (req.host) headers.host = req.host;
       if (req.body !== undefined) headers["content-length"] = String(Buffer.byteLength(req.body));
       const r = http.request(
-        { hostname: this.url.hostname, port: this.url.port, method: req.method ?? "GET", path: req.path, headers, agent: this.agent, timeout: req.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+        {
+          hostname: this.url.hostname,
+          port: this.url.port,
+          method: req.method ?? "GET",
+          path: req.path,
+          headers,
+          agent: this.agent,
+          timeout: req.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
@@ -56,18 +64,25 @@ export class HttpTarget {
    * A streaming GET on its own connection: `onData` gets each chunk with the time it
    * arrived. Resolves with the status once headers are in; `close()` ends it.
    */
-  stream(path: string, headers: Record<string, string>, onData: (chunk: Buffer, at: number) => void): Promise<{ status: number; close(): void; ended: Promise<void> }> {
+  stream(
+    path: string,
+    headers: Record<string, string>,
+    onData: (chunk: Buffer, at: number) => void,
+  ): Promise<{ status: number; close(): void; ended: Promise<void> }> {
     return new Promise((resolve, reject) => {
       // Idle bound: a live watch carries events or a bookmark every 15 s.
-      const r = http.request({ hostname: this.url.hostname, port: this.url.port, method: "GET", path, headers, agent: false, timeout: STREAM_IDLE_MS }, (res) => {
-        const ended = new Promise<void>((done) => {
-          res.on("end", done);
-          res.on("close", done);
-          res.on("error", () => done());
-        });
-        res.on("data", (c: Buffer) => onData(c, performance.now()));
-        resolve({ status: res.statusCode ?? 0, close: () => r.destroy(), ended });
-      });
+      const r = http.request(
+        { hostname: this.url.hostname, port: this.url.port, method: "GET", path, headers, agent: false, timeout: STREAM_IDLE_MS },
+        (res) => {
+          const ended = new Promise<void>((done) => {
+            res.on("end", done);
+            res.on("close", done);
+            res.on("error", () => done());
+          });
+          res.on("data", (c: Buffer) => onData(c, performance.now()));
+          resolve({ status: res.statusCode ?? 0, close: () => r.destroy(), ended });
+        },
+      );
       r.on("timeout", () => r.destroy(new Error(`GET ${path}: idle for ${STREAM_IDLE_MS} ms`)));
       r.on("error", reject);
       r.end();

@@ -35,7 +35,10 @@ const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuratio
 const CONTAINER_EXTRAS = {
   image: "registry.example.com/team/app:2026.11.27-3f9c2a1",
   command: ["/app/server", "--listen=:8080", "--metrics=:9090", "--log-format=json"],
-  env: ["LOG_LEVEL=info", "CACHE_TTL=30s", "UPSTREAM=https://api.internal.example.com", "FEATURE_FLAGS=alpha,beta", "TRACE_SAMPLE=0.01"].map((kv) => ({ name: kv.split("=")[0], value: kv.split("=")[1] })),
+  env: ["LOG_LEVEL=info", "CACHE_TTL=30s", "UPSTREAM=https://api.internal.example.com", "FEATURE_FLAGS=alpha,beta", "TRACE_SAMPLE=0.01"].map((kv) => ({
+    name: kv.split("=")[0],
+    value: kv.split("=")[1],
+  })),
   resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
   readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5 },
   volumeMounts: [{ name: "config", mountPath: "/etc/app", readOnly: true }],
@@ -45,7 +48,12 @@ const MANIFEST_ANNOTATIONS = { "prometheus.io/scrape": "true", "prometheus.io/po
 const POD_EXTRAS = { volumes: [{ name: "config", configMap: { name: "app-config" } }], terminationGracePeriodSeconds: 30 };
 
 function lastApplied(name: string, app: string): string {
-  const manifest = { apiVersion: "v1", kind: "Pod", metadata: { annotations: MANIFEST_ANNOTATIONS, name, namespace: BENCH_NAMESPACE, labels: { app } }, spec: { containers: [{ name: "app", ports: [{ name: "http", containerPort: 8080 }], ...CONTAINER_EXTRAS }], ...POD_EXTRAS } };
+  const manifest = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { annotations: MANIFEST_ANNOTATIONS, name, namespace: BENCH_NAMESPACE, labels: { app } },
+    spec: { containers: [{ name: "app", ports: [{ name: "http", containerPort: 8080 }], ...CONTAINER_EXTRAS }], ...POD_EXTRAS },
+  };
   return JSON.stringify(manifest) + "\n";
 }
 
@@ -62,7 +70,11 @@ export function podBody(s: number, p: number, perService: number, podServerUrl: 
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, labels: { app: serviceName(s) }, annotations: { [POD_URL_ANNOTATION]: `${podServerUrl}/${name}`, [LAST_APPLIED_ANNOTATION]: lastApplied(name, serviceName(s)) } },
+    metadata: {
+      name,
+      labels: { app: serviceName(s) },
+      annotations: { [POD_URL_ANNOTATION]: `${podServerUrl}/${name}`, [LAST_APPLIED_ANNOTATION]: lastApplied(name, serviceName(s)) },
+    },
     spec: { containers: [{ name: "app", ports: [{ name: "http", containerPort: 8080 }] }] },
     status,
   };

@@ -23,7 +23,8 @@ export const EARLIER_POD_CREATES_PER_S = 470;
 const round = (v: number, digits = 1) => Number(v.toFixed(digits));
 const count = (n: number) => n.toLocaleString("en-US");
 const mib = (bytes: number) => round(bytes / MIB, 1);
-const perS = (run: { done: number; failed: number; startedAt: number; lastAnswerAt: number }) => (run.done - run.failed) / ((run.lastAnswerAt - run.startedAt) / 1000);
+const perS = (run: { done: number; failed: number; startedAt: number; lastAnswerAt: number }) =>
+  (run.done - run.failed) / ((run.lastAnswerAt - run.startedAt) / 1000);
 
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
@@ -37,7 +38,11 @@ function slope(points: [number, number][]): number {
 
 export function tenthLines(result: PartResult, run: TenthsRun): void {
   for (const [k, t] of run.tenths.entries()) {
-    const metrics: Record<string, number> = { per_s: round(perS(t.podRun)), p50_ms: round(quantile(t.podRun.latenciesMs, 0.5), 2), p99_ms: round(quantile(t.podRun.latenciesMs, 0.99), 2) };
+    const metrics: Record<string, number> = {
+      per_s: round(perS(t.podRun)),
+      p50_ms: round(quantile(t.podRun.latenciesMs, 0.5), 2),
+      p99_ms: round(quantile(t.podRun.latenciesMs, 0.99), 2),
+    };
     if (t.heap) metrics.heap_mib = mib(t.heap.used);
     if (t.dbAfterPods !== undefined) metrics.db_mib = mib(t.dbAfterPods.fileBytes);
     result.lines.push({ name: `tenth ${k + 1}: its Pod creates; then ${count(t.services)} Services, ${count(t.pods)} Pods`, metrics });
@@ -62,7 +67,9 @@ export function rateFigures(result: PartResult, run: TenthsRun): void {
     met,
     note: met ? undefined : "a create gets dearer as objects pile up: see the tenth lines' heap and p50",
   });
-  result.notes.push(`Pod creates: ${perS(first.podRun).toFixed(0)}/s in the first tenth, ${perS(last.podRun).toFixed(0)}/s in the last (the run of 2026-11-27: ~${EARLIER_POD_CREATES_PER_S}/s at 1,000 × 10, Pods without the 1 KB annotation, DevTools relay on; the machine is shared, so absolute rates drift)`);
+  result.notes.push(
+    `Pod creates: ${perS(first.podRun).toFixed(0)}/s in the first tenth, ${perS(last.podRun).toFixed(0)}/s in the last (the run of 2026-11-27: ~${EARLIER_POD_CREATES_PER_S}/s at 1,000 × 10, Pods without the 1 KB annotation, DevTools relay on; the machine is shared, so absolute rates drift)`,
+  );
 }
 
 /** Heap growth per 1,000 Services × 10 Pods: the slope over the samples after each tenth (and before the first). */
@@ -71,7 +78,13 @@ export function heapGrowthTarget(result: PartResult, run: TenthsRun, podsPerServ
   if (run.heap0) points.unshift([0, run.heap0.used]);
   const name = `heap growth per 1,000 Services × ${podsPerService} Pods`;
   if (points.length < 3) {
-    result.targets.push({ name, measured: "not measured", goal: `≤ ${HEAP_GROWTH_PER_1000_MAX_MIB} MB`, met: false, note: "fewer than 3 heap samples (no inspector?)" });
+    result.targets.push({
+      name,
+      measured: "not measured",
+      goal: `≤ ${HEAP_GROWTH_PER_1000_MAX_MIB} MB`,
+      met: false,
+      note: "fewer than 3 heap samples (no inspector?)",
+    });
     return;
   }
   const growth = slope(points) * 1000;
@@ -81,9 +94,13 @@ export function heapGrowthTarget(result: PartResult, run: TenthsRun, podsPerServ
     measured: `${(growth / MIB).toFixed(2)} MiB`,
     goal: `≤ ${HEAP_GROWTH_PER_1000_MAX_MIB} MB`,
     met,
-    note: met ? undefined : `the registry keeps its objects in the isolate's heap: ${count(Math.round(growth / (1000 * (1 + podsPerService))))} bytes of heap per object`,
+    note: met
+      ? undefined
+      : `the registry keeps its objects in the isolate's heap: ${count(Math.round(growth / (1000 * (1 + podsPerService))))} bytes of heap per object`,
   });
-  result.notes.push(`heap growth: least-squares slope of the ${points.length} samples (after a forced GC, before the first tenth and after each), per 1,000 Services with their Pods`);
+  result.notes.push(
+    `heap growth: least-squares slope of the ${points.length} samples (after a forced GC, before the first tenth and after each), per 1,000 Services with their Pods`,
+  );
 }
 
 /** The unpaged list of every Pod: a line, and the target that it completes (with the heap while it ran). */
@@ -101,11 +118,19 @@ export function fullListFigures(result: PartResult, list: UnpagedList, pods: num
     measured: ok ? `200 in ${(list.ms / 1000).toFixed(1)} s, ${mib(list.bytes)} MiB` : `${list.status || "no answer"} after ${(list.ms / 1000).toFixed(1)} s`,
     goal: "200 with every Pod",
     met: ok,
-    note: ok ? undefined : `${list.failure ?? `${count(list.items ?? 0)} items`}${list.status === 500 ? ` (a Workers RPC result is at most ${RPC_LIMIT_BYTES / MIB} MiB: the admin API gets the whole list from the Durable Object in one RPC)` : ""}`,
+    note: ok
+      ? undefined
+      : `${list.failure ?? `${count(list.items ?? 0)} items`}${list.status === 500 ? ` (a Workers RPC result is at most ${RPC_LIMIT_BYTES / MIB} MiB: the admin API gets the whole list from the Durable Object in one RPC)` : ""}`,
   });
   const size = `${count(services)} × ${podsPerService}`;
   if (list.heapMax === undefined) {
-    result.targets.push({ name: `registry heap at ${size}`, measured: "not measured", goal: `≤ ${HEAP_AT_FULL_SIZE_MAX_MIB} MB`, met: false, note: "no heap sample while the list was in flight (no inspector?)" });
+    result.targets.push({
+      name: `registry heap at ${size}`,
+      measured: "not measured",
+      goal: `≤ ${HEAP_AT_FULL_SIZE_MAX_MIB} MB`,
+      met: false,
+      note: "no heap sample while the list was in flight (no inspector?)",
+    });
     return;
   }
   const met = list.heapMax / MIB <= HEAP_AT_FULL_SIZE_MAX_MIB;
@@ -120,8 +145,15 @@ export function fullListFigures(result: PartResult, list: UnpagedList, pods: num
 
 /** The unpaged lists taken between tenths, in one note: where the single-RPC list stops working. */
 export function listProbeNote(result: PartResult, run: TenthsRun): void {
-  const probes = run.tenths.flatMap((t) => (t.list ? [`${count(t.pods)} Pods: ${t.list.status === 200 ? `200 in ${(t.list.ms / 1000).toFixed(1)} s, ${mib(t.list.bytes)} MiB` : `${t.list.status || "no answer"} after ${(t.list.ms / 1000).toFixed(1)} s (${t.list.failure})`}`] : []));
-  if (probes.length) result.notes.push(`unpaged GET /api/v1/pods after each tenth, until one fails or a body passes ${RPC_LIMIT_BYTES / MIB} MiB: ${probes.join("; ")}`);
+  const probes = run.tenths.flatMap((t) =>
+    t.list
+      ? [
+          `${count(t.pods)} Pods: ${t.list.status === 200 ? `200 in ${(t.list.ms / 1000).toFixed(1)} s, ${mib(t.list.bytes)} MiB` : `${t.list.status || "no answer"} after ${(t.list.ms / 1000).toFixed(1)} s (${t.list.failure})`}`,
+        ]
+      : [],
+  );
+  if (probes.length)
+    result.notes.push(`unpaged GET /api/v1/pods after each tenth, until one fails or a body passes ${RPC_LIMIT_BYTES / MIB} MiB: ${probes.join("; ")}`);
 }
 
 /** Database bytes per Service and per Pod: the growth of the object tables (the watch history apart) over each tenth's Service creates and over its Pod creates. */
@@ -147,7 +179,12 @@ export function storageLine(result: PartResult, run: TenthsRun): void {
     metrics: { db_mib: mib(before.fileBytes), bytes_per_service: Math.round(svcBytes / svcs), bytes_per_pod: Math.round(podBytes / pods) },
     detail: `the Durable Object's database under wrangler's state folder (node:sqlite, read-only): db_mib = the file; per Service and per Pod: the growth of the pages in use by every table and index but the watch history's (dbstat) over each tenth's Service creates and over its Pod creates (a Pod's share holds its EndpointSlice's growth and its index rows); the watch history is a window (≤ ${WATCH_WINDOW_BYTES / MIB} MiB of JSON) and held ${mib(before.watchBytes)} MiB`,
   });
-  result.notes.push(`largest tables and indexes of the registry's database: ${before.tables.slice(0, 6).map((t) => `${t.name} ${mib(t.bytes)} MiB`).join(", ")}`);
+  result.notes.push(
+    `largest tables and indexes of the registry's database: ${before.tables
+      .slice(0, 6)
+      .map((t) => `${t.name} ${mib(t.bytes)} MiB`)
+      .join(", ")}`,
+  );
 }
 
 export interface RestartFigures {
@@ -161,12 +198,22 @@ export interface RestartFigures {
 }
 
 export function restartFigures(result: PartResult, r: RestartFigures, size: string): void {
-  const lines: Line[] = [{ name: "restart: wrangler dev answers GET /version", metrics: { wall_s: round(r.startMs / 1000, 2) }, detail: "the same --persist-to state; /version is the Worker's, without the Durable Object" }];
+  const lines: Line[] = [
+    {
+      name: "restart: wrangler dev answers GET /version",
+      metrics: { wall_s: round(r.startMs / 1000, 2) },
+      detail: "the same --persist-to state; /version is the Worker's, without the Durable Object",
+    },
+  ];
   const firstMet = r.first.ms !== undefined && r.first.ms <= FIRST_WRITE_AFTER_RESTART_MAX_MS;
   if (r.first.ms !== undefined) {
     const metrics: Record<string, number> = { max_ms: round(r.first.ms, 1) };
     if (r.heapAfterMib !== undefined) metrics.heap_mib = r.heapAfterMib;
-    lines.push({ name: "restart: first write answered", metrics, detail: `PATCH of a Service right after; the Durable Object starts on it; ${r.first.attempts} attempt(s); heap_mib after it and a forced GC` });
+    lines.push({
+      name: "restart: first write answered",
+      metrics,
+      detail: `PATCH of a Service right after; the Durable Object starts on it; ${r.first.attempts} attempt(s); heap_mib after it and a forced GC`,
+    });
   }
   result.targets.push({
     name: `first write after a restart, ${size}`,
@@ -182,7 +229,13 @@ export function restartFigures(result: PartResult, r: RestartFigures, size: stri
     const failed = m.failed ? `; ${m.failed} failed (first: ${m.firstError})` : "";
     lines.push({
       name: `restart: ${r.mixedS} s of mixed reads and writes, ${r.mixedInFlight} in flight`,
-      metrics: { count: m.latenciesMs.length, per_s: round(m.latenciesMs.length / m.wallS), p50_ms: round(quantile(m.latenciesMs, 0.5), 2), p99_ms: round(quantile(m.latenciesMs, 0.99), 2), max_ms: round(worst, 1) },
+      metrics: {
+        count: m.latenciesMs.length,
+        per_s: round(m.latenciesMs.length / m.wallS),
+        p50_ms: round(quantile(m.latenciesMs, 0.5), 2),
+        p99_ms: round(quantile(m.latenciesMs, 0.99), 2),
+        max_ms: round(worst, 1),
+      },
       detail: `right after the first write; in turn: ${[...m.byOp].map(([op, s]) => `${op} (${s.count}, worst ${Math.round(s.maxMs)} ms)`).join(", ")}${failed}`,
     });
     const met = worst <= WORST_LATENCY_AFTER_RESTART_MAX_MS && m.failed === 0;

@@ -84,7 +84,16 @@ async function creating(out: TenthsRun, io: TenthsIo, create: () => Promise<Boun
 
 export async function createInTenths(plan: TenthsPlan, io: TenthsIo, log: (m: string) => void): Promise<TenthsRun> {
   const P = plan.podsPerService;
-  const out: TenthsRun = { heap0: await io.heapAfterGc(), db0: io.dbSize(), tenths: [], controlMs: [], serverCpu: new Map(), clientCpuS: 0, createWallS: 0, timedOut: false };
+  const out: TenthsRun = {
+    heap0: await io.heapAfterGc(),
+    db0: io.dbSize(),
+    tenths: [],
+    controlMs: [],
+    serverCpu: new Map(),
+    clientCpuS: 0,
+    createWallS: 0,
+    timedOut: false,
+  };
   let listing = true;
   for (let k = 0; k < TENTHS && !out.timedOut; k++) {
     const from = Math.floor((k * plan.services) / TENTHS);
@@ -93,11 +102,20 @@ export async function createInTenths(plan: TenthsPlan, io: TenthsIo, log: (m: st
     const svcRun = await creating(out, io, () => runBounded(to - from, plan.inFlight, plan.deadlineAt, (i) => io.createService(from + i)));
     const dbAfterServices = io.dbSize();
     const control = io.startControl();
-    const podRun = await creating(out, io, () => runBounded((to - from) * P, plan.inFlight, plan.deadlineAt, (n) => io.createPod(from + Math.floor(n / P), n % P)));
+    const podRun = await creating(out, io, () =>
+      runBounded((to - from) * P, plan.inFlight, plan.deadlineAt, (n) => io.createPod(from + Math.floor(n / P), n % P)),
+    );
     out.controlMs.push(...(await control.stop()));
     out.timedOut = svcRun.timedOut || podRun.timedOut;
     const before = out.tenths.at(-1) ?? { services: 0, pods: 0 };
-    const tenth: Tenth = { services: before.services + svcRun.done - svcRun.failed, pods: before.pods + podRun.done - podRun.failed, svcRun, podRun, dbAfterServices, dbAfterPods: io.dbSize() };
+    const tenth: Tenth = {
+      services: before.services + svcRun.done - svcRun.failed,
+      pods: before.pods + podRun.done - podRun.failed,
+      svcRun,
+      podRun,
+      dbAfterServices,
+      dbAfterPods: io.dbSize(),
+    };
     tenth.heap = await io.heapAfterGc();
     // The last tenth's list is the part's full-size list, taken after the KV replica settles.
     if (listing && k < TENTHS - 1 && !out.timedOut) {

@@ -51,7 +51,17 @@ export function createAdminApp(): Hono<AdminEnv> {
   });
 
   app.get("/version", (c) =>
-    c.json({ major: "1", minor: "32", gitVersion: "v1.32.0-svcedge", gitCommit: "", gitTreeState: "clean", buildDate: "", goVersion: "", compiler: "svcedge", platform: "workers/wasm" }),
+    c.json({
+      major: "1",
+      minor: "32",
+      gitVersion: "v1.32.0-svcedge",
+      gitCommit: "",
+      gitTreeState: "clean",
+      buildDate: "",
+      goVersion: "",
+      compiler: "svcedge",
+      platform: "workers/wasm",
+    }),
   );
   // Discovery: aggregated when the client asks for it (one request per root), legacy otherwise.
   const discovery = (req: Request, core: boolean, legacy: () => unknown): Response => {

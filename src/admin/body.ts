@@ -53,7 +53,11 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
     if (!patchType)
       return {
         ok: false,
-        status: status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(", ")}`),
+        status: status(
+          415,
+          "UnsupportedMediaType",
+          `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_CONTENT_TYPES).join(", ")}`,
+        ),
       };
   } else if (type === PROTOBUF_MEDIA_TYPE) {
     const bytes = await readBytes(req);
@@ -76,7 +80,10 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
     return checkedBody(value, patchType);
   } catch (e) {
     const detail = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    return { ok: false, status: badRequest(yaml ? `error converting YAML to JSON: yaml: ${detail}` : `couldn't get version/kind; json parse error: ${detail}`) };
+    return {
+      ok: false,
+      status: badRequest(yaml ? `error converting YAML to JSON: yaml: ${detail}` : `couldn't get version/kind; json parse error: ${detail}`),
+    };
   }
 }
 

@@ -11,7 +11,17 @@ import { contentHash } from "../api/content-hash";
 import { parseFieldSelector, type FieldSelector } from "../api/fields";
 import { matchesLabels, parseLabelSelector, type LabelSelector } from "../api/labels";
 import { badRequest, methodNotAllowed, notFound } from "../api/status";
-import { SERVICE_NAME_LABEL, type EndpointAddress, type EndpointSlice, type Endpoints, type EndpointSubset, type KubeObject, type List, type Status, type WatchEvent } from "../api/types";
+import {
+  SERVICE_NAME_LABEL,
+  type EndpointAddress,
+  type EndpointSlice,
+  type Endpoints,
+  type EndpointSubset,
+  type KubeObject,
+  type List,
+  type Status,
+  type WatchEvent,
+} from "../api/types";
 import type { Env } from "../env";
 import type { Caller } from "../registry/authorize";
 import { continueTokenAt, type ListOptions } from "../registry/list-filter";
@@ -49,7 +59,12 @@ export function endpointsOf(namespace: string, name: string, slices: Iterable<En
     if (slice.addressType === "FQDN") continue;
     const ports = (slice.ports ?? [])
       .filter((p) => typeof p.port === "number")
-      .map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port!, protocol: p.protocol ?? "TCP", ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) }))
+      .map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        port: p.port!,
+        protocol: p.protocol ?? "TCP",
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      }))
       .sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "") || a.port - b.port);
     const key = JSON.stringify(ports);
     let subset = subsets.get(key);
@@ -153,7 +168,12 @@ export async function handleEndpoints(req: Request, env: Env, caller: Caller, at
   if (watch) return watchEndpoints(env, caller, at, opts, sel.value, slices);
   const listed = await slices.all({});
   if (!listed.ok) return statusResponse(listed.status);
-  const list: List<Endpoints> = { apiVersion: "v1", kind: "EndpointsList", metadata: { resourceVersion: listed.value.resourceVersion }, items: endpointsList(listed.value.items).filter((e) => selects(sel.value, e)) };
+  const list: List<Endpoints> = {
+    apiVersion: "v1",
+    kind: "EndpointsList",
+    metadata: { resourceVersion: listed.value.resourceVersion },
+    items: endpointsList(listed.value.items).filter((e) => selects(sel.value, e)),
+  };
   return objectResponse(req, at.table ? listToTable("endpoints", list, at.table) : list);
 }
 

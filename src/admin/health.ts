@@ -14,7 +14,10 @@ interface HealthCheck {
 const PING: HealthCheck = { name: "ping", check: () => undefined };
 /** Without an admin token nobody can use the API: the Worker is live but not ready. */
 const ADMIN_TOKEN: HealthCheck = { name: "admin-token", check: (env) => (env.ADMIN_TOKEN ? undefined : "ADMIN_TOKEN is not set") };
-const REGISTRY_BINDING: HealthCheck = { name: "registry-binding", check: (env) => (env.REGISTRY ? undefined : "the REGISTRY Durable Object binding is missing") };
+const REGISTRY_BINDING: HealthCheck = {
+  name: "registry-binding",
+  check: (env) => (env.REGISTRY ? undefined : "the REGISTRY Durable Object binding is missing"),
+};
 
 export const HEALTH_ENDPOINTS: Record<string, HealthCheck[]> = {
   healthz: [PING],

@@ -21,7 +21,15 @@ export function renderMetrics(registry: RegistryStats): string {
   metric(out, "svcedge_registry_kv_writes_total", "counter", "KV writes and deletes issued by the registry since it started.", [["", registry.kvWrites]]);
   metric(out, "svcedge_registry_kv_pending", "gauge", "KV keys waiting for the next coalesced flush.", [["", registry.kvPending]]);
   metric(out, "svcedge_registry_watchers", "gauge", "Open watch streams.", [["", registry.watchers]]);
-  metric(out, "svcedge_registry_token_lookups_total", "counter", "Node-token lookups the admin API asked of the registry since it started.", [["", registry.tokenLookups]]);
-  metric(out, "svcedge_registry_objects", "gauge", "Stored objects by resource.", Object.entries(registry.objects).map(([r, n]) => [`{resource="${r}"}`, n]));
+  metric(out, "svcedge_registry_token_lookups_total", "counter", "Node-token lookups the admin API asked of the registry since it started.", [
+    ["", registry.tokenLookups],
+  ]);
+  metric(
+    out,
+    "svcedge_registry_objects",
+    "gauge",
+    "Stored objects by resource.",
+    Object.entries(registry.objects).map(([r, n]) => [`{resource="${r}"}`, n]),
+  );
   return out.join("\n") + "\n";
 }

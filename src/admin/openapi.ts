@@ -28,7 +28,13 @@ const schemaName = (d: ResourceDef): string => `${PACKAGE[d.group] ?? d.group}.$
 const ref = (d: ResourceDef): Json => ({ $ref: `#/components/schemas/${schemaName(d)}` });
 
 const queryParam = (name: string, description: string, type = "string"): Json => ({ name, in: "query", description, schema: { type, uniqueItems: true } });
-const pathParam = (name: string, description: string): Json => ({ name, in: "path", required: true, description, schema: { type: "string", uniqueItems: true } });
+const pathParam = (name: string, description: string): Json => ({
+  name,
+  in: "path",
+  required: true,
+  description,
+  schema: { type: "string", uniqueItems: true },
+});
 
 const FIELD_VALIDATION = queryParam(
   "fieldValidation",
@@ -36,9 +42,17 @@ const FIELD_VALIDATION = queryParam(
 );
 const FIELD_MANAGER = queryParam("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes.");
 const DRY_RUN = queryParam("dryRun", "When present, indicates that modifications should not be persisted. Valid values are: All.");
-const FORCE = queryParam("force", "Force is going to \"force\" Apply requests. It means user will re-acquire conflicting fields owned by other people.", "boolean");
+const FORCE = queryParam(
+  "force",
+  'Force is going to "force" Apply requests. It means user will re-acquire conflicting fields owned by other people.',
+  "boolean",
+);
 const LIST_PARAMS = ["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "timeoutSeconds", "watch", "allowWatchBookmarks"].map((n) =>
-  queryParam(n, `${n} for list and watch calls.`, n === "limit" || n === "timeoutSeconds" ? "integer" : n === "watch" || n === "allowWatchBookmarks" ? "boolean" : "string"),
+  queryParam(
+    n,
+    `${n} for list and watch calls.`,
+    n === "limit" || n === "timeoutSeconds" ? "integer" : n === "watch" || n === "allowWatchBookmarks" ? "boolean" : "string",
+  ),
 );
 
 function operation(d: ResourceDef, action: string, extra: Json, subresource?: string): Json {
@@ -64,12 +78,22 @@ function itemOperations(r: ServedResource, subresource?: string): Json {
     d,
     "patch",
     {
-      requestBody: { content: Object.fromEntries(PATCH_BODY_TYPES.map((t) => [t, { schema: { $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch" } }])), required: true },
+      requestBody: {
+        content: Object.fromEntries(PATCH_BODY_TYPES.map((t) => [t, { schema: { $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch" } }])),
+        required: true,
+      },
       parameters: [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, FORCE],
     },
     subresource,
   );
-  if (!subresource) ops.delete = operation(d, "delete", { parameters: [DRY_RUN, queryParam("gracePeriodSeconds", "seconds before the object is deleted", "integer"), queryParam("propagationPolicy", "Orphan, Background or Foreground")] });
+  if (!subresource)
+    ops.delete = operation(d, "delete", {
+      parameters: [
+        DRY_RUN,
+        queryParam("gracePeriodSeconds", "seconds before the object is deleted", "integer"),
+        queryParam("propagationPolicy", "Orphan, Background or Foreground"),
+      ],
+    });
   return ops;
 }
 
@@ -96,7 +120,11 @@ const INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
  * As kube-apiserver publishes it in OpenAPI v3 (intstr's OpenAPIV3OneOfTypes): no `type`, so that
  * kubectl explain names a field of it <IntOrString>, as it names a field of a struct after the struct.
  */
-const INT_OR_STRING_SCHEMA: Json = { description: TYPE_DESCRIPTIONS["intstr.IntOrString"], oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" };
+const INT_OR_STRING_SCHEMA: Json = {
+  description: TYPE_DESCRIPTIONS["intstr.IntOrString"],
+  oneOf: [{ type: "integer" }, { type: "string" }],
+  format: "int-or-string",
+};
 
 /** The packages of the Go types that are not their document's group's own (v1.ObjectMeta is meta/v1, not core/v1). */
 const META_TYPES = new Set(["v1.ObjectMeta", "v1.OwnerReference", "v1.ManagedFieldsEntry"]);
@@ -179,7 +207,12 @@ const LEASE_SCHEMA: Json = {
 function kindSchema(d: ResourceDef, doc: DocumentSchemas): Json {
   const schema = d.info ? SCHEMAS[d.info.kind] : undefined;
   const node = schema && nodeOf(schema);
-  const body = node?.type === "object" ? structSchema(schema!, node.shape, doc) : d.kind === "Lease" ? LEASE_SCHEMA : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
+  const body =
+    node?.type === "object"
+      ? structSchema(schema!, node.shape, doc)
+      : d.kind === "Lease"
+        ? LEASE_SCHEMA
+        : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
   return { ...body, "x-kubernetes-group-version-kind": [{ group: d.group, version: d.version, kind: d.kind }] };
 }
 
@@ -188,7 +221,10 @@ export function openApiDocument(group: string, version: string): Json | undefine
   if (!gv) return undefined;
   const paths: Record<string, Json> = {};
   const schemas: Record<string, Json> = {
-    "io.k8s.apimachinery.pkg.apis.meta.v1.Patch": { type: "object", description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body." },
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Patch": {
+      type: "object",
+      description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
+    },
   };
   for (const r of gv.resources) {
     Object.assign(paths, resourcePaths(r));

@@ -23,7 +23,14 @@ export class ProtobufError extends Error {}
 const f = (name: string, kind: FieldKind, repeated = false): FieldDef => ({ name, kind, repeated });
 
 const TIME: MessageLayout = { 1: f("seconds", "int"), 2: f("nanos", "int") };
-const OWNER_REFERENCE: MessageLayout = { 1: f("kind", "string"), 3: f("name", "string"), 4: f("uid", "string"), 5: f("apiVersion", "string"), 6: f("controller", "bool"), 7: f("blockOwnerDeletion", "bool") };
+const OWNER_REFERENCE: MessageLayout = {
+  1: f("kind", "string"),
+  3: f("name", "string"),
+  4: f("uid", "string"),
+  5: f("apiVersion", "string"),
+  6: f("controller", "bool"),
+  7: f("blockOwnerDeletion", "bool"),
+};
 const OBJECT_META: MessageLayout = {
   1: f("name", "string"),
   2: f("generateName", "string"),
@@ -37,7 +44,14 @@ const OBJECT_META: MessageLayout = {
   13: f("ownerReferences", { message: OWNER_REFERENCE }, true),
   14: f("finalizers", "string", true),
 };
-const SERVICE_PORT: MessageLayout = { 1: f("name", "string"), 2: f("protocol", "string"), 3: f("port", "int"), 4: f("targetPort", "intOrString"), 5: f("nodePort", "int"), 6: f("appProtocol", "string") };
+const SERVICE_PORT: MessageLayout = {
+  1: f("name", "string"),
+  2: f("protocol", "string"),
+  3: f("port", "int"),
+  4: f("targetPort", "intOrString"),
+  5: f("nodePort", "int"),
+  6: f("appProtocol", "string"),
+};
 const SESSION_AFFINITY_CONFIG: MessageLayout = { 1: f("clientIP", { message: { 1: f("timeoutSeconds", "int") } }) };
 const SERVICE_SPEC: MessageLayout = {
   1: f("ports", { message: SERVICE_PORT }, true),
@@ -70,7 +84,10 @@ const UNKNOWN: MessageLayout = { 1: f("typeMeta", { message: { 1: f("apiVersion"
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Uint8Array, readonly end = buf.length) {}
+  constructor(
+    readonly buf: Uint8Array,
+    readonly end = buf.length,
+  ) {}
   varint(): bigint {
     let result = 0n;
     for (let shift = 0n; shift < 70n; shift += 7n) {
@@ -116,8 +133,7 @@ function decodeMessage(bytes: Uint8Array, layout: MessageLayout, raw = false): O
     else if (typeof def.kind === "object" && "map" in def.kind) {
       const map = (out[def.name] ??= {}) as Obj;
       for (const [k, v] of Object.entries(value as Obj)) setOwn(map, k, v);
-    }
-    else out[def.name] = value;
+    } else out[def.name] = value;
   }
   return out;
 }
@@ -160,7 +176,8 @@ function omitEmpty(v: unknown): unknown {
 
 /** Decodes a Kubernetes protobuf body into the object's JSON form. */
 export function decodeKubernetesProtobuf(body: Uint8Array): Obj {
-  if (body.length < MAGIC.length || MAGIC.some((b, i) => body[i] !== b)) throw new ProtobufError("provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]");
+  if (body.length < MAGIC.length || MAGIC.some((b, i) => body[i] !== b))
+    throw new ProtobufError("provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]");
   const unknown = decodeMessage(body.subarray(MAGIC.length), UNKNOWN, true);
   const typeMeta = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
   const kind = typeMeta.kind ?? "";

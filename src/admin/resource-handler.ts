@@ -160,7 +160,14 @@ function endpoints(req: Request, env: Env, caller: Caller, path: ResourcePath, q
   const opts = listOptions(q);
   if (!opts.ok) return statusResponse(opts.status);
   const table = negotiate(req.headers.get("accept")) === "table" ? include.value : undefined;
-  return handleEndpoints(req, env, caller, { namespace: path.namespace, ...(path.name ? { name: path.name } : {}), ...(table ? { table } : {}) }, opts.value, Boolean(queryBool(q, "watch")));
+  return handleEndpoints(
+    req,
+    env,
+    caller,
+    { namespace: path.namespace, ...(path.name ? { name: path.name } : {}), ...(table ? { table } : {}) },
+    opts.value,
+    Boolean(queryBool(q, "watch")),
+  );
 }
 
 const INCLUDE_OBJECT: IncludeObject[] = ["None", "Metadata", "Object"];
@@ -196,7 +203,6 @@ function listOptions(q: URLSearchParams): { ok: true; value: WatchOptions } | { 
   return { ok: true, value };
 }
 
-
 /**
  * `fromUserAgent`: the apiserver names a non-apply write's field manager after the client
  * when it gives none (the User-Agent up to its first "/"); an apply must name its own.
@@ -223,13 +229,19 @@ function gracePeriodTooLong(seconds: number | undefined): ReturnType<typeof badR
   return badRequest(`gracePeriodSeconds: Invalid value: ${seconds}: must be at most ${MAX_GRACE_PERIOD_SECONDS} seconds`);
 }
 
-async function deleteOptions(req: Request, q: URLSearchParams): Promise<{ ok: true; value: DeleteOptions } | { ok: false; status: ReturnType<typeof badRequest> }> {
+async function deleteOptions(
+  req: Request,
+  q: URLSearchParams,
+): Promise<{ ok: true; value: DeleteOptions } | { ok: false; status: ReturnType<typeof badRequest> }> {
   const value: DeleteOptions = {};
   const grace = intParam(q, "gracePeriodSeconds");
   if (!grace.ok) return grace;
   const queryPolicy = q.get("propagationPolicy");
   if (queryPolicy && !PROPAGATION_POLICIES.includes(queryPolicy))
-    return { ok: false, status: badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(queryPolicy)}: supported values: "Foreground", "Background", "Orphan"`) };
+    return {
+      ok: false,
+      status: badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(queryPolicy)}: supported values: "Foreground", "Background", "Orphan"`),
+    };
   if (grace.value !== undefined) value.gracePeriodSeconds = grace.value;
   if (q.get("dryRun") === "All") value.dryRun = true;
   const text = await readText(req);
@@ -244,13 +256,24 @@ async function deleteOptions(req: Request, q: URLSearchParams): Promise<{ ok: tr
     // kube-apiserver decodes `null` into empty DeleteOptions; other non-objects fail its decoding (there a 500).
     if (parsed === null) return { ok: true, value };
     if (typeof parsed !== "object" || Array.isArray(parsed))
-      return { ok: false, status: badRequest(`the body of a delete request must be a DeleteOptions object, not ${Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`}`) };
-    const body = parsed as { gracePeriodSeconds?: unknown; propagationPolicy?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } | null; dryRun?: unknown };
+      return {
+        ok: false,
+        status: badRequest(`the body of a delete request must be a DeleteOptions object, not ${Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`}`),
+      };
+    const body = parsed as {
+      gracePeriodSeconds?: unknown;
+      propagationPolicy?: unknown;
+      preconditions?: { uid?: unknown; resourceVersion?: unknown } | null;
+      dryRun?: unknown;
+    };
     if (typeof body.gracePeriodSeconds === "number") value.gracePeriodSeconds = body.gracePeriodSeconds;
     // svcedge has no owner references to garbage-collect: every policy deletes just the object, but only valid ones are accepted.
     const policy = body.propagationPolicy;
     if (policy !== undefined && !(typeof policy === "string" && PROPAGATION_POLICIES.includes(policy)))
-      return { ok: false, status: badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`) };
+      return {
+        ok: false,
+        status: badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`),
+      };
     if (Array.isArray(body.dryRun) && body.dryRun.includes("All")) value.dryRun = true;
     const pre = body.preconditions;
     if (pre && (typeof pre.uid === "string" || typeof pre.resourceVersion === "string")) {

@@ -36,8 +36,10 @@ interface Printer {
   cells(obj: KubeObject, now: number): unknown[];
 }
 
-const NAME_DOC = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
-const AGE_DOC = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+const NAME_DOC =
+  "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
+const AGE_DOC =
+  "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
 
 const col = (name: string, description: string, priority = 0, format = ""): ColumnDefinition => ({ name, type: "string", format, description, priority });
 const NAME = col("Name", NAME_DOC, 0, "name");
@@ -133,7 +135,15 @@ const PRINTERS: Record<string, Printer> = {
     ],
     cells: (o, now) => {
       const s = o as Service;
-      return [s.metadata.name, s.spec.type ?? "ClusterIP", orNone(s.spec.clusterIP), serviceExternalIP(s), servicePorts(s), age(s.metadata.creationTimestamp, now), formatLabels(s.spec.selector)];
+      return [
+        s.metadata.name,
+        s.spec.type ?? "ClusterIP",
+        orNone(s.spec.clusterIP),
+        serviceExternalIP(s),
+        servicePorts(s),
+        age(s.metadata.creationTimestamp, now),
+        formatLabels(s.spec.selector),
+      ];
     },
   },
   pods: {
@@ -152,7 +162,17 @@ const PRINTERS: Record<string, Printer> = {
       const p = o as Pod;
       const total = p.spec.containers.length;
       const ready = podReadyCondition(p) && podHasAddress(p) && !p.metadata.deletionTimestamp ? total : 0;
-      return [p.metadata.name, `${ready}/${total}`, podStatus(p), "0", age(p.metadata.creationTimestamp, now), orNone(p.status?.podIP), orNone(p.spec.nodeName), NONE, NONE];
+      return [
+        p.metadata.name,
+        `${ready}/${total}`,
+        podStatus(p),
+        "0",
+        age(p.metadata.creationTimestamp, now),
+        orNone(p.status?.podIP),
+        orNone(p.spec.nodeName),
+        NONE,
+        NONE,
+      ];
     },
   },
   endpoints: {
@@ -170,7 +190,13 @@ const PRINTERS: Record<string, Printer> = {
     cells: (o, now) => {
       const s = o as EndpointSlice;
       const ports = (s.ports ?? []).map((p) => (p.port != null ? String(p.port) : p.name ? p.name : "*"));
-      return [s.metadata.name, s.addressType, listWithMore(ports), listWithMore(s.endpoints.flatMap((e) => e.addresses)), age(s.metadata.creationTimestamp, now)];
+      return [
+        s.metadata.name,
+        s.addressType,
+        listWithMore(ports),
+        listWithMore(s.endpoints.flatMap((e) => e.addresses)),
+        age(s.metadata.creationTimestamp, now),
+      ];
     },
   },
   nodes: {
@@ -188,7 +214,18 @@ const PRINTERS: Record<string, Printer> = {
     ],
     cells: (o, now) => {
       const n = o as Node;
-      return [n.metadata.name, nodeStatus(n), nodeRoles(n), age(n.metadata.creationTimestamp, now), "", nodeAddress(n, "InternalIP"), nodeAddress(n, "ExternalIP"), "<unknown>", "<unknown>", "<unknown>"];
+      return [
+        n.metadata.name,
+        nodeStatus(n),
+        nodeRoles(n),
+        age(n.metadata.creationTimestamp, now),
+        "",
+        nodeAddress(n, "InternalIP"),
+        nodeAddress(n, "ExternalIP"),
+        "<unknown>",
+        "<unknown>",
+        "<unknown>",
+      ];
     },
   },
   namespaces: {

@@ -23,4 +23,5 @@ function notServed(message: string): Response {
 export const resourceNotServed = (): Response => notServed(`the server could not find the requested resource: ${SERVED_KINDS_NOTE}`);
 
 /** kubectl asks for OpenAPI v2 only for a group-version that /openapi/v3 does not list: a kind svcedge does not serve. */
-export const openApiV2NotServed = (): Response => notServed(`the server could not find the requested resource: ${SERVED_KINDS_NOTE} (their OpenAPI is v3, at /openapi/v3)`);
+export const openApiV2NotServed = (): Response =>
+  notServed(`the server could not find the requested resource: ${SERVED_KINDS_NOTE} (their OpenAPI is v3, at /openapi/v3)`);

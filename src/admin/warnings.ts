@@ -41,7 +41,10 @@ export function cappedWarnings(texts: readonly string[]): string[] {
     out = recorded.map(truncated);
     written = out.reduce((sum, t) => sum + runeCount(t), 0);
   }
-  if (dropped > 0) out.push(`${dropped} more ${dropped === 1 ? "warning was" : "warnings were"} dropped: a response carries at most ${MAX_WARNING_RUNES_TOTAL} characters of warnings`);
+  if (dropped > 0)
+    out.push(
+      `${dropped} more ${dropped === 1 ? "warning was" : "warnings were"} dropped: a response carries at most ${MAX_WARNING_RUNES_TOTAL} characters of warnings`,
+    );
   return out;
 }
 

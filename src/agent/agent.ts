@@ -65,17 +65,50 @@ export class Agent {
     const { client, options, log } = deps;
     const metrics = (this.metrics = deps.metrics ?? new AgentMetrics());
     this.nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
-    const proxier = deps.proxier ?? createProxier(options.backend, { clusterCIDRs: options.clusterCIDRs, nodeIPs: this.nodeIPs, log: (m) => log.info(m, { component: "userspace" }) });
+    const proxier =
+      deps.proxier ??
+      createProxier(options.backend, { clusterCIDRs: options.clusterCIDRs, nodeIPs: this.nodeIPs, log: (m) => log.info(m, { component: "userspace" }) });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
     const dnsAddr = options.dnsAddr;
     this.dns = dnsAddr
-      ? new ClusterDns({ client, listen: dnsAddr, zone: options.dnsZone, ttl: options.dnsTTLSeconds, upstreams: options.dnsUpstreams.length ? options.dnsUpstreams : systemNameservers((p) => readFileSync(p, "utf8")), metrics, log })
+      ? new ClusterDns({
+          client,
+          listen: dnsAddr,
+          zone: options.dnsZone,
+          ttl: options.dnsTTLSeconds,
+          upstreams: options.dnsUpstreams.length ? options.dnsUpstreams : systemNameservers((p) => readFileSync(p, "utf8")),
+          metrics,
+          log,
+        })
       : undefined;
     const dns = this.dns;
-    this.services = new Informer<Service>({ client, path: servicesPath, resource: "services", trim: dns ? trimServiceForDns : trimServiceForProxy, log, onReconnect, onChange: (c) => (dns?.serviceChanged(c), this.syncLoop.request()) });
-    this.slices = new Informer<EndpointSlice>({ client, path: endpointSlicesPath, resource: "endpointslices", trim: dns ? trimEndpointSliceForDns : trimEndpointSliceForProxy, log, onReconnect, onChange: (c) => (dns?.sliceChanged(c), this.syncLoop.request()) });
+    this.services = new Informer<Service>({
+      client,
+      path: servicesPath,
+      resource: "services",
+      trim: dns ? trimServiceForDns : trimServiceForProxy,
+      log,
+      onReconnect,
+      onChange: (c) => (dns?.serviceChanged(c), this.syncLoop.request()),
+    });
+    this.slices = new Informer<EndpointSlice>({
+      client,
+      path: endpointSlicesPath,
+      resource: "endpointslices",
+      trim: dns ? trimEndpointSliceForDns : trimEndpointSliceForProxy,
+      log,
+      onReconnect,
+      onChange: (c) => (dns?.sliceChanged(c), this.syncLoop.request()),
+    });
     this.readiness = new PodReadiness({ client, nodeName: options.node, metrics, log });
-    this.pods = new Informer<Pod>({ client, path: nodePodsPath(options.node), resource: "pods", log, onReconnect, onChange: (c) => this.readiness.podChanged(c) });
+    this.pods = new Informer<Pod>({
+      client,
+      path: nodePodsPath(options.node),
+      resource: "pods",
+      log,
+      onReconnect,
+      onChange: (c) => this.readiness.podChanged(c),
+    });
     this.proxy = new ServiceProxy({
       proxier,
       nodeName: options.node,

@@ -49,7 +49,12 @@ export class ApiClient {
     this.userAgent = opts.userAgent ?? "svcedge-agent";
   }
 
-  private async send(method: string, path: string, body?: unknown, init: { contentType?: string; signal?: AbortSignal; stream?: boolean } = {}): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { contentType?: string; signal?: AbortSignal; stream?: boolean } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: "application/json", "user-agent": this.userAgent };
     // A compressed watch is buffered by the compressor until it fills a block: events would arrive late.
     if (init.stream) headers["accept-encoding"] = "identity";
@@ -111,7 +116,12 @@ export class ApiClient {
    * ApiError for a refused watch (410 Expired among them) and ApiUnreachable when the
    * connection fails or breaks.
    */
-  async *watch<T extends KubeObject>(path: string, resourceVersion: string, signal: AbortSignal, timeoutSeconds?: number): AsyncGenerator<WatchEvent<T | Status>> {
+  async *watch<T extends KubeObject>(
+    path: string,
+    resourceVersion: string,
+    signal: AbortSignal,
+    timeoutSeconds?: number,
+  ): AsyncGenerator<WatchEvent<T | Status>> {
     const url = new URL(path, "http://placeholder");
     url.searchParams.set("watch", "1");
     url.searchParams.set("resourceVersion", resourceVersion);

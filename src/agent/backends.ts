@@ -45,7 +45,8 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
         const internal = usableEndpoints(svc, "internal");
         const external = usableEndpoints(svc, "external");
         if (internal.length) for (const ip of svc.clusterIPs) lines.push(`listen ${ip}:${svc.port} ${svc.name} -> ${to(internal)}`);
-        if (external.length && svc.nodePort) for (const ip of opts.nodeIPs.length ? opts.nodeIPs : state.nodeIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
+        if (external.length && svc.nodePort)
+          for (const ip of opts.nodeIPs.length ? opts.nodeIPs : state.nodeIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
       }
       return lines.join("\n") + (lines.length ? "\n" : "");
     }

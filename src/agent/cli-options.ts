@@ -56,17 +56,59 @@ export const OPTION_SPECS: Spec[] = [
   { flag: "node", env: "SVCEDGE_NODE", kind: "string", key: "node", help: "this node's name (default: the host name)" },
   { flag: "backend", env: "SVCEDGE_BACKEND", kind: "string", key: "backend", help: "nftables | iptables | userspace (default nftables)" },
   { flag: "pod-manifests", env: "SVCEDGE_POD_MANIFESTS", kind: "string", key: "podManifests", help: "folder of Pod YAML files to register for this node" },
-  { flag: "node-ip", env: "SVCEDGE_NODE_IPS", kind: "list", key: "nodeIPs", help: "node address, repeatable (variable: comma-separated; default: every non-loopback address)" },
-  { flag: "cluster-cidr", env: "SVCEDGE_CLUSTER_CIDRS", kind: "list", key: "clusterCIDRs", help: "pod address range, repeatable; traffic from elsewhere to a ClusterIP is masqueraded" },
+  {
+    flag: "node-ip",
+    env: "SVCEDGE_NODE_IPS",
+    kind: "list",
+    key: "nodeIPs",
+    help: "node address, repeatable (variable: comma-separated; default: every non-loopback address)",
+  },
+  {
+    flag: "cluster-cidr",
+    env: "SVCEDGE_CLUSTER_CIDRS",
+    kind: "list",
+    key: "clusterCIDRs",
+    help: "pod address range, repeatable; traffic from elsewhere to a ClusterIP is masqueraded",
+  },
   { flag: "metrics-port", env: "SVCEDGE_METRICS_PORT", kind: "string", key: "metricsPort", help: "serve /metrics on this port (default 0: off)" },
   { flag: "metrics-address", env: "SVCEDGE_METRICS_ADDRESS", kind: "string", key: "metricsAddress", help: "address of the metrics server (default 127.0.0.1)" },
-  { flag: "lease-duration", env: "SVCEDGE_LEASE_DURATION_SECONDS", kind: "string", key: "leaseDurationSeconds", help: `node lease duration in seconds, renewed every quarter of it (default ${DEFAULT_LEASE_DURATION_SECONDS})` },
+  {
+    flag: "lease-duration",
+    env: "SVCEDGE_LEASE_DURATION_SECONDS",
+    kind: "string",
+    key: "leaseDurationSeconds",
+    help: `node lease duration in seconds, renewed every quarter of it (default ${DEFAULT_LEASE_DURATION_SECONDS})`,
+  },
   { flag: "log-level", env: "SVCEDGE_LOG_LEVEL", kind: "string", key: "logLevel", help: "debug | info | warn | error (default info)" },
-  { flag: "dns-addr", env: "SVCEDGE_DNS_ADDR", kind: "string", key: "dnsAddr", help: "serve cluster DNS on this address[:port] (port 53 unless given; default: off)" },
-  { flag: "dns-upstream", env: "SVCEDGE_DNS_UPSTREAMS", kind: "list", key: "dnsUpstreams", help: "resolver for other names, address[:port], repeatable (default: the nameservers of /etc/resolv.conf)" },
-  { flag: "dns-ttl", env: "SVCEDGE_DNS_TTL", kind: "string", key: "dnsTTLSeconds", help: `TTL in seconds of cluster answers, positive and negative (default ${DEFAULT_DNS_TTL_SECONDS})` },
+  {
+    flag: "dns-addr",
+    env: "SVCEDGE_DNS_ADDR",
+    kind: "string",
+    key: "dnsAddr",
+    help: "serve cluster DNS on this address[:port] (port 53 unless given; default: off)",
+  },
+  {
+    flag: "dns-upstream",
+    env: "SVCEDGE_DNS_UPSTREAMS",
+    kind: "list",
+    key: "dnsUpstreams",
+    help: "resolver for other names, address[:port], repeatable (default: the nameservers of /etc/resolv.conf)",
+  },
+  {
+    flag: "dns-ttl",
+    env: "SVCEDGE_DNS_TTL",
+    kind: "string",
+    key: "dnsTTLSeconds",
+    help: `TTL in seconds of cluster answers, positive and negative (default ${DEFAULT_DNS_TTL_SECONDS})`,
+  },
   { flag: "dns-zone", env: "SVCEDGE_DNS_ZONE", kind: "string", key: "dnsZone", help: `cluster domain (default ${DEFAULT_DNS_ZONE})` },
-  { flag: "print-resolv-conf", env: "SVCEDGE_PRINT_RESOLV_CONF", kind: "string", key: "printResolvConf", help: "print the resolv.conf of a pod in this namespace (needs --dns-addr) and exit" },
+  {
+    flag: "print-resolv-conf",
+    env: "SVCEDGE_PRINT_RESOLV_CONF",
+    kind: "string",
+    key: "printResolvConf",
+    help: "print the resolv.conf of a pod in this namespace (needs --dns-addr) and exit",
+  },
   { flag: "dry-run", env: "SVCEDGE_DRY_RUN", kind: "bool", key: "dryRun", help: "print the ruleset it would apply and exit; applies nothing" },
   { flag: "cleanup", env: "SVCEDGE_CLEANUP", kind: "bool", key: "cleanup", help: "remove every rule and chain the agent owns and exit" },
   { flag: "help", env: "", kind: "bool", key: "help", help: "print this help" },
@@ -132,7 +174,8 @@ function readArgs(argv: string[]): Raw {
 
 function positiveInteger(text: string, what: string, min: number, max: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw new OptionError(`invalid ${what}: ${JSON.stringify(text)} (must be an integer from ${min} to ${max})`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new OptionError(`invalid ${what}: ${JSON.stringify(text)} (must be an integer from ${min} to ${max})`);
   return n;
 }
 
@@ -147,7 +190,11 @@ function validCIDR(text: string): boolean {
  * Options from argv (without node and script) and the environment. `readFile` reads
  * --token-file; `hostname` is the default node name.
  */
-export function parseOptions(argv: string[], env: Record<string, string | undefined>, io: { readFile(path: string): string; hostname(): string }): AgentOptions {
+export function parseOptions(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: { readFile(path: string): string; hostname(): string },
+): AgentOptions {
   const raw = readArgs(argv);
   const str = (flag: string): string | undefined => {
     if (raw.strings.has(flag)) return raw.strings.get(flag);
@@ -156,9 +203,17 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     return v === undefined || v === "" ? undefined : v;
   };
   const list = (flag: string): string[] => {
-    if (raw.lists.has(flag)) return raw.lists.get(flag)!.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    if (raw.lists.has(flag))
+      return raw.lists
+        .get(flag)!
+        .flatMap((v) => v.split(","))
+        .map((v) => v.trim())
+        .filter(Boolean);
     const spec = OPTION_SPECS.find((s) => s.flag === flag)!;
-    return (env[spec.env] ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+    return (env[spec.env] ?? "")
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean);
   };
   const bool = (flag: string): boolean => {
     if (raw.bools.has(flag)) return raw.bools.get(flag)!;
@@ -173,7 +228,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const backend = str("backend") ?? "nftables";
   if (!BACKENDS.includes(backend as Backend)) throw new OptionError(`invalid --backend: ${JSON.stringify(backend)} (must be one of ${BACKENDS.join(", ")})`);
   const logLevel = str("log-level") ?? "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new OptionError(`invalid --log-level: ${JSON.stringify(logLevel)} (must be one of ${LOG_LEVELS.join(", ")})`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new OptionError(`invalid --log-level: ${JSON.stringify(logLevel)} (must be one of ${LOG_LEVELS.join(", ")})`);
 
   let token = str("token");
   const tokenFile = str("token-file");
@@ -187,7 +243,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
 
   const dnsAddrText = str("dns-addr");
   const dnsAddr = dnsAddrText === undefined ? undefined : parseHostPort(dnsAddrText);
-  if (dnsAddrText !== undefined && !dnsAddr) throw new OptionError(`invalid --dns-addr: ${JSON.stringify(dnsAddrText)} (must be an IP address, optionally with :port)`);
+  if (dnsAddrText !== undefined && !dnsAddr)
+    throw new OptionError(`invalid --dns-addr: ${JSON.stringify(dnsAddrText)} (must be an IP address, optionally with :port)`);
   const dnsUpstreams: HostPort[] = [];
   for (const text of list("dns-upstream")) {
     const hp = parseHostPort(text);
@@ -197,7 +254,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const dnsTTLText = str("dns-ttl");
   const dnsTTLSeconds = dnsTTLText === undefined ? DEFAULT_DNS_TTL_SECONDS : positiveInteger(dnsTTLText, "--dns-ttl", 0, MAX_DNS_TTL_SECONDS);
   const dnsZone = (str("dns-zone") ?? DEFAULT_DNS_ZONE).toLowerCase().replace(/\.$/, "");
-  if (!NODE_NAME.test(dnsZone) || dnsZone.length > MAX_NODE_NAME_LENGTH) throw new OptionError(`invalid --dns-zone: ${JSON.stringify(dnsZone)} (must be a DNS subdomain)`);
+  if (!NODE_NAME.test(dnsZone) || dnsZone.length > MAX_NODE_NAME_LENGTH)
+    throw new OptionError(`invalid --dns-zone: ${JSON.stringify(dnsZone)} (must be a DNS subdomain)`);
   const printResolvConf = str("print-resolv-conf");
   if (printResolvConf !== undefined) {
     if (!DNS_LABEL.test(printResolvConf)) throw new OptionError(`invalid --print-resolv-conf: ${JSON.stringify(printResolvConf)} (must be a namespace name)`);
@@ -220,7 +278,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   }
 
   const node = (str("node") ?? io.hostname()).toLowerCase();
-  if (needsApi && (!NODE_NAME.test(node) || node.length > MAX_NODE_NAME_LENGTH)) throw new OptionError(`invalid --node: ${JSON.stringify(node)} (must be a lowercase RFC 1123 subdomain)`);
+  if (needsApi && (!NODE_NAME.test(node) || node.length > MAX_NODE_NAME_LENGTH))
+    throw new OptionError(`invalid --node: ${JSON.stringify(node)} (must be a lowercase RFC 1123 subdomain)`);
 
   const nodeIPs = list("node-ip");
   for (const ip of nodeIPs) if (isIP(ip) === 0) throw new OptionError(`invalid --node-ip: ${JSON.stringify(ip)} is not an IP address`);

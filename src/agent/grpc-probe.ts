@@ -82,9 +82,12 @@ export function grpcHealthProbe(host: string, port: number, service: string, tim
     };
     const timer = setTimeout(() => done({ result: "failure", message: `timeout: health rpc did not complete within ${timeoutMs / 1000}s` }), timeoutMs);
     let connected = false;
-    const connectFailed = (why: string) => done({ result: "failure", message: `timeout: failed to connect service "${address}" within ${timeoutMs / 1000}s: ${why}` });
+    const connectFailed = (why: string) =>
+      done({ result: "failure", message: `timeout: failed to connect service "${address}" within ${timeoutMs / 1000}s: ${why}` });
     session.once("connect", () => (connected = true));
-    session.on("error", (e: NodeJS.ErrnoException) => (connected ? done({ result: "failure", message: `error: health rpc probe failed: ${e.code ?? e.message}` }) : connectFailed(e.code ?? e.message)));
+    session.on("error", (e: NodeJS.ErrnoException) =>
+      connected ? done({ result: "failure", message: `error: health rpc probe failed: ${e.code ?? e.message}` }) : connectFailed(e.code ?? e.message),
+    );
     session.once("close", () => connectFailed("connection closed"));
     const stream = session.request({
       [constants.HTTP2_HEADER_METHOD]: "POST",
@@ -112,8 +115,13 @@ export function grpcHealthProbe(host: string, port: number, service: string, tim
     stream.on("error", (e: Error) => connected && done({ result: "failure", message: `error: health rpc probe failed: ${e.message}` }));
     stream.on("close", () => {
       if (!connected) return;
-      if (grpcStatus === GRPC_UNIMPLEMENTED) return done({ result: "failure", message: `error: this server does not implement the grpc health protocol (grpc.health.v1.Health): ${grpcMessage}` });
-      if (grpcStatus !== 0) return done({ result: "failure", message: `error: health rpc probe failed: grpc-status ${grpcStatus ?? "missing"}${grpcMessage ? `: ${grpcMessage}` : ""}` });
+      if (grpcStatus === GRPC_UNIMPLEMENTED)
+        return done({ result: "failure", message: `error: this server does not implement the grpc health protocol (grpc.health.v1.Health): ${grpcMessage}` });
+      if (grpcStatus !== 0)
+        return done({
+          result: "failure",
+          message: `error: health rpc probe failed: grpc-status ${grpcStatus ?? "missing"}${grpcMessage ? `: ${grpcMessage}` : ""}`,
+        });
       const status = decodeHealthCheckResponse(Buffer.concat(chunks));
       if (status === undefined) return done({ result: "failure", message: "error: health rpc probe failed: malformed HealthCheckResponse" });
       if (status !== 1) return done({ result: "failure", message: `service unhealthy (responded with "${SERVING_STATUS[status] ?? status}")` });

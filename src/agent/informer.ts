@@ -49,7 +49,7 @@ export interface InformerOptions<T> {
   random?: () => number;
 }
 
-export const objectKey = (obj: KubeObject): string => (obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name ?? "");
+export const objectKey = (obj: KubeObject): string => (obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata.name ?? ""));
 
 export class Informer<T extends KubeObject> {
   readonly store = new Map<string, T>();

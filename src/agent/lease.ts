@@ -89,7 +89,10 @@ export class LeaseRenewer {
             return;
           }
         }
-        const next: Lease = { ...this.lease, spec: { ...this.lease.spec, holderIdentity: nodeName, leaseDurationSeconds: this.opts.leaseDurationSeconds, renewTime: now } };
+        const next: Lease = {
+          ...this.lease,
+          spec: { ...this.lease.spec, holderIdentity: nodeName, leaseDurationSeconds: this.opts.leaseDurationSeconds, renewTime: now },
+        };
         try {
           this.lease = await client.update<Lease>(path, next);
           metrics.leaseRenewals.inc({ result: "success" });

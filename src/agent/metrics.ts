@@ -114,8 +114,14 @@ export class AgentMetrics {
   readonly syncs = new Counter("svcedge_agent_sync_proxy_rules_total", "Proxy rule syncs by result (success, failure) and mode (full, partial, unchanged).");
   readonly syncDuration = new Histogram("svcedge_agent_sync_proxy_rules_duration_seconds", "Time to build and apply the proxy rules.", SYNC_DURATION_BUCKETS);
   readonly lastSync = new Gauge("svcedge_agent_sync_proxy_rules_last_timestamp_seconds", "When the last successful sync finished (Unix time).");
-  readonly programmedServicePorts = new Gauge("svcedge_agent_programmed_service_ports", "Service ports programmed into the proxier by the last successful sync.");
-  readonly programmedEndpoints = new Gauge("svcedge_agent_programmed_endpoints", "Endpoints programmed into the proxier by the last successful sync (each once per service port).");
+  readonly programmedServicePorts = new Gauge(
+    "svcedge_agent_programmed_service_ports",
+    "Service ports programmed into the proxier by the last successful sync.",
+  );
+  readonly programmedEndpoints = new Gauge(
+    "svcedge_agent_programmed_endpoints",
+    "Endpoints programmed into the proxier by the last successful sync (each once per service port).",
+  );
   readonly endpoints = new Gauge("svcedge_agent_endpoints", "Endpoints known from EndpointSlices, by state (ready, serving_terminating, not_ready).");
   readonly probes = new Counter("svcedge_agent_prober_probe_total", "Readiness probe results, by result (successful, failed) and pod.");
   readonly podStatusUpdates = new Counter("svcedge_agent_pod_status_updates_total", "Pod Ready condition updates sent to the API, by result.");
@@ -126,15 +132,44 @@ export class AgentMetrics {
   readonly dnsResponses = new Counter("svcedge_agent_dns_responses_total", "DNS responses sent, by rcode.");
   readonly dnsCacheHits = new Counter("svcedge_agent_dns_cache_hits_total", "DNS answers served from a cache, by cache (cluster, forward).");
   readonly dnsCacheMisses = new Counter("svcedge_agent_dns_cache_misses_total", "DNS answers not in a cache, by cache (cluster, forward).");
-  readonly dnsForwardDuration = new Histogram("svcedge_agent_dns_forward_duration_seconds", "Time one upstream exchange took (answered or timed out).", DNS_FORWARD_BUCKETS);
-  readonly dnsDropped = new Counter("svcedge_agent_dns_dropped_total", "DNS messages answered without an answer or dropped, by reason (malformed, overload, loop).");
+  readonly dnsForwardDuration = new Histogram(
+    "svcedge_agent_dns_forward_duration_seconds",
+    "Time one upstream exchange took (answered or timed out).",
+    DNS_FORWARD_BUCKETS,
+  );
+  readonly dnsDropped = new Counter(
+    "svcedge_agent_dns_dropped_total",
+    "DNS messages answered without an answer or dropped, by reason (malformed, overload, loop).",
+  );
 
   private all(): Metric[] {
-    return [this.syncs, this.syncDuration, this.lastSync, this.programmedServicePorts, this.programmedEndpoints, this.endpoints, this.probes, this.podStatusUpdates, this.watchReconnects, this.leaseRenewals, this.conntrackFlushes, this.dnsRequests, this.dnsResponses, this.dnsCacheHits, this.dnsCacheMisses, this.dnsForwardDuration, this.dnsDropped];
+    return [
+      this.syncs,
+      this.syncDuration,
+      this.lastSync,
+      this.programmedServicePorts,
+      this.programmedEndpoints,
+      this.endpoints,
+      this.probes,
+      this.podStatusUpdates,
+      this.watchReconnects,
+      this.leaseRenewals,
+      this.conntrackFlushes,
+      this.dnsRequests,
+      this.dnsResponses,
+      this.dnsCacheHits,
+      this.dnsCacheMisses,
+      this.dnsForwardDuration,
+      this.dnsDropped,
+    ];
   }
 
   render(): string {
-    return this.all().map((m) => m.render()).join("\n") + "\n";
+    return (
+      this.all()
+        .map((m) => m.render())
+        .join("\n") + "\n"
+    );
   }
 }
 

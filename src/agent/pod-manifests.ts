@@ -28,11 +28,20 @@ export interface ManifestRead {
 /** Keys sorted at every level, so equal manifests hash equally. */
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
-export const manifestHash = (doc: unknown): string => createHash("sha256").update(JSON.stringify(canonical(doc))).digest("hex").slice(0, 16);
+export const manifestHash = (doc: unknown): string =>
+  createHash("sha256")
+    .update(JSON.stringify(canonical(doc)))
+    .digest("hex")
+    .slice(0, 16);
 
 /** The Pod to register for one manifest document, or a reason it cannot be. */
 export function podFromManifest(doc: unknown, nodeName: string): Pod | string {
@@ -152,7 +161,7 @@ export class PodManifestSync {
           this.running = undefined;
           const soon = this.again;
           this.again = false;
-          this.trigger(soon ? WATCH_DEBOUNCE_MS : this.opts.pollMs ?? MANIFEST_POLL_MS);
+          this.trigger(soon ? WATCH_DEBOUNCE_MS : (this.opts.pollMs ?? MANIFEST_POLL_MS));
         });
     }, ms);
   }
@@ -200,7 +209,8 @@ export class PodManifestSync {
         this.log.warn("could not delete pod", { pod: key, error: e });
       }
     }
-    if (result.created.length + result.updated.length + result.deleted.length > 0) this.log.info("pods in step with manifests", { created: result.created, updated: result.updated, deleted: result.deleted });
+    if (result.created.length + result.updated.length + result.deleted.length > 0)
+      this.log.info("pods in step with manifests", { created: result.created, updated: result.updated, deleted: result.deleted });
     return result;
   }
 
@@ -223,7 +233,10 @@ export class PodManifestSync {
     }
     // A Pod's update keeps the stored status; its address goes through /status.
     if (wanted.status && !hasWantedAddress(current, wanted)) {
-      const status: Record<string, unknown> = { podIP: wanted.status.podIP ?? null, podIPs: wanted.status.podIPs ?? (wanted.status.podIP ? [{ ip: wanted.status.podIP }] : null) };
+      const status: Record<string, unknown> = {
+        podIP: wanted.status.podIP ?? null,
+        podIPs: wanted.status.podIPs ?? (wanted.status.podIP ? [{ ip: wanted.status.podIP }] : null),
+      };
       await client.patch<Pod>(`${podPath(wanted)}/status`, { status });
       wrote = true;
     }

@@ -101,7 +101,8 @@ export class PodReadiness {
         startedAt,
         proberStartedAt: this.startedAt,
         initialReady,
-        onResult: (o: ProbeOutcome) => this.opts.metrics.probes.inc({ probe_type: "Readiness", result: o.result === "success" ? "successful" : "failed", ...labels }),
+        onResult: (o: ProbeOutcome) =>
+          this.opts.metrics.probes.inc({ probe_type: "Readiness", result: o.result === "success" ? "successful" : "failed", ...labels }),
         onChange: (ready, o) => {
           this.log.info("readiness changed", { ...labels, ready, message: o.message });
           this.reconcile(key);

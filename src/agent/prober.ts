@@ -83,7 +83,9 @@ function httpGetProbe(h: NonNullable<Probe["httpGet"]>, target: ProbeTarget, tim
         if (read > MAX_PROBE_BODY_BYTES) res.destroy();
       });
       res.on("error", () => {});
-      res.on("close", () => done(code >= 200 && code < 400 ? { result: "success", message: `HTTP ${code}` } : fail(`HTTP probe failed with statuscode: ${code}`)));
+      res.on("close", () =>
+        done(code >= 200 && code < 400 ? { result: "success", message: `HTTP ${code}` } : fail(`HTTP probe failed with statuscode: ${code}`)),
+      );
       res.resume();
     });
     const timer = setTimeout(() => {
@@ -157,7 +159,10 @@ export interface ProbeWorkerOptions {
  * less than a period ago (an agent restart finding running pods), a random part of the
  * period, so that a restarted agent does not probe every pod in the same instant.
  */
-export function firstProbeDelayMs(settings: Pick<ProbeSettings, "initialDelayMs" | "periodMs">, at: { now: number; startedAt: number; proberStartedAt?: number; random: () => number }): number {
+export function firstProbeDelayMs(
+  settings: Pick<ProbeSettings, "initialDelayMs" | "periodMs">,
+  at: { now: number; startedAt: number; proberStartedAt?: number; random: () => number },
+): number {
   const untilInitialDelay = at.startedAt + settings.initialDelayMs - at.now;
   const jitter = at.proberStartedAt !== undefined && at.now - at.proberStartedAt < settings.periodMs ? at.random() * settings.periodMs : 0;
   return Math.max(0, untilInitialDelay, jitter);
@@ -185,7 +190,12 @@ export class ProbeWorker {
 
   start(): void {
     const o = this.opts;
-    const delay = firstProbeDelayMs(this.settings, { now: (o.now ?? Date.now)(), startedAt: o.startedAt, random: o.random ?? Math.random, ...(o.proberStartedAt !== undefined ? { proberStartedAt: o.proberStartedAt } : {}) });
+    const delay = firstProbeDelayMs(this.settings, {
+      now: (o.now ?? Date.now)(),
+      startedAt: o.startedAt,
+      random: o.random ?? Math.random,
+      ...(o.proberStartedAt !== undefined ? { proberStartedAt: o.proberStartedAt } : {}),
+    });
     this.timer = setTimeout(() => this.tick(), delay);
   }
 

@@ -57,7 +57,8 @@ export class ServiceProxy {
     }
     metrics.syncs.inc({ result: "success", mode: result.mode });
     metrics.lastSync.set({}, Date.now() / 1000);
-    if (result.mode !== "unchanged") this.log.info("synced", { mode: result.mode, servicePorts: state.services.length, ms: Math.round(performance.now() - started) });
+    if (result.mode !== "unchanged")
+      this.log.info("synced", { mode: result.mode, servicePorts: state.services.length, ms: Math.round(performance.now() - started) });
     const previous = this.applied;
     // The builder hands back the same state object when nothing changed.
     if (state === previous) return true;

@@ -10,7 +10,10 @@ export async function sha256Hex(text: string): Promise<string> {
 /** 256 random bits, base64url: the plain token is shown once and only its hash is stored. */
 export function randomToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** What randomToken issues: 32 bytes in unpadded base64url are exactly 43 characters of [A-Za-z0-9_-]. */

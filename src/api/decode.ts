@@ -47,7 +47,6 @@ export function decode(kind: Kind, raw: unknown): DecodeResult {
   return { ok: true, object, unknownFields };
 }
 
-
 /** The JSON type of a value as Go's decoder names it in its errors ("object", "array", "bool", ...). */
 export function jsonKind(v: unknown): string {
   if (v === null) return "null";

@@ -6,14 +6,7 @@
 // (ClusterIPs, NodePorts, health-check ports) is the registry's job.
 import { setDecidedPodStatus } from "./pod-status";
 import { ipFamilyOfString } from "./ip";
-import {
-  CLUSTER_IP_NONE,
-  DEFAULT_CLIENT_IP_AFFINITY_SECONDS,
-  externallyAccessible,
-  needsClusterIP,
-  needsHealthCheck,
-  needsNodePort,
-} from "./service-rules";
+import { CLUSTER_IP_NONE, DEFAULT_CLIENT_IP_AFFINITY_SECONDS, externallyAccessible, needsClusterIP, needsHealthCheck, needsNodePort } from "./service-rules";
 import type { EndpointSlice, KubeObject, Namespace, Pod, Probe, Service } from "./types";
 
 /** Label every Namespace carries with its own name (kubernetes.io/metadata.name). */

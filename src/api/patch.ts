@@ -151,7 +151,8 @@ function applyOperation(doc: unknown, op: Operation, copies: CopyBudget): unknow
       const src = get(doc, parsePointer(requireFrom(op)));
       if (!src.found) throw new PatchError(`copy operation does not apply: doc is missing from path: ${op.from}: missing value`);
       copies.used += JSON.stringify(src.value)?.length ?? 0;
-      if (copies.used > JSON_PATCH_MAX_COPY_BYTES) throw new PatchError(`Unable to copy, accumulated size increase of copy operations exceeds ${JSON_PATCH_MAX_COPY_BYTES}`);
+      if (copies.used > JSON_PATCH_MAX_COPY_BYTES)
+        throw new PatchError(`Unable to copy, accumulated size increase of copy operations exceeds ${JSON_PATCH_MAX_COPY_BYTES}`);
       return add(doc, op.path, clone(src.value), "copy");
     }
     case "test": {

@@ -76,4 +76,3 @@ export const RESOURCES: Record<Kind, ResourceInfo> = {
 };
 
 export const KINDS = Object.keys(RESOURCES) as Kind[];
-

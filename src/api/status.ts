@@ -46,7 +46,11 @@ export const forbidden = (user: string, verb: string, resource: string, group: s
 export const gone = (message: string): Status => status(410, "Expired", message);
 export const methodNotAllowed = (): Status => status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 export const unsupportedMediaType = (contentType: string): Status =>
-  status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got ${contentType}`);
+  status(
+    415,
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got ${contentType}`,
+  );
 export const tooLarge = (limit: number): Status => status(413, "RequestEntityTooLarge", `the request body is larger than the limit of ${limit} bytes`);
 export const internalError = (message: string): Status => status(500, "InternalError", `Internal error occurred: ${message}`);
 

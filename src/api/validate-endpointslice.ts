@@ -57,7 +57,8 @@ function validateEndpoints(endpoints: Endpoint[], addressType: string): StatusCa
     if (ep.hostname !== undefined) for (const m of isDNS1123Label(ep.hostname)) errs.push(fieldInvalid(`${path}.hostname`, ep.hostname, m));
     const topologyPath = `${path}.deprecatedTopology`;
     const topology = ep.deprecatedTopology;
-    if (topology && Object.keys(topology).length > MAX_TOPOLOGY_LABELS) errs.push(fieldTooMany(topologyPath, Object.keys(topology).length, MAX_TOPOLOGY_LABELS));
+    if (topology && Object.keys(topology).length > MAX_TOPOLOGY_LABELS)
+      errs.push(fieldTooMany(topologyPath, Object.keys(topology).length, MAX_TOPOLOGY_LABELS));
     errs.push(...validateLabels(topology, topologyPath));
     // field.InternalError in the apiserver's validation: a 422 whose cause is an internal error.
     if (topology && hasOwn(topology, ZONE_LABEL))

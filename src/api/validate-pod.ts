@@ -112,7 +112,13 @@ function validatePodStatusAddresses(pod: Pod): StatusCause[] {
       seen.add(p.ip);
     });
     if (ips.length > 2 || ipFamilyOfString(ips[0]!.ip) === ipFamilyOfString(ips[1]!.ip)) {
-      errs.push(fieldInvalid("status.podIPs", ips.map((p) => p.ip), "may specify no more than one IP for each IP family"));
+      errs.push(
+        fieldInvalid(
+          "status.podIPs",
+          ips.map((p) => p.ip),
+          "may specify no more than one IP for each IP family",
+        ),
+      );
     }
   }
   if (s.podIP && ips.length === 0) errs.push(...isValidIP("status.podIP", s.podIP));

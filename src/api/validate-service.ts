@@ -2,23 +2,9 @@
 // ValidateServiceClusterIPsRelatedFields and ValidateServiceUpdate from
 // k8s.io/kubernetes pkg/apis/core/validation, with the same field paths and
 // messages (including Kubernetes' own quirks, e.g. `spec.LoadBalancerSourceRanges`).
-import {
-  isDNS1123Label,
-  isDNS1123Subdomain,
-  isQualifiedName,
-  isValidCIDR,
-  isValidIP,
-  isValidPortName,
-  isValidPortNum,
-} from "./apimachinery-validation";
+import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidCIDR, isValidIP, isValidPortName, isValidPortNum } from "./apimachinery-validation";
 import { isLinkLocalMulticast, isLinkLocalUnicast, isLoopback, isUnspecified, ipFamilyOfString, parseIP } from "./ip";
-import {
-  CLUSTER_IP_NONE,
-  MAX_CLIENT_IP_AFFINITY_SECONDS,
-  externallyAccessible,
-  isHeadless,
-  needsHealthCheck,
-} from "./service-rules";
+import { CLUSTER_IP_NONE, MAX_CLIENT_IP_AFFINITY_SECONDS, externallyAccessible, isHeadless, needsHealthCheck } from "./service-rules";
 import { fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired } from "./status";
 import type { Service, ServicePort, StatusCause } from "./types";
 import { nameIsDNS1035Label, validateLabels, validateObjectMeta, validateObjectMetaUpdate } from "./validate-meta";
@@ -179,7 +165,11 @@ function validateTrafficPolicies(svc: Service): StatusCause[] {
   if (!needsHealthCheck(svc)) {
     if (spec.healthCheckNodePort) {
       errs.push(
-        fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"),
+        fieldInvalid(
+          "spec.healthCheckNodePort",
+          spec.healthCheckNodePort,
+          "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+        ),
       );
     }
   } else if (spec.healthCheckNodePort) {
@@ -205,7 +195,9 @@ export function validateService(svc: Service): StatusCause[] {
   const mode = annotations[TOPOLOGY_MODE_ANNOTATION];
   const hints = annotations[TOPOLOGY_HINTS_ANNOTATION];
   if (mode !== undefined && hints !== undefined && mode !== hints) {
-    errs.push(fieldInvalid(`metadata.annotations[${TOPOLOGY_MODE_ANNOTATION}]`, mode, `must match annotations[${TOPOLOGY_HINTS_ANNOTATION}] when both are specified`));
+    errs.push(
+      fieldInvalid(`metadata.annotations[${TOPOLOGY_MODE_ANNOTATION}]`, mode, `must match annotations[${TOPOLOGY_HINTS_ANNOTATION}] when both are specified`),
+    );
   }
   const ports = spec.ports ?? [];
   const headless = isHeadless(svc);

@@ -23,8 +23,7 @@ const VALIDATORS: { [K in Kind]: Validators<never> } = {
   Namespace: { create: validateNamespace, update: validateNamespaceUpdate } satisfies Validators<Namespace>,
 };
 
-const validatorsFor = (obj: KubeObject): Validators<KubeObject> | undefined =>
-  (VALIDATORS as Record<string, Validators<KubeObject> | undefined>)[obj.kind];
+const validatorsFor = (obj: KubeObject): Validators<KubeObject> | undefined => (VALIDATORS as Record<string, Validators<KubeObject> | undefined>)[obj.kind];
 
 export function validateCreate(obj: KubeObject): StatusCause[] {
   return validatorsFor(obj)?.create(obj) ?? [];

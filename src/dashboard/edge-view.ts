@@ -46,7 +46,15 @@ export async function edgeView(env: Env, namespace: string, name: string, now = 
   const ports = record.ports.map((p) => {
     // The gateway keys health by port: "ns/name/port" (gateway/index.ts, chooseTarget).
     const scope = `${record.namespace}/${record.service}/${p.name}`;
-    const entry = (set: EdgeEndpoint["set"]) => (e: { id: string; url: string; nodeName?: string }): EdgeEndpoint => ({ id: e.id, url: e.url, ...(e.nodeName ? { nodeName: e.nodeName } : {}), set, ejected: isEjected(scope, e.id, now) });
+    const entry =
+      (set: EdgeEndpoint["set"]) =>
+      (e: { id: string; url: string; nodeName?: string }): EdgeEndpoint => ({
+        id: e.id,
+        url: e.url,
+        ...(e.nodeName ? { nodeName: e.nodeName } : {}),
+        set,
+        ejected: isEjected(scope, e.id, now),
+      });
     return { name: p.name, port: p.port, endpoints: [...p.ready.map(entry("ready")), ...p.terminating.map(entry("fallback"))] };
   });
   return { host, found: true, resourceVersion: record.resourceVersion, ports };

@@ -41,7 +41,8 @@ export async function explainRoute(kv: KVNamespace, rawHost: string, adminHosts:
   const host = rawHost.toLowerCase().replace(/:\d+$/, "");
   const steps: string[] = [];
   const stop = (line: string): RouteExplanation => ({ host, routable: false, steps: [...steps, line] });
-  if (!isHostname(host)) return stop("not a DNS name the gateway accepts (LDH labels of at most 63 characters, 253 in all; no IP literals): 404 before any lookup");
+  if (!isHostname(host))
+    return stop("not a DNS name the gateway accepts (LDH labels of at most 63 characters, 253 in all; no IP literals): 404 before any lookup");
   if (adminHosts.includes(host)) return stop("an admin host (ADMIN_HOSTS): the admin API answers it, never the gateway");
   steps.push("a well-formed host name, not an admin host");
 
@@ -54,7 +55,9 @@ export async function explainRoute(kv: KVNamespace, rawHost: string, adminHosts:
 
   const raw = await kv.get<unknown>(routeKey(host), { type: "json" });
   if (raw === null) {
-    return stop(`no route record (${routeKey(host)}): no LoadBalancer Service has this hostname (<name>-<namespace>.<LB_DOMAIN>, or svcedge.io/hostnames), no Service has it as its cluster name (<svc>.<ns>.svc.<CLUSTER_DOMAIN>), the Service is headless, or the registry has not flushed it yet`);
+    return stop(
+      `no route record (${routeKey(host)}): no LoadBalancer Service has this hostname (<name>-<namespace>.<LB_DOMAIN>, or svcedge.io/hostnames), no Service has it as its cluster name (<svc>.<ns>.svc.<CLUSTER_DOMAIN>), the Service is headless, or the registry has not flushed it yet`,
+    );
   }
   const record = parseRouteRecord(raw, host);
   if (!record) return stop(`the route record (${routeKey(host)}) is malformed: the gateway ignores it`);
@@ -71,13 +74,23 @@ export async function explainRoute(kv: KVNamespace, rawHost: string, adminHosts:
       refused: count(recorded?.ready) + count(recorded?.terminating) - p.ready.length - p.terminating.length,
     };
   });
-  const summary: NonNullable<RouteExplanation["record"]> = { namespace: record.namespace, service: record.service, access: record.access, resourceVersion: record.resourceVersion, ports };
+  const summary: NonNullable<RouteExplanation["record"]> = {
+    namespace: record.namespace,
+    service: record.service,
+    access: record.access,
+    resourceVersion: record.resourceVersion,
+    ports,
+  };
   if (record.externalName !== undefined) summary.externalName = record.externalName;
   if (Array.isArray((raw as { sourceRanges?: unknown }).sourceRanges)) summary.sourceRanges = (raw as { sourceRanges: string[] }).sourceRanges;
   steps.push(`route record of Service ${record.namespace}/${record.service} (resourceVersion ${record.resourceVersion})`);
   const done = (routable: boolean, line: string): RouteExplanation => ({ host, routable, steps: [...steps, line], record: summary });
 
-  steps.push(record.access === "cluster" ? "a cluster name: only callers with a credential (svcedge-credential: CLUSTER_TOKEN or a node token) get past the 404" : "public: anyone may call it");
+  steps.push(
+    record.access === "cluster"
+      ? "a cluster name: only callers with a credential (svcedge-credential: CLUSTER_TOKEN or a node token) get past the 404"
+      : "public: anyone may call it",
+  );
   if (summary.sourceRanges) steps.push(`restricted to loadBalancerSourceRanges ${summary.sourceRanges.join(", ")}; other callers get 403`);
   if (record.externalNameRefused) return done(false, `ExternalName ${record.externalName} is an origin the gateway refuses (origin guard): 502`);
   if (record.externalName !== undefined) return done(true, `ExternalName: proxied to ${record.externalName}`);
@@ -85,8 +98,12 @@ export async function explainRoute(kv: KVNamespace, rawHost: string, adminHosts:
   if (tcp.length === 0) return done(false, "no TCP port: the edge serves HTTP only (UDP and SCTP are the agent's): 404");
   const usable = tcp.filter((p) => p.ready + p.terminating > 0);
   const refused = tcp.reduce((n, p) => n + p.refused, 0);
-  if (refused > 0 && !gatewayConfig().allowLocalOrigins) steps.push(`${refused} endpoint(s) dropped by the origin guard (loopback, link-local, localhost or admin-host URLs; give Pods a svcedge.io/url)`);
+  if (refused > 0 && !gatewayConfig().allowLocalOrigins)
+    steps.push(`${refused} endpoint(s) dropped by the origin guard (loopback, link-local, localhost or admin-host URLs; give Pods a svcedge.io/url)`);
   if (usable.length === 0) return done(false, "no ready or serving endpoint on any TCP port: 503 with Retry-After");
   const cacheSeconds = gatewayConfig().routeCacheTtlMs / 1000;
-  return done(true, `routable on ${usable.map((p) => `${p.name || p.port}/${p.protocol} (${p.ready} ready, ${p.terminating} terminating)`).join(", ")}; isolates that cached an older answer see this within ${cacheSeconds} s`);
+  return done(
+    true,
+    `routable on ${usable.map((p) => `${p.name || p.port}/${p.protocol} (${p.ready} ready, ${p.terminating} terminating)`).join(", ")}; isolates that cached an older answer see this within ${cacheSeconds} s`,
+  );
 }

@@ -88,9 +88,7 @@ function chooseEndpoint(target: ForwardTarget, tried: ReadonlySet<string>): Rout
   const untried: Available = (e) => !tried.has(e.id);
   const healthy: Available = (e) => untried(e) && !(target.trackHealth && isEjected(target.healthScope, e.id, now));
   const pick = (available: Available) =>
-    target.affinityKey === undefined
-      ? pickRandom(target.endpoints, available)
-      : pickByRendezvous(target.endpoints, target.affinityKey, available);
+    target.affinityKey === undefined ? pickRandom(target.endpoints, available) : pickByRendezvous(target.endpoints, target.affinityKey, available);
   return pick(healthy) ?? pick(untried);
 }
 

@@ -27,7 +27,8 @@ const GENERATED_SUFFIX = 5;
 const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
 
 export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitted | { ok: false; status: Status } {
-  if (!body || typeof body !== "object" || Array.isArray(body)) return { ok: false, status: badRequest("the body of the request must be a JSON or YAML object") };
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    return { ok: false, status: badRequest("the body of the request must be a JSON or YAML object") };
   const raw = { ...(body as Record<string, unknown>) };
   const kindMismatch = typeMismatch(r, raw);
   if (kindMismatch) return { ok: false, status: kindMismatch };
@@ -44,7 +45,10 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
   } else {
     const lease = decodeLease(raw);
     if ("status" in lease) return { ok: false, status: lease.status };
-    const metaCauses = [...validateLabels(lease.metadata.labels, "metadata.labels"), ...validateAnnotations(lease.metadata.annotations, "metadata.annotations")];
+    const metaCauses = [
+      ...validateLabels(lease.metadata.labels, "metadata.labels"),
+      ...validateAnnotations(lease.metadata.annotations, "metadata.annotations"),
+    ];
     if (metaCauses.length > 0) return { ok: false, status: invalid("Lease", String(lease.metadata.name ?? ""), metaCauses, "coordination.k8s.io") };
     obj = lease;
   }
@@ -60,8 +64,7 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
     obj = mergeWithCurrent(obj, ctx.current, ctx.subresource);
   } else {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();
-    if (!obj.metadata.name)
-      return { ok: false, status: invalid(r.kind, "", [fieldRequired("metadata.name", "name or generateName is required")], r.group) };
+    if (!obj.metadata.name) return { ok: false, status: invalid(r.kind, "", [fieldRequired("metadata.name", "name or generateName is required")], r.group) };
     for (const f of ["uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp"] as const) delete obj.metadata[f];
     if (r.resource === "services") delete (obj as Service).status;
   }
@@ -82,11 +85,16 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
 export function typeMismatch(r: ResourceDef, raw: Record<string, unknown>): Status | undefined {
   const kind = raw.kind;
   const apiVersion = raw.apiVersion;
-  for (const [field, v] of [["apiVersion", apiVersion], ["kind", kind]] as const)
+  for (const [field, v] of [
+    ["apiVersion", apiVersion],
+    ["kind", kind],
+  ] as const)
     if (v !== undefined && v !== null && typeof v !== "string")
       return badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${jsonKind(v)} into Go struct field .${field} of type string`);
   if ((kind !== undefined && kind !== r.kind) || (apiVersion !== undefined && apiVersion !== r.apiVersion))
-    return badRequest(`the API version in the data (${String(apiVersion ?? "")}) does not match the expected API version (${r.apiVersion}), or the kind (${String(kind ?? "")}) is not ${r.kind}`);
+    return badRequest(
+      `the API version in the data (${String(apiVersion ?? "")}) does not match the expected API version (${r.apiVersion}), or the kind (${String(kind ?? "")}) is not ${r.kind}`,
+    );
   return undefined;
 }
 
@@ -149,4 +157,3 @@ function randomSuffix(): string {
   for (const b of bytes) s += ALPHANUMS[b % ALPHANUMS.length];
   return s;
 }
-

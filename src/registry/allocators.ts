@@ -117,7 +117,9 @@ export class ClusterIPAllocator {
     if (requested) {
       const off = this.offset(requested);
       if (off === undefined)
-        throw new AllocationError(`failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.cidr}`);
+        throw new AllocationError(
+          `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.cidr}`,
+        );
       if (this.bits.has(off)) throw new AllocationError(`failed to allocate IP ${requested}: provided IP is already allocated`);
       this.bits.take(off);
       return requested;

@@ -31,7 +31,6 @@ export interface Access {
   coarse?: boolean;
 }
 
-
 export const userName = (caller: Caller): string => (caller.kind === "admin" ? "admin" : `system:node:${caller.node}`);
 
 /** Returns undefined when allowed, otherwise the 403 Status to send. */

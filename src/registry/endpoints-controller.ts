@@ -26,8 +26,7 @@ export interface NodeFacts {
   zone(nodeName: string): string | undefined;
 }
 
-export const selectsPods = (svc: Service): boolean =>
-  svc.spec.type !== "ExternalName" && !!svc.spec.selector && Object.keys(svc.spec.selector).length > 0;
+export const selectsPods = (svc: Service): boolean => svc.spec.type !== "ExternalName" && !!svc.spec.selector && Object.keys(svc.spec.selector).length > 0;
 
 export function selectorMatches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
   for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;

@@ -33,7 +33,8 @@ export class EndpointsReconciler implements Controller {
   /** A node's readiness changed: the Services selecting its Pods get their endpoints reconciled. */
   nodeChanged(nodeName: string, now: number): void {
     const services = new Set<string>();
-    for (const p of this.store.podsOnNode<Pod>(nodeName)) for (const svc of this.podsOfService.selecting(p.metadata.namespace!, p.metadata.labels)) services.add(`${p.metadata.namespace}/${svc}`);
+    for (const p of this.store.podsOnNode<Pod>(nodeName))
+      for (const svc of this.podsOfService.selecting(p.metadata.namespace!, p.metadata.labels)) services.add(`${p.metadata.namespace}/${svc}`);
     for (const key of services) {
       const [ns, svc] = key.split("/") as [string, string];
       this.reconcile(ns, svc, now);

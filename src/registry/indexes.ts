@@ -21,9 +21,15 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 export class ServicePodIndex {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec("CREATE TABLE IF NOT EXISTS pod_labels (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (namespace, key, value, pod)) WITHOUT ROWID");
-    sql.exec("CREATE TABLE IF NOT EXISTS service_selectors (namespace TEXT NOT NULL, service TEXT NOT NULL, selector TEXT NOT NULL, PRIMARY KEY (namespace, service)) WITHOUT ROWID");
-    sql.exec("CREATE TABLE IF NOT EXISTS selector_pairs (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, service TEXT NOT NULL, PRIMARY KEY (namespace, key, value, service)) WITHOUT ROWID");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS pod_labels (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (namespace, key, value, pod)) WITHOUT ROWID",
+    );
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS service_selectors (namespace TEXT NOT NULL, service TEXT NOT NULL, selector TEXT NOT NULL, PRIMARY KEY (namespace, service)) WITHOUT ROWID",
+    );
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS selector_pairs (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, service TEXT NOT NULL, PRIMARY KEY (namespace, key, value, service)) WITHOUT ROWID",
+    );
     sql.exec("CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
   }
 
@@ -39,11 +45,13 @@ export class ServicePodIndex {
     if (previous && selector && JSON.stringify(previous) === JSON.stringify(selector)) return;
     if (previous) {
       this.sql.exec("DELETE FROM service_selectors WHERE namespace = ? AND service = ?", namespace, name);
-      for (const [key, value] of pairsOf(previous)) this.sql.exec("DELETE FROM selector_pairs WHERE namespace = ? AND key = ? AND value = ? AND service = ?", namespace, key, value, name);
+      for (const [key, value] of pairsOf(previous))
+        this.sql.exec("DELETE FROM selector_pairs WHERE namespace = ? AND key = ? AND value = ? AND service = ?", namespace, key, value, name);
     }
     if (!selector) return;
     this.sql.exec("INSERT INTO service_selectors (namespace, service, selector) VALUES (?, ?, ?)", namespace, name, JSON.stringify(selector));
-    for (const [key, value] of pairsOf(selector)) this.sql.exec("INSERT OR IGNORE INTO selector_pairs (namespace, key, value, service) VALUES (?, ?, ?, ?)", namespace, key, value, name);
+    for (const [key, value] of pairsOf(selector))
+      this.sql.exec("INSERT OR IGNORE INTO selector_pairs (namespace, key, value, service) VALUES (?, ?, ?, ?)", namespace, key, value, name);
   }
 
   /**
@@ -54,8 +62,12 @@ export class ServicePodIndex {
   podChanged(namespace: string, name: string, before: Labels | undefined, after: Labels | undefined): string[] {
     const had = new Map(pairsOf(before));
     const has = new Map(pairsOf(after));
-    for (const [key, value] of had) if (has.get(key) !== value) this.sql.exec("DELETE FROM pod_labels WHERE namespace = ? AND key = ? AND value = ? AND pod = ?", namespace, key, value, name);
-    for (const [key, value] of has) if (had.get(key) !== value) this.sql.exec("INSERT OR IGNORE INTO pod_labels (namespace, key, value, pod) VALUES (?, ?, ?, ?)", namespace, key, value, name);
+    for (const [key, value] of had)
+      if (has.get(key) !== value)
+        this.sql.exec("DELETE FROM pod_labels WHERE namespace = ? AND key = ? AND value = ? AND pod = ?", namespace, key, value, name);
+    for (const [key, value] of has)
+      if (had.get(key) !== value)
+        this.sql.exec("INSERT OR IGNORE INTO pod_labels (namespace, key, value, pod) VALUES (?, ?, ?, ?)", namespace, key, value, name);
     return this.selecting(namespace, before, after);
   }
 
@@ -76,7 +88,10 @@ export class ServicePodIndex {
     let names: Set<string> | undefined;
     for (const part of chunks(pairsOf(selector), PAIRS_PER_QUERY)) {
       const query = part.map((_, i) => `SELECT pod FROM pod_labels WHERE namespace = ?1 AND key = ?${2 * i + 2} AND value = ?${2 * i + 3}`).join(" INTERSECT ");
-      const found = this.sql.exec<{ pod: string }>(query, namespace, ...part.flat()).toArray().map((r) => r.pod);
+      const found = this.sql
+        .exec<{ pod: string }>(query, namespace, ...part.flat())
+        .toArray()
+        .map((r) => r.pod);
       names = names ? new Set(found.filter((n) => names!.has(n))) : new Set(found);
     }
     return [...(names ?? [])].sort();
@@ -90,7 +105,9 @@ export class ServicePodIndex {
   }
 
   private selectorOf(namespace: string, service: string): Labels | undefined {
-    const row = this.sql.exec<{ selector: string }>("SELECT selector FROM service_selectors WHERE namespace = ? AND service = ?", namespace, service).toArray()[0];
+    const row = this.sql
+      .exec<{ selector: string }>("SELECT selector FROM service_selectors WHERE namespace = ? AND service = ?", namespace, service)
+      .toArray()[0];
     return row ? (JSON.parse(row.selector) as Labels) : undefined;
   }
 
@@ -99,7 +116,12 @@ export class ServicePodIndex {
     const out = new Set<string>();
     for (const part of chunks(pairs, PAIRS_PER_QUERY)) {
       const where = part.map((_, i) => `(key = ?${2 * i + 2} AND value = ?${2 * i + 3})`).join(" OR ");
-      for (const row of this.sql.exec<{ service: string }>(`SELECT DISTINCT service FROM selector_pairs WHERE namespace = ?1 AND (${where})`, namespace, ...part.flat())) out.add(row.service);
+      for (const row of this.sql.exec<{ service: string }>(
+        `SELECT DISTINCT service FROM selector_pairs WHERE namespace = ?1 AND (${where})`,
+        namespace,
+        ...part.flat(),
+      ))
+        out.add(row.service);
     }
     return out;
   }

@@ -27,7 +27,12 @@ export class KvReplica {
     private readonly intervalMs = KV_MIN_WRITE_INTERVAL_MS,
   ) {
     sql.exec("CREATE TABLE IF NOT EXISTS kv_pending (key TEXT PRIMARY KEY, value TEXT)");
-    if (!sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('kv_pending')").toArray().some((c) => c.name === "seq"))
+    if (
+      !sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('kv_pending')")
+        .toArray()
+        .some((c) => c.name === "seq")
+    )
       sql.exec("ALTER TABLE kv_pending ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
     sql.exec("CREATE INDEX IF NOT EXISTS kv_pending_seq ON kv_pending (seq)");
     sql.exec("CREATE TABLE IF NOT EXISTS kv_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");

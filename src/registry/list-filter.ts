@@ -69,7 +69,12 @@ function parseKey(text: string): ObjectKey {
  * resourceVersion the history no longer reaches gets 410 Expired with a token that goes on
  * from the same key at the current resourceVersion, as kube-apiserver answers.
  */
-export function listPage(src: PageSource, matches: (o: KubeObject) => boolean, opts: ListOptions, selective: boolean): { ok: true; items: KubeObject[]; metadata: ListMeta } | { ok: false; status: Status } {
+export function listPage(
+  src: PageSource,
+  matches: (o: KubeObject) => boolean,
+  opts: ListOptions,
+  selective: boolean,
+): { ok: true; items: KubeObject[]; metadata: ListMeta } | { ok: false; status: Status } {
   let rv = src.currentRv;
   let after: ObjectKey = { namespace: "", name: "" };
   if (opts.continue) {
@@ -106,7 +111,9 @@ export function listPage(src: PageSource, matches: (o: KubeObject) => boolean, o
     if (!(e instanceof SnapshotExpired)) throw e;
     // The history was compacted past rv while this page was read.
     const expired = status(410, "Expired", CONTINUE_EXPIRED);
-    expired.metadata = { continue: encodeToken({ rv: src.currentRv, after: items.length ? keyText(items[items.length - 1]!) : `${after.namespace}/${after.name}` }) };
+    expired.metadata = {
+      continue: encodeToken({ rv: src.currentRv, after: items.length ? keyText(items[items.length - 1]!) : `${after.namespace}/${after.name}` }),
+    };
     return { ok: false, status: expired };
   }
   const metadata: ListMeta = { resourceVersion: String(rv) };

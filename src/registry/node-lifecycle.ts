@@ -54,8 +54,22 @@ export class NodeLifecycleController implements Controller {
     const ts = kubeTime(now);
     const conditions = (next.status ??= {}).conditions ?? [];
     const cond = ready
-      ? { type: "Ready", status: "True" as const, reason: "KubeletReady", message: "svcedge agent is posting ready status", lastHeartbeatTime: ts, lastTransitionTime: ts }
-      : { type: "Ready", status: "Unknown" as const, reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: ts, lastTransitionTime: ts };
+      ? {
+          type: "Ready",
+          status: "True" as const,
+          reason: "KubeletReady",
+          message: "svcedge agent is posting ready status",
+          lastHeartbeatTime: ts,
+          lastTransitionTime: ts,
+        }
+      : {
+          type: "Ready",
+          status: "Unknown" as const,
+          reason: "NodeStatusUnknown",
+          message: "Kubelet stopped posting node status.",
+          lastHeartbeatTime: ts,
+          lastTransitionTime: ts,
+        };
     next.status.conditions = [...conditions.filter((c) => c.type !== "Ready"), cond];
     this.writer.commit(resourceNamed("nodes")!, "MODIFIED", next, node, now);
     this.endpoints.nodeChanged(node.metadata.name!, now);

@@ -25,7 +25,8 @@ type Patched = { ok: true; value: unknown } | { ok: false; status: Status };
 export function applyPatch(r: ResourceDef, type: Exclude<PatchType, "apply">, current: KubeObject, patch: unknown): Patched {
   switch (type) {
     case "merge":
-      if (!patch || typeof patch !== "object" || Array.isArray(patch)) return { ok: false, status: status(400, "BadRequest", "the merge patch must be a JSON object") };
+      if (!patch || typeof patch !== "object" || Array.isArray(patch))
+        return { ok: false, status: status(400, "BadRequest", "the merge patch must be a JSON object") };
       return { ok: true, value: applyMergePatch(current, patch) };
     case "json": {
       if (!Array.isArray(patch)) return { ok: false, status: status(400, "BadRequest", "the JSON patch must be an array of operations") };
@@ -35,7 +36,9 @@ export function applyPatch(r: ResourceDef, type: Exclude<PatchType, "apply">, cu
       if (!res.ok) return { ok: false, status: status(422, "Invalid", res.message, { name: current.metadata.name!, kind: r.resource }) };
       // Copies can nest a document deeper than any request body may be.
       const unsafe = unsafeDataReason(res.value);
-      return unsafe ? { ok: false, status: status(422, "Invalid", `the patched object is invalid: ${unsafe}`, { name: current.metadata.name!, kind: r.resource }) } : res;
+      return unsafe
+        ? { ok: false, status: status(422, "Invalid", `the patched object is invalid: ${unsafe}`, { name: current.metadata.name!, kind: r.resource }) }
+        : res;
     }
     case "strategic":
       try {
@@ -81,7 +84,10 @@ export function prepareApply(r: ResourceDef, current: KubeObject | undefined, pa
   applied.metadata = typeof applied.metadata === "object" && applied.metadata ? applied.metadata : {};
   const name: unknown = applied.metadata.name;
   if (name && name !== req.name)
-    return { ok: false, status: badRequest(`the name of the object (${typeof name === "string" ? name : JSON.stringify(name)}) does not match the name on the URL (${req.name})`) };
+    return {
+      ok: false,
+      status: badRequest(`the name of the object (${typeof name === "string" ? name : JSON.stringify(name)}) does not match the name on the URL (${req.name})`),
+    };
   applied.metadata.name = req.name;
   const untyped = untypedReason(applied, PATCH_STRATEGIES[r.kind] ?? {});
   if (untyped) return { ok: false, status: badRequest(`failed to create typed patch object (${req.name}; ${r.apiVersion}, Kind=${r.kind}): ${untyped}`) };
@@ -93,6 +99,10 @@ export function prepareApply(r: ResourceDef, current: KubeObject | undefined, pa
     if (e instanceof StrategicMergeError) return { ok: false, status: badRequest(`the apply patch cannot be merged: ${e.message}`) };
     throw e;
   }
-  if (!out.ok) return { ok: false, status: status(409, "Conflict", out.message, { name: req.name, kind: r.resource, ...(r.group ? { group: r.group } : {}), causes: out.conflicts }) };
+  if (!out.ok)
+    return {
+      ok: false,
+      status: status(409, "Conflict", out.message, { name: req.name, kind: r.resource, ...(r.group ? { group: r.group } : {}), causes: out.conflicts }),
+    };
   return { ok: true, value: out.object };
 }

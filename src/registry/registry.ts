@@ -5,17 +5,7 @@
 // KV replica are fed from each commit. The data plane never calls it.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import {
-  alreadyExists,
-  badRequest,
-  conflict,
-  gone,
-  invalid,
-  methodNotAllowed,
-  notFound,
-  STALE_OBJECT,
-  status,
-} from "../api/status";
+import { alreadyExists, badRequest, conflict, gone, invalid, methodNotAllowed, notFound, STALE_OBJECT, status } from "../api/status";
 import type { KubeObject, List, Namespace, Pod, Service, Status } from "../api/types";
 import { NODE_TOKEN_KEY_PREFIX } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
@@ -80,7 +70,6 @@ export interface WatchOptions extends ListOptions {
 
 /** Pods whose grace period ended, deleted per alarm (each reconciles its Services); the next alarm takes the rest. */
 const PODS_DELETED_PER_ALARM = 100;
-
 
 const NO_SERVICES: TouchedServices = [];
 
@@ -189,7 +178,15 @@ class RegistryCore {
     const denied = authorize(caller, { verb: "create", resource: "nodes", group: "", namespace: "", name: nodeName, subresource: "token" });
     if (denied) return fail(denied);
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253)
-      return fail(invalid("Node", nodeName, [{ reason: "FieldValueInvalid", field: "metadata.name", message: `Invalid value: "${nodeName}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` }]));
+      return fail(
+        invalid("Node", nodeName, [
+          {
+            reason: "FieldValueInvalid",
+            field: "metadata.name",
+            message: `Invalid value: "${nodeName}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+          },
+        ]),
+      );
     const token = randomToken();
     const hash = await sha256Hex(token);
     this.ctx.storage.sql.exec("INSERT INTO node_tokens (hash, node) VALUES (?, ?)", hash, nodeName);
@@ -309,7 +306,14 @@ class RegistryCore {
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
     if (ref.subresource && ref.subresource !== "status") return fail(methodNotAllowed());
     const current = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
-    const access = { verb: "patch" as const, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name: ref.name, subresource: ref.subresource };
+    const access = {
+      verb: "patch" as const,
+      resource: r.resource,
+      group: r.group,
+      namespace: r.namespaced ? ref.namespace : "",
+      name: ref.name,
+      subresource: ref.subresource,
+    };
     const early = authorize(caller, { ...access, coarse: true });
     if (early) return fail(early);
     const badOptions = patchOptionErrors(type, opts);
@@ -326,7 +330,8 @@ class RegistryCore {
     if (!current) return fail(notFound(r.resource, ref.name!, r.group));
     const patched = applyPatch(r, type, current, patch);
     if (!patched.ok) return fail(patched.status);
-    if (opts.fieldManager && patched.value && typeof patched.value === "object") recordUpdate(current, patched.value as KubeObject, opts.fieldManager, Date.now());
+    if (opts.fieldManager && patched.value && typeof patched.value === "object")
+      recordUpdate(current, patched.value as KubeObject, opts.fieldManager, Date.now());
     return this.replace(caller, r, ref, current, patched.value, opts, "patch");
   }
 
@@ -341,9 +346,18 @@ class RegistryCore {
     if (denied) return fail(denied);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid)
-      return fail(conflict(r.resource, ref.name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, r.group));
+      return fail(
+        conflict(r.resource, ref.name!, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, r.group),
+      );
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
-      return fail(conflict(r.resource, ref.name!, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, r.group));
+      return fail(
+        conflict(
+          r.resource,
+          ref.name!,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+          r.group,
+        ),
+      );
     const strategy = this.strategyOf(r);
     const refused = strategy.validateDelete?.(current);
     if (refused) return fail(refused);
@@ -363,10 +377,26 @@ class RegistryCore {
   }
 
   /** Registry figures for tests, metrics and benchmarks. */
-  async stats(): Promise<{ resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; watchWindow: { events: number; bytes: number }; objects: Record<string, number> }> {
+  async stats(): Promise<{
+    resourceVersion: number;
+    kvWrites: number;
+    kvPending: number;
+    watchers: number;
+    tokenLookups: number;
+    watchWindow: { events: number; bytes: number };
+    objects: Record<string, number>;
+  }> {
     const objects: Record<string, number> = {};
     for (const r of ALL_RESOURCES) objects[r.resource] = this.store.count(r.resource);
-    return { resourceVersion: this.store.resourceVersion, kvWrites: this.kv.writes, kvPending: this.kv.pending, watchers: this.watch.watcherCount, tokenLookups: this.tokenLookups, watchWindow: this.watch.window, objects };
+    return {
+      resourceVersion: this.store.resourceVersion,
+      kvWrites: this.kv.writes,
+      kvPending: this.kv.pending,
+      watchers: this.watch.watcherCount,
+      tokenLookups: this.tokenLookups,
+      watchWindow: this.watch.window,
+      objects,
+    };
   }
 
   async alarm(): Promise<void> {
@@ -380,7 +410,15 @@ class RegistryCore {
 
   // ---------- internals ----------
 
-  private async replace(caller: Caller, r: ResourceDef, ref: ResourceRef, current: KubeObject, body: unknown, opts: WriteOptions, verb: Verb): Promise<Result<KubeObject>> {
+  private async replace(
+    caller: Caller,
+    r: ResourceDef,
+    ref: ResourceRef,
+    current: KubeObject,
+    body: unknown,
+    opts: WriteOptions,
+    verb: Verb,
+  ): Promise<Result<KubeObject>> {
     const name = ref.name!;
     const access = { verb, resource: r.resource, group: r.group, namespace: r.namespaced ? ref.namespace : "", name, subresource: ref.subresource, current };
     const early = authorize(caller, { ...access, coarse: true });
@@ -416,7 +454,11 @@ class RegistryCore {
     const ns = this.store.get<Namespace>("namespaces", "", obj.metadata.namespace!);
     if (!ns) return notFound("namespaces", obj.metadata.namespace!);
     if (ns.status?.phase === "Terminating")
-      return status(403, "Forbidden", `${r.resource} "${obj.metadata.name}" is forbidden: unable to create new content in namespace ${ns.metadata.name} because it is being terminated`);
+      return status(
+        403,
+        "Forbidden",
+        `${r.resource} "${obj.metadata.name}" is forbidden: unable to create new content in namespace ${ns.metadata.name} because it is being terminated`,
+      );
     return undefined;
   }
 
@@ -500,10 +542,15 @@ class RegistryCore {
 function tooLargeToStore(r: ResourceDef, obj: KubeObject): Status | undefined {
   const { bytes } = serialize(obj);
   if (bytes <= MAX_OBJECT_BYTES) return undefined;
-  return status(413, "RequestEntityTooLarge", `${r.resource} "${obj.metadata.name}" is too large to store: ${bytes} bytes of JSON, and the limit is ${MAX_OBJECT_BYTES}`, {
-    name: obj.metadata.name!,
-    kind: r.resource,
-  });
+  return status(
+    413,
+    "RequestEntityTooLarge",
+    `${r.resource} "${obj.metadata.name}" is too large to store: ${bytes} bytes of JSON, and the limit is ${MAX_OBJECT_BYTES}`,
+    {
+      name: obj.metadata.name!,
+      kind: r.resource,
+    },
+  );
 }
 
 function* matching<T>(items: Iterable<T>, matches: (item: T) => boolean): IterableIterator<T> {
@@ -536,8 +583,16 @@ function unchanged(a: KubeObject, b: KubeObject): boolean {
 function strictFailure(r: ResourceDef, name: string, admitted: Admitted, opts: WriteOptions): Status | undefined {
   if (opts.fieldValidation !== "Strict" || admitted.unknownFields.length === 0) return undefined;
   // The apiserver answers 400 here; svcedge answers 422 Invalid, so that clients see the field paths as causes.
-  const causes = admitted.unknownFields.map((f) => ({ reason: "FieldValueInvalid", field: f.replace(/^\./, ""), message: `unknown field "${f.replace(/^\./, "")}"` }));
-  return status(422, "Invalid", r.info ? strictDecodingMessage(r.info.kind, admitted.unknownFields) : causes.map((c) => c.message).join(", "), { name, kind: r.kind, causes });
+  const causes = admitted.unknownFields.map((f) => ({
+    reason: "FieldValueInvalid",
+    field: f.replace(/^\./, ""),
+    message: `unknown field "${f.replace(/^\./, "")}"`,
+  }));
+  return status(422, "Invalid", r.info ? strictDecodingMessage(r.info.kind, admitted.unknownFields) : causes.map((c) => c.message).join(", "), {
+    name,
+    kind: r.kind,
+    causes,
+  });
 }
 
 /**

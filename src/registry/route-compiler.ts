@@ -14,8 +14,7 @@ export interface HostClaim {
   access: "public" | "cluster";
 }
 
-export const lbHostname = (svc: Service, cfg: ClusterConfig): string =>
-  `${svc.metadata.name}-${svc.metadata.namespace}.${cfg.lbDomain}`.toLowerCase();
+export const lbHostname = (svc: Service, cfg: ClusterConfig): string => `${svc.metadata.name}-${svc.metadata.namespace}.${cfg.lbDomain}`.toLowerCase();
 
 export const clusterHostname = (svc: Service, cfg: ClusterConfig): string =>
   `${svc.metadata.name}.${svc.metadata.namespace}.svc.${cfg.clusterDomain}`.toLowerCase();
@@ -70,7 +69,13 @@ export function parseDuration(s: string): number | undefined {
  */
 export type EndpointUrlLookup = (slice: EndpointSlice, endpoint: Endpoint) => string | undefined | null;
 
-export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: ClusterConfig, resourceVersion: string, urlFor: EndpointUrlLookup = sliceAnnotationUrl): Map<string, RouteRecord> {
+export function compileRoutes(
+  svc: Service,
+  slices: EndpointSlice[],
+  cfg: ClusterConfig,
+  resourceVersion: string,
+  urlFor: EndpointUrlLookup = sliceAnnotationUrl,
+): Map<string, RouteRecord> {
   const out = new Map<string, RouteRecord>();
   const hosts = serviceHosts(svc, cfg);
   if (hosts.length === 0) return out;
@@ -89,7 +94,8 @@ export function compileRoutes(svc: Service, slices: EndpointSlice[], cfg: Cluste
       resourceVersion,
     };
     if (external) rec.externalName = svc.spec.externalName!.replace(/\.$/, "");
-    if (rec.sessionAffinity === "ClientIP") rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_CLIENT_IP_AFFINITY_SECONDS;
+    if (rec.sessionAffinity === "ClientIP")
+      rec.affinityTimeoutSeconds = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_CLIENT_IP_AFFINITY_SECONDS;
     if (timeoutMs !== undefined) rec.timeoutMs = timeoutMs;
     const ranges = sourceRanges(svc);
     if (access === "public" && ranges.length > 0) rec.sourceRanges = ranges;

@@ -62,7 +62,8 @@ export class RouteController implements Controller {
     const key = `${ns}/${name}`;
     const slices = svc ? this.store.slicesOf<EndpointSlice>(ns, name) : [];
     const podNamed = (pod: string) => pods?.get(pod) ?? this.store.get<Pod>("pods", ns, pod);
-    const urlFor = (slice: EndpointSlice, ep: Endpoint) => (ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(podNamed(ep.targetRef.name)) : sliceAnnotationUrl(slice, ep));
+    const urlFor = (slice: EndpointSlice, ep: Endpoint) =>
+      ep.targetRef?.kind === "Pod" && ep.targetRef.name ? edgeUrlOf(podNamed(ep.targetRef.name)) : sliceAnnotationUrl(slice, ep);
     const records = svc ? compileRoutes(svc, slices, this.cfg, String(this.store.resourceVersion), urlFor) : new Map();
     const hashes = this.routes.hashesOf(key);
     for (const host of hashes.keys()) {

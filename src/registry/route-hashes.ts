@@ -20,7 +20,12 @@ export class RouteHashes {
 
   /** The hosts of one Service ("namespace/name"), with their records' hashes. */
   hashesOf(service: string): Map<string, number> {
-    return new Map(this.sql.exec<{ host: string; hash: number }>("SELECT host, hash FROM route_hashes WHERE service = ?", service).toArray().map((r) => [r.host, r.hash]));
+    return new Map(
+      this.sql
+        .exec<{ host: string; hash: number }>("SELECT host, hash FROM route_hashes WHERE service = ?", service)
+        .toArray()
+        .map((r) => [r.host, r.hash]),
+    );
   }
 
   set(host: string, service: string, hash: number): void {

@@ -40,7 +40,8 @@ export function fieldSet(obj: KubeObject): Set<string> {
   for (const [k, v] of Object.entries(top)) {
     if (k === "apiVersion" || k === "kind" || k === "status") continue;
     if (k === "metadata") {
-      for (const [mk, mv] of Object.entries(v as Obj)) if (OWNED_METADATA.has(mk)) walk(mv, ["f:metadata", `f:${mk}`], fieldStrategy(fieldStrategy(strategy, "metadata"), mk), atomic, out);
+      for (const [mk, mv] of Object.entries(v as Obj))
+        if (OWNED_METADATA.has(mk)) walk(mv, ["f:metadata", `f:${mk}`], fieldStrategy(fieldStrategy(strategy, "metadata"), mk), atomic, out);
       continue;
     }
     walk(v, [`f:${k}`], fieldStrategy(strategy, k), atomic, out);
@@ -117,7 +118,12 @@ function valueAt(obj: unknown, path: Path): unknown {
     if (seg.startsWith("f:")) cur = ownValue(cur, seg.slice(2));
     else if (seg.startsWith("k:")) {
       const key = JSON.parse(seg.slice(2)) as Obj;
-      cur = Array.isArray(cur) ? cur.find((e) => isObj(e) && Object.entries(key).every(([k, v]) => JSON.stringify(ownValue(e, k) ?? (k === "protocol" ? "TCP" : undefined)) === JSON.stringify(v))) : undefined;
+      cur = Array.isArray(cur)
+        ? cur.find(
+            (e) =>
+              isObj(e) && Object.entries(key).every(([k, v]) => JSON.stringify(ownValue(e, k) ?? (k === "protocol" ? "TCP" : undefined)) === JSON.stringify(v)),
+          )
+        : undefined;
     } else if (seg.startsWith("v:")) {
       const want = seg.slice(2);
       cur = Array.isArray(cur) && cur.some((e) => JSON.stringify(e) === want) ? JSON.parse(want) : undefined;
@@ -161,7 +167,9 @@ export function describePath(path: Path): string {
     if (seg.startsWith("f:")) s += `.${seg.slice(2)}`;
     else if (seg.startsWith("k:")) {
       const key = JSON.parse(seg.slice(2)) as Obj;
-      s += `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}]`;
+      s += `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(",")}]`;
     } else if (seg.startsWith("v:")) s += `[=${seg.slice(2)}]`;
   }
   return s;
@@ -228,9 +236,17 @@ export function serverSideApply(input: ApplyInput): ApplyOutcome {
   for (const o of others) for (const k of taken) o.set.delete(k);
 
   const { managedFields: _ignored, ...appliedMeta } = applied.metadata;
-  const merged = applyStrategicMergePatch(current, { ...applied, metadata: appliedMeta }, PATCH_STRATEGIES[current.kind] ?? {}, "listMapKeys") as unknown as KubeObject;
+  const merged = applyStrategicMergePatch(
+    current,
+    { ...applied, metadata: appliedMeta },
+    PATCH_STRATEGIES[current.kind] ?? {},
+    "listMapKeys",
+  ) as unknown as KubeObject;
   for (const atomic of ATOMIC_MAPS[current.kind] ?? []) {
-    const v = valueAt(applied, atomic.map((s) => `f:${s}`));
+    const v = valueAt(
+      applied,
+      atomic.map((s) => `f:${s}`),
+    );
     if (v !== undefined) setAt(merged, atomic, structuredClone(v));
   }
   // Fields this manager applied before and applies no longer are removed, unless someone else owns them.
@@ -264,7 +280,9 @@ export function recordUpdate(current: KubeObject, next: KubeObject, manager: str
   if (!current.metadata.managedFields?.length || !isObj(next.metadata)) return;
   const before = fieldSet(current);
   const after = fieldSet(next);
-  const changed = [...after].filter((k) => isLeaf(k) && (!before.has(k) || JSON.stringify(valueAt(current, pathOf(k))) !== JSON.stringify(valueAt(next, pathOf(k)))));
+  const changed = [...after].filter(
+    (k) => isLeaf(k) && (!before.has(k) || JSON.stringify(valueAt(current, pathOf(k))) !== JSON.stringify(valueAt(next, pathOf(k)))),
+  );
   const removed = [...before].filter((k) => !after.has(k));
   if (changed.length === 0 && removed.length === 0) {
     next.metadata.managedFields = current.metadata.managedFields;

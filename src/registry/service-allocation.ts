@@ -14,7 +14,8 @@ export interface AllocationConfig extends ClusterConfig {
 
 const needsClusterIP = (s: Service): boolean => s.spec.type !== "ExternalName" && s.spec.clusterIP !== "None";
 /** Allocates a nodePort for every port; a LoadBalancer with allocateLoadBalancerNodePorts false keeps only those the user set. */
-const allocatesNodePorts = (s: Service): boolean => s.spec.type === "NodePort" || (s.spec.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
+const allocatesNodePorts = (s: Service): boolean =>
+  s.spec.type === "NodePort" || (s.spec.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
 const needsHealthCheckPort = (s: Service): boolean => s.spec.type === "LoadBalancer" && s.spec.externalTrafficPolicy === "Local";
 const keyOf = (s: Service): string => `${s.metadata.namespace}/${s.metadata.name}`;
 

@@ -30,7 +30,8 @@ export function validateServiceAnnotations(svc: Service, policy: HostnamePolicy)
       if (syntax.length > 0) causes.push(fieldInvalid(field, host, syntax.join("; ")));
       // Public names must not shadow what the cluster, the allocator or the admin API own.
       else if (under(host, policy.clusterDomain)) causes.push(fieldInvalid(field, host, `must not be under the cluster domain ${policy.clusterDomain}`));
-      else if (under(host, policy.lbDomain)) causes.push(fieldInvalid(field, host, `must not be under the LoadBalancer domain ${policy.lbDomain}, whose names are allocated`));
+      else if (under(host, policy.lbDomain))
+        causes.push(fieldInvalid(field, host, `must not be under the LoadBalancer domain ${policy.lbDomain}, whose names are allocated`));
       else if (policy.adminHosts.has(host)) causes.push(fieldInvalid(field, host, "must not be an admin API host"));
     }
   }
@@ -43,7 +44,13 @@ export function validateServiceAnnotations(svc: Service, policy: HostnamePolicy)
   if (svc.spec.type === "LoadBalancer") {
     const label = `${svc.metadata.name}-${svc.metadata.namespace}`;
     if (label.length > DNS_LABEL_MAX)
-      causes.push(fieldInvalid("metadata.name", svc.metadata.name, `must be no more than ${DNS_LABEL_MAX} characters when joined with the namespace as "<name>-<namespace>", the first label of the LoadBalancer hostname`));
+      causes.push(
+        fieldInvalid(
+          "metadata.name",
+          svc.metadata.name,
+          `must be no more than ${DNS_LABEL_MAX} characters when joined with the namespace as "<name>-<namespace>", the first label of the LoadBalancer hostname`,
+        ),
+      );
   }
   return causes;
 }

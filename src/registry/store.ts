@@ -85,7 +85,9 @@ export class ObjectStore {
   }
 
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
-    const row = this.sql.exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).toArray()[0];
+    const row = this.sql
+      .exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name)
+      .toArray()[0];
     return row ? (JSON.parse(row.value) as T) : undefined;
   }
 
@@ -94,7 +96,12 @@ export class ObjectStore {
     const out: T[] = [];
     for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
       const part = names.slice(i, i + NAMES_PER_QUERY);
-      const rows = this.sql.exec<{ value: string }>(`SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name IN (${part.map(() => "?").join(", ")})`, resource, namespace, ...part);
+      const rows = this.sql.exec<{ value: string }>(
+        `SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name IN (${part.map(() => "?").join(", ")})`,
+        resource,
+        namespace,
+        ...part,
+      );
       for (const row of rows) out.push(JSON.parse(row.value) as T);
     }
     return out;
@@ -108,9 +115,24 @@ export class ObjectStore {
       if (namespace !== undefined && ns > namespace) return;
       const rows =
         namespace !== undefined
-          ? this.sql.exec<Row>("SELECT namespace, name, value FROM store_objects WHERE resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?", resource, namespace, name, PAGE_ROWS).toArray()
+          ? this.sql
+              .exec<Row>(
+                "SELECT namespace, name, value FROM store_objects WHERE resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?",
+                resource,
+                namespace,
+                name,
+                PAGE_ROWS,
+              )
+              .toArray()
           : this.sql
-              .exec<Row>("SELECT namespace, name, value FROM store_objects WHERE resource = ? AND (namespace > ? OR (namespace = ? AND name > ?)) ORDER BY namespace, name LIMIT ?", resource, ns, ns, name, PAGE_ROWS)
+              .exec<Row>(
+                "SELECT namespace, name, value FROM store_objects WHERE resource = ? AND (namespace > ? OR (namespace = ? AND name > ?)) ORDER BY namespace, name LIMIT ?",
+                resource,
+                ns,
+                ns,
+                name,
+                PAGE_ROWS,
+              )
               .toArray();
       for (const row of rows) yield JSON.parse(row.value) as T;
       if (rows.length < PAGE_ROWS) return;
@@ -122,13 +144,20 @@ export class ObjectStore {
 
   /** Pods bound to a node. */
   podsOnNode<T extends KubeObject = KubeObject>(node: string): T[] {
-    return this.sql.exec<{ value: string }>("SELECT value FROM store_objects INDEXED BY store_objects_node WHERE node = ? AND resource = 'pods'", node).toArray().map((r) => JSON.parse(r.value) as T);
+    return this.sql
+      .exec<{ value: string }>("SELECT value FROM store_objects INDEXED BY store_objects_node WHERE node = ? AND resource = 'pods'", node)
+      .toArray()
+      .map((r) => JSON.parse(r.value) as T);
   }
 
   /** EndpointSlices labelled for one Service (kubernetes.io/service-name). */
   slicesOf<T extends KubeObject = KubeObject>(namespace: string, service: string): T[] {
     return this.sql
-      .exec<{ value: string }>("SELECT value FROM store_objects INDEXED BY store_objects_service WHERE namespace = ? AND service = ? AND resource = 'endpointslices' ORDER BY name", namespace, service)
+      .exec<{ value: string }>(
+        "SELECT value FROM store_objects INDEXED BY store_objects_service WHERE namespace = ? AND service = ? AND resource = 'endpointslices' ORDER BY name",
+        namespace,
+        service,
+      )
       .toArray()
       .map((r) => JSON.parse(r.value) as T);
   }
@@ -139,10 +168,20 @@ export class ObjectStore {
     if (known === null) return { due: [] };
     if (known !== undefined && known > now) return { due: [], next: known };
     const due = this.sql
-      .exec<{ namespace: string; name: string }>("SELECT namespace, name FROM store_objects INDEXED BY store_objects_deleting WHERE deleting <= ? AND resource = 'pods' LIMIT ?", now, max)
+      .exec<{ namespace: string; name: string }>(
+        "SELECT namespace, name FROM store_objects INDEXED BY store_objects_deleting WHERE deleting <= ? AND resource = 'pods' LIMIT ?",
+        now,
+        max,
+      )
       .toArray()
       .map((r): [string, string] => [r.namespace, r.name]);
-    const next = this.sql.exec<{ at: number | null }>("SELECT min(deleting) AS at FROM store_objects INDEXED BY store_objects_deleting WHERE deleting > ? AND resource = 'pods'", now).one().at ?? undefined;
+    const next =
+      this.sql
+        .exec<{ at: number | null }>(
+          "SELECT min(deleting) AS at FROM store_objects INDEXED BY store_objects_deleting WHERE deleting > ? AND resource = 'pods'",
+          now,
+        )
+        .one().at ?? undefined;
     if (due.length === 0) this.earliestDeletion = next ?? null;
     return next === undefined ? { due } : { due, next };
   }
@@ -158,8 +197,23 @@ export class ObjectStore {
   /** Objects of a resource (in one namespace, if given) after a key. */
   countAfter(resource: string, namespace: string | undefined, after: { namespace: string; name: string }): number {
     if (namespace !== undefined)
-      return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ? AND namespace = ? AND name > ?", resource, namespace, namespace === after.namespace ? after.name : "").one().n;
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ? AND (namespace > ? OR (namespace = ? AND name > ?))", resource, after.namespace, after.namespace, after.name).one().n;
+      return this.sql
+        .exec<{ n: number }>(
+          "SELECT count(*) AS n FROM store_objects WHERE resource = ? AND namespace = ? AND name > ?",
+          resource,
+          namespace,
+          namespace === after.namespace ? after.name : "",
+        )
+        .one().n;
+    return this.sql
+      .exec<{ n: number }>(
+        "SELECT count(*) AS n FROM store_objects WHERE resource = ? AND (namespace > ? OR (namespace = ? AND name > ?))",
+        resource,
+        after.namespace,
+        after.namespace,
+        after.name,
+      )
+      .one().n;
   }
 
   count(resource: string): number {

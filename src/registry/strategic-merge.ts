@@ -115,11 +115,15 @@ function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy, by: Elemen
       const { [PATCH]: _drop, ...rest } = patch;
       return mergeMap({}, rest, strategy, by);
     }
-    if (directive !== "merge") throw new StrategicMergeError(`Unknown patch type: ${typeof directive === "string" ? directive : JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`);
+    if (directive !== "merge")
+      throw new StrategicMergeError(
+        `Unknown patch type: ${typeof directive === "string" ? directive : JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`,
+      );
   }
   const retain = patch[RETAIN_KEYS];
   if (retain !== undefined) {
-    if (!Array.isArray(retain) || !retain.every((k) => typeof k === "string")) throw new StrategicMergeError(`invalid type for ${RETAIN_KEYS}: must be a list of strings`);
+    if (!Array.isArray(retain) || !retain.every((k) => typeof k === "string"))
+      throw new StrategicMergeError(`invalid type for ${RETAIN_KEYS}: must be a list of strings`);
     for (const k of Object.keys(original)) if (!retain.includes(k)) delete original[k];
   }
   for (const [key, value] of Object.entries(patch)) {
@@ -128,7 +132,12 @@ function mergeMap(original: Obj, patch: Obj, strategy: PatchStrategy, by: Elemen
       const field = key.slice(DELETE_PRIMITIVE.length);
       if (!Array.isArray(value)) throw new StrategicMergeError(`invalid type for ${key}: must be a list`);
       const cur = ownValue(original, field);
-      if (Array.isArray(cur)) setOwn(original, field, cur.filter((v) => !value.some((d) => sameValue(d, v))));
+      if (Array.isArray(cur))
+        setOwn(
+          original,
+          field,
+          cur.filter((v) => !value.some((d) => sameValue(d, v))),
+        );
       continue;
     }
     const child = fieldStrategy(strategy, key);
@@ -196,7 +205,8 @@ function mergeList(original: unknown[], patch: unknown[], strategy: PatchStrateg
   return reorderIfAsked(out, order, strategy, by);
 }
 
-const reorderIfAsked = (list: unknown[], order: unknown, strategy: PatchStrategy, by: ElementKeys): unknown[] => (order === undefined ? list : reorder(list, order, strategy, by));
+const reorderIfAsked = (list: unknown[], order: unknown, strategy: PatchStrategy, by: ElementKeys): unknown[] =>
+  order === undefined ? list : reorder(list, order, strategy, by);
 
 /**
  * The index of the element `probe` names: every key the probe carries must match. By

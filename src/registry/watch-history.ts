@@ -115,7 +115,14 @@ export class WatchHistory {
   *replay(after: number, upTo: number): IterableIterator<ChangeEvent> {
     let from = after;
     for (;;) {
-      const sizes = this.sql.exec<{ rv: number; bytes: number }>("SELECT rv, bytes FROM watch_history INDEXED BY watch_history_sizes WHERE rv > ? AND rv <= ? ORDER BY rv LIMIT ?", from, upTo, REPLAY_PAGE_ROWS).toArray();
+      const sizes = this.sql
+        .exec<{ rv: number; bytes: number }>(
+          "SELECT rv, bytes FROM watch_history INDEXED BY watch_history_sizes WHERE rv > ? AND rv <= ? ORDER BY rv LIMIT ?",
+          from,
+          upTo,
+          REPLAY_PAGE_ROWS,
+        )
+        .toArray();
       if (sizes.length === 0) return;
       let last = sizes[0]!.rv;
       for (let i = 1, total = sizes[0]!.bytes; i < sizes.length && (total += sizes[i]!.bytes) <= REPLAY_PAGE_BYTES; i++) last = sizes[i]!.rv;
@@ -164,12 +171,18 @@ export class WatchHistory {
     if (!(this.events > 1 && (this.events > WATCH_WINDOW_EVENTS || this.bytes > WATCH_WINDOW_BYTES || this.firstAt < now - WATCH_WINDOW_MAX_AGE_MS))) return;
     const keep = 1 - COMPACTION_SLACK;
     const oldestKept = now - keep * WATCH_WINDOW_MAX_AGE_MS;
-    const over = (events: number, bytes: number, at: number) => events > 1 && (events > keep * WATCH_WINDOW_EVENTS || bytes > keep * WATCH_WINDOW_BYTES || at < oldestKept);
+    const over = (events: number, bytes: number, at: number) =>
+      events > 1 && (events > keep * WATCH_WINDOW_EVENTS || bytes > keep * WATCH_WINDOW_BYTES || at < oldestKept);
     let cut: number | undefined;
     let events = this.events;
     let bytes = this.bytes;
     scan: for (;;) {
-      const rows = this.sql.exec<{ rv: number; bytes: number; at: number }>("SELECT rv, bytes, at FROM watch_history INDEXED BY watch_history_sizes WHERE rv > ? ORDER BY rv LIMIT 100", cut ?? -1).toArray();
+      const rows = this.sql
+        .exec<{ rv: number; bytes: number; at: number }>(
+          "SELECT rv, bytes, at FROM watch_history INDEXED BY watch_history_sizes WHERE rv > ? ORDER BY rv LIMIT 100",
+          cut ?? -1,
+        )
+        .toArray();
       for (const row of rows) {
         if (!over(events, bytes, row.at)) break scan;
         cut = row.rv;

@@ -56,7 +56,6 @@ const expired = (message: string): WatchEvent => ({
 const TOO_SLOW = expired("the watch fell too far behind and was closed; resume from the last resourceVersion or relist");
 const COMPACTED = expired("the watch history was compacted while this watch caught up; relist");
 
-
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
 
@@ -98,7 +97,10 @@ export class WatchHub {
    * Opens a watch stream. `initial` are the objects to announce as ADDED first
    * (a watch without a resourceVersion); otherwise events after `fromRv` replay.
    */
-  open(filter: WatchFilter, opts: { fromRv?: number; initial?: Iterable<KubeObject>; timeoutSeconds?: number; bookmarks?: { apiVersion: string; kind: string } }): ReadableStream<Uint8Array> {
+  open(
+    filter: WatchFilter,
+    opts: { fromRv?: number; initial?: Iterable<KubeObject>; timeoutSeconds?: number; bookmarks?: { apiVersion: string; kind: string } },
+  ): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const w: Watcher = { filter, writer: writable.getWriter(), buffered: 0, closed: false, timers: [], backlog: [] };
     if (opts.bookmarks) w.bookmarkKind = opts.bookmarks;

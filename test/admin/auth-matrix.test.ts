@@ -43,13 +43,33 @@ interface Credential {
 /** Each kind's forms are used in turn, so that every form meets many routes. */
 const BAD_CREDENTIALS: Credential[] = [
   { kind: "none", forms: [{}] },
-  { kind: "malformed", forms: [{ header: "Bearer" }, { header: `Bearer ${ADMIN_TOKEN} ${ADMIN_TOKEN}` }, { header: ADMIN_TOKEN }, { header: `Token ${ADMIN_TOKEN}` }, { header: `Bearer,${ADMIN_TOKEN}` }] },
+  {
+    kind: "malformed",
+    forms: [
+      { header: "Bearer" },
+      { header: `Bearer ${ADMIN_TOKEN} ${ADMIN_TOKEN}` },
+      { header: ADMIN_TOKEN },
+      { header: `Token ${ADMIN_TOKEN}` },
+      { header: `Bearer,${ADMIN_TOKEN}` },
+    ],
+  },
   // Last of the wrong ones: a well-formed node token nobody issued (the registry is asked, or the lookup budget refuses it).
-  { kind: "wrong", forms: [{ header: "Bearer not-the-admin-token" }, { header: `Bearer ${ADMIN_TOKEN}x` }, { header: `Bearer ${ADMIN_TOKEN.slice(0, -1)}` }, { header: `Bearer ${randomToken()}` }] },
+  {
+    kind: "wrong",
+    forms: [
+      { header: "Bearer not-the-admin-token" },
+      { header: `Bearer ${ADMIN_TOKEN}x` },
+      { header: `Bearer ${ADMIN_TOKEN.slice(0, -1)}` },
+      { header: `Bearer ${randomToken()}` },
+    ],
+  },
   { kind: "admin token upper-cased", forms: [{ header: `Bearer ${ADMIN_TOKEN.toUpperCase()}` }] },
   { kind: "?access_token=", forms: [{ query: `access_token=${ADMIN_TOKEN}` }] },
   { kind: "?token=", forms: [{ query: `token=${ADMIN_TOKEN}` }] },
-  { kind: "Basic", forms: [{ header: `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}` }, { header: `Basic ${btoa(`${ADMIN_TOKEN}:`)}` }, { header: `Basic ${btoa(ADMIN_TOKEN)}` }] },
+  {
+    kind: "Basic",
+    forms: [{ header: `Basic ${btoa(`admin:${ADMIN_TOKEN}`)}` }, { header: `Basic ${btoa(`${ADMIN_TOKEN}:`)}` }, { header: `Basic ${btoa(ADMIN_TOKEN)}` }],
+  },
 ];
 
 interface Case {
@@ -198,7 +218,8 @@ describe("requests with bad credentials", () => {
           } catch {
             st = undefined;
           }
-          if (st?.kind !== "Status" || st.code !== 401 || st.reason !== "Unauthorized") problem = `401 whose body is not an Unauthorized Status: ${text.slice(0, 160)}`;
+          if (st?.kind !== "Status" || st.code !== 401 || st.reason !== "Unauthorized")
+            problem = `401 whose body is not an Unauthorized Status: ${text.slice(0, 160)}`;
         }
         if (problem) failures.push(`${describeCase(c)}: ${problem}`);
       }
@@ -293,7 +314,10 @@ describe("a node token", () => {
     token = await issueNodeToken(node);
     await created(`/api/v1/namespaces/${ns}/pods`, validObject(DEFS.get("pods"), "mine", node), token);
     await created(`/apis/coordination.k8s.io/v1/namespaces/${NODE_LEASE_NAMESPACE}/leases`, leaseObject(node), token);
-    const common = (def: ResourceDef) => ({ namespace: ns, name: def.resource === "services" ? "svc" : def.resource === "endpointslices" ? "slice" : def.resource === "namespaces" ? ns : "e" });
+    const common = (def: ResourceDef) => ({
+      namespace: ns,
+      name: def.resource === "services" ? "svc" : def.resource === "endpointslices" ? "slice" : def.resource === "namespaces" ? ns : "e",
+    });
     foreign = (def) => {
       if (def.resource === "nodes") return { namespace: "", name: other };
       if (def.resource === "pods") return { namespace: ns, name: "foreign" };
@@ -354,7 +378,8 @@ describe("a node token", () => {
             const answer = `${res.status}: ${text.slice(0, 160)}`;
             const isWrite = WRITES.has(c.method);
             if (res.status >= 500) failures.push(`${describeCase(c)}: answered ${answer}`);
-            else if (c.route.path === "/metrics" && c.method === "GET" && res.status !== 403) failures.push(`${describeCase(c)}: /metrics is the admin's, answered ${answer}`);
+            else if (c.route.path === "/metrics" && c.method === "GET" && res.status !== 403)
+              failures.push(`${describeCase(c)}: /metrics is the admin's, answered ${answer}`);
             else if (isWrite && adminOnly(c.route, pass) && wellFormed(c)) {
               forbiddenChecked++;
               if (res.status !== 403) failures.push(`${describeCase(c)}: admin-only write answered ${answer}`);
@@ -364,10 +389,15 @@ describe("a node token", () => {
         }
       });
       for (const change of changes)
-        if (!isOwn(change)) failures.push(`wrote ${change.type} ${change.resource} ${change.object.metadata.namespace ?? ""}/${change.object.metadata.name} (resourceVersion ${change.object.metadata.resourceVersion})`);
+        if (!isOwn(change))
+          failures.push(
+            `wrote ${change.type} ${change.resource} ${change.object.metadata.namespace ?? ""}/${change.object.metadata.name} (resourceVersion ${change.object.metadata.resourceVersion})`,
+          );
       expectNoFailures(failures, sent);
       expect(forbiddenChecked, "the sample holds no admin-only write").toBeGreaterThan(0);
-      console.log(`node token: ${sent} requests sent, ${forbiddenChecked} of them admin-only writes, ${changes.length} changes to its own objects${SOAK ? "" : " (SVCEDGE_SOAK=1 sends every combination)"}`);
+      console.log(
+        `node token: ${sent} requests sent, ${forbiddenChecked} of them admin-only writes, ${changes.length} changes to its own objects${SOAK ? "" : " (SVCEDGE_SOAK=1 sends every combination)"}`,
+      );
     },
     bySize(60_000, 900_000),
   );

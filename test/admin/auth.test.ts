@@ -53,7 +53,16 @@ describe("authentication and authorization", () => {
     const adminPod = await json(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("bound", { app: "x" }, "10.9.0.3", { nodeName: node })));
     const st = { ...adminPod, status: { ...adminPod.status, conditions: [{ type: "Ready", status: "True" }] } };
     expect((await call("PUT", `/api/v1/namespaces/${ns}/pods/bound/status`, st, { token })).status).toBe(200);
-    expect((await call("PATCH", `/api/v1/namespaces/${ns}/pods/bound`, { metadata: { labels: { app: "y" } } }, { token, contentType: "application/merge-patch+json" })).status).toBe(403);
+    expect(
+      (
+        await call(
+          "PATCH",
+          `/api/v1/namespaces/${ns}/pods/bound`,
+          { metadata: { labels: { app: "y" } } },
+          { token, contentType: "application/merge-patch+json" },
+        )
+      ).status,
+    ).toBe(403);
     expect((await call("DELETE", `/api/v1/namespaces/${ns}/pods/bound`, undefined, { token })).status).toBe(403);
     expect((await call("DELETE", `/api/v1/namespaces/${ns}/pods/mine`, undefined, { token })).status).toBe(200);
   });

@@ -42,14 +42,22 @@ export function service(name: string, spec: Record<string, unknown> = {}, metada
   return { apiVersion: "v1", kind: "Service", metadata: { name, ...metadata }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } };
 }
 
-export function pod(name: string, labels: Record<string, string>, ip: string, extra: { nodeName?: string; ready?: boolean; ports?: { name?: string; containerPort: number }[]; annotations?: Record<string, string> } = {}) {
+export function pod(
+  name: string,
+  labels: Record<string, string>,
+  ip: string,
+  extra: { nodeName?: string; ready?: boolean; ports?: { name?: string; containerPort: number }[]; annotations?: Record<string, string> } = {},
+) {
   const status: Record<string, unknown> = { phase: "Running", podIP: ip };
   if (extra.ready !== undefined) status.conditions = [{ type: "Ready", status: extra.ready ? "True" : "False" }];
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, labels, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
-    spec: { ...(extra.nodeName ? { nodeName: extra.nodeName } : {}), containers: [{ name: "app", ports: extra.ports ?? [{ name: "http", containerPort: 8080 }] }] },
+    spec: {
+      ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
+      containers: [{ name: "app", ports: extra.ports ?? [{ name: "http", containerPort: 8080 }] }],
+    },
     status,
   };
 }

@@ -12,7 +12,8 @@ import { call, flushKv, freshNamespace, json, pod, service } from "./client";
 const pods = inject("pods");
 
 // "manual": a service binding's fetch follows redirects otherwise.
-const get = (path: string, headers: Record<string, string> = {}) => exports.default.fetch(new Request(`http://localhost${path}`, { headers, redirect: "manual" }));
+const get = (path: string, headers: Record<string, string> = {}) =>
+  exports.default.fetch(new Request(`http://localhost${path}`, { headers, redirect: "manual" }));
 
 /** Every file the page pulls in: its <script src>, <link href> and the modules' static imports, followed. */
 async function assetGraph(): Promise<Map<string, Response>> {
@@ -24,7 +25,9 @@ async function assetGraph(): Promise<Map<string, Response>> {
     const res = await get(path);
     seen.set(path, res.clone());
     const text = await res.text();
-    const refs = path.endsWith("/") ? [...text.matchAll(/\b(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!) : [...text.matchAll(/^import [^"]*"(\.\/[^"]+)";$/gm)].map((m) => m[1]!);
+    const refs = path.endsWith("/")
+      ? [...text.matchAll(/\b(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!)
+      : [...text.matchAll(/^import [^"]*"(\.\/[^"]+)";$/gm)].map((m) => m[1]!);
     for (const ref of refs) queue.push(new URL(ref, `http://localhost${path}`).pathname);
   }
   return seen;
@@ -34,7 +37,23 @@ describe("dashboard assets", () => {
   it("serves the page and every file it loads without a token, each under the strict policy", async () => {
     const graph = await assetGraph();
     expect([...graph.keys()].sort()).toEqual(
-      ["/dashboard/", "/dashboard/api.js", "/dashboard/app.js", "/dashboard/dom.js", "/dashboard/endpoints.js", "/dashboard/figures.js", "/dashboard/icon.svg", "/dashboard/nodes.js", "/dashboard/paged-list.js", "/dashboard/pager.js", "/dashboard/service.js", "/dashboard/services.js", "/dashboard/sign-in.js", "/dashboard/style.css", "/dashboard/watch.js"].sort(),
+      [
+        "/dashboard/",
+        "/dashboard/api.js",
+        "/dashboard/app.js",
+        "/dashboard/dom.js",
+        "/dashboard/endpoints.js",
+        "/dashboard/figures.js",
+        "/dashboard/icon.svg",
+        "/dashboard/nodes.js",
+        "/dashboard/paged-list.js",
+        "/dashboard/pager.js",
+        "/dashboard/service.js",
+        "/dashboard/services.js",
+        "/dashboard/sign-in.js",
+        "/dashboard/style.css",
+        "/dashboard/watch.js",
+      ].sort(),
     );
     for (const [path, res] of graph) {
       expect(res.status, path).toBe(200);
@@ -46,7 +65,16 @@ describe("dashboard assets", () => {
       const type = path.endsWith("/") ? "text/html" : path.endsWith(".js") ? "text/javascript" : path.endsWith(".css") ? "text/css" : "image/svg+xml";
       expect(res.headers.get("content-type"), path).toContain(type);
     }
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "object-src", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "connect-src 'self'",
+      "object-src",
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ]) {
       // object-src falls back to default-src 'none'.
       if (directive === "object-src") expect(DASHBOARD_CSP).not.toMatch(/object-src/);
       else expect(DASHBOARD_CSP).toContain(directive);
@@ -84,7 +112,9 @@ describe("dashboard assets", () => {
   });
 
   it("is the admin host's only: a gateway host serving /dashboard/ is the gateway's 404", async () => {
-    const res = await exports.default.fetch(new Request("http://nothing-here.lb.svcedge.local/dashboard/", { headers: { host: "nothing-here.lb.svcedge.local" } }));
+    const res = await exports.default.fetch(
+      new Request("http://nothing-here.lb.svcedge.local/dashboard/", { headers: { host: "nothing-here.lb.svcedge.local" } }),
+    );
     expect(res.status).toBe(404);
     expect(res.headers.get("content-security-policy")).toBeNull();
   });
@@ -112,8 +142,20 @@ describe("the gateway's view of a Service", () => {
   it("lists the route record's endpoints, and one the gateway ejected after failing to connect to it", async () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("shop", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
-    const good = await json(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-good", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.a }] })));
-    const gone = await json(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-gone", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: inject("refusedPort") }] })));
+    const good = await json(
+      await call(
+        "POST",
+        `/api/v1/namespaces/${ns}/pods`,
+        pod("shop-good", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.a }] }),
+      ),
+    );
+    const gone = await json(
+      await call(
+        "POST",
+        `/api/v1/namespaces/${ns}/pods`,
+        pod("shop-gone", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: inject("refusedPort") }] }),
+      ),
+    );
     await flushKv();
     const view = async () => json(await call("GET", edgePath(ns, "shop")));
     const before = await view();

@@ -32,7 +32,12 @@ describe("discovery", () => {
 
   it("serves the named groups on /apis: EndpointSlices and Leases", async () => {
     const doc = await json(await call("GET", "/apis", undefined, { accept: AGGREGATED }));
-    const groups = Object.fromEntries(doc.items.map((g: { metadata: { name: string }; versions: { resources: { resource: string }[] }[] }) => [g.metadata.name, g.versions[0]!.resources.map((r) => r.resource)]));
+    const groups = Object.fromEntries(
+      doc.items.map((g: { metadata: { name: string }; versions: { resources: { resource: string }[] }[] }) => [
+        g.metadata.name,
+        g.versions[0]!.resources.map((r) => r.resource),
+      ]),
+    );
     expect(groups).toEqual({ "discovery.k8s.io": ["endpointslices"], "coordination.k8s.io": ["leases"] });
   });
 
@@ -93,10 +98,16 @@ describe("OpenAPI v3", () => {
     expect(port.required).toEqual(["port"]);
     expect(port.properties.targetPort).toMatchObject({ description: expect.stringMatching(/^Number or name of the port to access on the pods/) });
     expect(ref(port.properties.targetPort)).toBe("io.k8s.apimachinery.pkg.util.intstr.IntOrString");
-    expect(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toEqual({ description: expect.any(String), oneOf: [{ type: "integer" }, { type: "string" }], format: "int-or-string" });
+    expect(schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toEqual({
+      description: expect.any(String),
+      oneOf: [{ type: "integer" }, { type: "string" }],
+      format: "int-or-string",
+    });
     expect(ref(svcSchema.properties.metadata)).toBe("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
     const discoveryDoc = await json(await call("GET", "/openapi/v3/apis/discovery.k8s.io/v1"));
-    expect(Object.keys(discoveryDoc.components.schemas)).toEqual(expect.arrayContaining(["io.k8s.api.discovery.v1.EndpointSlice", "io.k8s.api.discovery.v1.Endpoint", "io.k8s.api.core.v1.ObjectReference"]));
+    expect(Object.keys(discoveryDoc.components.schemas)).toEqual(
+      expect.arrayContaining(["io.k8s.api.discovery.v1.EndpointSlice", "io.k8s.api.discovery.v1.Endpoint", "io.k8s.api.core.v1.ObjectReference"]),
+    );
     expect((await call("GET", "/openapi/v3/apis/apps/v1")).status).toBe(404);
   });
 });

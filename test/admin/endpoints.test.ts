@@ -57,7 +57,12 @@ describe("v1 Endpoints mirrored from EndpointSlices", () => {
     expect((await call("PATCH", `/api/v1/namespaces/${ns}/endpoints/web`, {}, { contentType: "application/merge-patch+json" })).status).toBe(405);
     expect((await call("DELETE", `/api/v1/namespaces/${ns}/endpoints/web`)).status).toBe(405);
     const core = await json(await call("GET", "/api/v1"));
-    expect(core.resources.find((r: any) => r.name === "endpoints")).toMatchObject({ kind: "Endpoints", namespaced: true, verbs: ["get", "list", "watch"], shortNames: ["ep"] });
+    expect(core.resources.find((r: any) => r.name === "endpoints")).toMatchObject({
+      kind: "Endpoints",
+      namespaced: true,
+      verbs: ["get", "list", "watch"],
+      shortNames: ["ep"],
+    });
   });
 
   it("watch: a Service's first slice is ADDED, changes are MODIFIED, its last slice DELETED; resuming starts from that version", async () => {
@@ -77,7 +82,10 @@ describe("v1 Endpoints mirrored from EndpointSlices", () => {
     expect(rvs[2]).toBeGreaterThan(Number(deleted.metadata.resourceVersion) - 1);
 
     // A watch resumed from the MODIFIED event knows the slices as of then: the next change is MODIFIED, not ADDED.
-    const resumed = await call("GET", `/api/v1/namespaces/${ns}/endpoints?watch=1&resourceVersion=${events[1]!.object.metadata.resourceVersion}&fieldSelector=metadata.name=web`);
+    const resumed = await call(
+      "GET",
+      `/api/v1/namespaces/${ns}/endpoints?watch=1&resourceVersion=${events[1]!.object.metadata.resourceVersion}&fieldSelector=metadata.name=web`,
+    );
     const replay = await readEvents(resumed, 2);
     expect(replay.map((e) => e.type)).toEqual(["MODIFIED", "DELETED"]);
   });

@@ -16,7 +16,11 @@ const slice = (name: string, deprecatedTopology: Record<string, string>) => ({
 describe("EndpointSlice deprecatedTopology", () => {
   it("keeps valid topology labels", async () => {
     const ns = await freshNamespace();
-    const res = await call("POST", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?fieldValidation=Strict`, slice("ok", { "kubernetes.io/hostname": "node-1" }));
+    const res = await call(
+      "POST",
+      `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?fieldValidation=Strict`,
+      slice("ok", { "kubernetes.io/hostname": "node-1" }),
+    );
     expect(res.status).toBe(201);
     expect((await json(res)).endpoints[0].deprecatedTopology).toEqual({ "kubernetes.io/hostname": "node-1" });
   });
@@ -31,10 +35,18 @@ describe("EndpointSlice deprecatedTopology", () => {
     ]);
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`t${i}`, "x"]));
     const tooMany = await expectRejectedWithoutWrites(() => call("POST", path, slice("many", many)), 422);
-    expect(tooMany.details.causes[0]).toEqual({ reason: "FieldValueTooMany", message: "Too many: 17: must have at most 16 items", field: "endpoints[0].deprecatedTopology" });
+    expect(tooMany.details.causes[0]).toEqual({
+      reason: "FieldValueTooMany",
+      message: "Too many: 17: must have at most 16 items",
+      field: "endpoints[0].deprecatedTopology",
+    });
     const zone = await expectRejectedWithoutWrites(() => call("POST", path, slice("zone", { "topology.kubernetes.io/zone": "z1" })), 422);
     expect(zone.details.causes).toEqual([
-      { reason: "InternalError", message: "Internal error: reserved key was not removed in conversion", field: "endpoints[0].deprecatedTopology[topology.kubernetes.io/zone]" },
+      {
+        reason: "InternalError",
+        message: "Internal error: reserved key was not removed in conversion",
+        field: "endpoints[0].deprecatedTopology[topology.kubernetes.io/zone]",
+      },
     ]);
   });
 });

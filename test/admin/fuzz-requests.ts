@@ -91,7 +91,11 @@ const TARGETS: Target[] = [
         (seed.metadata as PlainObject).name = name;
         return seed;
       }
-      return service(name, { type: rng.pick(["ClusterIP", "NodePort", "LoadBalancer"]), ports: [{ name: "http", port: 80, targetPort: 8080 }] }, { labels: { app: name } });
+      return service(
+        name,
+        { type: rng.pick(["ClusterIP", "NodePort", "LoadBalancer"]), ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+        { labels: { app: name } },
+      );
     },
   },
   {
@@ -100,7 +104,11 @@ const TARGETS: Target[] = [
     namespaced: true,
     names: ["fuzz-pod-a", "fuzz-pod-b"],
     status: true,
-    valid: (rng, name) => pod(name, { app: rng.pick(["fuzz-svc-a", "fuzz-svc-b"]) }, `10.244.${rng.int(200)}.${1 + rng.int(200)}`, { nodeName: "fuzz-node-a", ready: rng.chance(0.7) }),
+    valid: (rng, name) =>
+      pod(name, { app: rng.pick(["fuzz-svc-a", "fuzz-svc-b"]) }, `10.244.${rng.int(200)}.${1 + rng.int(200)}`, {
+        nodeName: "fuzz-node-a",
+        ready: rng.chance(0.7),
+      }),
   },
   {
     resource: "endpointslices",
@@ -164,17 +172,77 @@ const PROTOTYPE_KEYS = ["constructor", "toString", "hasOwnProperty", "valueOf", 
 const DIRECTIVE_KEYS = ["$patch", "$retainKeys", "$setElementOrder/ports", "$deleteFromPrimitiveList/finalizers", "$setElementOrder/containers"];
 
 const SCALARS: unknown[] = [
-  null, true, false, 0, -1, 1.5, -0.5, 65536, 2 ** 31, -(2 ** 31) - 1, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, 1e308, -1e308,
-  "", " ", "x", "-1", "80", "true", "null", "TCP", "UDP ", "💥", "\u0000", "\ud800", "a".repeat(300), "UPPER_case", "../..", "10.96.0.1", "::1", "0.0.0.0/0", "fuzz-svc-a",
-  "constructor", "__proto__", "[object Object]", "2026-13-45T99:99:99Z",
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  -0.5,
+  65536,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 53 + 1,
+  Number.MAX_SAFE_INTEGER,
+  1e308,
+  -1e308,
+  "",
+  " ",
+  "x",
+  "-1",
+  "80",
+  "true",
+  "null",
+  "TCP",
+  "UDP ",
+  "💥",
+  "\u0000",
+  "\ud800",
+  "a".repeat(300),
+  "UPPER_case",
+  "../..",
+  "10.96.0.1",
+  "::1",
+  "0.0.0.0/0",
+  "fuzz-svc-a",
+  "constructor",
+  "__proto__",
+  "[object Object]",
+  "2026-13-45T99:99:99Z",
 ];
 const RAW_NUMBERS = ["1e400", "-1e400", "-0", "123456789012345678901234567890", "1E-400", "0.1e1"].map((t) => new Raw(t, `number ${t}`));
 
 /** YAML-only values: tags, anchors and aliases, merge keys (the yaml library resolves some of these to non-JSON values). */
 const YAML_FRAGMENTS = [
-  "!!merge 5", "!!merge x", "!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1, b: 2]", "!!pairs [a: 1]", "!!timestamp 2001-12-14", "!!float 1e400",
-  ".nan", ".inf", "-.inf", "!!int x", "!!str [1]", "!!map [1]", "!!seq {a: 1}", "!!null x", "!<tag:yaml.org,2002:merge> {b: 1}", "!custom 5",
-  "&anchor [1, 2]", "&self [1, *self]", "*undefined", "{<<: 5}", "{<<: [5]}", "{<<: {a: 1}, b: 2}", "{? [a]: 1}", "{? {a: 1}: 2}", "0x1F", "0o17", "2001-12-14t21:59:43.10-05:00",
+  "!!merge 5",
+  "!!merge x",
+  "!!binary aGVsbG8=",
+  "!!set {a, b}",
+  "!!omap [a: 1, b: 2]",
+  "!!pairs [a: 1]",
+  "!!timestamp 2001-12-14",
+  "!!float 1e400",
+  ".nan",
+  ".inf",
+  "-.inf",
+  "!!int x",
+  "!!str [1]",
+  "!!map [1]",
+  "!!seq {a: 1}",
+  "!!null x",
+  "!<tag:yaml.org,2002:merge> {b: 1}",
+  "!custom 5",
+  "&anchor [1, 2]",
+  "&self [1, *self]",
+  "*undefined",
+  "{<<: 5}",
+  "{<<: [5]}",
+  "{<<: {a: 1}, b: 2}",
+  "{? [a]: 1}",
+  "{? {a: 1}: 2}",
+  "0x1F",
+  "0o17",
+  "2001-12-14t21:59:43.10-05:00",
 ].map((t) => new Raw(t, `YAML ${t}`));
 
 function hostileValue(rng: Rng, format: Format): unknown {
@@ -223,7 +291,13 @@ function setPath(root: unknown, path: Path, value: unknown): void {
 
 /** The root and every map below it: where a key can be added. */
 function mapPaths(root: unknown): Path[] {
-  return [[], ...pathsOf(root).filter((p) => { const c = containerAt(root, p); return c !== undefined && !Array.isArray(c); })];
+  return [
+    [],
+    ...pathsOf(root).filter((p) => {
+      const c = containerAt(root, p);
+      return c !== undefined && !Array.isArray(c);
+    }),
+  ];
 }
 
 const describePath = (p: Path): string => p.map((s) => (typeof s === "number" ? `[${s}]` : `.${s}`)).join("") || "(root)";
@@ -231,8 +305,15 @@ const describePath = (p: Path): string => p.map((s) => (typeof s === "number" ? 
 /** Lists whose elements must be maps (merge-keyed for strategic merge and server-side apply), by resource. */
 const MAP_LISTS: Record<string, Path[]> = {
   services: [["spec", "ports"]],
-  pods: [["spec", "containers"], ["spec", "containers", 0, "ports"], ["status", "conditions"]],
-  nodes: [["status", "addresses"], ["status", "conditions"]],
+  pods: [
+    ["spec", "containers"],
+    ["spec", "containers", 0, "ports"],
+    ["status", "conditions"],
+  ],
+  nodes: [
+    ["status", "addresses"],
+    ["status", "conditions"],
+  ],
   endpointslices: [["endpoints"], ["ports"]],
   namespaces: [["metadata", "ownerReferences"]],
   leases: [["metadata", "ownerReferences"]],
@@ -301,7 +382,10 @@ function noteOf(v: unknown): string {
 function flowText(v: unknown): string {
   if (v instanceof Raw) return v.text;
   if (Array.isArray(v)) return `[${v.map((e) => flowText(e === undefined ? null : e)).join(",")}]`;
-  if (v !== null && typeof v === "object") return `{${Object.keys(v).map((k) => `${JSON.stringify(k)}:${flowText((v as PlainObject)[k])}`).join(",")}}`;
+  if (v !== null && typeof v === "object")
+    return `{${Object.keys(v)
+      .map((k) => `${JSON.stringify(k)}:${flowText((v as PlainObject)[k])}`)
+      .join(",")}}`;
   return JSON.stringify(v) ?? "null";
 }
 
@@ -349,14 +433,61 @@ const PATCH_TYPES = {
 } as const;
 
 const BODY_TYPES = ["application/json", "application/yaml"] as const;
-const ODD_CONTENT_TYPES = ["text/plain", "", "application/json; charset=utf-16", "application/merge-patch+json", "application/x-www-form-urlencoded", "application/json, application/yaml", "*/*"];
-const ACCEPTS = ["application/yaml", "application/json;as=Table;v=v1;g=meta.k8s.io", "application/json;as=Table;v=v9;g=x", "application/vnd.kubernetes.protobuf", ";;;", "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io", "text/html", "*/*"];
+const ODD_CONTENT_TYPES = [
+  "text/plain",
+  "",
+  "application/json; charset=utf-16",
+  "application/merge-patch+json",
+  "application/x-www-form-urlencoded",
+  "application/json, application/yaml",
+  "*/*",
+];
+const ACCEPTS = [
+  "application/yaml",
+  "application/json;as=Table;v=v1;g=meta.k8s.io",
+  "application/json;as=Table;v=v9;g=x",
+  "application/vnd.kubernetes.protobuf",
+  ";;;",
+  "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+  "text/html",
+  "*/*",
+];
 
 const LIST_QUERY: Record<string, readonly string[]> = {
   limit: ["-1", "0", "1", "abc", "1e3", "1.5", "99999999999999999999", " 2"],
   continue: ["garbage", "%zz", btoa("null"), btoa('{"rv":"x","after":5}'), btoa('{"rv":1,"after":"fuzz-a/"}'), btoa("{"), "eyJydiI6MSwiYWZ0ZXIiOiIifQ=="],
-  labelSelector: ["a in (", "!!", "a=b,", "x notin", "=", "a==b==c", "a in (b", "a,,b", "ñ=ü", "app=fuzz-svc-a", "!app", "constructor", "__proto__=x", "a in (" + "b,".repeat(2000) + "c)", "x".repeat(400) + "=y", "a!=b,c", "%zz"],
-  fieldSelector: ["metadata.name", "spec.bogus=x", "=", "metadata.name!=", "status.phase==x==y", "metadata.name=fuzz-pod-a", "metadata.namespace!=fuzz-a,metadata.name=x", "spec.nodeName=fuzz-node-a", "constructor=x", ",", "metadata.name in (a)"],
+  labelSelector: [
+    "a in (",
+    "!!",
+    "a=b,",
+    "x notin",
+    "=",
+    "a==b==c",
+    "a in (b",
+    "a,,b",
+    "ñ=ü",
+    "app=fuzz-svc-a",
+    "!app",
+    "constructor",
+    "__proto__=x",
+    "a in (" + "b,".repeat(2000) + "c)",
+    "x".repeat(400) + "=y",
+    "a!=b,c",
+    "%zz",
+  ],
+  fieldSelector: [
+    "metadata.name",
+    "spec.bogus=x",
+    "=",
+    "metadata.name!=",
+    "status.phase==x==y",
+    "metadata.name=fuzz-pod-a",
+    "metadata.namespace!=fuzz-a,metadata.name=x",
+    "spec.nodeName=fuzz-node-a",
+    "constructor=x",
+    ",",
+    "metadata.name in (a)",
+  ],
   resourceVersion: ["abc", "-1", "1e99", "99999999999", "0", "", "1.5"],
   resourceVersionMatch: ["bogus", "Exact", "NotOlderThan"],
   timeoutSeconds: ["-1", "x", "1e20"],
@@ -382,10 +513,31 @@ const DELETE_QUERY: Record<string, readonly string[]> = {
   orphanDependents: ["true", "x"],
 };
 const DELETE_BODIES = [
-  "null", "[]", "5", '"x"', "true", '{"gracePeriodSeconds":"x"}', '{"preconditions":{"uid":5}}', '{"preconditions":null}', '{"preconditions":"x"}',
-  '{"preconditions":{"uid":"wrong"}}', '{"preconditions":{"resourceVersion":5}}', '{"propagationPolicy":"Bogus"}', '{"propagationPolicy":5}', '{"dryRun":["All"]}', '{"dryRun":"All"}',
-  '{"gracePeriodSeconds":1e400}', '{"gracePeriodSeconds":-1}', '{"gracePeriodSeconds":1e20}', '{"gracePeriodSeconds":2592000}', '{"gracePeriodSeconds":2592000.5}',
-  '{"kind":"DeleteOptions","apiVersion":"v1"}', "{", '{"preconditions":{"__proto__":{"uid":"x"}}}', '{"constructor":{"prototype":{"x":1}}}', "",
+  "null",
+  "[]",
+  "5",
+  '"x"',
+  "true",
+  '{"gracePeriodSeconds":"x"}',
+  '{"preconditions":{"uid":5}}',
+  '{"preconditions":null}',
+  '{"preconditions":"x"}',
+  '{"preconditions":{"uid":"wrong"}}',
+  '{"preconditions":{"resourceVersion":5}}',
+  '{"propagationPolicy":"Bogus"}',
+  '{"propagationPolicy":5}',
+  '{"dryRun":["All"]}',
+  '{"dryRun":"All"}',
+  '{"gracePeriodSeconds":1e400}',
+  '{"gracePeriodSeconds":-1}',
+  '{"gracePeriodSeconds":1e20}',
+  '{"gracePeriodSeconds":2592000}',
+  '{"gracePeriodSeconds":2592000.5}',
+  '{"kind":"DeleteOptions","apiVersion":"v1"}',
+  "{",
+  '{"preconditions":{"__proto__":{"uid":"x"}}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  "",
 ];
 /**
  * A Lease renews the liveness of the Node of its name, and its expiry marks that
@@ -439,7 +591,8 @@ function build(rng: Rng): Built {
   let name = rng.pick(t.names);
   const notes: string[] = [];
   // A valid create now and then, so that updates, patches and deletes find objects.
-  if (rng.chance(0.12)) return { method: "POST", path: collection, contentType: "application/json", body: JSON.stringify(t.valid(rng, name)), notes: ["valid create"] };
+  if (rng.chance(0.12))
+    return { method: "POST", path: collection, contentType: "application/json", body: JSON.stringify(t.valid(rng, name)), notes: ["valid create"] };
 
   const shape = rng.int(100);
   let method: string;
@@ -494,7 +647,11 @@ function eventsRequest(rng: Rng): Built {
 
 function deleteRequest(rng: Rng, path: string, notes: string[]): Built {
   if (rng.chance(0.3)) return { method: "DELETE", path, notes };
-  const body = rng.chance(0.1) ? flowText(prototypeKeyed(rng)) : rng.chance(0.05) ? deep(rng.pick(NESTING_DEPTHS), rng.chance(0.5)).text : rng.pick(DELETE_BODIES);
+  const body = rng.chance(0.1)
+    ? flowText(prototypeKeyed(rng))
+    : rng.chance(0.05)
+      ? deep(rng.pick(NESTING_DEPTHS), rng.chance(0.5)).text
+      : rng.pick(DELETE_BODIES);
   notes.push(`delete body ${body.length > 60 ? `${body.slice(0, 57)}...` : body}`);
   return { method: "DELETE", path, contentType: "application/json", body, notes };
 }
@@ -518,7 +675,8 @@ function mutatedBody(rng: Rng, t: Target, name: string, format: Format, notes: s
 
 function bodyRequest(rng: Rng, method: string, path: string, t: Target, name: string, subresource: string, notes: string[]): Built {
   const roll = rng.int(100);
-  if (roll < 4) return { method, path, contentType: "application/vnd.kubernetes.protobuf", body: protobufGarbage(rng, t), notes: [...notes, "protobuf garbage"] };
+  if (roll < 4)
+    return { method, path, contentType: "application/vnd.kubernetes.protobuf", body: protobufGarbage(rng, t), notes: [...notes, "protobuf garbage"] };
   if (roll < 9) {
     const contentType = rng.pick(ODD_CONTENT_TYPES);
     notes.push(`content-type ${JSON.stringify(contentType)}`);
@@ -531,7 +689,13 @@ function bodyRequest(rng: Rng, method: string, path: string, t: Target, name: st
   }
   if (roll < 13) {
     notes.push("body over 3 MiB");
-    return { method, path, contentType: "application/json", body: `{"metadata":{"name":"${name}","annotations":{"a":"${"x".repeat(3 * 1024 * 1024 + 10)}"}}}`, notes };
+    return {
+      method,
+      path,
+      contentType: "application/json",
+      body: `{"metadata":{"name":"${name}","annotations":{"a":"${"x".repeat(3 * 1024 * 1024 + 10)}"}}}`,
+      notes,
+    };
   }
   const format: Format = rng.pick(["json", "json", "json", "yaml-block", "yaml-flow"]);
   const contentType = format === "json" ? "application/json" : rng.pick(["application/yaml", "application/x-yaml", "text/yaml"]);
@@ -558,12 +722,32 @@ function patchRequest(rng: Rng, t: Target, name: string, path: string, queryText
     notes.push(`content-type ${JSON.stringify(contentType)}`);
   } else notes.push(kind);
   let full = path + queryText;
-  if (kind === "apply" && !queryText.includes("fieldManager=") && rng.chance(0.85)) full += `${queryText ? "&" : "?"}fieldManager=fuzz${rng.chance(0.3) ? "&force=true" : ""}`;
+  if (kind === "apply" && !queryText.includes("fieldManager=") && rng.chance(0.85))
+    full += `${queryText ? "&" : "?"}fieldManager=fuzz${rng.chance(0.3) ? "&force=true" : ""}`;
   const body = kind === "json" ? jsonPatch(rng, t, name, notes) : kind === "apply" ? applyBody(rng, t, name, notes) : mergeLikePatch(rng, t, name, kind, notes);
   return { method: "PATCH", path: full, contentType, body, notes };
 }
 
-const POINTERS = ["", "/", "metadata", "/spec/ports/-", "/spec/ports/99", "/spec/ports/01", "/spec/ports/-1", "/metadata/labels/~2", "/metadata/labels/a~1b", "/__proto__", "/constructor/prototype", "/metadata/labels/constructor", "/spec/containers/0/ports/0/containerPort", "/status/conditions/0", "/metadata/name", "/metadata/resourceVersion", "/kind", "/apiVersion"];
+const POINTERS = [
+  "",
+  "/",
+  "metadata",
+  "/spec/ports/-",
+  "/spec/ports/99",
+  "/spec/ports/01",
+  "/spec/ports/-1",
+  "/metadata/labels/~2",
+  "/metadata/labels/a~1b",
+  "/__proto__",
+  "/constructor/prototype",
+  "/metadata/labels/constructor",
+  "/spec/containers/0/ports/0/containerPort",
+  "/status/conditions/0",
+  "/metadata/name",
+  "/metadata/resourceVersion",
+  "/kind",
+  "/apiVersion",
+];
 
 function jsonPatch(rng: Rng, t: Target, name: string, notes: string[]): string {
   if (rng.chance(0.08)) {

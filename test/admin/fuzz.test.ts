@@ -107,7 +107,9 @@ const ownKeyCounts = () => [Object.prototype, Array.prototype, Function.prototyp
 function report(failures: Failure[]): string {
   const byCause = new Map<string, Failure[]>();
   for (const f of failures) byCause.set(f.cause, [...(byCause.get(f.cause) ?? []), f]);
-  const lines = [`${failures.length} of ${cases} fuzzed requests failed in ${byCause.size} ways (seed ${seed}; rerun with FUZZ_SEED=${seed} FUZZ_CASES=${cases})`];
+  const lines = [
+    `${failures.length} of ${cases} fuzzed requests failed in ${byCause.size} ways (seed ${seed}; rerun with FUZZ_SEED=${seed} FUZZ_CASES=${cases})`,
+  ];
   for (const [cause, list] of [...byCause].sort((a, b) => b[1].length - a[1].length)) {
     lines.push("", `${cause}: ${list.length} case${list.length === 1 ? "" : "s"}`);
     for (const f of list.slice(0, REPROS_PER_CAUSE)) lines.push(`  #${f.index} ${describeRequest(f.request)}`);
@@ -116,7 +118,9 @@ function report(failures: Failure[]): string {
 }
 
 describe("admin API fuzzer", () => {
-  it(`answers ${cases} hostile requests (seed ${seed}) below 500, with a Status for each 4xx, and writes nothing when it rejects`, { timeout: 60_000 + cases * MS_PER_CASE_LIMIT }, async () => {
+  it(`answers ${cases} hostile requests (seed ${seed}) below 500, with a Status for each 4xx, and writes nothing when it rejects`, {
+    timeout: 60_000 + cases * MS_PER_CASE_LIMIT,
+  }, async () => {
     const failures: Failure[] = [];
     const codes = new Map<number, number>();
     // The Worker logs each 500's error: it names the cause better than the Status does.
@@ -150,7 +154,11 @@ describe("admin API fuzzer", () => {
         if (res.status >= 400) {
           const after = await registry().stats();
           if (!sameState(before, after)) {
-            failures.push({ index, cause: `rejected (${res.status}) but wrote: resourceVersion ${before.resourceVersion} -> ${after.resourceVersion}`, request: req });
+            failures.push({
+              index,
+              cause: `rejected (${res.status}) but wrote: resourceVersion ${before.resourceVersion} -> ${after.resourceVersion}`,
+              request: req,
+            });
             checkNamespaces = true;
           }
         } else if (touchesNamespace(req)) checkNamespaces = true;
@@ -160,7 +168,12 @@ describe("admin API fuzzer", () => {
       errorSpy.mockRestore();
       warnSpy.mockRestore();
     }
-    console.log(`fuzz: seed ${seed}, ${cases} cases; answers ${[...codes].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}×${n}`).join(" ")}`);
+    console.log(
+      `fuzz: seed ${seed}, ${cases} cases; answers ${[...codes]
+        .sort((a, b) => a[0] - b[0])
+        .map(([c, n]) => `${c}×${n}`)
+        .join(" ")}`,
+    );
     if (failures.length > 0) expect.fail(report(failures));
   });
 

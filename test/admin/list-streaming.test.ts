@@ -89,7 +89,8 @@ describe("lists over bounded RPC pages", () => {
     // A write elsewhere between the first and second page moves the cluster's resourceVersion on.
     let laterRv = 0;
     const h = recordingHandler(async (n) => {
-      if (n === 2) laterRv = Number((await json(await call("POST", `/api/v1/namespaces/${other}/pods`, pod("elsewhere", {}, "198.18.9.200")))).metadata.resourceVersion);
+      if (n === 2)
+        laterRv = Number((await json(await call("POST", `/api/v1/namespaces/${other}/pods`, pod("elsewhere", {}, "198.18.9.200")))).metadata.resourceVersion);
       return undefined;
     });
     const res = await h.get(`/api/v1/namespaces/${ns}/pods`);
@@ -242,7 +243,9 @@ describe("lists over bounded RPC pages", () => {
   it("stops on a registry that answers with the continue token it was given", async () => {
     const ns = await freshNamespace();
     await podsIn(ns, 4);
-    const h = recordingHandler((n) => (n === 2 ? { ok: true, value: { apiVersion: "v1", kind: "PodList", metadata: { continue: h.calls[1]!.continue! }, items: [] } } : undefined));
+    const h = recordingHandler((n) =>
+      n === 2 ? { ok: true, value: { apiVersion: "v1", kind: "PodList", metadata: { continue: h.calls[1]!.continue! }, items: [] } } : undefined,
+    );
     await expect((await h.get(`/api/v1/namespaces/${ns}/pods`)).text()).rejects.toThrow(/continue token it was given/);
   });
 });
@@ -251,7 +254,8 @@ describe("LIST_RPC_PAGE_ITEMS", () => {
   it("is a positive integer, 500 when unset; anything else stops the Worker with a message naming it", () => {
     expect(parseConfig({ LIST_RPC_PAGE_ITEMS: "7" }).listRpcPageItems).toBe(7);
     for (const raw of [undefined, ""]) expect(parseConfig({ LIST_RPC_PAGE_ITEMS: raw }).listRpcPageItems).toBe(500);
-    for (const raw of ["0", "-3", "1.5", "1e3", "0x10", " 5", "abc", "99999999999999999999"]) expect(() => parseConfig({ LIST_RPC_PAGE_ITEMS: raw })).toThrow(/LIST_RPC_PAGE_ITEMS=/);
+    for (const raw of ["0", "-3", "1.5", "1e3", "0x10", " 5", "abc", "99999999999999999999"])
+      expect(() => parseConfig({ LIST_RPC_PAGE_ITEMS: raw })).toThrow(/LIST_RPC_PAGE_ITEMS=/);
   });
 });
 
@@ -260,7 +264,10 @@ describe("document writers", () => {
   const lists = [
     [],
     [{ a: 1 }],
-    [{ name: "x".repeat(120) }, { text: "one two three ".repeat(12), lines: "a\n b\n\nc\n", nested: { list: [1, "2", null, { deep: ["y"] }], empty: {}, none: [] } }],
+    [
+      { name: "x".repeat(120) },
+      { text: "one two three ".repeat(12), lines: "a\n b\n\nc\n", nested: { list: [1, "2", null, { deep: ["y"] }], empty: {}, none: [] } },
+    ],
     [{ k: { k: { k: { k: { k: { text: "one two three ".repeat(12) } } } } } }],
     [{ s: "yes" }, { s: "- dash" }, { s: "#hash" }, { s: "" }, { n: -0.5 }, { b: false }, { u: "☃\u2028" }],
   ];

@@ -13,7 +13,13 @@ async function expectStatus(res: Response, code: number, message?: RegExp): Prom
 
 describe("percent escapes in the path", () => {
   it("answers 400 to an escape that is not % and two hex digits, as Go's HTTP server does", async () => {
-    for (const path of ["/api/v1/namespaces/default/services/%zz", "/api/v1/namespaces/default/services/a%", "/api/v1/namespaces/default/services/a%2", "/api/v1/namespaces/%E0%A4%A/services", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/%g1"]) {
+    for (const path of [
+      "/api/v1/namespaces/default/services/%zz",
+      "/api/v1/namespaces/default/services/a%",
+      "/api/v1/namespaces/default/services/a%2",
+      "/api/v1/namespaces/%E0%A4%A/services",
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/%g1",
+    ]) {
       await expectStatus(await call("GET", path), 400, /^invalid URL escape "%/);
     }
     await expectStatus(await call("DELETE", "/api/v1/namespaces/default/services/%zz"), 400, /invalid URL escape "%zz"/);
@@ -43,8 +49,18 @@ describe("DELETE bodies", () => {
   it("answers 400 to a body that is not an object, and deletes nothing", async () => {
     const ns = await freshNamespace();
     expect((await call("POST", `/api/v1/namespaces/${ns}/services`, service("kept"))).status).toBe(201);
-    for (const [raw, what] of [["[]", "an array"], ["[{}]", "an array"], ["5", "a number"], ['"x"', "a string"], ["true", "a boolean"]]) {
-      await expectStatus(await call("DELETE", `/api/v1/namespaces/${ns}/services/kept`, undefined, { raw }), 400, new RegExp(`must be a DeleteOptions object, not ${what}$`));
+    for (const [raw, what] of [
+      ["[]", "an array"],
+      ["[{}]", "an array"],
+      ["5", "a number"],
+      ['"x"', "a string"],
+      ["true", "a boolean"],
+    ]) {
+      await expectStatus(
+        await call("DELETE", `/api/v1/namespaces/${ns}/services/kept`, undefined, { raw }),
+        400,
+        new RegExp(`must be a DeleteOptions object, not ${what}$`),
+      );
     }
     expect((await call("GET", `/api/v1/namespaces/${ns}/services/kept`)).status).toBe(200);
   });

@@ -29,7 +29,15 @@ describe("node-token checks before the registry", () => {
     expect((await lookups()) - start).toBe(1);
 
     const token = randomToken();
-    const misfits = ["made-up", token.slice(0, 42), token + "A", token.slice(0, 42) + "=", token.slice(0, 42) + "+", token.slice(0, 42) + "/", "x".repeat(5000)];
+    const misfits = [
+      "made-up",
+      token.slice(0, 42),
+      token + "A",
+      token.slice(0, 42) + "=",
+      token.slice(0, 42) + "+",
+      token.slice(0, 42) + "/",
+      "x".repeat(5000),
+    ];
     const before = await lookups();
     for (const value of misfits) expect(await statusWith(value), value).toBe(401);
     for (let i = 0; i < 50; i++) expect(await statusWith(`invented-${i}`)).toBe(401);

@@ -19,7 +19,9 @@ describe("Pod status as svcedge decided it", () => {
     const created = await json(await call("POST", `/api/v1/namespaces/${ns}/pods`, podOf("bare")));
     expect(created.status.phase).toBe("Pending");
     expect(ready(created)).toBeUndefined();
-    const addressed = await json(await call("PATCH", `/api/v1/namespaces/${ns}/pods/bare/status`, { status: { podIP: "198.18.0.10" } }, { contentType: MERGE }));
+    const addressed = await json(
+      await call("PATCH", `/api/v1/namespaces/${ns}/pods/bare/status`, { status: { podIP: "198.18.0.10" } }, { contentType: MERGE }),
+    );
     expect(addressed.status.phase).toBe("Running");
     expect(ready(addressed)).toMatchObject({ status: "True", lastProbeTime: null });
     expect(ready(addressed).lastTransitionTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

@@ -47,7 +47,9 @@ describe("__proto__ in request bodies", () => {
       const res = await expectRejectedWithoutWrites(() => call(method, path, undefined, { token, raw, contentType }), 400);
       expect(res.message).toContain("__proto__");
     }
-    const created = await call("POST", "/api/v1/namespaces", undefined, { raw: '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"p","labels":{"__proto__":"x"}}}' });
+    const created = await call("POST", "/api/v1/namespaces", undefined, {
+      raw: '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"p","labels":{"__proto__":"x"}}}',
+    });
     expect(created.status).toBe(400);
   });
 
@@ -67,7 +69,11 @@ describe("keys named like Object.prototype's members are plain data", () => {
   it("round-trips them as labels, annotations and selector keys, through create and every patch type", async () => {
     const ns = await freshNamespace();
     const labels = Object.fromEntries(PROTOTYPE_NAMES.map((k) => [k, "v"]));
-    const created = await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("named", labels, "198.18.0.10", { annotations: { constructor: "c", toString: "t" } }));
+    const created = await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("named", labels, "198.18.0.10", { annotations: { constructor: "c", toString: "t" } }),
+    );
     expect(created.status).toBe(201);
     expect((await json(created)).metadata.labels).toEqual(labels);
     const url = `/api/v1/namespaces/${ns}/pods/named`;
@@ -91,7 +97,12 @@ describe("keys named like Object.prototype's members are plain data", () => {
 
   it("treats them as unknown fields (a warning, never a 500), in JSON and server-side apply", async () => {
     const ns = await freshNamespace();
-    const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "s", constructor: { x: 1 } }, spec: { ports: [{ port: 80, toString: 1 }], valueOf: "x", hasOwnProperty: [] } };
+    const svc = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "s", constructor: { x: 1 } },
+      spec: { ports: [{ port: 80, toString: 1 }], valueOf: "x", hasOwnProperty: [] },
+    };
     const created = await call("POST", `/api/v1/namespaces/${ns}/services`, svc);
     expect(created.status).toBe(201);
     expect(created.headers.get("warning")).toContain("metadata.constructor");
@@ -115,7 +126,10 @@ describe("the node policy reads only what the caller set", () => {
       const theirs = { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "d", annotations: {} }, spec: {} };
       const denied = authorize({ kind: "node", node: "n1" }, { verb: "delete", resource: "pods", group: "", namespace: "d", name: "p", current: theirs });
       expect(denied?.code).toBe(403);
-      const edit = authorize({ kind: "node", node: "n1" }, { verb: "update", resource: "pods", group: "", namespace: "d", name: "p", current: theirs, next: theirs });
+      const edit = authorize(
+        { kind: "node", node: "n1" },
+        { verb: "update", resource: "pods", group: "", namespace: "d", name: "p", current: theirs, next: theirs },
+      );
       expect(edit?.code).toBe(403);
     } finally {
       for (const k of polluted) delete proto[k];

@@ -36,7 +36,12 @@ describe("boolean query parameters", () => {
 
   it("force=True takes fields over in a server-side apply", async () => {
     const ns = await freshNamespace();
-    const intent = (targetPort: number) => ({ apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort }] } });
+    const intent = (targetPort: number) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web" },
+      spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort }] },
+    });
     const path = `/api/v1/namespaces/${ns}/services/web`;
     expect((await call("PATCH", `${path}?fieldManager=one`, intent(8080), { contentType: APPLY })).status).toBe(201);
     expect((await call("PATCH", `${path}?fieldManager=two`, intent(9090), { contentType: APPLY })).status).toBe(409);
@@ -74,7 +79,9 @@ describe("PatchOptions", () => {
     const ns = await freshNamespace();
     const res = await call("PATCH", `/api/v1/namespaces/${ns}/services/web?fieldManager=${"m".repeat(129)}`, service("web"), { contentType: APPLY });
     expect(res.status).toBe(422);
-    expect((await json(res)).details.causes).toEqual([{ reason: "FieldValueTooLong", message: "Too long: may not be more than 128 bytes", field: "fieldManager" }]);
+    expect((await json(res)).details.causes).toEqual([
+      { reason: "FieldValueTooLong", message: "Too long: may not be more than 128 bytes", field: "fieldManager" },
+    ]);
   });
 });
 

@@ -36,9 +36,11 @@ export function resourceRoutes(target: Target): ServedRoute[] {
     const collectionVerbs = served.verbs.filter((v) => COLLECTION_VERBS.has(v));
     const itemVerbs = served.verbs.filter((v) => !COLLECTION_VERBS.has(v));
     routes.push({ path: collection, shape: "collection", served, name, verbs: collectionVerbs });
-    if (def.namespaced) routes.push({ path: `${prefix}/${def.resource}`, shape: "all-namespaces", served, name, verbs: collectionVerbs.filter((v) => v !== "create") });
+    if (def.namespaced)
+      routes.push({ path: `${prefix}/${def.resource}`, shape: "all-namespaces", served, name, verbs: collectionVerbs.filter((v) => v !== "create") });
     routes.push({ path: `${collection}/${name}`, shape: "item", served, name, verbs: itemVerbs });
-    for (const sub of served.subresources) routes.push({ path: `${collection}/${name}/${sub.name}`, shape: "subresource", served, subresource: sub.name, name, verbs: sub.verbs });
+    for (const sub of served.subresources)
+      routes.push({ path: `${collection}/${name}/${sub.name}`, shape: "subresource", served, subresource: sub.name, name, verbs: sub.verbs });
   }
   return routes;
 }
@@ -55,7 +57,15 @@ export function nonResourceRoutes(namespace: string): ServedRoute[] {
 }
 
 /** The HTTP method of each Kubernetes verb on a path (watch and list are both GET). */
-export const METHOD_OF_VERB: Record<string, string> = { create: "POST", get: "GET", list: "GET", watch: "GET", update: "PUT", patch: "PATCH", delete: "DELETE" };
+export const METHOD_OF_VERB: Record<string, string> = {
+  create: "POST",
+  get: "GET",
+  list: "GET",
+  watch: "GET",
+  update: "PUT",
+  patch: "PATCH",
+  delete: "DELETE",
+};
 
 /** Whether a write method is one the path serves, as discovery says. */
 export const servesMethod = (route: ServedRoute, method: string): boolean => route.verbs.some((v) => METHOD_OF_VERB[v] === method);

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { SEED_MANIFEST } from "../api/seed-manifest";
 import { call, expectRejectedWithoutWrites, freshNamespace, json, service } from "./client";
 
-
 function inServiceCIDR(ip: string): boolean {
   const [a, b] = ip.split(".").map(Number);
   return a === 10 && b! >= 96 && b! <= 111;
@@ -92,9 +91,13 @@ describe("Services through the admin API", () => {
     const values = ["!!merge 5", "!!set {a, b}", "!!binary aGVsbG8=", "!!timestamp 2001-12-14", ".inf"];
     for (const value of values) {
       const raw = `apiVersion: v1\nkind: Service\nmetadata:\n  name: tagged\n  labels:\n    app: ${value}\nspec:\n  ports: [{port: 80}]\n`;
-      const created = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, undefined, { raw, contentType: "application/yaml" }), 400);
+      const created = await expectRejectedWithoutWrites(
+        () => call("POST", `/api/v1/namespaces/${ns}/services`, undefined, { raw, contentType: "application/yaml" }),
+        400,
+      );
       expect(created.message).toContain("is not JSON data (at metadata.labels.app)");
-      const applied = () => call("PATCH", `/api/v1/namespaces/${ns}/services/tagged?fieldManager=m`, undefined, { raw, contentType: "application/apply-patch+yaml" });
+      const applied = () =>
+        call("PATCH", `/api/v1/namespaces/${ns}/services/tagged?fieldManager=m`, undefined, { raw, contentType: "application/apply-patch+yaml" });
       await expectRejectedWithoutWrites(applied, 400);
     }
   });
@@ -177,10 +180,17 @@ describe("Services through the admin API", () => {
   it("patches with JSON merge patch and JSON patch, and rejects a failed JSON patch test whole", async () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("p"));
-    const merged = await call("PATCH", `/api/v1/namespaces/${ns}/services/p`, { metadata: { labels: { tier: "web" } } }, { contentType: "application/merge-patch+json" });
+    const merged = await call(
+      "PATCH",
+      `/api/v1/namespaces/${ns}/services/p`,
+      { metadata: { labels: { tier: "web" } } },
+      { contentType: "application/merge-patch+json" },
+    );
     expect(merged.status).toBe(200);
     expect((await json(merged)).metadata.labels).toEqual({ tier: "web" });
-    const jp = await call("PATCH", `/api/v1/namespaces/${ns}/services/p`, [{ op: "replace", path: "/spec/ports/0/port", value: 81 }], { contentType: "application/json-patch+json" });
+    const jp = await call("PATCH", `/api/v1/namespaces/${ns}/services/p`, [{ op: "replace", path: "/spec/ports/0/port", value: 81 }], {
+      contentType: "application/json-patch+json",
+    });
     expect(jp.status).toBe(200);
     expect((await json(jp)).spec.ports[0].port).toBe(81);
     const failing = await call(
@@ -198,9 +208,15 @@ describe("Services through the admin API", () => {
 
   it("lists with label selectors (equality and set-based), field selectors, limit and continue", async () => {
     const ns = await freshNamespace();
-    for (const [name, tier] of [["a", "web"], ["b", "db"], ["c", "web"], ["d", "cache"]] as const)
+    for (const [name, tier] of [
+      ["a", "web"],
+      ["b", "db"],
+      ["c", "web"],
+      ["d", "cache"],
+    ] as const)
       await call("POST", `/api/v1/namespaces/${ns}/services`, service(name, {}, { labels: { tier } }));
-    const names = async (q: string) => (await json(await call("GET", `/api/v1/namespaces/${ns}/services?${q}`))).items.map((s: { metadata: { name: string } }) => s.metadata.name);
+    const names = async (q: string) =>
+      (await json(await call("GET", `/api/v1/namespaces/${ns}/services?${q}`))).items.map((s: { metadata: { name: string } }) => s.metadata.name);
     expect(await names("labelSelector=tier%3Dweb")).toEqual(["a", "c"]);
     expect(await names("labelSelector=tier%20in%20(db,cache)")).toEqual(["b", "d"]);
     expect(await names("labelSelector=tier!%3Dweb")).toEqual(["b", "d"]);
@@ -245,7 +261,9 @@ describe("Services through the admin API", () => {
     const put = await json(await call("PUT", `/api/v1/namespaces/${ns}/services/mf`, reordered));
     expect(put.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
     // A label change is a metadata change: a new resourceVersion, the same generation.
-    const relabel = await json(await call("PATCH", `/api/v1/namespaces/${ns}/services/mf`, { metadata: { labels: { a: "2" } } }, { contentType: "application/merge-patch+json" }));
+    const relabel = await json(
+      await call("PATCH", `/api/v1/namespaces/${ns}/services/mf`, { metadata: { labels: { a: "2" } } }, { contentType: "application/merge-patch+json" }),
+    );
     expect(relabel.metadata.resourceVersion).not.toBe(created.metadata.resourceVersion);
     expect(relabel.metadata.generation).toBe(1);
   });

@@ -28,12 +28,19 @@ describe("strategic merge patch (pure)", () => {
     const reordered = applyStrategicMergePatch(ports(http, https), { spec: { "$setElementOrder/ports": [{ port: 8443 }, { port: 8080 }] } }, SVC);
     expect(reordered).toEqual(ports(https, http));
     // kubectl apply's three-way patch: a new port, in the manifest's order.
-    const added = applyStrategicMergePatch(ports(http, https), { spec: { "$setElementOrder/ports": [{ port: 8080 }, { port: 9000 }, { port: 8443 }], ports: [{ port: 9000, name: "m" }] } }, SVC);
+    const added = applyStrategicMergePatch(
+      ports(http, https),
+      { spec: { "$setElementOrder/ports": [{ port: 8080 }, { port: 9000 }, { port: 8443 }], ports: [{ port: 9000, name: "m" }] } },
+      SVC,
+    );
     expect((added.spec as { ports: { port: number }[] }).ports.map((p) => p.port)).toEqual([8080, 9000, 8443]);
   });
 
   it("merges maps, deletes with null and $patch: delete, replaces with $patch: replace, and honours $retainKeys", () => {
-    const base = { metadata: { labels: { a: "1", b: "2" } }, spec: { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 5 } } } };
+    const base = {
+      metadata: { labels: { a: "1", b: "2" } },
+      spec: { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 5 } } },
+    };
     expect(applyStrategicMergePatch(base, { metadata: { labels: { b: null, c: "3" } } }, SVC).metadata).toEqual({ labels: { a: "1", c: "3" } });
     expect(applyStrategicMergePatch(base, { spec: { sessionAffinityConfig: { $patch: "delete" } } }, SVC).spec).toEqual({ sessionAffinity: "ClientIP" });
     expect(applyStrategicMergePatch(base, { metadata: { labels: { $patch: "replace", z: "9" } } }, SVC).metadata).toEqual({ labels: { z: "9" } });
@@ -48,7 +55,9 @@ describe("strategic merge patch (pure)", () => {
   });
 
   it("replaces a list with a $patch: replace element, and reports unknown directives and elements without their merge key", () => {
-    expect(applyStrategicMergePatch(ports(http, https), ports({ $patch: "replace" }, { port: 53, protocol: "UDP" }), SVC)).toEqual(ports({ port: 53, protocol: "UDP" }));
+    expect(applyStrategicMergePatch(ports(http, https), ports({ $patch: "replace" }, { port: 53, protocol: "UDP" }), SVC)).toEqual(
+      ports({ port: 53, protocol: "UDP" }),
+    );
     expect(() => applyStrategicMergePatch(ports(http), ports({ name: "x" }), SVC)).toThrow('map: {"name":"x"} does not contain declared merge key: port');
   });
 
@@ -56,9 +65,21 @@ describe("strategic merge patch (pure)", () => {
     const podBase = { spec: { containers: [{ name: "a", ports: [{ containerPort: 80 }] }, { name: "b" }] } };
     const out = applyStrategicMergePatch(podBase, { spec: { containers: [{ name: "a", ports: [{ containerPort: 81 }] }] } }, PATCH_STRATEGIES.Pod);
     expect(out.spec).toEqual({ containers: [{ name: "a", ports: [{ containerPort: 80 }, { containerPort: 81 }] }, { name: "b" }] });
-    const node = { status: { addresses: [{ type: "InternalIP", address: "198.18.0.1" }, { type: "Hostname", address: "n1" }] } };
+    const node = {
+      status: {
+        addresses: [
+          { type: "InternalIP", address: "198.18.0.1" },
+          { type: "Hostname", address: "n1" },
+        ],
+      },
+    };
     const moved = applyStrategicMergePatch(node, { status: { addresses: [{ type: "InternalIP", address: "198.18.0.9" }] } }, PATCH_STRATEGIES.Node);
-    expect(moved.status).toEqual({ addresses: [{ type: "InternalIP", address: "198.18.0.9" }, { type: "Hostname", address: "n1" }] });
+    expect(moved.status).toEqual({
+      addresses: [
+        { type: "InternalIP", address: "198.18.0.9" },
+        { type: "Hostname", address: "n1" },
+      ],
+    });
   });
 
   it("rejects malformed directives", () => {
@@ -66,7 +87,9 @@ describe("strategic merge patch (pure)", () => {
     expect(() => applyStrategicMergePatch(ports(http), ports({ targetPort: 1 }), SVC)).toThrow(/does not contain declared merge key: port/);
     // A directive that is a map whose toString is data: String() of it threw a TypeError (a 500).
     const odd = { toString: null, prototype: "x" };
-    expect(() => applyStrategicMergePatch(ports(http), ports({ ...http, $patch: odd }), SVC)).toThrow('Unknown patch type: {"toString":null,"prototype":"x"} in map');
+    expect(() => applyStrategicMergePatch(ports(http), ports({ ...http, $patch: odd }), SVC)).toThrow(
+      'Unknown patch type: {"toString":null,"prototype":"x"} in map',
+    );
   });
 });
 
@@ -87,7 +110,12 @@ describe("strategic merge patch and server-side apply through the API", () => {
   it("applies server-side: upsert with managedFields, conflict 409 with FieldManagerConflict, force takes over, dropped fields are removed", async () => {
     const ns = await freshNamespace();
     const url = `/api/v1/namespaces/${ns}/services/ssa`;
-    const intent = { apiVersion: "v1", kind: "Service", metadata: { name: "ssa", labels: { team: "a" } }, spec: { selector: { app: "ssa" }, ports: [http, https] } };
+    const intent = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "ssa", labels: { team: "a" } },
+      spec: { selector: { app: "ssa" }, ports: [http, https] },
+    };
     expect((await call("PATCH", url, intent, { contentType: APPLY })).status).toBe(422); // fieldManager is required (PatchOptions)
     const created = await call("PATCH", `${url}?fieldManager=alice`, intent, { contentType: APPLY });
     expect(created.status).toBe(201); // an apply that creates answers 201, as the apiserver does
@@ -100,8 +128,17 @@ describe("strategic merge patch and server-side apply through the API", () => {
     const conflict = await call("PATCH", `${url}?fieldManager=bob`, bob, { contentType: APPLY });
     expect(conflict.status).toBe(409);
     const st = await json(conflict);
-    expect(st).toMatchObject({ reason: "Conflict", message: 'Apply failed with 1 conflict: conflict with "alice" using v1: .spec.ports[port=8443,protocol="TCP"].targetPort' });
-    expect(st.details.causes).toEqual([{ reason: "FieldManagerConflict", message: 'conflict with "alice" using v1: .spec.ports[port=8443,protocol="TCP"].targetPort', field: '.spec.ports[port=8443,protocol="TCP"].targetPort' }]);
+    expect(st).toMatchObject({
+      reason: "Conflict",
+      message: 'Apply failed with 1 conflict: conflict with "alice" using v1: .spec.ports[port=8443,protocol="TCP"].targetPort',
+    });
+    expect(st.details.causes).toEqual([
+      {
+        reason: "FieldManagerConflict",
+        message: 'conflict with "alice" using v1: .spec.ports[port=8443,protocol="TCP"].targetPort',
+        field: '.spec.ports[port=8443,protocol="TCP"].targetPort',
+      },
+    ]);
 
     const forced = await json(await call("PATCH", `${url}?fieldManager=bob&force=true`, bob, { contentType: APPLY }));
     expect(forced.spec.ports[1].targetPort).toBe(4443);
@@ -116,7 +153,8 @@ describe("strategic merge patch and server-side apply through the API", () => {
   it("refuses an apply whose associative list holds non-maps or elements without their key (400, as structured-merge-diff), and writes nothing", async () => {
     const ns = await freshNamespace();
     const url = (name: string) => `/api/v1/namespaces/${ns}/services/${name}?fieldManager=m`;
-    const apply = (name: string, spec: object) => () => call("PATCH", url(name), { apiVersion: "v1", kind: "Service", metadata: { name }, spec }, { contentType: APPLY });
+    const apply = (name: string, spec: object) => () =>
+      call("PATCH", url(name), { apiVersion: "v1", kind: "Service", metadata: { name }, spec }, { contentType: APPLY });
     expect((await apply("live", { ports: [http] })()).status).toBe(201);
     // Against a live object these used to fail inside the merge (500); creating one failed later, in admission.
     for (const name of ["live", "new"]) {
@@ -126,7 +164,13 @@ describe("strategic merge patch and server-side apply through the API", () => {
       expect(keyless.message).toContain('.spec.ports: element 1: associative list with keys has an element that omits key field "port"');
     }
     const container = await expectRejectedWithoutWrites(
-      () => call("PATCH", `/api/v1/namespaces/${ns}/pods/p?fieldManager=m`, { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", ports: [8080] }] } }, { contentType: APPLY }),
+      () =>
+        call(
+          "PATCH",
+          `/api/v1/namespaces/${ns}/pods/p?fieldManager=m`,
+          { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", ports: [8080] }] } },
+          { contentType: APPLY },
+        ),
       400,
     );
     expect(container.message).toContain(".spec.containers[0].ports: element 0: expected map, got 8080");

@@ -8,10 +8,26 @@ const columns = (t: { columnDefinitions: { name: string; priority: number }[] })
 describe("Tables", () => {
   it("prints Services with kube-apiserver's columns, rows carrying PartialObjectMetadata", async () => {
     const ns = await freshNamespace();
-    const created = await json(await call("POST", `/api/v1/namespaces/${ns}/services`, service("web", { ports: [{ port: 80, name: "http" }, { port: 53, protocol: "UDP", name: "dns" }] })));
+    const created = await json(
+      await call(
+        "POST",
+        `/api/v1/namespaces/${ns}/services`,
+        service("web", {
+          ports: [
+            { port: 80, name: "http" },
+            { port: 53, protocol: "UDP", name: "dns" },
+          ],
+        }),
+      ),
+    );
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("np", { type: "NodePort" }));
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("lb", { type: "LoadBalancer", externalIPs: ["198.18.0.1"] }));
-    await call("POST", `/api/v1/namespaces/${ns}/services`, { apiVersion: "v1", kind: "Service", metadata: { name: "ext" }, spec: { type: "ExternalName", externalName: "example.com" } });
+    await call("POST", `/api/v1/namespaces/${ns}/services`, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "ext" },
+      spec: { type: "ExternalName", externalName: "example.com" },
+    });
     const res = await call("GET", `/api/v1/namespaces/${ns}/services`, undefined, { accept: TABLE });
     expect(res.status).toBe(200);
     const table = await json(res);
@@ -20,7 +36,11 @@ describe("Tables", () => {
     expect(columns(table)).toEqual(["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector*"]);
     const rows = Object.fromEntries(table.rows.map((r: { cells: unknown[] }) => [r.cells[0], r]));
     expect(rows.web.cells).toEqual(["web", "ClusterIP", created.spec.clusterIP, "<none>", "80/TCP,53/UDP", expect.stringMatching(/^\d+s$/), "app=web"]);
-    expect(rows.web.object).toEqual({ kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: expect.objectContaining({ name: "web", namespace: ns, uid: created.metadata.uid }) });
+    expect(rows.web.object).toEqual({
+      kind: "PartialObjectMetadata",
+      apiVersion: "meta.k8s.io/v1",
+      metadata: expect.objectContaining({ name: "web", namespace: ns, uid: created.metadata.uid }),
+    });
     expect(rows.np.cells[4]).toMatch(/^80:3\d{4}\/TCP$/);
     expect(rows.lb.cells[3]).toBe(`lb-${ns}.lb.svcedge.local,198.18.0.1`);
     expect(rows.ext.cells.slice(1, 4)).toEqual(["ExternalName", "<none>", "example.com"]);
@@ -35,7 +55,15 @@ describe("Tables", () => {
     const none = await json(await call("GET", `/api/v1/namespaces/${ns}/services/one?includeObject=None`, undefined, { accept: TABLE }));
     expect(none.rows[0].object).toBeUndefined();
     expect((await call("GET", `/api/v1/namespaces/${ns}/services/one?includeObject=All`, undefined, { accept: TABLE })).status).toBe(400);
-    expect((await json(await call("GET", `/api/v1/namespaces/${ns}/services/one`, undefined, { accept: "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json" }))).kind).toBe("Service");
+    expect(
+      (
+        await json(
+          await call("GET", `/api/v1/namespaces/${ns}/services/one`, undefined, {
+            accept: "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+          }),
+        )
+      ).kind,
+    ).toBe("Service");
   });
 
   it("prints Pods, EndpointSlices, Nodes and Namespaces", async () => {
@@ -48,9 +76,25 @@ describe("Tables", () => {
     const slices = await json(await call("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, undefined, { accept: TABLE }));
     expect(columns(slices)).toEqual(["Name", "AddressType", "Ports", "Endpoints", "Age"]);
     expect(slices.rows[0].cells.slice(1, 4)).toEqual(["IPv4", "8080", "198.18.0.21"]);
-    await call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: `tbl-${ns}`, labels: { "node-role.kubernetes.io/edge": "" } }, status: { addresses: [{ type: "InternalIP", address: "198.18.1.1" }] } });
+    await call("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: `tbl-${ns}`, labels: { "node-role.kubernetes.io/edge": "" } },
+      status: { addresses: [{ type: "InternalIP", address: "198.18.1.1" }] },
+    });
     const node = await json(await call("GET", `/api/v1/nodes/tbl-${ns}`, undefined, { accept: TABLE }));
-    expect(columns(node)).toEqual(["Name", "Status", "Roles", "Age", "Version", "Internal-IP*", "External-IP*", "OS-Image*", "Kernel-Version*", "Container-Runtime*"]);
+    expect(columns(node)).toEqual([
+      "Name",
+      "Status",
+      "Roles",
+      "Age",
+      "Version",
+      "Internal-IP*",
+      "External-IP*",
+      "OS-Image*",
+      "Kernel-Version*",
+      "Container-Runtime*",
+    ]);
     expect(node.rows[0].cells.slice(0, 3)).toEqual([`tbl-${ns}`, "Unknown", "edge"]);
     expect(node.rows[0].cells[5]).toBe("198.18.1.1");
     const nsTable = await json(await call("GET", `/api/v1/namespaces/${ns}`, undefined, { accept: TABLE }));
@@ -85,9 +129,11 @@ describe("Tables", () => {
   });
 
   it("words ages like kubectl", () => {
-    expect([0, 59_000, 119_000, 120_000, 125_000, 600_000, 3 * 3600_000, 7.5 * 3600_000, 30 * 3600_000, 50 * 3600_000, 400 * 86400_000, 3 * 365 * 86400_000].map(humanDuration)).toEqual([
-      "0s", "59s", "119s", "2m", "2m5s", "10m", "3h", "7h30m", "30h", "2d2h", "400d", "3y",
-    ]);
+    expect(
+      [0, 59_000, 119_000, 120_000, 125_000, 600_000, 3 * 3600_000, 7.5 * 3600_000, 30 * 3600_000, 50 * 3600_000, 400 * 86400_000, 3 * 365 * 86400_000].map(
+        humanDuration,
+      ),
+    ).toEqual(["0s", "59s", "119s", "2m", "2m5s", "10m", "3h", "7h30m", "30h", "2d2h", "400d", "3y"]);
     expect(humanDuration(-3000)).toBe("<invalid>");
   });
 });

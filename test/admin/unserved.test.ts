@@ -6,11 +6,24 @@ const SERVED = "svcedge serves Services, Pods, EndpointSlices, Nodes, Namespaces
 
 describe("kinds svcedge does not serve", () => {
   it("a Deployment's path answers 404 naming the kinds svcedge serves", async () => {
-    for (const path of ["/apis/apps/v1/namespaces/default/deployments", "/apis/apps/v1/namespaces/default/deployments/web", "/api/v1/namespaces/default/configmaps", "/api/v2/namespaces/default/services"]) {
-      const res = await call(path.endsWith("deployments") ? "POST" : "GET", path, path.endsWith("deployments") ? { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" } } : undefined);
+    for (const path of [
+      "/apis/apps/v1/namespaces/default/deployments",
+      "/apis/apps/v1/namespaces/default/deployments/web",
+      "/api/v1/namespaces/default/configmaps",
+      "/api/v2/namespaces/default/services",
+    ]) {
+      const res = await call(
+        path.endsWith("deployments") ? "POST" : "GET",
+        path,
+        path.endsWith("deployments") ? { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" } } : undefined,
+      );
       expect(res.status, path).toBe(404);
       expect(res.headers.get("warning"), path).toBe(`299 - "${SERVED}"`);
-      expect(await json(res), path).toMatchObject({ kind: "Status", reason: "NotFound", message: `the server could not find the requested resource: ${SERVED}` });
+      expect(await json(res), path).toMatchObject({
+        kind: "Status",
+        reason: "NotFound",
+        message: `the server could not find the requested resource: ${SERVED}`,
+      });
     }
   });
 

@@ -43,7 +43,9 @@ describe("a write with thousands of unknown fields", () => {
     expect(warnings.length).toBeLessThan(300);
     expect(header.length).toBeLessThan(16 * 1024);
     expect(warnings[0]).toBe('unknown field "spec.extra0"');
-    expect(warnings.at(-1)).toBe(`${count - (warnings.length - 1)} more warnings were dropped: a response carries at most ${MAX_WARNING_RUNES_TOTAL} characters of warnings`);
+    expect(warnings.at(-1)).toBe(
+      `${count - (warnings.length - 1)} more warnings were dropped: a response carries at most ${MAX_WARNING_RUNES_TOTAL} characters of warnings`,
+    );
     expect((await json(res)).metadata.labels).toEqual({ changed: "yes" });
 
     const stored = await json(await call("GET", `/api/v1/namespaces/${ns}/services/wide`));

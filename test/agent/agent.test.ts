@@ -18,7 +18,11 @@ let worker: LocalWorker;
 let token = "";
 
 async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${worker.url}${path}`, { method, headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(`${worker.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const json = (await res.json()) as T;
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -65,7 +69,10 @@ describe("the CLI process", () => {
   });
 
   it("--dry-run prints the ruleset for each kernel backend and writes nothing", async () => {
-    const svc = await admin<Service>("POST", "/api/v1/namespaces/default/services", { metadata: { name: "dry" }, spec: { type: "NodePort", ports: [{ port: 80 }] } });
+    const svc = await admin<Service>("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "dry" },
+      spec: { type: "NodePort", ports: [{ port: 80 }] },
+    });
     const nft = await runAgent(["--api", worker.url, "--node", NODE, "--dry-run", "--node-ip", "198.18.0.1"], { env: { SVCEDGE_TOKEN: token } });
     expect(nft.code, nft.stderr).toBe(0);
     expect(nft.stdout).toContain("table ip svcedge {");
@@ -96,7 +103,11 @@ describe("a running agent", () => {
     });
     podPort = await new Promise<number>((r) => pod.listen(0, "127.0.0.1", () => r((pod.address() as { port: number }).port)));
     metricsPort = await freePort();
-    const options = parseOptions(["--api", worker.url, "--node", NODE, "--backend", "userspace", "--node-ip", "127.0.0.1", "--metrics-port", String(metricsPort), "--lease-duration", "8"], { SVCEDGE_TOKEN: token }, { readFile: () => "", hostname: () => "h" });
+    const options = parseOptions(
+      ["--api", worker.url, "--node", NODE, "--backend", "userspace", "--node-ip", "127.0.0.1", "--metrics-port", String(metricsPort), "--lease-duration", "8"],
+      { SVCEDGE_TOKEN: token },
+      { readFile: () => "", hostname: () => "h" },
+    );
     const log = createLogger({ level: "debug", secrets: [token], write: (l) => lines.push(l) });
     agent = new Agent({ client: new ApiClient({ baseUrl: worker.url, token }), options, log: log.with({ node: NODE }) });
     await agent.start();
@@ -108,35 +119,70 @@ describe("a running agent", () => {
 
   it("registers its Node with its addresses and holds a Lease renewed every quarter of its duration", async () => {
     const node = await admin<Node>("GET", `/api/v1/nodes/${NODE}`);
-    expect(node.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: NODE }]);
+    expect(node.status?.addresses).toEqual([
+      { type: "InternalIP", address: "127.0.0.1" },
+      { type: "Hostname", address: NODE },
+    ]);
     const first = await admin<Lease>("GET", leasePath(NODE));
     expect(first.spec).toMatchObject({ holderIdentity: NODE, leaseDurationSeconds: 8 });
-    const renewed = await waitFor("a lease renewal", 10_000, async () => {
-      const l = await admin<Lease>("GET", leasePath(NODE));
-      return l.spec.renewTime !== first.spec.renewTime ? l : undefined;
-    }, 250);
+    const renewed = await waitFor(
+      "a lease renewal",
+      10_000,
+      async () => {
+        const l = await admin<Lease>("GET", leasePath(NODE));
+        return l.spec.renewTime !== first.spec.renewTime ? l : undefined;
+      },
+      250,
+    );
     expect(Date.parse(renewed.spec.renewTime!) - Date.parse(first.spec.renewTime!)).toBeGreaterThanOrEqual(1900);
   });
 
   it("probes its pod, reports Ready transitions as Pod status, and proxies only to a ready pod", async () => {
-    await admin("POST", "/api/v1/namespaces/default/services", { metadata: { name: "hi" }, spec: { type: "NodePort", selector: { app: "hi" }, ports: [{ port: 80, targetPort: "http" }] } });
+    await admin("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "hi" },
+      spec: { type: "NodePort", selector: { app: "hi" }, ports: [{ port: 80, targetPort: "http" }] },
+    });
     await admin("POST", "/api/v1/namespaces/default/pods", {
       metadata: { name: "hi-1", labels: { app: "hi" } },
-      spec: { nodeName: NODE, containers: [{ name: "c", ports: [{ name: "http", containerPort: podPort }], readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1, failureThreshold: 1 } }] },
+      spec: {
+        nodeName: NODE,
+        containers: [
+          {
+            name: "c",
+            ports: [{ name: "http", containerPort: podPort }],
+            readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1, failureThreshold: 1 },
+          },
+        ],
+      },
       status: { podIP: "127.0.0.1" },
     });
     const ready = (p: Pod) => p.status?.conditions?.find((c) => c.type === "Ready")?.status;
-    await waitFor("Ready=True", 15_000, async () => (ready(await admin<Pod>("GET", "/api/v1/namespaces/default/pods/hi-1")) === "True" ? true : undefined), 200);
+    await waitFor(
+      "Ready=True",
+      15_000,
+      async () => (ready(await admin<Pod>("GET", "/api/v1/namespaces/default/pods/hi-1")) === "True" ? true : undefined),
+      200,
+    );
     const svc = await admin<Service>("GET", "/api/v1/namespaces/default/services/hi");
     const nodePort = svc.spec.ports?.[0]?.nodePort ?? 0;
     const body = await waitFor("the NodePort to answer", 15_000, () => getFresh(`http://127.0.0.1:${nodePort}/`), 200);
     expect(body).toBe("pod says hi");
 
     healthy = false;
-    await waitFor("Ready=False", 15_000, async () => (ready(await admin<Pod>("GET", "/api/v1/namespaces/default/pods/hi-1")) === "False" ? true : undefined), 200);
+    await waitFor(
+      "Ready=False",
+      15_000,
+      async () => (ready(await admin<Pod>("GET", "/api/v1/namespaces/default/pods/hi-1")) === "False" ? true : undefined),
+      200,
+    );
     await waitFor("the NodePort to refuse", 15_000, async () => ((await getFresh(`http://127.0.0.1:${nodePort}/`)) === undefined ? true : undefined), 200);
     healthy = true;
-    await waitFor("Ready=True again", 15_000, async () => (ready(await admin<Pod>("GET", "/api/v1/namespaces/default/pods/hi-1")) === "True" ? true : undefined), 200);
+    await waitFor(
+      "Ready=True again",
+      15_000,
+      async () => (ready(await admin<Pod>("GET", "/api/v1/namespaces/default/pods/hi-1")) === "True" ? true : undefined),
+      200,
+    );
   }, 60_000);
 
   it("serves /metrics in Prometheus text format", async () => {

@@ -1,20 +1,73 @@
 import { describe, expect, it } from "vitest";
 import { OPTION_SPECS, OptionError, parseOptions, usage } from "../../src/agent/cli-options";
 
-const io = { readFile: (p: string) => (p === "/tok" ? "file-token\n" : (() => { throw Object.assign(new Error("nope"), { code: "ENOENT" }); })()), hostname: () => "Host-A" };
+const io = {
+  readFile: (p: string) =>
+    p === "/tok"
+      ? "file-token\n"
+      : (() => {
+          throw Object.assign(new Error("nope"), { code: "ENOENT" });
+        })(),
+  hostname: () => "Host-A",
+};
 const base = ["--api", "http://127.0.0.1:8787", "--token", "t0k"];
 const parse = (argv: string[], env: Record<string, string> = {}) => parseOptions(argv, env, io);
 
 describe("parseOptions", () => {
   it("fills defaults", () => {
     const o = parse(base);
-    expect(o).toMatchObject({ api: "http://127.0.0.1:8787", token: "t0k", node: "host-a", backend: "nftables", nodeIPs: [], clusterCIDRs: [], metricsPort: 0, metricsAddress: "127.0.0.1", leaseDurationSeconds: 40, logLevel: "info", dryRun: false, cleanup: false });
+    expect(o).toMatchObject({
+      api: "http://127.0.0.1:8787",
+      token: "t0k",
+      node: "host-a",
+      backend: "nftables",
+      nodeIPs: [],
+      clusterCIDRs: [],
+      metricsPort: 0,
+      metricsAddress: "127.0.0.1",
+      leaseDurationSeconds: 40,
+      logLevel: "info",
+      dryRun: false,
+      cleanup: false,
+    });
     expect(o.podManifests).toBeUndefined();
   });
 
   it("reads every option from flags, in both --flag value and --flag=value forms", () => {
-    const o = parse([...base, "--node=n1", "--backend", "iptables", "--pod-manifests", "/m", "--node-ip", "198.18.0.1", "--node-ip=198.18.0.2,198.18.0.3", "--cluster-cidr", "198.18.1.0/24", "--metrics-port", "10249", "--metrics-address", "0.0.0.0", "--lease-duration", "8", "--log-level", "debug", "--dry-run"]);
-    expect(o).toMatchObject({ node: "n1", backend: "iptables", podManifests: "/m", nodeIPs: ["198.18.0.1", "198.18.0.2", "198.18.0.3"], clusterCIDRs: ["198.18.1.0/24"], metricsPort: 10249, metricsAddress: "0.0.0.0", leaseDurationSeconds: 8, logLevel: "debug", dryRun: true });
+    const o = parse([
+      ...base,
+      "--node=n1",
+      "--backend",
+      "iptables",
+      "--pod-manifests",
+      "/m",
+      "--node-ip",
+      "198.18.0.1",
+      "--node-ip=198.18.0.2,198.18.0.3",
+      "--cluster-cidr",
+      "198.18.1.0/24",
+      "--metrics-port",
+      "10249",
+      "--metrics-address",
+      "0.0.0.0",
+      "--lease-duration",
+      "8",
+      "--log-level",
+      "debug",
+      "--dry-run",
+    ]);
+    expect(o).toMatchObject({
+      node: "n1",
+      backend: "iptables",
+      podManifests: "/m",
+      nodeIPs: ["198.18.0.1", "198.18.0.2", "198.18.0.3"],
+      clusterCIDRs: ["198.18.1.0/24"],
+      metricsPort: 10249,
+      metricsAddress: "0.0.0.0",
+      leaseDurationSeconds: 8,
+      logLevel: "debug",
+      dryRun: true,
+    });
   });
 
   it("takes every option from its environment variable, and lets flags win", () => {
@@ -32,8 +85,25 @@ describe("parseOptions", () => {
       SVCEDGE_LOG_LEVEL: "warn",
       SVCEDGE_DRY_RUN: "true",
     };
-    expect(parse([], env)).toMatchObject({ api: "https://api.example", token: "env-token", node: "n2", backend: "userspace", podManifests: "/pods", nodeIPs: ["198.18.0.1", "198.18.0.2"], clusterCIDRs: ["198.18.4.0/22"], metricsPort: 9100, metricsAddress: "::1", leaseDurationSeconds: 20, logLevel: "warn", dryRun: true });
-    expect(parse(["--backend", "nftables", "--node-ip", "198.18.9.9", "--dry-run=false"], env)).toMatchObject({ backend: "nftables", nodeIPs: ["198.18.9.9"], dryRun: false });
+    expect(parse([], env)).toMatchObject({
+      api: "https://api.example",
+      token: "env-token",
+      node: "n2",
+      backend: "userspace",
+      podManifests: "/pods",
+      nodeIPs: ["198.18.0.1", "198.18.0.2"],
+      clusterCIDRs: ["198.18.4.0/22"],
+      metricsPort: 9100,
+      metricsAddress: "::1",
+      leaseDurationSeconds: 20,
+      logLevel: "warn",
+      dryRun: true,
+    });
+    expect(parse(["--backend", "nftables", "--node-ip", "198.18.9.9", "--dry-run=false"], env)).toMatchObject({
+      backend: "nftables",
+      nodeIPs: ["198.18.9.9"],
+      dryRun: false,
+    });
     expect(parse(["--cleanup"], { SVCEDGE_CLEANUP: "0" }).cleanup).toBe(true);
     expect(parse([], { SVCEDGE_CLEANUP: "1" }).cleanup).toBe(true);
   });

@@ -15,7 +15,14 @@ import { dataOf, digIn } from "./dns/dig";
 import { describeNetns, NetnsLab } from "./netns";
 
 // 198.18.0.0/15 only: root ↔ node on .130, node ↔ pod on .131; dnsmasq's name lives in .132.
-const ADDR = { root: "198.18.130.1", node: "198.18.130.2", nodePodSide: "198.18.131.1", pod: "198.18.131.2", external: "198.18.132.10", serviceCIDR: "198.19.128.0/20" };
+const ADDR = {
+  root: "198.18.130.1",
+  node: "198.18.130.2",
+  nodePodSide: "198.18.131.1",
+  pod: "198.18.131.2",
+  external: "198.18.132.10",
+  serviceCIDR: "198.19.128.0/20",
+};
 const PORT = { api: 18787, upstream: 15353, metrics: 10259 };
 const EXTERNAL_NAME = "www.example.test";
 const NODE = "dns-node";
@@ -63,17 +70,64 @@ describeNetns("cluster DNS: real dig from a pod namespace through the node's age
     await lab.link({ ns: "node", cidr: `${ADDR.nodePodSide}/24` }, { ns: "pod", cidr: `${ADDR.pod}/24` });
     await lab.must("pod", ["ip", "route", "add", "default", "via", ADDR.nodePodSide]);
     // The node's upstream resolver: dnsmasq answers for example.test (one name in it) and nothing else.
-    dnsmasq = spawn("dnsmasq", ["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file", "--bind-interfaces", `--listen-address=${ADDR.root}`, `--port=${PORT.upstream}`, `--host-record=${EXTERNAL_NAME},${ADDR.external}`, "--local-ttl=60", "--local=/example.test/", "--user=root"], { stdio: "ignore" });
+    dnsmasq = spawn(
+      "dnsmasq",
+      [
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--conf-file=/dev/null",
+        "--pid-file",
+        "--bind-interfaces",
+        `--listen-address=${ADDR.root}`,
+        `--port=${PORT.upstream}`,
+        `--host-record=${EXTERNAL_NAME},${ADDR.external}`,
+        "--local-ttl=60",
+        "--local=/example.test/",
+        "--user=root",
+      ],
+      { stdio: "ignore" },
+    );
     worker = await startLocalWorker({ ip: ADDR.root, port: PORT.api, vars: { SERVICE_CIDR: ADDR.serviceCIDR }, readyTimeoutMs: 90_000 });
     const token = (await admin<{ status: { token: string } }>("POST", `/api/v1/nodes/${NODE}/token`)).status.token;
     // Objects present before the agent starts (listed) and after (watched) both count.
-    const nginx = await admin<Service>("POST", "/api/v1/namespaces/default/services", { metadata: { name: "nginx" }, spec: { selector: { app: "nginx" }, ports: [{ name: "http", port: 80 }] } });
+    const nginx = await admin<Service>("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "nginx" },
+      spec: { selector: { app: "nginx" }, ports: [{ name: "http", port: 80 }] },
+    });
     nginxIP = nginx.spec.clusterIP!;
     agent = startAgent(
-      ["--api", worker.url, "--node", NODE, "--node-ip", ADDR.node, "--dns-addr", ADDR.nodePodSide, "--dns-upstream", `${ADDR.root}:${PORT.upstream}`, "--dns-ttl", String(TTL), "--metrics-port", String(PORT.metrics), "--metrics-address", ADDR.node],
+      [
+        "--api",
+        worker.url,
+        "--node",
+        NODE,
+        "--node-ip",
+        ADDR.node,
+        "--dns-addr",
+        ADDR.nodePodSide,
+        "--dns-upstream",
+        `${ADDR.root}:${PORT.upstream}`,
+        "--dns-ttl",
+        String(TTL),
+        "--metrics-port",
+        String(PORT.metrics),
+        "--metrics-address",
+        ADDR.node,
+      ],
       { netns: lab.ns("node"), env: { SVCEDGE_TOKEN: token } },
     );
-    await waitFor("the agent to serve DNS", SETTLE_TIMEOUT_MS, () => (agent!.logs().some((l) => l.msg === "serving cluster DNS") ? true : agent!.child.exitCode !== null ? Promise.reject(new Error(agent!.output())) : undefined), 200);
+    await waitFor(
+      "the agent to serve DNS",
+      SETTLE_TIMEOUT_MS,
+      () =>
+        agent!.logs().some((l) => l.msg === "serving cluster DNS")
+          ? true
+          : agent!.child.exitCode !== null
+            ? Promise.reject(new Error(agent!.output()))
+            : undefined,
+      200,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -107,12 +161,20 @@ describeNetns("cluster DNS: real dig from a pod namespace through the node's age
       endpoints,
       ports: [{ name: "pg", protocol: "TCP", port: 5432 }],
     });
-    await admin("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", slice("db-v4", "IPv4", [
-      { addresses: ["198.18.131.10"], hostname: "db-0", conditions: { ready: true } },
-      { addresses: ["198.18.131.11"], conditions: { ready: true } },
-      { addresses: ["198.18.131.12"], hostname: "db-2", conditions: { ready: false } },
-    ]));
-    await admin("POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", slice("db-v6", "IPv6", [{ addresses: ["2001:db8:131::10"], hostname: "db-0", conditions: { ready: true } }]));
+    await admin(
+      "POST",
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+      slice("db-v4", "IPv4", [
+        { addresses: ["198.18.131.10"], hostname: "db-0", conditions: { ready: true } },
+        { addresses: ["198.18.131.11"], conditions: { ready: true } },
+        { addresses: ["198.18.131.12"], hostname: "db-2", conditions: { ready: false } },
+      ]),
+    );
+    await admin(
+      "POST",
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+      slice("db-v6", "IPv6", [{ addresses: ["2001:db8:131::10"], hostname: "db-0", conditions: { ready: true } }]),
+    );
     const a = await waitFor("the headless Service's A records", SETTLE_TIMEOUT_MS, async () => {
       const r = await dig([fqdn("db"), "A"]);
       return r.answer.length === 2 ? r : undefined;
@@ -130,7 +192,12 @@ describeNetns("cluster DNS: real dig from a pod namespace through the node's age
   });
 
   it("an endpoint change reaches the answer within TTL + sync time", async () => {
-    await admin("PATCH", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/db-v4", { endpoints: [{ addresses: ["198.18.131.13"], hostname: "db-0", conditions: { ready: true } }] }, "application/merge-patch+json");
+    await admin(
+      "PATCH",
+      "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/db-v4",
+      { endpoints: [{ addresses: ["198.18.131.13"], hostname: "db-0", conditions: { ready: true } }] },
+      "application/merge-patch+json",
+    );
     await waitFor("db-0 to move to 198.18.131.13", TTL * 1000 + SYNC_ALLOWANCE_MS, async () => {
       const r = await dig([`db-0.${fqdn("db")}`, "A"]);
       return dataOf(r, "A").join() === "198.18.131.13" ? true : undefined;
@@ -144,13 +211,22 @@ describeNetns("cluster DNS: real dig from a pod namespace through the node's age
       spec: { containers: [{ name: "peer", readinessProbe: { tcpSocket: { port: 2380 } } }] },
     });
     await admin("PATCH", "/api/v1/namespaces/default/pods/peer-0/status", { status: { podIP: "198.18.131.20" } }, "application/merge-patch+json");
-    await admin("POST", "/api/v1/namespaces/default/services", { metadata: { name: "peer" }, spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: { app: "peer" }, ports: [{ name: "peer", port: 2380 }] } });
-    await waitFor("the not-ready pod to be published", SETTLE_TIMEOUT_MS, async () => (dataOf(await dig([fqdn("peer"), "A"]), "A").join() === "198.18.131.20" ? true : undefined));
+    await admin("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "peer" },
+      spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: { app: "peer" }, ports: [{ name: "peer", port: 2380 }] },
+    });
+    await waitFor("the not-ready pod to be published", SETTLE_TIMEOUT_MS, async () =>
+      dataOf(await dig([fqdn("peer"), "A"]), "A").join() === "198.18.131.20" ? true : undefined,
+    );
     // The pod never became ready (its probe has no agent to run it): without the flag there is no ready endpoint, NXDOMAIN (spec 2.4.1).
     await admin("PATCH", "/api/v1/namespaces/default/services/peer", { spec: { publishNotReadyAddresses: false } }, "application/merge-patch+json");
-    await waitFor("NXDOMAIN without publishNotReadyAddresses", TTL * 1000 + SYNC_ALLOWANCE_MS, async () => ((await dig([fqdn("peer"), "A"])).status === "NXDOMAIN" ? true : undefined));
+    await waitFor("NXDOMAIN without publishNotReadyAddresses", TTL * 1000 + SYNC_ALLOWANCE_MS, async () =>
+      (await dig([fqdn("peer"), "A"])).status === "NXDOMAIN" ? true : undefined,
+    );
     await admin("PATCH", "/api/v1/namespaces/default/services/peer", { spec: { publishNotReadyAddresses: true } }, "application/merge-patch+json");
-    await waitFor("published again", TTL * 1000 + SYNC_ALLOWANCE_MS, async () => (dataOf(await dig([fqdn("peer"), "A"]), "A").join() === "198.18.131.20" ? true : undefined));
+    await waitFor("published again", TTL * 1000 + SYNC_ALLOWANCE_MS, async () =>
+      dataOf(await dig([fqdn("peer"), "A"]), "A").join() === "198.18.131.20" ? true : undefined,
+    );
   });
 
   it("an ExternalName Service is a CNAME, followed through the upstream resolver", async () => {
@@ -206,7 +282,10 @@ describeNetns("cluster DNS: real dig from a pod namespace through the node's age
 
   it("an address that is not the node's: one line, exit 1", async () => {
     const token = (await admin<{ status: { token: string } }>("POST", "/api/v1/nodes/dns-node-2/token")).status.token;
-    const r = await runAgent(["--api", worker!.url, "--node", "dns-node-2", "--node-ip", ADDR.node, "--dns-addr", "198.18.133.1", "--dns-upstream", `${ADDR.root}:${PORT.upstream}`], { netns: lab!.ns("node"), env: { SVCEDGE_TOKEN: token } });
+    const r = await runAgent(
+      ["--api", worker!.url, "--node", "dns-node-2", "--node-ip", ADDR.node, "--dns-addr", "198.18.133.1", "--dns-upstream", `${ADDR.root}:${PORT.upstream}`],
+      { netns: lab!.ns("node"), env: { SVCEDGE_TOKEN: token } },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.split("\n").filter((l) => l.startsWith("svcedge-agent:"))).toEqual(["svcedge-agent: cannot serve DNS on 198.18.133.1:53: EADDRNOTAVAIL"]);
     expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -17,10 +17,42 @@ describe("cluster DNS flags", () => {
   });
 
   it("read flags and variables; the port defaults to 53", () => {
-    const o = parse([...base, "--dns-addr", "198.18.0.53", "--dns-upstream", "198.18.0.1", "--dns-upstream=[2001:db8::1]:5353", "--dns-ttl", "30", "--dns-zone", "Example.Internal."]);
-    expect(o).toMatchObject({ dnsAddr: { host: "198.18.0.53", port: 53 }, dnsUpstreams: [{ host: "198.18.0.1", port: 53 }, { host: "2001:db8::1", port: 5353 }], dnsTTLSeconds: 30, dnsZone: "example.internal" });
-    const e = parse(base, { SVCEDGE_DNS_ADDR: "198.18.0.53:5353", SVCEDGE_DNS_UPSTREAMS: "198.18.0.1, 198.18.0.2:54", SVCEDGE_DNS_TTL: "0", SVCEDGE_DNS_ZONE: "lab.test" });
-    expect(e).toMatchObject({ dnsAddr: { host: "198.18.0.53", port: 5353 }, dnsUpstreams: [{ host: "198.18.0.1", port: 53 }, { host: "198.18.0.2", port: 54 }], dnsTTLSeconds: 0, dnsZone: "lab.test" });
+    const o = parse([
+      ...base,
+      "--dns-addr",
+      "198.18.0.53",
+      "--dns-upstream",
+      "198.18.0.1",
+      "--dns-upstream=[2001:db8::1]:5353",
+      "--dns-ttl",
+      "30",
+      "--dns-zone",
+      "Example.Internal.",
+    ]);
+    expect(o).toMatchObject({
+      dnsAddr: { host: "198.18.0.53", port: 53 },
+      dnsUpstreams: [
+        { host: "198.18.0.1", port: 53 },
+        { host: "2001:db8::1", port: 5353 },
+      ],
+      dnsTTLSeconds: 30,
+      dnsZone: "example.internal",
+    });
+    const e = parse(base, {
+      SVCEDGE_DNS_ADDR: "198.18.0.53:5353",
+      SVCEDGE_DNS_UPSTREAMS: "198.18.0.1, 198.18.0.2:54",
+      SVCEDGE_DNS_TTL: "0",
+      SVCEDGE_DNS_ZONE: "lab.test",
+    });
+    expect(e).toMatchObject({
+      dnsAddr: { host: "198.18.0.53", port: 5353 },
+      dnsUpstreams: [
+        { host: "198.18.0.1", port: 53 },
+        { host: "198.18.0.2", port: 54 },
+      ],
+      dnsTTLSeconds: 0,
+      dnsZone: "lab.test",
+    });
   });
 
   it.each([
@@ -54,7 +86,12 @@ describe("--print-resolv-conf", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(podResolvConf("shop", "cluster.local", { host: "198.18.0.53", port: 53 }));
-    expect(r.stdout.split("\n").filter((l) => !l.startsWith("#"))).toEqual(["nameserver 198.18.0.53", "search shop.svc.cluster.local svc.cluster.local cluster.local", "options ndots:5", ""]);
+    expect(r.stdout.split("\n").filter((l) => !l.startsWith("#"))).toEqual([
+      "nameserver 198.18.0.53",
+      "search shop.svc.cluster.local svc.cluster.local cluster.local",
+      "options ndots:5",
+      "",
+    ]);
   });
 
   it("warns in a comment when the port is not 53 (resolv.conf cannot name one)", async () => {

@@ -10,7 +10,20 @@ import * as dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSelf } from "../../src/agent/dns/forwarder";
 import { waitFor } from "../e2e/lab/agent-process";
-import { decodeReply, freeUdpPort, namespaceObject, query, queryPacket, rrLines, sendTcp, sendUdp, serviceObject, sliceObject, startTestDns, type TestDns } from "./dns/client";
+import {
+  decodeReply,
+  freeUdpPort,
+  namespaceObject,
+  query,
+  queryPacket,
+  rrLines,
+  sendTcp,
+  sendUdp,
+  serviceObject,
+  sliceObject,
+  startTestDns,
+  type TestDns,
+} from "./dns/client";
 
 /** Enough endpoints that their A records overflow 512 bytes, and 1232 too. */
 const MANY = 80;
@@ -18,7 +31,13 @@ const manyIPs = Array.from({ length: MANY }, (_, i) => `198.18.${8 + Math.floor(
 
 function addBigHeadless(dns: TestDns, name: string): void {
   dns.add(serviceObject("default", name, { clusterIP: "None", ports: [{ name: "http", protocol: "TCP", port: 80 }] }));
-  dns.add(sliceObject("default", name, `${name}-1`, { addressType: "IPv4", ports: [{ name: "http", protocol: "TCP", port: 80 }], endpoints: manyIPs.map((ip) => ({ addresses: [ip] })) }));
+  dns.add(
+    sliceObject("default", name, `${name}-1`, {
+      addressType: "IPv4",
+      ports: [{ name: "http", protocol: "TCP", port: 80 }],
+      endpoints: manyIPs.map((ip) => ({ addresses: [ip] })),
+    }),
+  );
 }
 
 let dns: TestDns;
@@ -77,7 +96,14 @@ describe("malformed messages", () => {
   });
 
   it("two questions get FORMERR; another opcode gets NOTIMP", async () => {
-    const two = dnsPacket.encode({ type: "query", id: 9, questions: [{ name: "a.cluster.local", type: "A" }, { name: "b.cluster.local", type: "A" }] });
+    const two = dnsPacket.encode({
+      type: "query",
+      id: 9,
+      questions: [
+        { name: "a.cluster.local", type: "A" },
+        { name: "b.cluster.local", type: "A" },
+      ],
+    });
     expect(decodeReply((await sendUdp(dns.address, two))!).rcode).toBe("FORMERR");
     const update = queryPacket("nginx.default.svc.cluster.local", "A", { id: 10 });
     update.writeUInt16BE((update.readUInt16BE(2) & ~0x7800) | (5 << 11), 2);

@@ -26,7 +26,14 @@ it("lists, watches, resumes after an outage, and relists on 410 once the history
   await worker.admin("POST", "/api/v1/namespaces/default/services", service("before"));
   const changes: Change<Service>[] = [];
   const reconnects: string[] = [];
-  const inf = new Informer<Service>({ client, path: "/api/v1/services", resource: "services", onChange: (c) => changes.push(c), onReconnect: (_r, reason) => reconnects.push(reason), backoff: { initialMs: 100, maxMs: 500 } });
+  const inf = new Informer<Service>({
+    client,
+    path: "/api/v1/services",
+    resource: "services",
+    onChange: (c) => changes.push(c),
+    onReconnect: (_r, reason) => reconnects.push(reason),
+    backoff: { initialMs: 100, maxMs: 500 },
+  });
   await inf.start();
   try {
     expect(keys(inf)).toContain("default/before");
@@ -51,7 +58,13 @@ it("lists, watches, resumes after an outage, and relists on 410 once the history
     // Other resources fill the history past its byte bound (32 MiB, ~0.4 MB a change) while
     // this watch sees nothing of them; after the next outage its resourceVersion is compacted.
     await worker.admin<Pod>("POST", "/api/v1/namespaces/default/pods", { metadata: { name: "p" }, spec: { containers: [{ name: "c" }] } });
-    for (let i = 0; i < 90; i++) await worker.admin<Pod>("PATCH", "/api/v1/namespaces/default/pods/p", { metadata: { annotations: { big: "x".repeat(200_000 + i) } } }, "application/merge-patch+json");
+    for (let i = 0; i < 90; i++)
+      await worker.admin<Pod>(
+        "PATCH",
+        "/api/v1/namespaces/default/pods/p",
+        { metadata: { annotations: { big: "x".repeat(200_000 + i) } } },
+        "application/merge-patch+json",
+      );
     const reconnectsBefore = reconnects.length;
     await worker.stop();
     await waitFor("the broken watch to be noticed", 20_000, () => (reconnects.length > reconnectsBefore ? true : undefined));

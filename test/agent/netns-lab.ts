@@ -96,7 +96,10 @@ export class NetnsLab {
     const base = `se${randomBytes(IFNAME_RANDOM_BYTES).toString("hex")}${this.links++}`;
     const [ifA, ifB] = [`${base}a`, `${base}b`];
     await mustRun(["ip", "link", "add", ifA, "netns", this.ns(a.ns), "type", "veth", "peer", "name", ifB, "netns", this.ns(b.ns)]);
-    for (const [end, ifname] of [[a, ifA], [b, ifB]] as const) {
+    for (const [end, ifname] of [
+      [a, ifA],
+      [b, ifB],
+    ] as const) {
       await this.must(end.ns, ["ip", "addr", "add", end.cidr, "dev", ifname]);
       await this.must(end.ns, ["ip", "link", "set", ifname, "up"]);
     }

@@ -16,9 +16,11 @@ export function describeNetns(name: string, tools: string[], body: () => void): 
     return;
   }
   if (process.env.REQUIRE_NETNS === "1") {
-    describe(name, () => it("has what network namespace tests need (REQUIRE_NETNS=1)", () => {
-      throw new Error(reason);
-    }));
+    describe(name, () =>
+      it("has what network namespace tests need (REQUIRE_NETNS=1)", () => {
+        throw new Error(reason);
+      }),
+    );
     return;
   }
   console.warn(`skipping "${name}": ${reason}`);

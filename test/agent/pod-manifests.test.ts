@@ -46,14 +46,25 @@ describe("reading a manifest folder", () => {
     const d = mkdtempSync(join(tmpdir(), "svcedge-read-"));
     try {
       writeFileSync(join(d, "two.yaml"), pod("a", "198.18.0.1") + "---\n" + pod("b", "198.18.0.2") + "---\nkind: Service\nmetadata: {name: s}\n");
-      writeFileSync(join(d, "one.json"), JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "c", namespace: "other" }, spec: { containers: [] } }));
+      writeFileSync(
+        join(d, "one.json"),
+        JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "c", namespace: "other" }, spec: { containers: [] } }),
+      );
       writeFileSync(join(d, "dup.yml"), pod("a", "198.18.0.9"));
       writeFileSync(join(d, "elsewhere.yaml"), pod("e", "198.18.0.3").replace("spec:\n", "spec:\n  nodeName: other-node\n"));
       writeFileSync(join(d, "notes.txt"), "ignored");
       const read = await readManifestFolder(d, NODE);
-      expect(read.pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}@${p.spec.nodeName}`).sort()).toEqual([`default/a@${NODE}`, `default/b@${NODE}`, `other/c@${NODE}`]);
+      expect(read.pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}@${p.spec.nodeName}`).sort()).toEqual([
+        `default/a@${NODE}`,
+        `default/b@${NODE}`,
+        `other/c@${NODE}`,
+      ]);
       // Files are read in name order: dup.yml claims default/a first.
-      expect(read.errors).toEqual(['elsewhere.yaml#0: spec.nodeName "other-node" is not this node (node-m)', "two.yaml#0: Pod default/a is defined twice", 'two.yaml#2: kind "Service" is not Pod']);
+      expect(read.errors).toEqual([
+        'elsewhere.yaml#0: spec.nodeName "other-node" is not this node (node-m)',
+        "two.yaml#0: Pod default/a is defined twice",
+        'two.yaml#2: kind "Service" is not Pod',
+      ]);
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

@@ -27,7 +27,11 @@ function answerHealthCheck(stream: ServerHttp2Stream, headers: Record<string, st
     const service = body.length > 5 && body[5] === 0x0a ? body.subarray(7, 7 + body[6]!).toString() : "";
     grpcSeen.push({ path: String(headers[":path"]), contentType: String(headers["content-type"]), service });
     if (service === "hang") return;
-    if (service === "unimplemented") return void stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12", "grpc-message": "unknown service" }, { endStream: true });
+    if (service === "unimplemented")
+      return void stream.respond(
+        { ":status": 200, "content-type": "application/grpc", "grpc-status": "12", "grpc-message": "unknown service" },
+        { endStream: true },
+      );
     const status = service === "draining" ? 2 : 1;
     stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
     stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
@@ -35,7 +39,8 @@ function answerHealthCheck(stream: ServerHttp2Stream, headers: Record<string, st
   });
 }
 
-const listen = (srv: HttpServer | TcpServer | Http2Server): Promise<number> => new Promise((r) => srv.listen(0, "127.0.0.1", () => r((srv.address() as { port: number }).port)));
+const listen = (srv: HttpServer | TcpServer | Http2Server): Promise<number> =>
+  new Promise((r) => srv.listen(0, "127.0.0.1", () => r((srv.address() as { port: number }).port)));
 
 beforeAll(async () => {
   http = createHttpServer((req, res) => {
@@ -80,7 +85,10 @@ describe("runProbe", () => {
 
   it("sends the path, headers and kube-probe User-Agent; resolves a named port", async () => {
     seen.length = 0;
-    const o = await runProbe({ httpGet: { path: "healthz", port: "web", httpHeaders: [{ name: "X-Check", value: "1" }] } }, { podIP: "127.0.0.1", ports: [{ name: "web", containerPort: httpPort }] });
+    const o = await runProbe(
+      { httpGet: { path: "healthz", port: "web", httpHeaders: [{ name: "X-Check", value: "1" }] } },
+      { podIP: "127.0.0.1", ports: [{ name: "web", containerPort: httpPort }] },
+    );
     expect(o.result).toBe("success");
     expect(seen[0]!.path).toBe("/healthz");
     expect(seen[0]!.headers["x-check"]).toBe("1");
@@ -106,7 +114,10 @@ describe("runProbe", () => {
     expect(grpcSeen[0]).toEqual({ path: "/grpc.health.v1.Health/Check", contentType: "application/grpc", service: "ready" });
     expect(await runProbe({ grpc: { port: grpcPort } }, target)).toEqual({ result: "success", message: "SERVING" });
     expect(grpcSeen[1]!.service).toBe("");
-    expect(await runProbe({ grpc: { port: grpcPort, service: "draining" } }, target)).toEqual({ result: "failure", message: 'service unhealthy (responded with "NOT_SERVING")' });
+    expect(await runProbe({ grpc: { port: grpcPort, service: "draining" } }, target)).toEqual({
+      result: "failure",
+      message: 'service unhealthy (responded with "NOT_SERVING")',
+    });
     expect((await runProbe({ grpc: { port: grpcPort, service: "unimplemented" } }, target)).message).toMatch(/does not implement the grpc health protocol/);
     expect((await runProbe({ grpc: { port: grpcPort, service: "hang" } }, target, 200)).message).toBe("timeout: health rpc did not complete within 0.2s");
     expect((await runProbe({ grpc: { port: closedPort } }, target)).message).toMatch(/failed to connect service .*ECONNREFUSED/);
@@ -121,7 +132,13 @@ describe("runProbe", () => {
 describe("probe settings", () => {
   it("applies the core/v1 defaults", () => {
     expect(probeSettings({})).toEqual({ initialDelayMs: 0, periodMs: 10_000, timeoutMs: 1000, successThreshold: 1, failureThreshold: 3 });
-    expect(probeSettings({ initialDelaySeconds: 2, periodSeconds: 3, timeoutSeconds: 4, successThreshold: 5, failureThreshold: 6 })).toEqual({ initialDelayMs: 2000, periodMs: 3000, timeoutMs: 4000, successThreshold: 5, failureThreshold: 6 });
+    expect(probeSettings({ initialDelaySeconds: 2, periodSeconds: 3, timeoutSeconds: 4, successThreshold: 5, failureThreshold: 6 })).toEqual({
+      initialDelayMs: 2000,
+      periodMs: 3000,
+      timeoutMs: 4000,
+      successThreshold: 5,
+      failureThreshold: 6,
+    });
   });
 
   it("resolves numeric and named ports", () => {

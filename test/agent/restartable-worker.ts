@@ -28,8 +28,29 @@ export class RestartableWorker {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    const args = ["dev", "--ip", "127.0.0.1", "--port", String(this.port), "--persist-to", this.state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn", "--var", `ADMIN_TOKEN:${this.adminToken}`, ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
-    const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } });
+    const args = [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(this.port),
+      "--persist-to",
+      this.state,
+      "--inspector-port",
+      "0",
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+      "--var",
+      `ADMIN_TOKEN:${this.adminToken}`,
+      ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ];
+    const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    });
     this.child = child;
     child.stdout!.on("data", (d) => (this.output += d));
     child.stderr!.on("data", (d) => (this.output += d));

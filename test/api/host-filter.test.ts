@@ -34,7 +34,14 @@ describe("host filter", () => {
 
   it("refuses stored values it cannot use (the gateway then looks every host up)", () => {
     const good = JSON.parse(encodeHostFilter(buildHostFilter(["a.example"], 1), 1));
-    const variants = [{ ...good, v: 2 }, { ...good, probes: 0 }, { ...good, probes: 1.5 }, { ...good, bits: good.bits * 2 }, { ...good, data: "!!" }, { ...good, data: undefined }];
+    const variants = [
+      { ...good, v: 2 },
+      { ...good, probes: 0 },
+      { ...good, probes: 1.5 },
+      { ...good, bits: good.bits * 2 },
+      { ...good, data: "!!" },
+      { ...good, data: undefined },
+    ];
     for (const bad of ["", "not json", "null", '"x"', "[]", ...variants.map((v) => JSON.stringify(v))]) {
       expect(decodeHostFilter(bad), bad).toBeNull();
     }

@@ -2,8 +2,35 @@ import { describe, expect, it } from "vitest";
 import { hasHostBits, ipFamilyOfString, isLinkLocalMulticast, isLoopback, isUnspecified, parseCIDR, parseIP } from "../../src/api/ip";
 
 describe("IP parsing", () => {
-  const valid = ["10.0.0.1", "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8::1", "fe80::1:2", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::ffff:198.18.0.1", "64:ff9b::198.18.0.1"];
-  const invalid = ["", "10.0.0", "10.0.0.256", "10.0.0.1.2", "1:2:3:4:5:6:7:8:9", "1::2::3", "fe80::1%eth0", ":1", "1:", "12345::", "::1.2.3", "1.2.3.4::", "a.b.c.d", " 10.0.0.1"];
+  const valid = [
+    "10.0.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "::",
+    "::1",
+    "2001:db8::1",
+    "fe80::1:2",
+    "1:2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7::",
+    "::ffff:198.18.0.1",
+    "64:ff9b::198.18.0.1",
+  ];
+  const invalid = [
+    "",
+    "10.0.0",
+    "10.0.0.256",
+    "10.0.0.1.2",
+    "1:2:3:4:5:6:7:8:9",
+    "1::2::3",
+    "fe80::1%eth0",
+    ":1",
+    "1:",
+    "12345::",
+    "::1.2.3",
+    "1.2.3.4::",
+    "a.b.c.d",
+    " 10.0.0.1",
+  ];
   for (const s of valid) it(`accepts ${JSON.stringify(s)}`, () => expect(parseIP(s)).toBeDefined());
   for (const s of invalid) it(`rejects ${JSON.stringify(s)}`, () => expect(parseIP(s)).toBeUndefined());
 

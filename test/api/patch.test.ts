@@ -11,7 +11,11 @@ describe("JSON merge patch (RFC 7386 appendix A)", () => {
     [{ a: "c" }, { a: ["b"] }, { a: ["b"] }],
     [{ a: { b: "c" } }, { a: { b: "d", c: null } }, { a: { b: "d" } }],
     [{ a: [{ b: "c" }] }, { a: [1] }, { a: [1] }],
-    [["a", "b"], ["c", "d"], ["c", "d"]],
+    [
+      ["a", "b"],
+      ["c", "d"],
+      ["c", "d"],
+    ],
     [{ a: "b" }, ["c"], ["c"]],
     [{ a: "foo" }, null, null],
     [{ a: "foo" }, "bar", "bar"],
@@ -49,7 +53,12 @@ describe("JSON patch (RFC 6902 appendix A)", () => {
       [{ op: "move", from: "/foo/waldo", path: "/qux/thud" }],
       { foo: { bar: "baz" }, qux: { corge: "grault", thud: "fred" } },
     ],
-    ["A.7 move an array element", { foo: ["all", "grass", "cows", "eat"] }, [{ op: "move", from: "/foo/1", path: "/foo/3" }], { foo: ["all", "cows", "eat", "grass"] }],
+    [
+      "A.7 move an array element",
+      { foo: ["all", "grass", "cows", "eat"] },
+      [{ op: "move", from: "/foo/1", path: "/foo/3" }],
+      { foo: ["all", "cows", "eat", "grass"] },
+    ],
     [
       "A.8 test a value: success",
       { baz: "qux", foo: ["a", 2, "c"] },
@@ -65,7 +74,12 @@ describe("JSON patch (RFC 6902 appendix A)", () => {
     ["A.16 add an array value", { foo: ["bar"] }, [{ op: "add", path: "/foo/-", value: ["abc", "def"] }], { foo: ["bar", ["abc", "def"]] }],
     ["copy", { a: { b: 1 } }, [{ op: "copy", from: "/a", path: "/c" }], { a: { b: 1 }, c: { b: 1 } }],
     ["replace the whole document", { a: 1 }, [{ op: "replace", path: "", value: [1] }], [1]],
-    ["escaped key with a slash", { metadata: { labels: { "app.kubernetes.io/name": "x" } } }, [{ op: "remove", path: "/metadata/labels/app.kubernetes.io~1name" }], { metadata: { labels: {} } }],
+    [
+      "escaped key with a slash",
+      { metadata: { labels: { "app.kubernetes.io/name": "x" } } },
+      [{ op: "remove", path: "/metadata/labels/app.kubernetes.io~1name" }],
+      { metadata: { labels: {} } },
+    ],
   ];
   for (const [name, doc, ops, want] of ok) {
     it(name, () => {
@@ -75,10 +89,20 @@ describe("JSON patch (RFC 6902 appendix A)", () => {
 
   const failing: [string, unknown, unknown, string][] = [
     ["A.9 test a value: error", { baz: "qux" }, [{ op: "test", path: "/baz", value: "bar" }], "testing value /baz failed: test failed"],
-    ["A.12 add to a nonexistent target", { foo: "bar" }, [{ op: "add", path: "/baz/bat", value: "qux" }], 'add operation does not apply: doc is missing path: "/baz/bat": missing value'],
+    [
+      "A.12 add to a nonexistent target",
+      { foo: "bar" },
+      [{ op: "add", path: "/baz/bat", value: "qux" }],
+      'add operation does not apply: doc is missing path: "/baz/bat": missing value',
+    ],
     ["A.15 comparing strings and numbers", { "/": 9, "~1": 10 }, [{ op: "test", path: "/~01", value: "10" }], "testing value /~01 failed: test failed"],
     ["remove a missing member", { a: 1 }, [{ op: "remove", path: "/b" }], 'remove operation does not apply: doc is missing path: "/b": missing value'],
-    ["replace a missing member", { a: 1 }, [{ op: "replace", path: "/b", value: 2 }], "replace operation does not apply: doc is missing key: /b: missing value"],
+    [
+      "replace a missing member",
+      { a: 1 },
+      [{ op: "replace", path: "/b", value: 2 }],
+      "replace operation does not apply: doc is missing key: /b: missing value",
+    ],
     ["index out of range", { a: [1] }, [{ op: "add", path: "/a/5", value: 2 }], "Unable to access invalid index: 5: invalid index referenced"],
     ["leading zero index", { a: [1, 2] }, [{ op: "remove", path: "/a/01" }], "Unable to access invalid index: 01: invalid index referenced"],
     ["unknown op", {}, [{ op: "frobnicate", path: "/a" }], "Unexpected kind: frobnicate"],
@@ -101,7 +125,7 @@ describe("JSON patch (RFC 6902 appendix A)", () => {
     expect(doc).toEqual({ a: { b: [1, 2] } });
     const res = applyJsonPatch(doc, ops.slice(0, 1));
     if (!res.ok) throw new Error(res.message);
-    ((res.value as { a: { b: { x: number }[] } }).a.b[2]!).x = 5;
+    (res.value as { a: { b: { x: number }[] } }).a.b[2]!.x = 5;
     expect(ops[0]!.value).toEqual({ x: 1 });
   });
 });

@@ -7,7 +7,6 @@ import { setDefaults } from "../../src/api/defaults";
 import { validateCreate } from "../../src/api/validate";
 import { SEED_MANIFEST } from "./seed-manifest";
 
-
 describe("services-seed manifest", () => {
   it("decodes with no unknown fields, defaults like the apiserver and validates cleanly", () => {
     const res = decode("Service", parse(SEED_MANIFEST));

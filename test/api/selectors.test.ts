@@ -95,7 +95,12 @@ describe("field selectors", () => {
     spec: { nodeName: "node-a", containers: [] },
     status: { phase: "Running" },
   } as Pod;
-  const svcObj = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "prod" }, spec: { type: "NodePort", clusterIP: "10.96.0.9" } } as Service;
+  const svcObj = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "web", namespace: "prod" },
+    spec: { type: "NodePort", clusterIP: "10.96.0.9" },
+  } as Service;
 
   function fsel(s: string, obj: KubeObject): boolean {
     const r = parseFieldSelector(s, obj.kind as "Pod" | "Service");

@@ -37,7 +37,9 @@ describe("Pod", () => {
 
   it("container port names are IANA_SVC_NAMEs and unique; ports in range", () => {
     const p = pod({
-      containers: [{ name: "web", ports: [{ name: "HTTP", containerPort: 80 }, { name: "a", containerPort: 70000 }, { name: "a", containerPort: 81, hostPort: -1 }, {}] }],
+      containers: [
+        { name: "web", ports: [{ name: "HTTP", containerPort: 80 }, { name: "a", containerPort: 70000 }, { name: "a", containerPort: 81, hostPort: -1 }, {}] },
+      ],
     });
     expect(lines(validateCreate(p))).toEqual([
       'spec.containers[0].ports[0].name: Invalid value: "HTTP": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)',
@@ -65,7 +67,9 @@ describe("Pod", () => {
     const httpAndGrpc = pod({ containers: [{ name: "web", readinessProbe: { httpGet: { path: "/", port: 80 }, grpc: { port: 9090 } } }] });
     expect(lines(validateCreate(httpAndGrpc))).toEqual(["spec.containers[0].readinessProbe.grpc: Forbidden: may not specify more than 1 handler type"]);
     const scheme = pod({ containers: [{ name: "web", readinessProbe: { httpGet: { port: 80, scheme: "GOPHER" } } }] });
-    expect(lines(validateCreate(scheme))).toEqual(['spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: "GOPHER": supported values: "HTTP", "HTTPS"']);
+    expect(lines(validateCreate(scheme))).toEqual([
+      'spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: "GOPHER": supported values: "HTTP", "HTTPS"',
+    ]);
   });
 
   it("podIP must be an IP; podIP fills podIPs", () => {
@@ -85,7 +89,9 @@ describe("Pod", () => {
 
   it("pod names are DNS-1123 subdomains", () => {
     expect(validateCreate(pod({ containers: [CONTAINER] }, { name: "web-1.zone-a" }))).toEqual([]);
-    expect(lines(validateCreate(pod({ containers: [CONTAINER] }, { name: "Web" })))[0]).toMatch(/^metadata\.name: Invalid value: "Web": a lowercase RFC 1123 subdomain/);
+    expect(lines(validateCreate(pod({ containers: [CONTAINER] }, { name: "Web" })))[0]).toMatch(
+      /^metadata\.name: Invalid value: "Web": a lowercase RFC 1123 subdomain/,
+    );
   });
 
   it("only container images may change on update", () => {
@@ -99,7 +105,17 @@ describe("Pod", () => {
 
   it("status updates check condition types and IPs", () => {
     const old = pod({ containers: [CONTAINER] }, { uid: "u" });
-    const next = pod({ containers: [CONTAINER] }, { uid: "u" }, { podIP: "198.18.0.7", conditions: [{ type: "Ready", status: "True" }, { type: "bad type", status: "True" }] });
+    const next = pod(
+      { containers: [CONTAINER] },
+      { uid: "u" },
+      {
+        podIP: "198.18.0.7",
+        conditions: [
+          { type: "Ready", status: "True" },
+          { type: "bad type", status: "True" },
+        ],
+      },
+    );
     expect(lines(validateStatusUpdate(next, old))).toEqual([
       `status.conditions[1].Type: Invalid value: "bad type": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
     ]);
@@ -107,7 +123,12 @@ describe("Pod", () => {
 });
 
 function slice(body: Record<string, unknown>, metadata: Record<string, unknown> = {}): EndpointSlice {
-  const s = decoded("EndpointSlice", { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "web-abc", namespace: "default", ...metadata }, ...body }) as EndpointSlice;
+  const s = decoded("EndpointSlice", {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: { name: "web-abc", namespace: "default", ...metadata },
+    ...body,
+  }) as EndpointSlice;
   setDefaults(s);
   return s;
 }
@@ -121,7 +142,9 @@ describe("EndpointSlice", () => {
 
   it("addressType is required and must be known", () => {
     expect(lines(validateCreate(slice({ endpoints: [] })))).toEqual(["addressType: Required value"]);
-    expect(lines(validateCreate(slice({ addressType: "IPX", endpoints: [] })))).toEqual(['addressType: Unsupported value: "IPX": supported values: "FQDN", "IPv4", "IPv6"']);
+    expect(lines(validateCreate(slice({ addressType: "IPX", endpoints: [] })))).toEqual([
+      'addressType: Unsupported value: "IPX": supported values: "FQDN", "IPv4", "IPv6"',
+    ]);
   });
 
   it("addresses must match the type", () => {
@@ -132,7 +155,9 @@ describe("EndpointSlice", () => {
       "endpoints[1].addresses: Required value: must contain at least 1 address",
     ]);
     const fqdn = slice({ addressType: "FQDN", endpoints: [{ addresses: ["db.example.net", "localhost"] }] });
-    expect(lines(validateCreate(fqdn))).toEqual(['endpoints[0].addresses[1]: Invalid value: "localhost": should be a domain with at least two segments separated by dots']);
+    expect(lines(validateCreate(fqdn))).toEqual([
+      'endpoints[0].addresses[1]: Invalid value: "localhost": should be a domain with at least two segments separated by dots',
+    ]);
   });
 
   it("at most 1000 endpoints", () => {
@@ -141,7 +166,15 @@ describe("EndpointSlice", () => {
   });
 
   it("port names are DNS-1123 labels and unique; protocols known", () => {
-    const s = slice({ addressType: "IPv4", endpoints: [], ports: [{ name: "HTTP", port: 80 }, { name: "b", port: 81, protocol: "ICMP" }, { name: "b", port: 82 }] });
+    const s = slice({
+      addressType: "IPv4",
+      endpoints: [],
+      ports: [
+        { name: "HTTP", port: 80 },
+        { name: "b", port: 81, protocol: "ICMP" },
+        { name: "b", port: 82 },
+      ],
+    });
     expect(lines(validateCreate(s))).toEqual([
       `ports[0].name: Invalid value: "HTTP": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
       'ports[1].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"',
@@ -151,13 +184,24 @@ describe("EndpointSlice", () => {
 
   it("addressType is immutable", () => {
     const old = slice({ addressType: "IPv4", endpoints: [] }, { uid: "u" });
-    expect(lines(validateUpdate(slice({ addressType: "IPv6", endpoints: [] }, { uid: "u" }), old))).toEqual(['addressType: Invalid value: "IPv6": field is immutable']);
+    expect(lines(validateUpdate(slice({ addressType: "IPv6", endpoints: [] }, { uid: "u" }), old))).toEqual([
+      'addressType: Invalid value: "IPv6": field is immutable',
+    ]);
   });
 });
 
 describe("Node and Namespace", () => {
   it("nodes are cluster-scoped with DNS-1123 subdomain names and typed addresses", () => {
-    const n = decoded("Node", { metadata: { name: "node-a.lab", namespace: "default" }, status: { addresses: [{ type: "InternalIP", address: "198.18.0.1" }, { type: "PublicIP", address: "x" }, { type: "InternalIP", address: "1.2" }] } }) as Node;
+    const n = decoded("Node", {
+      metadata: { name: "node-a.lab", namespace: "default" },
+      status: {
+        addresses: [
+          { type: "InternalIP", address: "198.18.0.1" },
+          { type: "PublicIP", address: "x" },
+          { type: "InternalIP", address: "1.2" },
+        ],
+      },
+    }) as Node;
     expect(lines(validateCreate(n))).toEqual([
       "metadata.namespace: Forbidden: not allowed on this type",
       'status.addresses[1].type: Unsupported value: "PublicIP": supported values: "ExternalDNS", "ExternalIP", "Hostname", "InternalDNS", "InternalIP"',

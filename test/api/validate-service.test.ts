@@ -34,7 +34,12 @@ const cases: Case[] = [
     metadata: { name: "a".repeat(64) },
     want: [`metadata.name: Invalid value: "${"a".repeat(64)}": must be no more than 63 characters`],
   },
-  { name: "name is required", spec: { ports: [HTTP_PORT] }, metadata: { name: undefined }, want: ["metadata.name: Required value: name or generateName is required"] },
+  {
+    name: "name is required",
+    spec: { ports: [HTTP_PORT] },
+    metadata: { name: undefined },
+    want: ["metadata.name: Required value: name or generateName is required"],
+  },
   {
     name: "label values are checked",
     spec: { ports: [HTTP_PORT] },
@@ -51,7 +56,12 @@ const cases: Case[] = [
   },
   {
     name: "port names must be unique",
-    spec: { ports: [{ name: "a", port: 80 }, { name: "a", port: 81 }] },
+    spec: {
+      ports: [
+        { name: "a", port: 80 },
+        { name: "a", port: 81 },
+      ],
+    },
     want: ['spec.ports[1].name: Duplicate value: "a"'],
   },
   {
@@ -75,14 +85,24 @@ const cases: Case[] = [
   },
   {
     name: "(protocol, port) pairs are unique",
-    spec: { ports: [{ name: "a", port: 80 }, { name: "b", port: 80 }] },
+    spec: {
+      ports: [
+        { name: "a", port: 80 },
+        { name: "b", port: 80 },
+      ],
+    },
     want: [
       'spec.ports[1]: Duplicate value: core.ServicePort{Name:"", Protocol:"TCP", AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:""}, NodePort:0}',
     ],
   },
   {
     name: "the same port on two protocols is fine",
-    spec: { ports: [{ name: "a", port: 53, protocol: "UDP" }, { name: "b", port: 53, protocol: "TCP" }] },
+    spec: {
+      ports: [
+        { name: "a", port: 53, protocol: "UDP" },
+        { name: "b", port: 53, protocol: "TCP" },
+      ],
+    },
     want: [],
   },
   {
@@ -92,7 +112,13 @@ const cases: Case[] = [
   },
   {
     name: "duplicate (protocol, nodePort)",
-    spec: { type: "NodePort", ports: [{ name: "a", port: 80, nodePort: 30080 }, { name: "b", port: 81, nodePort: 30080 }] },
+    spec: {
+      type: "NodePort",
+      ports: [
+        { name: "a", port: 80, nodePort: 30080 },
+        { name: "b", port: 81, nodePort: 30080 },
+      ],
+    },
     want: ["spec.ports[1].nodePort: Duplicate value: 30080"],
   },
   {
@@ -348,7 +374,11 @@ describe("headless Services", () => {
     expect(validateCreate(service({ clusterIP: "None", selector: { app: "db" } }))).toEqual([]);
   });
   it("default to SingleStack with a selector and RequireDualStack without one", () => {
-    expect(service({ clusterIP: "None", selector: { app: "db" } }).spec).toMatchObject({ clusterIPs: ["None"], ipFamilyPolicy: "SingleStack", ipFamilies: ["IPv4"] });
+    expect(service({ clusterIP: "None", selector: { app: "db" } }).spec).toMatchObject({
+      clusterIPs: ["None"],
+      ipFamilyPolicy: "SingleStack",
+      ipFamilies: ["IPv4"],
+    });
     expect(service({ clusterIP: "None" }).spec).toMatchObject({ ipFamilyPolicy: "RequireDualStack", ipFamilies: ["IPv4", "IPv6"] });
   });
   it("may not be NodePort or LoadBalancer", () => {

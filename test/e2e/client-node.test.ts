@@ -44,7 +44,11 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
   });
 
   async function admin(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<any> {
-    const res = await fetch(`${worker.url}${path}`, { method, headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": contentType }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${worker.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": contentType },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const json = await res.json();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
@@ -58,12 +62,17 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
     const lists = { services: 0, endpointslices: 0 };
     const informers = {
       services: client!.makeInformer(kc, `/api/v1/namespaces/${ns}/services`, () => (lists.services++, core.listNamespacedService({ namespace: ns }))),
-      endpointslices: client!.makeInformer(kc, `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, () => (lists.endpointslices++, discovery.listNamespacedEndpointSlice({ namespace: ns }))),
+      endpointslices: client!.makeInformer(
+        kc,
+        `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+        () => (lists.endpointslices++, discovery.listNamespacedEndpointSlice({ namespace: ns })),
+      ),
     };
     const seen: Record<keyof typeof informers, Seen[]> = { services: [], endpointslices: [] };
     const errors: unknown[] = [];
     for (const [kind, inf] of Object.entries(informers) as [keyof typeof informers, (typeof informers)["services"]][]) {
-      for (const verb of ["add", "update", "delete"] as const) inf.on(verb, (o: Obj) => seen[kind].push({ verb, name: o.metadata!.name!, rv: o.metadata!.resourceVersion! }));
+      for (const verb of ["add", "update", "delete"] as const)
+        inf.on(verb, (o: Obj) => seen[kind].push({ verb, name: o.metadata!.name!, rv: o.metadata!.resourceVersion! }));
       // stop() aborts the watch request, which the informer reports as an error.
       inf.on("error", (e: unknown) => (e instanceof Error && e.name === "AbortError") || errors.push(e));
     }
@@ -74,7 +83,11 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
     const write = async (kind: keyof typeof informers, verb: Seen["verb"], name: string, body?: unknown): Promise<Seen> => {
       const base = kind === "services" ? svcPath : slicePath;
       const obj =
-        verb === "add" ? await admin("POST", base, body) : verb === "update" ? await admin("PATCH", `${base}/${name}`, body, "application/merge-patch+json") : await admin("DELETE", `${base}/${name}`);
+        verb === "add"
+          ? await admin("POST", base, body)
+          : verb === "update"
+            ? await admin("PATCH", `${base}/${name}`, body, "application/merge-patch+json")
+            : await admin("DELETE", `${base}/${name}`);
       return { verb, name, rv: obj.metadata.resourceVersion };
     };
     const svc = (i: number) => ({ apiVersion: "v1", kind: "Service", metadata: { name: `svc-${i}` }, spec: { ports: [{ port: 80 }] } });
@@ -93,8 +106,12 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
       changes++;
     };
     const caughtUp = (what: string) =>
-      waitFor(what, 60_000, () => (seen.services.length >= expected.services.length && seen.endpointslices.length >= expected.endpointslices.length ? true : undefined)).catch((e: Error) => {
-        throw new Error(`${e.message}: seen ${seen.services.length}/${expected.services.length} Service and ${seen.endpointslices.length}/${expected.endpointslices.length} EndpointSlice events; errors: ${errors.map(String).join("; ")}`);
+      waitFor(what, 60_000, () =>
+        seen.services.length >= expected.services.length && seen.endpointslices.length >= expected.endpointslices.length ? true : undefined,
+      ).catch((e: Error) => {
+        throw new Error(
+          `${e.message}: seen ${seen.services.length}/${expected.services.length} Service and ${seen.endpointslices.length}/${expected.endpointslices.length} EndpointSlice events; errors: ${errors.map(String).join("; ")}`,
+        );
       });
     const sorted = (events: Seen[]) => [...events].sort((a, b) => Number(a.rv) - Number(b.rv));
 
@@ -134,7 +151,12 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
     await admin("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "history" } });
     await admin("POST", "/api/v1/namespaces/history/pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c" }] } });
     for (let i = 0; i < HISTORY_FILL_CHANGES; i++)
-      await admin("PATCH", "/api/v1/namespaces/history/pods/p", { metadata: { annotations: { fill: "x".repeat(HISTORY_FILL_BYTES + i) } } }, "application/merge-patch+json");
+      await admin(
+        "PATCH",
+        "/api/v1/namespaces/history/pods/p",
+        { metadata: { annotations: { fill: "x".repeat(HISTORY_FILL_BYTES + i) } } },
+        "application/merge-patch+json",
+      );
     const before = { services: seen.services.length, endpointslices: seen.endpointslices.length };
     for (const kind of ["services", "endpointslices"] as const) {
       for (const e of sorted([...gap[kind].values()])) expected[kind].push(e);
@@ -172,7 +194,18 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
     const core = kc.makeApiClient(client!.CoreV1Api);
     const objects = client!.KubernetesObjectApi.makeApiClient(kc);
     const { PatchStrategy, setHeaderOptions } = client!;
-    const spec = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: ns }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }, { name: "dns", port: 53, protocol: "UDP" }] } };
+    const spec = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: ns },
+      spec: {
+        selector: { app: "web" },
+        ports: [
+          { name: "http", port: 80 },
+          { name: "dns", port: 53, protocol: "UDP" },
+        ],
+      },
+    };
 
     const created: k8s.KubernetesObject = await objects.create(spec);
     expect(created.metadata?.resourceVersion).toMatch(/^\d+$/);
@@ -193,7 +226,12 @@ describe.skipIf(!client)("@kubernetes/client-node against the admin API", () => 
     const json = await patched([{ op: "replace", path: "/spec/ports/1/targetPort", value: 5353 }], PatchStrategy.JsonPatch);
     expect(json.spec?.ports?.[1]?.targetPort).toBe(5353);
     const applied: k8s.V1Service = await objects.patch(
-      { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: ns, annotations: { owner: "client-node" } }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] } },
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web", namespace: ns, annotations: { owner: "client-node" } },
+        spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] },
+      },
       undefined,
       undefined,
       "client-node-test",

@@ -67,7 +67,12 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     return JSON.parse(text);
   };
   const service = (ns: string, name: string, type = "ClusterIP") =>
-    api("POST", `/api/v1/namespaces/${ns}/services`, { apiVersion: "v1", kind: "Service", metadata: { name }, spec: { type, selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: "web" }] } });
+    api("POST", `/api/v1/namespaces/${ns}/services`, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name },
+      spec: { type, selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: "web" }] },
+    });
   const podObject = (ns: string, name: string, app: string, node: string, port: number) =>
     api("POST", `/api/v1/namespaces/${ns}/pods`, {
       apiVersion: "v1",
@@ -190,7 +195,17 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     await expect.poll(keys).toEqual(first);
 
     await page.fill("input[type=search]", "warehouse/svc-05");
-    await expect.poll(keys).toEqual(["warehouse/svc-050", "warehouse/svc-051", "warehouse/svc-052", "warehouse/svc-053", "warehouse/svc-054", "warehouse/svc-055", "warehouse/svc-056"]);
+    await expect
+      .poll(keys)
+      .toEqual([
+        "warehouse/svc-050",
+        "warehouse/svc-051",
+        "warehouse/svc-052",
+        "warehouse/svc-053",
+        "warehouse/svc-054",
+        "warehouse/svc-055",
+        "warehouse/svc-056",
+      ]);
     expect(page.url()).toContain("#/services?q=warehouse%2Fsvc-05");
     await shot("3-filtered");
     await page.fill("input[type=search]", "no-such-service");
@@ -216,9 +231,16 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
   });
 
   it("says why the gateway has no route for a headless Service, from GET /debug/routes/<host>", async () => {
-    await api("POST", "/api/v1/namespaces/shop/services", { apiVersion: "v1", kind: "Service", metadata: { name: "db" }, spec: { clusterIP: "None", selector: { app: "db" }, ports: [{ port: 5432 }] } });
+    await api("POST", "/api/v1/namespaces/shop/services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "db" },
+      spec: { clusterIP: "None", selector: { app: "db" }, ports: [{ port: 5432 }] },
+    });
     await page.goto(`${worker.url}/dashboard/#/services/shop/db`);
-    await expect.poll(() => page.textContent("[data-role=edge-note]")).toMatch(/^Gateway: db\.shop\.svc\.cluster\.local: (the host filter .* rules it out|no route record \(route\/db\.shop\.svc\.cluster\.local\))/);
+    await expect
+      .poll(() => page.textContent("[data-role=edge-note]"))
+      .toMatch(/^Gateway: db\.shop\.svc\.cluster\.local: (the host filter .* rules it out|no route record \(route\/db\.shop\.svc\.cluster\.local\))/);
     expect(await page.textContent("[data-role=empty]")).toMatch(/^No endpoints/);
     await page.goto(`${worker.url}/dashboard/#/services/shop/web`);
     await page.waitForSelector('tr[data-endpoint="web-2"]');
@@ -251,7 +273,8 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     await new Promise((r) => podServers[1]!.close(r));
     const host = "web-shop.lb.svcedge.local";
     // The gateway picks at random and retries a refused connection on web-1; at most 40 requests, each tries web-2 with probability 1/2.
-    const ejected = async () => (await api("GET", "/dashboard/api/edge/namespaces/shop/services/web")).ports[0].endpoints.some((e: { ejected: boolean }) => e.ejected);
+    const ejected = async () =>
+      (await api("GET", "/dashboard/api/edge/namespaces/shop/services/web")).ports[0].endpoints.some((e: { ejected: boolean }) => e.ejected);
     for (let i = 0; i < 40 && !(await ejected()); i++) expect(await gatewayGet(worker, host)).toBe(200);
     await expect.poll(() => page.textContent('tr[data-endpoint="web-2"] [data-role=gateway]'), { timeout: 10_000 }).toBe("ejected (http)");
     expect(await page.textContent('tr[data-endpoint="web-1"] [data-role=gateway]')).toBe("in rotation");

@@ -47,7 +47,10 @@ interface Write {
   name: string;
   op: "create" | "update";
   /** Set once sent. */
-  outcome?: { kind: "acknowledged"; rv: number } | { kind: "refused"; status: number; text: string; beforeKill: boolean } | { kind: "lost"; error: string; beforeKill: boolean };
+  outcome?:
+    | { kind: "acknowledged"; rv: number }
+    | { kind: "refused"; status: number; text: string; beforeKill: boolean }
+    | { kind: "lost"; error: string; beforeKill: boolean };
 }
 
 const keyOf = (resource: Resource, name: string) => `${resource}/${name}`;
@@ -179,7 +182,11 @@ async function burst(worker: LocalWorker, total: number, killAfter: number, kill
           if (write.op === "create") acknowledged.push({ resource: write.resource, name: write.name });
         } else write.outcome = { kind: "refused", status: res.status, text: text.slice(0, 200), beforeKill: killed === undefined };
       } catch (e) {
-        write.outcome = { kind: "lost", error: e instanceof Error ? `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}` : String(e), beforeKill: killed === undefined };
+        write.outcome = {
+          kind: "lost",
+          error: e instanceof Error ? `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}` : String(e),
+          beforeKill: killed === undefined,
+        };
         if (killed) down = true;
       }
       const acks = writes.filter((w) => w.outcome?.kind === "acknowledged").length;
@@ -227,9 +234,11 @@ function durabilityProblems(writes: Write[], stored: Map<string, any>): string[]
     if (!by) problems.push(`${key} at ${rv} carries write ${JSON.stringify(object.metadata.labels?.write)}, which was not sent for it`);
     else if (by.outcome?.kind === "acknowledged") {
       if (rvOf(by) !== rv) problems.push(`${key}: ${by.id} was acknowledged at ${rvOf(by)}, stored at ${rv}`);
-      if (lastAcked && rvOf(lastAcked) > rv) problems.push(`${key}: stored ${by.id} at ${rv}, but ${lastAcked.id} was acknowledged later, at ${rvOf(lastAcked)}`);
+      if (lastAcked && rvOf(lastAcked) > rv)
+        problems.push(`${key}: stored ${by.id} at ${rv}, but ${lastAcked.id} was acknowledged later, at ${rvOf(lastAcked)}`);
     } else if (by.outcome?.kind === "refused") problems.push(`${key}: stored ${by.id}, which was answered ${by.outcome.status}`);
-    else if (lastAcked && rv <= rvOf(lastAcked)) problems.push(`${key}: stored ${by.id} (in flight at the kill) at ${rv}, not after ${lastAcked.id} acknowledged at ${rvOf(lastAcked)}`);
+    else if (lastAcked && rv <= rvOf(lastAcked))
+      problems.push(`${key}: stored ${by.id} (in flight at the kill) at ${rv}, not after ${lastAcked.id} acknowledged at ${rvOf(lastAcked)}`);
   }
   return problems;
 }
@@ -243,7 +252,8 @@ function halfWritten(services: any[], pods: any[], slices: any[]): string[] {
   const ports = new Map<number, string>();
   for (const s of services) {
     const name = s.metadata.name;
-    if (!/^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/.test(s.spec.clusterIP ?? "") || s.spec.clusterIPs?.[0] !== s.spec.clusterIP) problems.push(`Service ${name} has ClusterIP ${s.spec.clusterIP} / ${JSON.stringify(s.spec.clusterIPs)}`);
+    if (!/^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/.test(s.spec.clusterIP ?? "") || s.spec.clusterIPs?.[0] !== s.spec.clusterIP)
+      problems.push(`Service ${name} has ClusterIP ${s.spec.clusterIP} / ${JSON.stringify(s.spec.clusterIPs)}`);
     if (ips.has(s.spec.clusterIP)) problems.push(`Service ${name} shares ClusterIP ${s.spec.clusterIP} with ${ips.get(s.spec.clusterIP)}`);
     ips.set(s.spec.clusterIP, name);
     if (s.spec.type !== "ClusterIP")
@@ -252,16 +262,22 @@ function halfWritten(services: any[], pods: any[], slices: any[]): string[] {
         else if (ports.has(p.nodePort)) problems.push(`Service ${name} shares nodePort ${p.nodePort} with ${ports.get(p.nodePort)}`);
         ports.set(p.nodePort, name);
       }
-    if (s.spec.type === "LoadBalancer" && s.status?.loadBalancer?.ingress?.[0]?.hostname !== lbHost(name)) problems.push(`LoadBalancer ${name} has status ${JSON.stringify(s.status)}`);
-    const expected = pods.filter((p) => p.metadata.labels.app === s.spec.selector.app).map((p) => `${p.metadata.name}=${p.status.podIP}`).sort();
+    if (s.spec.type === "LoadBalancer" && s.status?.loadBalancer?.ingress?.[0]?.hostname !== lbHost(name))
+      problems.push(`LoadBalancer ${name} has status ${JSON.stringify(s.status)}`);
+    const expected = pods
+      .filter((p) => p.metadata.labels.app === s.spec.selector.app)
+      .map((p) => `${p.metadata.name}=${p.status.podIP}`)
+      .sort();
     const listed = slices
       .filter((sl) => sl.metadata.labels?.[SERVICE_NAME_LABEL] === name && sl.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_CONTROLLER)
       .flatMap((sl) => (sl.endpoints ?? []).map((e: any) => `${e.targetRef?.name}=${e.addresses[0]}`))
       .sort();
-    if (JSON.stringify(listed) !== JSON.stringify(expected)) problems.push(`Service ${name}'s EndpointSlices list ${JSON.stringify(listed)}, its stored Pods are ${JSON.stringify(expected)}`);
+    if (JSON.stringify(listed) !== JSON.stringify(expected))
+      problems.push(`Service ${name}'s EndpointSlices list ${JSON.stringify(listed)}, its stored Pods are ${JSON.stringify(expected)}`);
   }
   const names = new Set(services.map((s) => s.metadata.name));
-  for (const sl of slices) if (!names.has(sl.metadata.labels?.[SERVICE_NAME_LABEL])) problems.push(`EndpointSlice ${sl.metadata.name} belongs to no stored Service`);
+  for (const sl of slices)
+    if (!names.has(sl.metadata.labels?.[SERVICE_NAME_LABEL])) problems.push(`EndpointSlice ${sl.metadata.name} belongs to no stored Service`);
   return problems;
 }
 
@@ -269,11 +285,18 @@ function halfWritten(services: any[], pods: any[], slices: any[]): string[] {
  * Each LoadBalancer host sent: stored with Pods → 200 from one of them; stored without → 503; not stored → 404.
  * Also counts the answers by status, for the run's summary.
  */
-async function edgeProblems(worker: LocalWorker, writes: Write[], services: any[], pods: any[]): Promise<{ problems: string[]; answers: Record<number, number> }> {
+async function edgeProblems(
+  worker: LocalWorker,
+  writes: Write[],
+  services: any[],
+  pods: any[],
+): Promise<{ problems: string[]; answers: Record<number, number> }> {
   const problems: string[] = [];
   const answers: Record<number, number> = {};
   const stored = new Map(services.map((s) => [s.metadata.name, s]));
-  const lbNames = new Set(writes.filter((w) => w.resource === "services" && w.op === "create" && serviceType(Number(w.name.slice(1))) === "LoadBalancer").map((w) => w.name));
+  const lbNames = new Set(
+    writes.filter((w) => w.resource === "services" && w.op === "create" && serviceType(Number(w.name.slice(1))) === "LoadBalancer").map((w) => w.name),
+  );
   for (const name of lbNames) {
     const svc = stored.get(name);
     const backends = new Set(pods.filter((p) => svc && p.metadata.labels.app === svc.spec.selector.app).map((p) => `pod ${p.metadata.name}`));
@@ -301,26 +324,37 @@ describe("durability across a killed Worker", () => {
       await killed;
       const summary = describeWrites(writes);
       // Before the kill, every write is acknowledged: the burst itself must be valid.
-      expect(writes.filter((w) => w.outcome?.kind !== "acknowledged" && w.outcome?.beforeKill).map((w) => `${w.id}: ${JSON.stringify(w.outcome)}`), summary).toEqual([]);
+      expect(
+        writes.filter((w) => w.outcome?.kind !== "acknowledged" && w.outcome?.beforeKill).map((w) => `${w.id}: ${JSON.stringify(w.outcome)}`),
+        summary,
+      ).toEqual([]);
 
       worker = await start(state, adminToken);
       const list = async (path: string) => (await adminJson(worker, "GET", path)).items as any[];
       const services = await list(`/api/v1/namespaces/${NAMESPACE}/services`);
       const pods = await list(`/api/v1/namespaces/${NAMESPACE}/pods`);
       const slices = await list(`/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`);
-      const stored = new Map<string, any>([...services.map((s) => [keyOf("services", s.metadata.name), s] as const), ...pods.map((p) => [keyOf("pods", p.metadata.name), p] as const)]);
+      const stored = new Map<string, any>([
+        ...services.map((s) => [keyOf("services", s.metadata.name), s] as const),
+        ...pods.map((p) => [keyOf("pods", p.metadata.name), p] as const),
+      ]);
       expect(durabilityProblems(writes, stored), summary).toEqual([]);
       expect(halfWritten(services, pods, slices), summary).toEqual([]);
 
       // The allocators were rebuilt from what is stored: a new Service gets a ClusterIP and nodePort nobody holds.
-      const fresh = await adminJson(worker, "POST", `/api/v1/namespaces/${NAMESPACE}/services`, { ...serviceBody(1, "after-restart"), metadata: { name: "after-restart" } });
+      const fresh = await adminJson(worker, "POST", `/api/v1/namespaces/${NAMESPACE}/services`, {
+        ...serviceBody(1, "after-restart"),
+        metadata: { name: "after-restart" },
+      });
       expect(services.map((s) => s.spec.clusterIP)).not.toContain(fresh.spec.clusterIP);
       expect(services.flatMap((s) => s.spec.ports.map((p: any) => p.nodePort))).not.toContain(fresh.spec.ports[0].nodePort);
 
       await kvDrained(worker);
       const edge = await edgeProblems(worker, writes, services, pods);
       expect(edge.problems, summary).toEqual([]);
-      console.log(`${signal} run ${run}: ${summary}; ${services.length} Services and ${pods.length} Pods stored; LoadBalancer hosts answered ${JSON.stringify(edge.answers)}`);
+      console.log(
+        `${signal} run ${run}: ${summary}; ${services.length} Services and ${pods.length} Pods stored; LoadBalancer hosts answered ${JSON.stringify(edge.answers)}`,
+      );
       await stop(worker, "SIGTERM");
       rmSync(state, { recursive: true, force: true });
       stateDirs.delete(state);

@@ -40,7 +40,11 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     front = await startTlsFront(worker.url);
     dir = mkdtempSync(join(tmpdir(), "svcedge-kubectl-"));
     // The kubeconfig comes from `npm run kubeconfig`, which pins the server's certificate (async: the TLS front runs in this process).
-    const { stdout: config } = await promisify(execFile)(process.execPath, [join(ROOT, "scripts/kubeconfig.mjs"), "--server", front.url, "--token", worker.adminToken], { cwd: ROOT, encoding: "utf8", timeout: 15_000 });
+    const { stdout: config } = await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, "scripts/kubeconfig.mjs"), "--server", front.url, "--token", worker.adminToken],
+      { cwd: ROOT, encoding: "utf8", timeout: 15_000 },
+    );
     expect(config).toContain(`certificate-authority-data: ${Buffer.from(front.certificatePem).toString("base64")}`);
     kubectl = makeKubectl(KUBECTL!, file("kubeconfig", config));
   });
@@ -91,7 +95,12 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     const names = ["svc-1", "svc-2", "svc-3", "svc-4", "svc-5"];
     const manifests = names.map((n) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${n}\nspec:\n  ports: [{port: 80}]\n`);
     await ok("apply", "-n", "paged", "-f", file("paged.yaml", manifests.join("---\n")));
-    const rowNames = (table: string) => table.trim().split("\n").slice(1).map((line) => line.split(/\s+/)[0]);
+    const rowNames = (table: string) =>
+      table
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split(/\s+/)[0]);
     expect(rowNames(await ok("get", "svc", "-n", "paged"))).toEqual(names);
     expect(rowNames(await ok("get", "svc", "-n", "paged", "--chunk-size=0"))).toEqual(names);
     expect((await json("get", "svc", "-n", "paged", "--chunk-size=0")).items.map((s: { metadata: { name: string } }) => s.metadata.name)).toEqual(names);
@@ -101,7 +110,9 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     const first = JSON.parse(await ok("get", "--raw", "/api/v1/namespaces/paged/services?limit=500"));
     expect(first.items).toHaveLength(2);
     expect(first.metadata.remainingItemCount).toBe(3);
-    const res = await fetch(`${worker.url}/api/v1/namespaces/paged/services`, { headers: { authorization: `Bearer ${worker.adminToken}`, accept: "application/yaml" } });
+    const res = await fetch(`${worker.url}/api/v1/namespaces/paged/services`, {
+      headers: { authorization: `Bearer ${worker.adminToken}`, accept: "application/yaml" },
+    });
     expect(res.headers.get("content-type")).toBe("application/yaml");
     expect(parseYaml(await res.text()).items.map((s: { metadata: { name: string } }) => s.metadata.name)).toEqual(names);
   });
@@ -163,7 +174,10 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     expect(await ok("apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", changed)).toBe("service/api serverside-applied\n");
     const svc = await json("get", "svc", "api", "--show-managed-fields");
     expect(svc.spec.ports[1].targetPort).toBe(4443);
-    expect(svc.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`).sort()).toEqual(["kubectl/Apply", "other/Apply"]);
+    expect(svc.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`).sort()).toEqual([
+      "kubectl/Apply",
+      "other/Apply",
+    ]);
   });
 
   it("lists EndpointSlices and streams the change when a pod becomes ready", async () => {
@@ -210,7 +224,7 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     const bad = file("bad.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: 80\n    nodePort: 30080\n");
     const res = await kubectl.run(["apply", "-f", bad]);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toContain('The Service "x" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is \'ClusterIP\'');
+    expect(res.stderr).toContain("The Service \"x\" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'");
     const unknown = file("unknown.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: extra\nspec:\n  bogus: 1\n  ports:\n  - port: 80\n");
     const strict = await kubectl.run(["apply", "-f", unknown]);
     expect(strict.code).not.toBe(0);

@@ -90,7 +90,19 @@ const backendOf = (node: LabNode) => (node.role === "node1" ? "nftables" : "ipta
 
 function launchAgent(node: LabNode): AgentProcess {
   const agent = startAgent(
-    ["--api", `http://${API_IP}:${API_PORT}`, "--node", node.role, "--backend", backendOf(node), "--node-ip", node.lanIP, "--pod-manifests", join(tmpDirs[0]!, node.role), ...NODES.flatMap((n) => ["--cluster-cidr", n.podCIDR])],
+    [
+      "--api",
+      `http://${API_IP}:${API_PORT}`,
+      "--node",
+      node.role,
+      "--backend",
+      backendOf(node),
+      "--node-ip",
+      node.lanIP,
+      "--pod-manifests",
+      join(tmpDirs[0]!, node.role),
+      ...NODES.flatMap((n) => ["--cluster-cidr", n.podCIDR]),
+    ],
     { netns: lab!.ns(node.role), env: { SVCEDGE_TOKEN: tokens.get(node.role)! } },
   );
   agents.set(node.role, agent);
@@ -141,7 +153,13 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
     tmpDirs.push(mkdtempSync(join(tmpdir(), "svcedge-lab-")));
     lab = await buildLab();
     labNamespaces = ["sw", "api", "client", ...NODES.map((n) => n.role), ...PODS.map((p) => p.role)].map((r) => lab!.ns(r));
-    worker = await startLocalWorker({ ip: API_IP, port: API_PORT, wrap: ["ip", "netns", "exec", lab.ns("api")], vars: { SERVICE_CIDR }, readyTimeoutMs: 90_000 });
+    worker = await startLocalWorker({
+      ip: API_IP,
+      port: API_PORT,
+      wrap: ["ip", "netns", "exec", lab.ns("api")],
+      vars: { SERVICE_CIDR },
+      readyTimeoutMs: 90_000,
+    });
     for (const pod of PODS) await lab.startNode(pod.role, POD_SERVER, [pod.ip, String(POD_PORT), failFile(pod.role)]);
     for (const node of NODES) {
       const tr = await admin<{ status: { token: string } }>("POST", `/api/v1/nodes/${node.role}/token`);
@@ -152,19 +170,26 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
     }
     const svc = (name: string, spec: Record<string, unknown>) => admin<Service>("POST", "/api/v1/namespaces/default/services", { metadata: { name }, spec });
     clusterIP = (await svc("web", { selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] })).spec.clusterIP!;
-    nodePortToB = (await svc("web-b", { type: "NodePort", selector: { pod: "pod-b1" }, ports: [{ port: 80, targetPort: "http" }] })).spec.ports?.[0]?.nodePort ?? 0;
-    nodePortLocal = (await svc("web-local", { type: "NodePort", externalTrafficPolicy: "Local", selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] })).spec.ports?.[0]?.nodePort ?? 0;
+    nodePortToB =
+      (await svc("web-b", { type: "NodePort", selector: { pod: "pod-b1" }, ports: [{ port: 80, targetPort: "http" }] })).spec.ports?.[0]?.nodePort ?? 0;
+    nodePortLocal =
+      (await svc("web-local", { type: "NodePort", externalTrafficPolicy: "Local", selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }] })).spec
+        .ports?.[0]?.nodePort ?? 0;
     for (const node of NODES) launchAgent(node);
     // Both pods registered from the manifests, probed ready, and programmed on both nodes.
     await waitFor("both pods ready in the web EndpointSlice", SETTLE_TIMEOUT_MS, async () => {
-      const list = await admin<{ items: EndpointSlice[] }>("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb");
+      const list = await admin<{ items: EndpointSlice[] }>(
+        "GET",
+        "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb",
+      );
       const ready = list.items.flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready !== false).map((e) => e.addresses[0]));
       return ready.length === PODS.length ? ready : undefined;
     });
-    for (const node of NODES) await waitFor(`both pods programmed on ${node.role}`, SETTLE_TIMEOUT_MS, async () => {
-      const text = await rules(node);
-      return PODS.every((p) => text.includes(p.ip)) ? true : undefined;
-    });
+    for (const node of NODES)
+      await waitFor(`both pods programmed on ${node.role}`, SETTLE_TIMEOUT_MS, async () => {
+        const text = await rules(node);
+        return PODS.every((p) => text.includes(p.ip)) ? true : undefined;
+      });
   }, 240_000);
 
   afterAll(async () => {
@@ -180,7 +205,10 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
   it("1: a pod reaches a ClusterIP Service and lands on both pods over 100 requests", async () => {
     for (const from of PODS) {
       const answers = await getsFrom(lab!, from.role, `http://${clusterIP}/`, REQUESTS);
-      expect(answers.filter((a) => a.error), failureOutput()).toEqual([]);
+      expect(
+        answers.filter((a) => a.error),
+        failureOutput(),
+      ).toEqual([]);
       expect(sortedServers(answers)).toEqual(PODS.map((p) => `${p.ip}:${POD_PORT}`).sort());
     }
   });
@@ -205,14 +233,18 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
     const boundMs = PROBE_PERIOD_SECONDS * PROBE_FAILURE_THRESHOLD * 1000 + ONE_SYNC_ALLOWANCE_MS;
     writeFileSync(failFile(pod.role), "");
     try {
-      for (const node of NODES) await waitFor(`${pod.ip} gone from ${node.role}'s rules`, boundMs, async () => ((await rules(node)).includes(pod.ip) ? undefined : true));
+      for (const node of NODES)
+        await waitFor(`${pod.ip} gone from ${node.role}'s rules`, boundMs, async () => ((await rules(node)).includes(pod.ip) ? undefined : true));
       const answers = await getsFrom(lab!, PODS[1]!.role, `http://${clusterIP}/`, 20);
       expect(sortedServers(answers)).toEqual([`${PODS[1]!.ip}:${POD_PORT}`]);
     } finally {
       unlinkSync(failFile(pod.role));
     }
     // Recovery needs successThreshold (1) success: one period plus one sync.
-    for (const node of NODES) await waitFor(`${pod.ip} back in ${node.role}'s rules`, PROBE_PERIOD_SECONDS * 1000 + ONE_SYNC_ALLOWANCE_MS, async () => ((await rules(node)).includes(pod.ip) ? true : undefined));
+    for (const node of NODES)
+      await waitFor(`${pod.ip} back in ${node.role}'s rules`, PROBE_PERIOD_SECONDS * 1000 + ONE_SYNC_ALLOWANCE_MS, async () =>
+        (await rules(node)).includes(pod.ip) ? true : undefined,
+      );
   }, 60_000);
 
   it("4: after an agent restart the ruleset is identical, with no duplicates", async () => {

@@ -19,7 +19,8 @@ it("serves the admin API under wrangler dev and refuses requests without the tok
 
 it("releases the watches of clients that went away, idle ones too, in seconds", async () => {
   const auth = { authorization: `Bearer ${worker.adminToken}` };
-  const watchers = async () => Number((await (await fetch(`${worker.url}/metrics`, { headers: auth })).text()).match(/^svcedge_registry_watchers (\d+)$/m)?.[1]);
+  const watchers = async () =>
+    Number((await (await fetch(`${worker.url}/metrics`, { headers: auth })).text()).match(/^svcedge_registry_watchers (\d+)$/m)?.[1]);
   const before = await watchers();
   const clients: AbortController[] = [];
   for (const path of ["/api/v1/namespaces?watch=1", "/api/v1/namespaces/default/services?watch=1&resourceVersion=1", "/api/v1/pods?watch=1"]) {

@@ -52,7 +52,20 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
   const state = opts.stateDir ?? mkdtempSync(join(tmpdir(), "svcedge-worker-"));
   const vars = { ADMIN_TOKEN: adminToken, ADMIN_HOSTS: `localhost,127.0.0.1,[::1],${ip}`, ...opts.vars };
   const wrangler = join(ROOT, "node_modules/.bin/wrangler");
-  const args = ["dev", "--ip", ip, "--port", String(port), "--persist-to", state, "--inspector-port", "0", "--show-interactive-dev-session=false", "--log-level", "warn"];
+  const args = [
+    "dev",
+    "--ip",
+    ip,
+    "--port",
+    String(port),
+    "--persist-to",
+    state,
+    "--inspector-port",
+    "0",
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const cmd = opts.wrap ? [...opts.wrap, wrangler, ...args] : [wrangler, ...args];
   const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), {
@@ -61,7 +74,14 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
     detached: true,
     // wrangler's debug log goes to the temporary state folder, removed by stop().
     // No fetch of the `Request.cf` sample from workers.cloudflare.com (svcedge reads no `cf`; offline it logs a stack).
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", WRANGLER_LOG_PATH: join(state, "logs"), CLOUDFLARE_CF_FETCH_ENABLED: "false", ...opts.env },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "true",
+      WRANGLER_LOG_PATH: join(state, "logs"),
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...opts.env,
+    },
   });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));

@@ -63,14 +63,20 @@ describe.skipIf(!VERSION)(`the Python client ${VERSION ?? ""} against the admin 
   async function python(script: string, ns: string, ...args: string[]): Promise<Record<string, any>[]> {
     const env = { ...process.env, SVCEDGE_URL: worker.url, SVCEDGE_TOKEN: worker.adminToken, SVCEDGE_NAMESPACE: ns, PYTHONDONTWRITEBYTECODE: "1", TMPDIR: dir };
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = execFile(PYTHON, [join(SCRIPTS, script), ...args], { cwd: SCRIPTS, env, timeout: SCRIPT_TIMEOUT_MS, encoding: "utf8" }, (err, stdout, stderr) =>
-        done({ code: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
+      const child = execFile(
+        PYTHON,
+        [join(SCRIPTS, script), ...args],
+        { cwd: SCRIPTS, env, timeout: SCRIPT_TIMEOUT_MS, encoding: "utf8" },
+        (err, stdout, stderr) => done({ code: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
       );
       child.stdin?.end();
     });
     expect(stderr, `${script}: stderr`).toBe("");
     expect(code, `${script} exited ${code}: ${stdout}`).toBe(0);
-    return stdout.trim().split("\n").map((line) => JSON.parse(line));
+    return stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
   }
 
   it("Watch().stream sees each change to a namespace's Services once, in order, on one watch", async () => {
@@ -99,7 +105,12 @@ describe.skipIf(!VERSION)(`the Python client ${VERSION ?? ""} against the admin 
     expect(steps.get).toEqual({ uid: true });
     expect(steps.list).toEqual({ kind: "ServiceList", names: ["dyn"] });
     expect(steps["merge-patch"]).toEqual({ labels: { tier: "web" } });
-    expect(steps["strategic-patch"]).toEqual({ ports: [[80, 80], [443, 8443]] });
+    expect(steps["strategic-patch"]).toEqual({
+      ports: [
+        [80, 80],
+        [443, 8443],
+      ],
+    });
     expect(steps.replace).toEqual({ annotations: { note: "replaced" }, resourceVersionChanged: true });
     expect(steps.delete).toEqual({ kind: "Service" });
     expect(steps.gone).toEqual({ status: 404 });

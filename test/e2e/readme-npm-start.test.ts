@@ -36,7 +36,11 @@ describe("npm start", () => {
   });
 
   const admin = async (method: string, path: string, body?: unknown): Promise<Response> =>
-    fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${dev.adminToken}`, "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${dev.adminToken}`, "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   /** node:http, since fetch does not let a caller set Host. */
   const gateway = (host: string, clientIp?: string): Promise<{ status: number; body: string }> =>
     new Promise((res, rej) => {
@@ -58,7 +62,10 @@ describe("npm start", () => {
     throw new Error("the registry's KV writes did not drain");
   };
   const createService = async (name: string, extra: Record<string, unknown> = {}) => {
-    const res = await admin("POST", "/api/v1/namespaces/default/services", { metadata: { name }, spec: { type: "LoadBalancer", selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: "http" }], ...extra } });
+    const res = await admin("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name },
+      spec: { type: "LoadBalancer", selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: "http" }], ...extra },
+    });
     expect(res.status).toBe(201);
   };
   const createPod = async (service: string, pod: { name: string; port: number }) => {
@@ -75,7 +82,10 @@ describe("npm start", () => {
     expect(out).toContain(`admin API and gateway: ${api}\n`);
     expect(out).toContain(`admin API over TLS:    https://127.0.0.1:${dev.httpsPort}`);
     expect(out).not.toContain("8787");
-    const tryLines = out.split("\n").filter((l) => /^\s+(try:)?\s+curl /.test(l)).map((l) => l.replace(/^\s+(try:)?\s+/, ""));
+    const tryLines = out
+      .split("\n")
+      .filter((l) => /^\s+(try:)?\s+curl /.test(l))
+      .map((l) => l.replace(/^\s+(try:)?\s+/, ""));
     expect(tryLines).toHaveLength(2);
     for (const line of tryLines) {
       const { stdout } = await run("bash", ["-c", `set -o pipefail; ${line} --fail --silent --show-error`], { cwd: dev.dir, encoding: "utf8" });
@@ -95,7 +105,11 @@ describe("npm start", () => {
     expect(refused.stderr).not.toMatch(/^\s+at /m);
     await shell("npm run -s kubeconfig > quiet.kubeconfig && npm run kubeconfig -- --out out.kubeconfig");
     for (const file of ["quiet.kubeconfig", "out.kubeconfig"]) {
-      const { stdout } = await run("kubectl", ["--kubeconfig", file, "get", "namespaces", "-o", "name"], { cwd: dev.dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: dev.dir } });
+      const { stdout } = await run("kubectl", ["--kubeconfig", file, "get", "namespaces", "-o", "name"], {
+        cwd: dev.dir,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", HOME: dev.dir },
+      });
       expect(stdout).toContain("namespace/default");
     }
   });
@@ -141,14 +155,19 @@ describe("npm start", () => {
   });
 
   it("leaves no stack trace in its log when watch clients hang up and events then go to them (http and the TLS port)", async () => {
-    const metric = async (name: string): Promise<number> => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await admin("GET", "/metrics")).text())?.[1]);
+    const metric = async (name: string): Promise<number> =>
+      Number(new RegExp(`^${name} (\\d+)$`, "m").exec(await (await admin("GET", "/metrics")).text())?.[1]);
     const path = "/api/v1/namespaces/default/services?watch=true&allowWatchBookmarks=true";
     const before = await metric("svcedge_registry_watchers");
     // Over http with fetch, over the TLS port with curl (as the printed commands do).
     const aborted = new AbortController();
     const res = await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${dev.adminToken}` }, signal: aborted.signal });
     await res.body!.getReader().read(); // the first ADDED event: the watch is open
-    const curl = execFile("curl", ["-sS", "-N", "--cacert", ".wrangler/svcedge-tls/cert.pem", "-H", `Authorization: Bearer ${dev.adminToken}`, `https://127.0.0.1:${dev.httpsPort}${path}`], { cwd: dev.dir });
+    const curl = execFile(
+      "curl",
+      ["-sS", "-N", "--cacert", ".wrangler/svcedge-tls/cert.pem", "-H", `Authorization: Bearer ${dev.adminToken}`, `https://127.0.0.1:${dev.httpsPort}${path}`],
+      { cwd: dev.dir },
+    );
     let watchers = before;
     for (let attempt = 0; attempt < 100 && watchers < before + 2; attempt++) watchers = await metric("svcedge_registry_watchers");
     expect(watchers).toBe(before + 2);

@@ -127,7 +127,12 @@ describe.skipIf(!KUBECTL)("the README's walk-through", () => {
 /** Runs the script in `cwd` with the test's HOME (kubectl's caches stay there); the process group ends with it. */
 function runBash(script: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const child = spawn("bash", ["-c", script], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", HOME: cwd, LANG: "C.UTF-8" } });
+    const child = spawn("bash", ["-c", script], {
+      cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "", HOME: cwd, LANG: "C.UTF-8" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -63,8 +63,16 @@ describe("loadBalancerSourceRanges", () => {
 describe("a headless Service", () => {
   it("has no route record and answers 404, while a sibling with a cluster IP is routable", async () => {
     const ns = await freshNamespace();
-    await created(await call("POST", `/api/v1/namespaces/${ns}/services`, service("db", { clusterIP: "None", ports: [{ name: "http", port: 80, targetPort: pods.e }] })));
-    await created(await call("POST", `/api/v1/namespaces/${ns}/services`, service("cache", { selector: { app: "db" }, ports: [{ name: "http", port: 80, targetPort: pods.e }] })));
+    await created(
+      await call("POST", `/api/v1/namespaces/${ns}/services`, service("db", { clusterIP: "None", ports: [{ name: "http", port: 80, targetPort: pods.e }] })),
+    );
+    await created(
+      await call(
+        "POST",
+        `/api/v1/namespaces/${ns}/services`,
+        service("cache", { selector: { app: "db" }, ports: [{ name: "http", port: 80, targetPort: pods.e }] }),
+      ),
+    );
     await created(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("db-0", { app: "db" }, "127.0.0.1", { ready: true })));
     await flushKvToEdge();
 

@@ -74,7 +74,8 @@ describe("ClientIP session affinity", () => {
     for (let i = 0; i < 5; i++) expect(await podOf(await gateway(`http://${host}/`, { headers: local }))).toBe(expected);
     // Without it, every local client is 127.0.0.1: the same pod for all, which is what made affinity untestable locally.
     const clients = new Set<string | null>();
-    for (let i = 1; i <= 16; i++) clients.add(await podOf(await gateway(`http://${host}/`, { headers: { "cf-connecting-ip": "127.0.0.1", "x-forwarded-for": `198.18.0.${i}` } })));
+    for (let i = 1; i <= 16; i++)
+      clients.add(await podOf(await gateway(`http://${host}/`, { headers: { "cf-connecting-ip": "127.0.0.1", "x-forwarded-for": `198.18.0.${i}` } })));
     expect(clients.size).toBeGreaterThan(1);
   });
 

@@ -56,7 +56,14 @@ describe("the Worker's variables (src/config.ts)", () => {
       kvWriteIntervalMs: 1000,
       gateway: {},
     });
-    expect(parseConfig({ ADMIN_HOSTS: " API.Example.com ,admin.example.com,", NODE_LEASE_GRACE_SECONDS: "2.5", SERVICE_CIDR: "10.0.0.0/16", NODE_PORT_RANGE: "31000-31010" })).toMatchObject({
+    expect(
+      parseConfig({
+        ADMIN_HOSTS: " API.Example.com ,admin.example.com,",
+        NODE_LEASE_GRACE_SECONDS: "2.5",
+        SERVICE_CIDR: "10.0.0.0/16",
+        NODE_PORT_RANGE: "31000-31010",
+      }),
+    ).toMatchObject({
       adminHosts: ["api.example.com", "admin.example.com"],
       gateway: { adminHosts: ["api.example.com", "admin.example.com"] },
       nodeLeaseGraceMs: 2500,

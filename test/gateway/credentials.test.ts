@@ -79,7 +79,10 @@ it("uses the default budget of 10 lookups in a burst", async () => {
 });
 
 it("TokenBucket refills at its rate up to its burst", () => {
-  const bucket = new TokenBucket(() => 10, () => 3);
+  const bucket = new TokenBucket(
+    () => 10,
+    () => 3,
+  );
   const t0 = Date.now();
   expect([bucket.take(t0), bucket.take(t0), bucket.take(t0), bucket.take(t0)]).toEqual([true, true, true, false]);
   // 10 per second: one token after 100 ms, not before.

@@ -103,7 +103,7 @@ describe("bodies are streamed", () => {
     }
     expect(received).toBe(MIB);
     let expected = 0;
-    for (let i = 0; i < MIB; i++) expected = (expected + (i % (64 * 1024)) % 251 * ((i % 7) + 1)) % 1_000_000_007;
+    for (let i = 0; i < MIB; i++) expected = (expected + ((i % (64 * 1024)) % 251) * ((i % 7) + 1)) % 1_000_000_007;
     expect(checksum).toBe(expected);
   });
 

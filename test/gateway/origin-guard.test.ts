@@ -74,7 +74,17 @@ describe("mayFetchOrigin, with the guard on", () => {
         namespace: "default",
         service: "mixed",
         access: "public",
-        ports: [{ name: "http", port: 80, ready: [{ id: "lo", url: "http://127.0.0.1:8080" }, { id: "ok", url: "https://pod-a.pods.example.net" }], terminating: [] }],
+        ports: [
+          {
+            name: "http",
+            port: 80,
+            ready: [
+              { id: "lo", url: "http://127.0.0.1:8080" },
+              { id: "ok", url: "https://pod-a.pods.example.net" },
+            ],
+            terminating: [],
+          },
+        ],
       },
       "mixed-default.lb.svcedge.local",
     );

@@ -123,10 +123,11 @@ function upgradeWebSocket(pod: Pod, req: IncomingMessage, socket: Socket): void 
     socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     return;
   }
-  const accept = createHash("sha1").update(key + WEBSOCKET_GUID).digest("base64");
+  const accept = createHash("sha1")
+    .update(key + WEBSOCKET_GUID)
+    .digest("base64");
   socket.write(
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      `Sec-WebSocket-Accept: ${accept}\r\nx-pod: ${pod.name}\r\n\r\n`,
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + `Sec-WebSocket-Accept: ${accept}\r\nx-pod: ${pod.name}\r\n\r\n`,
   );
   let buffered = Buffer.alloc(0);
   socket.on("data", (data: Buffer) => {

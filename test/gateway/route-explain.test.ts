@@ -26,13 +26,20 @@ describe("GET /debug/routes/<host>", () => {
     const res = await explain("shop.lb.svcedge.local");
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(body).toMatchObject({ host: "shop.lb.svcedge.local", routable: true, record: { namespace: "prod", service: "shop", access: "public", ports: [{ name: "http", port: 80, ready: 2, terminating: 0, refused: 0 }] } });
+    expect(body).toMatchObject({
+      host: "shop.lb.svcedge.local",
+      routable: true,
+      record: { namespace: "prod", service: "shop", access: "public", ports: [{ name: "http", port: 80, ready: 2, terminating: 0, refused: 0 }] },
+    });
     expect(body.steps.at(-1)).toMatch(/^routable on http\/TCP \(2 ready, 0 terminating\)/);
     expect(body.registry).toHaveProperty("kvWritesPending");
   });
 
   it("explains an unknown host, a Service without ready endpoints, a cluster name and a malformed or admin host", async () => {
-    expect(await json(await explain("nothing.lb.svcedge.local"))).toMatchObject({ routable: false, steps: [expect.any(String), expect.any(String), expect.stringMatching(/^no route record \(route\/nothing\.lb\.svcedge\.local\)/)] });
+    expect(await json(await explain("nothing.lb.svcedge.local"))).toMatchObject({
+      routable: false,
+      steps: [expect.any(String), expect.any(String), expect.stringMatching(/^no route record \(route\/nothing\.lb\.svcedge\.local\)/)],
+    });
     await seedRoute("empty.lb.svcedge.local", { ports: [httpPort([])] });
     expect((await json(await explain("empty.lb.svcedge.local"))).steps.at(-1)).toBe("no ready or serving endpoint on any TCP port: 503 with Retry-After");
     await seedRoute("db.prod.svc.cluster.local", { access: "cluster", ports: [httpPort(["a"])] });
@@ -65,7 +72,9 @@ describe("an unrouted request", () => {
     const res = await gateway("http://nowhere.lb.svcedge.local/");
     expect(res.status).toBe(404);
     expect(await res.text()).toBe("404 page not found\n");
-    expect(log).toHaveBeenCalledWith(JSON.stringify({ level: "info", msg: "gateway: not routed", host: "nowhere.lb.svcedge.local", reason: "no route record" }));
+    expect(log).toHaveBeenCalledWith(
+      JSON.stringify({ level: "info", msg: "gateway: not routed", host: "nowhere.lb.svcedge.local", reason: "no route record" }),
+    );
     for (let i = 0; i < 50; i++) await (await gateway(`http://flood-${i}.lb.svcedge.local/`)).text();
     expect(log.mock.calls.length).toBeLessThanOrEqual(6);
   });

@@ -15,7 +15,10 @@ describe("Service annotations and hostnames", () => {
       ["someone-else.lb.svcedge.local", "must not be under the LoadBalancer domain"],
       ["localhost", "must not be an admin API host"],
     ] as const) {
-      const st = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, lb("web", { "svcedge.io/hostnames": `ok.example.com, ${host}` })), 422);
+      const st = await expectRejectedWithoutWrites(
+        () => call("POST", `/api/v1/namespaces/${ns}/services`, lb("web", { "svcedge.io/hostnames": `ok.example.com, ${host}` })),
+        422,
+      );
       expect(st.details.causes).toEqual([expect.objectContaining({ field: "metadata.annotations[svcedge.io/hostnames]" })]);
       expect(st.message).toContain(detail);
     }
@@ -24,7 +27,10 @@ describe("Service annotations and hostnames", () => {
 
   it("refuses a timeout annotation that is not a positive duration", async () => {
     const ns = await freshNamespace();
-    const st = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, service("t", {}, { annotations: { "svcedge.io/timeout": "banana" } })), 422);
+    const st = await expectRejectedWithoutWrites(
+      () => call("POST", `/api/v1/namespaces/${ns}/services`, service("t", {}, { annotations: { "svcedge.io/timeout": "banana" } })),
+      422,
+    );
     expect(st.details.causes[0]).toMatchObject({ field: "metadata.annotations[svcedge.io/timeout]" });
     expect((await call("POST", `/api/v1/namespaces/${ns}/services`, service("t", {}, { annotations: { "svcedge.io/timeout": "1m30s" } }))).status).toBe(201);
   });
@@ -61,7 +67,10 @@ describe("node tokens beyond NodeRestriction", () => {
   it("answers 403, not a validation error, when a node sends an invalid object it may not write anyway", async () => {
     const ns = await freshNamespace();
     const token = await nodeToken(`n1-${ns}`);
-    await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, { metadata: { name: "1-invalid" }, spec: { ports: [{ port: 0 }] } }, { token }), 403);
+    await expectRejectedWithoutWrites(
+      () => call("POST", `/api/v1/namespaces/${ns}/services`, { metadata: { name: "1-invalid" }, spec: { ports: [{ port: 0 }] } }, { token }),
+      403,
+    );
   });
 
   it("refuses Pods a node registers with an edge URL, and role labels on its own Node", async () => {
@@ -73,7 +82,9 @@ describe("node tokens beyond NodeRestriction", () => {
     expect((await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("p", { app: "web" }, "10.1.1.1", { nodeName: node }), { token })).status).toBe(201);
     const roled = { apiVersion: "v1", kind: "Node", metadata: { name: node, labels: { "node-role.kubernetes.io/control-plane": "" } } };
     await expectRejectedWithoutWrites(() => call("POST", "/api/v1/nodes", roled, { token }), 403);
-    expect((await call("POST", "/api/v1/nodes", { ...roled, metadata: { name: node, labels: { "topology.kubernetes.io/zone": "z1" } } }, { token })).status).toBe(201);
+    expect(
+      (await call("POST", "/api/v1/nodes", { ...roled, metadata: { name: node, labels: { "topology.kubernetes.io/zone": "z1" } } }, { token })).status,
+    ).toBe(201);
   });
 });
 
@@ -83,7 +94,11 @@ describe("source ranges in route records", () => {
     const { flushKv } = await import("../admin/client");
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("spec", { type: "LoadBalancer", loadBalancerSourceRanges: ["198.18.0.0/15"] }));
-    await call("POST", `/api/v1/namespaces/${ns}/services`, lb("anno", { "service.beta.kubernetes.io/load-balancer-source-ranges": "203.0.113.0/24, 198.51.100.0/24" }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/services`,
+      lb("anno", { "service.beta.kubernetes.io/load-balancer-source-ranges": "203.0.113.0/24, 198.51.100.0/24" }),
+    );
     await flushKv();
     const rec = async (host: string) => (await env.KV.get(`route/${host}`, "json")) as { sourceRanges?: string[] } | null;
     expect((await rec(`spec-${ns}.lb.svcedge.local`))?.sourceRanges).toEqual(["198.18.0.0/15"]);

@@ -11,7 +11,9 @@ describe("allocation", () => {
     expect(res.status).toBe(422);
     const st = await json(res);
     expect(st.details.causes[0]).toMatchObject({ field: "spec.clusterIPs" });
-    expect(st.message).toBe(`Service "two" is invalid: spec.clusterIPs: Invalid value: []string{"${first.spec.clusterIP}"}: failed to allocate IP ${first.spec.clusterIP}: provided IP is already allocated`);
+    expect(st.message).toBe(
+      `Service "two" is invalid: spec.clusterIPs: Invalid value: []string{"${first.spec.clusterIP}"}: failed to allocate IP ${first.spec.clusterIP}: provided IP is already allocated`,
+    );
     expect((await call("GET", `/api/v1/namespaces/${ns}/services/two`)).status).toBe(404);
   });
 
@@ -26,7 +28,16 @@ describe("allocation", () => {
     const ns = await freshNamespace();
     const first = await json(await create(ns, service("np1", { type: "NodePort", ports: [{ port: 80, nodePort: 30123 }] })));
     expect(first.spec.ports[0].nodePort).toBe(30123);
-    const dup = await create(ns, service("np2", { type: "NodePort", ports: [{ name: "a", port: 80 }, { name: "b", port: 81, nodePort: 30123 }] }));
+    const dup = await create(
+      ns,
+      service("np2", {
+        type: "NodePort",
+        ports: [
+          { name: "a", port: 80 },
+          { name: "b", port: 81, nodePort: 30123 },
+        ],
+      }),
+    );
     expect(dup.status).toBe(422);
     expect((await json(dup)).message).toBe(`Service "np2" is invalid: spec.ports[1].nodePort: Invalid value: 30123: provided port is already allocated`);
     const range = await create(ns, service("np3", { type: "NodePort", ports: [{ port: 80, nodePort: 80 }] }));

@@ -20,10 +20,12 @@ const servicesOf = (ns: string) => `/api/v1/namespaces/${ns}/services`;
 
 /** Sends every request at once; answers with each status and body, in request order. */
 async function race(requests: (() => Promise<Response>)[]): Promise<{ status: number; body: any }[]> {
-  return Promise.all(requests.map(async (send) => {
-    const res = await send();
-    return { status: res.status, body: await json(res) };
-  }));
+  return Promise.all(
+    requests.map(async (send) => {
+      const res = await send();
+      return { status: res.status, body: await json(res) };
+    }),
+  );
 }
 
 const countOf = (answers: { status: number }[], status: number): number => answers.filter((a) => a.status === status).length;
@@ -33,10 +35,13 @@ describe(`concurrent writes (N=${N})`, () => {
     "of N creates of one name, exactly one is 201 and the rest are 409 AlreadyExists",
     async () => {
       const ns = await freshNamespace("race");
-      const answers = await race(Array.from({ length: N }, (_, i) => () => call("POST", servicesOf(ns), service("same", {}, { labels: { attempt: String(i) } }))));
+      const answers = await race(
+        Array.from({ length: N }, (_, i) => () => call("POST", servicesOf(ns), service("same", {}, { labels: { attempt: String(i) } }))),
+      );
       expect(countOf(answers, 201)).toBe(1);
       expect(countOf(answers, 409)).toBe(N - 1);
-      for (const a of answers.filter((x) => x.status === 409)) expect(a.body).toMatchObject({ kind: "Status", reason: "AlreadyExists", code: 409, message: `services "same" already exists` });
+      for (const a of answers.filter((x) => x.status === 409))
+        expect(a.body).toMatchObject({ kind: "Status", reason: "AlreadyExists", code: 409, message: `services "same" already exists` });
       const winner = answers.find((a) => a.status === 201)!.body;
       const stored = await json(await call("GET", `${servicesOf(ns)}/same`));
       expect(stored.metadata.uid).toBe(winner.metadata.uid);
@@ -51,11 +56,14 @@ describe(`concurrent writes (N=${N})`, () => {
     async () => {
       const ns = await freshNamespace("race");
       const nodePort = 31555;
-      const answers = await race(Array.from({ length: N }, (_, i) => () => call("POST", servicesOf(ns), service(`np${i}`, { type: "NodePort", ports: [{ port: 80, nodePort }] }))));
+      const answers = await race(
+        Array.from({ length: N }, (_, i) => () => call("POST", servicesOf(ns), service(`np${i}`, { type: "NodePort", ports: [{ port: 80, nodePort }] }))),
+      );
       expect(countOf(answers, 201)).toBe(1);
       expect(countOf(answers, 422)).toBe(N - 1);
       answers.forEach((a, i) => {
-        if (a.status === 422) expect(a.body.message).toBe(`Service "np${i}" is invalid: spec.ports[0].nodePort: Invalid value: ${nodePort}: provided port is already allocated`);
+        if (a.status === 422)
+          expect(a.body.message).toBe(`Service "np${i}" is invalid: spec.ports[0].nodePort: Invalid value: ${nodePort}: provided port is already allocated`);
       });
       const winner = answers.find((a) => a.status === 201)!.body;
       expect(winner.spec.ports[0].nodePort).toBe(nodePort);
@@ -97,7 +105,21 @@ describe(`concurrent writes (N=${N})`, () => {
       const ns = await freshNamespace("race");
       const types = ["NodePort", "LoadBalancer"];
       const answers = await race(
-        Array.from({ length: N }, (_, i) => () => call("POST", servicesOf(ns), service(`s${i}`, { type: types[i % 2], ports: [{ name: "http", port: 80 }, { name: "https", port: 443 }] }))),
+        Array.from(
+          { length: N },
+          (_, i) => () =>
+            call(
+              "POST",
+              servicesOf(ns),
+              service(`s${i}`, {
+                type: types[i % 2],
+                ports: [
+                  { name: "http", port: 80 },
+                  { name: "https", port: 443 },
+                ],
+              }),
+            ),
+        ),
       );
       expect(answers.filter((a) => a.status !== 201).map((a) => `${a.status} ${a.body.message}`)).toEqual([]);
       const clusterIPs = answers.map((a) => a.body.spec.clusterIP as string);
@@ -127,8 +149,15 @@ describe(`watchers (W=${WATCHERS}, E=${EVENTS})`, () => {
       const creates = Math.ceil(EVENTS / 2);
       const created = await race(Array.from({ length: creates }, (_, i) => () => call("POST", servicesOf(ns), service(`w${i}`))));
       const patched = await race(
-        Array.from({ length: EVENTS - creates }, (_, i) => () =>
-          call("PATCH", `${servicesOf(ns)}/w${i % creates}`, { metadata: { labels: { [`patch-${i}`]: "yes" } } }, { contentType: "application/merge-patch+json" }),
+        Array.from(
+          { length: EVENTS - creates },
+          (_, i) => () =>
+            call(
+              "PATCH",
+              `${servicesOf(ns)}/w${i % creates}`,
+              { metadata: { labels: { [`patch-${i}`]: "yes" } } },
+              { contentType: "application/merge-patch+json" },
+            ),
         ),
       );
       const acknowledged = [...created, ...patched];

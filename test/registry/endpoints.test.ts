@@ -6,7 +6,8 @@ async function slices(ns: string, svc: string) {
   const list = await json(await call("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${svc}`));
   return list.items as any[];
 }
-const endpoints = async (ns: string, svc: string) => (await slices(ns, svc)).flatMap((s) => s.endpoints.map((e: any) => ({ ip: e.addresses[0], ...e.conditions, node: e.nodeName })));
+const endpoints = async (ns: string, svc: string) =>
+  (await slices(ns, svc)).flatMap((s) => s.endpoints.map((e: any) => ({ ip: e.addresses[0], ...e.conditions, node: e.nodeName })));
 
 describe("endpoints controller", () => {
   it("builds EndpointSlices from the Pods a Service selects, resolving named targetPorts", async () => {
@@ -89,7 +90,12 @@ describe("endpoints controller", () => {
   it("marks endpoints not ready when their Node's lease expires, and ready again on renewal", async () => {
     const ns = await freshNamespace();
     const node = `n-${ns}`;
-    await call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node }, status: { conditions: [{ type: "Ready", status: "True" }] } });
+    await call("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: node },
+      status: { conditions: [{ type: "Ready", status: "True" }] },
+    });
     const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: node }, spec: { holderIdentity: node, leaseDurationSeconds: 1 } };
     expect((await call("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease)).status).toBe(201);
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("lease"));

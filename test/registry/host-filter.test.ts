@@ -92,7 +92,11 @@ describe("at the edge", () => {
     // No read per host: at most the filter's own re-read once per cache period (200 ms) that the loop lasted.
     expect(gatewayStats().kvReads - start.kvReads).toBeLessThanOrEqual(Math.ceil((Date.now() - startedAt) / 200));
 
-    await call("POST", `/api/v1/namespaces/${ns}/services`, service("blog", { type: "LoadBalancer", selector: { app: "shop" }, ports: [{ name: "http", port: 80, targetPort: pods.d }] }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/services`,
+      service("blog", { type: "LoadBalancer", selector: { app: "shop" }, ports: [{ name: "http", port: 80, targetPort: pods.d }] }),
+    );
     await flushKv();
     await new Promise((resolve) => setTimeout(resolve, 250));
     const added = await through(`blog-${ns}.lb.svcedge.local`);

@@ -7,7 +7,11 @@ describe("KV replica", () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("shop", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-1", { app: "shop" }, "10.7.0.1", { ready: true }));
-    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-2", { app: "shop" }, "10.7.0.2", { ready: false, annotations: { "svcedge.io/url": "https://shop-2.pods.example.net" } }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("shop-2", { app: "shop" }, "10.7.0.2", { ready: false, annotations: { "svcedge.io/url": "https://shop-2.pods.example.net" } }),
+    );
     await flushKv();
     // The edge reads route records only: objects stay in the Durable Object.
     expect((await env.KV.list({ prefix: "obj/" })).keys).toEqual([]);
@@ -38,7 +42,12 @@ describe("KV replica", () => {
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("busy", {}, { annotations: { "svcedge.io/timeout": "1s" } }));
     // Each timeout change rewrites the Service's route record.
     for (let i = 2; i <= 21; i++)
-      await call("PATCH", `/api/v1/namespaces/${ns}/services/busy`, { metadata: { annotations: { "svcedge.io/timeout": `${i}s` } } }, { contentType: "application/merge-patch+json" });
+      await call(
+        "PATCH",
+        `/api/v1/namespaces/${ns}/services/busy`,
+        { metadata: { annotations: { "svcedge.io/timeout": `${i}s` } } },
+        { contentType: "application/merge-patch+json" },
+      );
     const burstIntervals = (Date.now() - started) / KV_WRITE_INTERVAL_MS;
     await flushKv();
     const written = (await registry().stats()).kvWrites - before;

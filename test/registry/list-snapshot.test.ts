@@ -35,7 +35,12 @@ describe("paged lists", () => {
     const first = await page(ns, 2);
     // Push the watch history past its byte bound (32 MiB): ~0.4 MB an event.
     for (let i = 0; i < 90; i++) {
-      const res = await call("PATCH", `/api/v1/namespaces/${ns}/services/a`, { metadata: { annotations: { big: "x".repeat(200_000 + i) } } }, { contentType: "application/merge-patch+json" });
+      const res = await call(
+        "PATCH",
+        `/api/v1/namespaces/${ns}/services/a`,
+        { metadata: { annotations: { big: "x".repeat(200_000 + i) } } },
+        { contentType: "application/merge-patch+json" },
+      );
       expect(res.status).toBe(200);
     }
     const res = await call("GET", `/api/v1/namespaces/${ns}/services?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`);

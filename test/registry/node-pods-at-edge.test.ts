@@ -23,9 +23,18 @@ describe("Pods registered by a node at the edge", () => {
     const token = (await json(await call("POST", `/api/v1/nodes/${node}/token`, undefined, { raw: "{}" }))).status.token as string;
     const host = `web-${ns}.lb.svcedge.local`;
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("web", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
-    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("real", { app: "web" }, "198.18.4.1", { ready: true, annotations: { "svcedge.io/url": "http://real.example" } }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("real", { app: "web" }, "198.18.4.1", { ready: true, annotations: { "svcedge.io/url": "http://real.example" } }),
+    );
     for (let i = 0; i < 20; i++) {
-      const res = await call("POST", `/api/v1/namespaces/${ns}/pods`, pod(`fake-${i}`, { app: "web" }, `198.18.4.${100 + i}`, { ready: true, nodeName: node }), { token });
+      const res = await call(
+        "POST",
+        `/api/v1/namespaces/${ns}/pods`,
+        pod(`fake-${i}`, { app: "web" }, `198.18.4.${100 + i}`, { ready: true, nodeName: node }),
+        { token },
+      );
       expect(res.status).toBe(201);
     }
     await flushKv();

@@ -33,8 +33,16 @@ describe("a Service created through the admin API is routable at the edge", () =
   it("routes the LoadBalancer hostname to the selected ready pods, following readiness", async () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("shop", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
-    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-a", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.a }] }));
-    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("shop-b", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.b }] }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("shop-a", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.a }] }),
+    );
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("shop-b", { app: "shop" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.b }] }),
+    );
     await flushKvToEdge();
     const host = `shop-${ns}.lb.svcedge.local`;
     expect(await podsHit(host, 40)).toEqual(new Set(["a", "b"]));
@@ -67,12 +75,25 @@ describe("a Service created through the admin API is routable at the edge", () =
   it("stops sending to the pods of a Node whose lease expired", async () => {
     const ns = await freshNamespace();
     const node = `edge-node-${ns}`;
-    await call("POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node }, status: { conditions: [{ type: "Ready", status: "True" }] } });
+    await call("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: node },
+      status: { conditions: [{ type: "Ready", status: "True" }] },
+    });
     const lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: node }, spec: { holderIdentity: node, leaseDurationSeconds: 4 } };
     await call("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease);
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("blog", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
-    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("blog-d", { app: "blog" }, "127.0.0.1", { nodeName: node, ready: true, ports: [{ name: "web", containerPort: pods.d }] }));
-    await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("blog-e", { app: "blog" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.e }] }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("blog-d", { app: "blog" }, "127.0.0.1", { nodeName: node, ready: true, ports: [{ name: "web", containerPort: pods.d }] }),
+    );
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("blog-e", { app: "blog" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.e }] }),
+    );
     await flushKvToEdge();
     const host = `blog-${ns}.lb.svcedge.local`;
     expect(await podsHit(host, 30)).toEqual(new Set(["d", "e"]));

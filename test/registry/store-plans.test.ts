@@ -45,7 +45,11 @@ describe("store query plans", () => {
       expect(queries.length).toBe(4);
       for (const query of queries) {
         const args = (query.match(/\?/g) ?? []).map(() => 1);
-        const plan = sql.exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args).toArray().map((r) => r.detail).join("; ");
+        const plan = sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...args)
+          .toArray()
+          .map((r) => r.detail)
+          .join("; ");
         expect(plan, query).toMatch(/USING COVERING INDEX watch_history_sizes\b/);
       }
     });

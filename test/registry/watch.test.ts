@@ -64,7 +64,10 @@ describe("watch", () => {
     const ns = await freshNamespace();
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("keep"));
     const gone = await json(await call("POST", `/api/v1/namespaces/${ns}/services`, service("gone")));
-    const res = await call("GET", `/api/v1/namespaces/${ns}/services?watch=1&fieldSelector=metadata.name%3Dgone&resourceVersion=${gone.metadata.resourceVersion}`);
+    const res = await call(
+      "GET",
+      `/api/v1/namespaces/${ns}/services?watch=1&fieldSelector=metadata.name%3Dgone&resourceVersion=${gone.metadata.resourceVersion}`,
+    );
     const eventsP = readEvents(res, 1);
     await call("DELETE", `/api/v1/namespaces/${ns}/services/keep`);
     await call("DELETE", `/api/v1/namespaces/${ns}/services/gone`);
@@ -91,7 +94,6 @@ describe("watch", () => {
     expect(ev).toMatchObject({ type: "BOOKMARK", object: { kind: "Service", apiVersion: "v1" } });
     expect(Number(ev!.object.metadata.resourceVersion)).toBeGreaterThan(0);
   });
-
 
   it("answers 504 Timeout to a watch from a resourceVersion the registry has not reached", async () => {
     const ns = await freshNamespace();

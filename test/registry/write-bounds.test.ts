@@ -21,7 +21,9 @@ const bigAnnotation = (bytes: number) => ({ big: "x".repeat(bytes) });
 describe("JSON patch work is bounded before it is done", () => {
   it("refuses a patch that copies a document into itself (the 26-operation bomb) with 422, and the Worker lives on", async () => {
     const { node, token } = await ownNode();
-    const ops: unknown[] = [{ op: "add", path: "/metadata/annotations", value: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, "v".repeat(100)])) }];
+    const ops: unknown[] = [
+      { op: "add", path: "/metadata/annotations", value: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, "v".repeat(100)])) },
+    ];
     for (let i = 0; i < 25; i++) ops.push({ op: "copy", from: "/metadata/annotations", path: `/metadata/annotations/c${i}` });
     const body = await expectRejectedWithoutWrites(() => call("PATCH", `/api/v1/nodes/${node}`, ops, { token, contentType: JSON_PATCH }), 422);
     expect(body.message).toContain("accumulated size increase of copy operations exceeds 3145728");
@@ -49,29 +51,47 @@ describe("object limits", () => {
   it("refuses 25,000 labels on a Node (422 Too many), and accepts 256", async () => {
     const { node, token } = await ownNode();
     const many = Object.fromEntries(Array.from({ length: 25_000 }, (_, i) => [`label-${i}`, "v"]));
-    const body = await expectRejectedWithoutWrites(() => call("PATCH", `/api/v1/nodes/${node}`, { metadata: { labels: many } }, { token, contentType: "application/merge-patch+json" }), 422);
+    const body = await expectRejectedWithoutWrites(
+      () => call("PATCH", `/api/v1/nodes/${node}`, { metadata: { labels: many } }, { token, contentType: "application/merge-patch+json" }),
+      422,
+    );
     expect(body.details.causes[0]).toMatchObject({ reason: "FieldValueTooMany", field: "metadata.labels" });
     const fine = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`label-${i}`, "v"]));
-    expect((await call("PATCH", `/api/v1/nodes/${node}`, { metadata: { labels: fine } }, { token, contentType: "application/merge-patch+json" })).status).toBe(200);
+    expect((await call("PATCH", `/api/v1/nodes/${node}`, { metadata: { labels: fine } }, { token, contentType: "application/merge-patch+json" })).status).toBe(
+      200,
+    );
   });
 
   it("refuses annotations over 256 KiB in total (422 Too long), as Kubernetes does", async () => {
     const { node, token } = await ownNode();
     const patch = { metadata: { annotations: { a: "x".repeat(200 * 1024), b: "y".repeat(60 * 1024) } } };
-    const body = await expectRejectedWithoutWrites(() => call("PATCH", `/api/v1/nodes/${node}`, patch, { token, contentType: "application/merge-patch+json" }), 422);
+    const body = await expectRejectedWithoutWrites(
+      () => call("PATCH", `/api/v1/nodes/${node}`, patch, { token, contentType: "application/merge-patch+json" }),
+      422,
+    );
     expect(body.details.causes[0]).toMatchObject({ reason: "FieldValueTooLong", field: "metadata.annotations" });
   });
 
   it("refuses a Service larger than the stored-object limit with 413: nothing stored or allocated (no resourceVersion taken, so nothing watched or queued)", async () => {
     const ns = await freshNamespace();
     const loadBalancerSourceRanges = Array.from({ length: 110_000 }, () => "198.18.0.0/15");
-    const svc = { apiVersion: "v1", kind: "Service", metadata: { name: "huge" }, spec: { type: "LoadBalancer", loadBalancerSourceRanges, selector: { app: "a" }, ports: [{ port: 80, nodePort: 30062 }] } };
+    const svc = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "huge" },
+      spec: { type: "LoadBalancer", loadBalancerSourceRanges, selector: { app: "a" }, ports: [{ port: 80, nodePort: 30062 }] },
+    };
     expect(JSON.stringify(svc).length).toBeGreaterThan(MAX_OBJECT_BYTES);
     const body = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, svc), 413);
     expect(body.message).toContain("too large to store");
     expect((await call("GET", `/api/v1/namespaces/${ns}/services/huge`)).status).toBe(404);
     // The NodePort it asked for was never held: a small Service takes it.
-    const small = { apiVersion: "v1", kind: "Service", metadata: { name: "huge" }, spec: { type: "NodePort", selector: { app: "a" }, ports: [{ port: 80, nodePort: 30062 }] } };
+    const small = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "huge" },
+      spec: { type: "NodePort", selector: { app: "a" }, ports: [{ port: 80, nodePort: 30062 }] },
+    };
     expect((await call("POST", `/api/v1/namespaces/${ns}/services`, small)).status).toBe(201);
   });
 
@@ -88,7 +108,12 @@ describe("watch memory is bounded by bytes", () => {
     const start = (await json(await call("GET", `/api/v1/nodes/${node}`))).metadata.resourceVersion as string;
     // Each change holds the object and the one before it: ~0.4 MB an event, past WATCH_WINDOW_BYTES in 90.
     for (let i = 0; i < 90; i++) {
-      const res = await call("PATCH", `/api/v1/nodes/${node}`, { metadata: { annotations: bigAnnotation(200_000 + i) } }, { token, contentType: "application/merge-patch+json" });
+      const res = await call(
+        "PATCH",
+        `/api/v1/nodes/${node}`,
+        { metadata: { annotations: bigAnnotation(200_000 + i) } },
+        { token, contentType: "application/merge-patch+json" },
+      );
       expect(res.status).toBe(200);
     }
     const { watchWindow } = await registry().stats();
@@ -120,7 +145,10 @@ describe("metadata.uid is immutable", () => {
     const ns = await freshNamespace();
     const created = await json(await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("u", { app: "u" }, "198.18.2.1")));
     const url = `/api/v1/namespaces/${ns}/pods/u`;
-    const patched = await expectRejectedWithoutWrites(() => call("PATCH", url, [{ op: "replace", path: "/metadata/uid", value: "other" }], { contentType: JSON_PATCH }), 422);
+    const patched = await expectRejectedWithoutWrites(
+      () => call("PATCH", url, [{ op: "replace", path: "/metadata/uid", value: "other" }], { contentType: JSON_PATCH }),
+      422,
+    );
     expect(patched.details.causes).toContainEqual(expect.objectContaining({ field: "metadata.uid", message: expect.stringContaining("field is immutable") }));
     const put = await expectRejectedWithoutWrites(() => call("PUT", url, { ...created, metadata: { ...created.metadata, uid: "other" } }), 409);
     expect(put.message).toContain(`Precondition failed: UID in precondition: other, UID in object meta: ${created.metadata.uid}`);

@@ -48,7 +48,8 @@ export const soaRecord = (z: ClusterZone, serial: number): Answer => ({
 
 const nodata = (): Resolution => ({ rcode: "NOERROR", answers: [], additionals: [], negative: true });
 const nxdomain = (): Resolution => ({ rcode: "NXDOMAIN", answers: [], additionals: [], negative: true });
-const positive = (answers: Answer[], additionals: Answer[] = []): Resolution => (answers.length ? { rcode: "NOERROR", answers, additionals, negative: false } : nodata());
+const positive = (answers: Answer[], additionals: Answer[] = []): Resolution =>
+  answers.length ? { rcode: "NOERROR", answers, additionals, negative: false } : nodata();
 
 function addressRecords(owner: string, addresses: Iterable<string>, type: string, ttl: number): Answer[] {
   const family = type === "A" ? 4 : 6;
@@ -58,7 +59,10 @@ function addressRecords(owner: string, addresses: Iterable<string>, type: string
 }
 
 /** Both families' address records of a name (the SRV targets' additional section). */
-const glue = (owner: string, addresses: string[], ttl: number): Answer[] => [...addressRecords(owner, addresses, "A", ttl), ...addressRecords(owner, addresses, "AAAA", ttl)];
+const glue = (owner: string, addresses: string[], ttl: number): Answer[] => [
+  ...addressRecords(owner, addresses, "A", ttl),
+  ...addressRecords(owner, addresses, "AAAA", ttl),
+];
 
 /** RFC 2782 leaves priority and weight open (spec 2.3.2); as CoreDNS: priority 0, weights sharing 100. */
 function srvRecords(owner: string, targets: { port: number; target: string }[], ttl: number): Answer[] {
@@ -66,7 +70,8 @@ function srvRecords(owner: string, targets: { port: number; target: string }[], 
   return targets.map((t) => ({ name: owner, type: "SRV", ttl, data: { priority: 0, weight, port: t.port, target: t.target } }));
 }
 
-const matchesPort = (p: DnsPort, port: string | undefined, proto: string | undefined): boolean => port === undefined || (p.name !== "" && p.name === port && p.protocol === proto);
+const matchesPort = (p: DnsPort, port: string | undefined, proto: string | undefined): boolean =>
+  port === undefined || (p.name !== "" && p.name === port && p.protocol === proto);
 
 interface ServiceQuery {
   svc: DnsService;
@@ -95,7 +100,15 @@ function answerService(q: ServiceQuery, z: ClusterZone): Resolution {
     let eps: DnsEndpoint[] = endpoint === undefined ? svc.endpoints : svc.endpoints.filter((e) => e.hostname === endpoint);
     if (port !== undefined) eps = eps.filter((e) => e.ports.some((p) => matchesPort(p, port, proto)));
     if (eps.length === 0) return nxdomain();
-    if (type === "A" || type === "AAAA") return positive(addressRecords(owner, eps.map((e) => e.address), type, z.ttl));
+    if (type === "A" || type === "AAAA")
+      return positive(
+        addressRecords(
+          owner,
+          eps.map((e) => e.address),
+          type,
+          z.ttl,
+        ),
+      );
     if (type !== "SRV") return nodata();
     const targets: { port: number; target: string }[] = [];
     const additionals: Answer[] = [];
@@ -111,7 +124,14 @@ function answerService(q: ServiceQuery, z: ClusterZone): Resolution {
   if (ports.length === 0 && port !== undefined) return nxdomain();
   if (type === "A" || type === "AAAA") return positive(addressRecords(owner, svc.clusterIPs, type, z.ttl));
   if (type !== "SRV") return nodata();
-  return positive(srvRecords(owner, ports.map((p) => ({ port: p.port, target: fqdn })), z.ttl), glue(fqdn, svc.clusterIPs, z.ttl));
+  return positive(
+    srvRecords(
+      owner,
+      ports.map((p) => ({ port: p.port, target: fqdn })),
+      z.ttl,
+    ),
+    glue(fqdn, svc.clusterIPs, z.ttl),
+  );
 }
 
 /** `<ip-dashed>.<ns>.pod.<zone>` (spec 2.6, deprecated but required): the address itself, as CoreDNS's `pods insecure`. */
@@ -161,6 +181,7 @@ export function resolveCluster(records: ClusterRecords, name: string, owner: str
   if (!svc) return nxdomain();
   if (rest.length === 0) return answerService({ svc, owner, type }, z);
   if (rest.length === 1) return answerService({ svc, owner, type, endpoint: rest[0]! }, z);
-  if (rest.length === 2 && rest[0]!.startsWith("_") && rest[1]!.startsWith("_")) return answerService({ svc, owner, type, proto: rest[0]!.slice(1), port: rest[1]!.slice(1) }, z);
+  if (rest.length === 2 && rest[0]!.startsWith("_") && rest[1]!.startsWith("_"))
+    return answerService({ svc, owner, type, proto: rest[0]!.slice(1), port: rest[1]!.slice(1) }, z);
   return nxdomain();
 }

@@ -45,7 +45,11 @@ export function trimEndpointSliceForDns(slice: EndpointSlice): EndpointSlice {
   return out;
 }
 
-const trimNamespace = (ns: KubeObject): KubeObject => ({ apiVersion: ns.apiVersion, kind: ns.kind, metadata: { name: ns.metadata.name, resourceVersion: ns.metadata.resourceVersion } });
+const trimNamespace = (ns: KubeObject): KubeObject => ({
+  apiVersion: ns.apiVersion,
+  kind: ns.kind,
+  metadata: { name: ns.metadata.name, resourceVersion: ns.metadata.resourceVersion },
+});
 
 export class ClusterDns {
   readonly records: ClusterRecords;
@@ -98,9 +102,16 @@ export class ClusterDns {
       // EADDRNOTAVAIL (not this node's address), EADDRINUSE, EACCES: one line for the operator.
       throw new Error(`cannot serve DNS on ${formatHostPort(this.opts.listen)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
-    if (this.forwarder.upstreamCount === 0) this.opts.log.warn("cluster DNS has no upstream resolver: names outside the cluster get REFUSED", { component: "dns" });
+    if (this.forwarder.upstreamCount === 0)
+      this.opts.log.warn("cluster DNS has no upstream resolver: names outside the cluster get REFUSED", { component: "dns" });
     this.forwarder.probeForLoops();
-    this.opts.log.info("serving cluster DNS", { component: "dns", address: this.opts.listen.host, port: this.server.address.port, zone: this.opts.zone, upstreams: this.forwarder.upstreamCount });
+    this.opts.log.info("serving cluster DNS", {
+      component: "dns",
+      address: this.opts.listen.host,
+      port: this.server.address.port,
+      zone: this.opts.zone,
+      upstreams: this.forwarder.upstreamCount,
+    });
   }
 
   async stop(): Promise<void> {

@@ -50,7 +50,8 @@ function kindOf(svc: Service): ServiceKind {
 
 function portsOf(ports: readonly { name?: string | null; protocol?: string; port?: number | null }[] | undefined): DnsPort[] {
   const out: DnsPort[] = [];
-  for (const p of ports ?? []) if (typeof p.port === "number") out.push({ name: (p.name ?? "").toLowerCase(), protocol: (p.protocol ?? "TCP").toLowerCase(), port: p.port });
+  for (const p of ports ?? [])
+    if (typeof p.port === "number") out.push({ name: (p.name ?? "").toLowerCase(), protocol: (p.protocol ?? "TCP").toLowerCase(), port: p.port });
   return out;
 }
 

@@ -135,7 +135,13 @@ export class Forwarder {
     if (hit) {
       const age = Math.floor((Date.now() - hit.storedAt) / 1000);
       const a = hit.answer;
-      return { ...a, answers: withTtlLess(a.answers, age), authorities: withTtlLess(a.authorities, age), additionals: withTtlLess(a.additionals, age), fromCache: true };
+      return {
+        ...a,
+        answers: withTtlLess(a.answers, age),
+        authorities: withTtlLess(a.authorities, age),
+        additionals: withTtlLess(a.additionals, age),
+        fromCache: true,
+      };
     }
     for (const u of this.upstreams) {
       const started = performance.now();
@@ -197,7 +203,18 @@ export class Forwarder {
       id,
       flags: dnsPacket.RECURSION_DESIRED | (checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0),
       questions: [{ name, type: type as never, class: klass as never }],
-      additionals: [{ name: ".", type: "OPT", udpPayloadSize: EDNS_UDP_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as unknown as Answer],
+      additionals: [
+        {
+          name: ".",
+          type: "OPT",
+          udpPayloadSize: EDNS_UDP_PAYLOAD,
+          extendedRcode: 0,
+          ednsVersion: 0,
+          flags: 0,
+          flag_do: false,
+          options: [],
+        } as unknown as Answer,
+      ],
     });
   }
 
@@ -227,7 +244,8 @@ export class Forwarder {
         resolve(undefined);
       });
     });
-    if (packet && (packet.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) return this.exchangeTcp(u, this.query(id, name, type, checkingDisabled, klass), timeoutMs);
+    if (packet && (packet.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE)
+      return this.exchangeTcp(u, this.query(id, name, type, checkingDisabled, klass), timeoutMs);
     return packet;
   }
 

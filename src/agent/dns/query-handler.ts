@@ -65,11 +65,17 @@ interface Reply {
 function ednsOf(query: DecodedPacket): Edns {
   const opt = (query.additionals ?? []).find((a) => a.type === "OPT") as { udpPayloadSize?: number; ednsVersion?: number; flags?: number } | undefined;
   if (!opt) return { present: false, version: 0, payload: CLASSIC_UDP_SIZE, dnssecOk: false };
-  return { present: true, version: opt.ednsVersion ?? 0, payload: opt.udpPayloadSize ?? CLASSIC_UDP_SIZE, dnssecOk: ((opt.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0 };
+  return {
+    present: true,
+    version: opt.ednsVersion ?? 0,
+    payload: opt.udpPayloadSize ?? CLASSIC_UDP_SIZE,
+    dnssecOk: ((opt.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0,
+  };
 }
 
 /** What a reply may weigh: the client's EDNS0 size within [512, ours] over UDP (RFC 6891 6.2.5). */
-const sizeLimit = (transport: Transport, edns: Edns): number => (transport === "tcp" ? MAX_TCP_SIZE : edns.present ? Math.min(Math.max(edns.payload, CLASSIC_UDP_SIZE), EDNS_UDP_PAYLOAD) : CLASSIC_UDP_SIZE);
+const sizeLimit = (transport: Transport, edns: Edns): number =>
+  transport === "tcp" ? MAX_TCP_SIZE : edns.present ? Math.min(Math.max(edns.payload, CLASSIC_UDP_SIZE), EDNS_UDP_PAYLOAD) : CLASSIC_UDP_SIZE;
 
 export class QueryHandler {
   private readonly opts: QueryHandlerOptions;
@@ -150,7 +156,14 @@ export class QueryHandler {
     }
     const klass = (q as { class?: string }).class ?? "IN";
     const name = normalizeName(q.name);
-    if (klass !== "IN") return this.encode(query, edns, transport, this.bare(relativeToZone(name, this.opts.zone.zone) === undefined && KNOWN_CLASSES.has(klass) ? "REFUSED" : "NOTIMP"), msg);
+    if (klass !== "IN")
+      return this.encode(
+        query,
+        edns,
+        transport,
+        this.bare(relativeToZone(name, this.opts.zone.zone) === undefined && KNOWN_CLASSES.has(klass) ? "REFUSED" : "NOTIMP"),
+        msg,
+      );
     const local = resolveCluster(this.opts.records, name, q.name, q.type, this.opts.zone);
     if (local && local.chase === undefined) {
       this.clusterMiss.inc();
@@ -162,10 +175,12 @@ export class QueryHandler {
     }
     this.inFlight++;
     const work = local ? this.followAlias(local, q, query) : this.forward(q, query);
-    return work.then(
-      (reply) => this.encode(query, edns, transport, reply, msg),
-      () => this.encode(query, edns, transport, this.bare("SERVFAIL"), msg),
-    ).finally(() => this.inFlight--);
+    return work
+      .then(
+        (reply) => this.encode(query, edns, transport, reply, msg),
+        () => this.encode(query, edns, transport, this.bare("SERVFAIL"), msg),
+      )
+      .finally(() => this.inFlight--);
   }
 
   private bare(rcode: string): Reply {
@@ -221,15 +236,36 @@ export class QueryHandler {
       ((query.flags ?? 0) & (dnsPacket.RECURSION_DESIRED | dnsPacket.CHECKING_DISABLED | (0xf << 11))) |
       dnsPacket.RECURSION_AVAILABLE |
       (RCODE_NUMBER[reply.rcode] ?? 0);
-    const opt = edns.present ? [{ name: ".", type: "OPT", udpPayloadSize: EDNS_UDP_PAYLOAD, extendedRcode: reply.badVersion ? BADVERS_EXTENDED : 0, ednsVersion: 0, flags: 0, options: [] } as unknown as Answer] : [];
+    const opt = edns.present
+      ? [
+          {
+            name: ".",
+            type: "OPT",
+            udpPayloadSize: EDNS_UDP_PAYLOAD,
+            extendedRcode: reply.badVersion ? BADVERS_EXTENDED : 0,
+            ednsVersion: 0,
+            flags: 0,
+            options: [],
+          } as unknown as Answer,
+        ]
+      : [];
     const questions = q && KNOWN_CLASSES.has((q as { class?: string }).class ?? "IN") ? [q] : [];
-    const packet = { type: "response" as const, id: query.id ?? 0, flags, questions, answers: reply.answers, authorities: reply.authorities, additionals: [...reply.additionals, ...opt] };
+    const packet = {
+      type: "response" as const,
+      id: query.id ?? 0,
+      flags,
+      questions,
+      answers: reply.answers,
+      authorities: reply.authorities,
+      additionals: [...reply.additionals, ...opt],
+    };
     const limit = sizeLimit(transport, edns);
     let out = dnsPacket.encode(packet);
     if (out.length > limit) {
       // RFC 2181 9: records left out of the additional section do not make a reply truncated.
       out = dnsPacket.encode({ ...packet, additionals: opt });
-      if (out.length > limit) out = dnsPacket.encode({ ...packet, flags: flags | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: opt });
+      if (out.length > limit)
+        out = dnsPacket.encode({ ...packet, flags: flags | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: opt });
     }
     this.countResponse(reply.rcode);
     if (reply.cacheable && transport === "udp") {

@@ -31,8 +31,7 @@ export interface CategorizedEndpoints {
 
 /** The port uses Cluster endpoints for Cluster internal policy, or whenever it takes external traffic (short-circuiting needs them). */
 export const usesClusterEndpoints = (p: TrafficPolicies): boolean => !p.internalPolicyLocal || p.externallyAccessible;
-export const usesLocalEndpoints = (p: TrafficPolicies): boolean =>
-  p.internalPolicyLocal || (p.externalPolicyLocal && p.externallyAccessible);
+export const usesLocalEndpoints = (p: TrafficPolicies): boolean => p.internalPolicyLocal || (p.externalPolicyLocal && p.externallyAccessible);
 
 const servingTerminating = (ep: EndpointInfo): boolean => ep.serving && ep.terminating;
 const isReady = (ep: EndpointInfo): boolean => ep.ready;

@@ -52,7 +52,7 @@ async function writePieces(stream: NodeJS.WritableStream, pieces: Iterable<strin
   stream.once("close", onClose);
   for (const piece of pieces) {
     if (closed) return;
-    if (!stream.write(piece)) await new Promise<void>((r) => (wake = r, stream.once("drain", r)));
+    if (!stream.write(piece)) await new Promise<void>((r) => ((wake = r), stream.once("drain", r)));
   }
   stream.removeListener("close", onClose);
   stream.end();

@@ -9,7 +9,6 @@ import { categorizeEndpoints, endpointKey, type CategorizedEndpoints, type Endpo
 
 export type { EndpointInfo } from "./categorize";
 
-
 export interface ServicePortState extends CategorizedEndpoints {
   /** kube-proxy's ServicePortName string: "ns/name" or "ns/name:portName". */
   name: string;
@@ -76,7 +75,8 @@ function isProxied(svc: Service): boolean {
   return ip !== undefined && ip !== "" && ip !== "None";
 }
 
-const serviceKeyOf = (obj: { metadata: { namespace?: string; name?: string } }, name = obj.metadata.name ?? ""): string => `${obj.metadata.namespace ?? "default"}/${name}`;
+const serviceKeyOf = (obj: { metadata: { namespace?: string; name?: string } }, name = obj.metadata.name ?? ""): string =>
+  `${obj.metadata.namespace ?? "default"}/${name}`;
 
 /** Endpoints of one service's slices, keyed by "portName/PROTOCOL". */
 function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string): Map<string, Map<string, EndpointInfo>> {
@@ -133,13 +133,13 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
   const nodePort = (type === "NodePort" || type === "LoadBalancer") && sp.nodePort ? sp.nodePort : 0;
   const externalIPs = spec.externalIPs ? onlyIPv4(spec.externalIPs) : NO_ADDRESSES;
   // Ingress with ipMode Proxy is reached through the load balancer, not DNATed on the node.
-  const ingress = type === "LoadBalancer" ? svc.status?.loadBalancer?.ingress ?? [] : [];
+  const ingress = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []) : [];
   const loadBalancerIPs = ingress.length ? ingress.flatMap((ing) => (ing.ip && ing.ipMode !== "Proxy" && isIPv4(ing.ip) ? [ing.ip] : [])) : NO_ADDRESSES;
   const externallyAccessible = nodePort !== 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0;
   const externalPolicyLocal = externallyAccessible && spec.externalTrafficPolicy === "Local";
   const internalPolicyLocal = spec.internalTrafficPolicy === "Local";
   const affinityTimeoutSeconds =
-    spec.sessionAffinity === "ClientIP" ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_CLIENT_IP_AFFINITY_SECONDS : 0;
+    spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_CLIENT_IP_AFFINITY_SECONDS) : 0;
   const namespace = svc.metadata.namespace ?? "default";
   const service = svc.metadata.name ?? "";
   const portName = sp.name ?? "";
@@ -250,12 +250,20 @@ const internNodeName = (name: string): string => {
 /** An EndpointSlice with only the fields ProxyState reads (labels, addressType, addresses, conditions, nodeName, ports). */
 export function trimEndpointSliceForProxy(slice: EndpointSlice): EndpointSlice {
   // One literal with every field: properties added later would cost a second allocation each.
-  const endpoints = (slice.endpoints ?? []).map((ep): Endpoint => ({
-    addresses: ep.addresses,
-    conditions: ep.conditions ? conditionsOf(ep.conditions) : undefined,
-    nodeName: ep.nodeName === undefined ? undefined : internNodeName(ep.nodeName),
-  }));
-  const out: EndpointSlice = { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: proxyMetadata(slice.metadata), addressType: slice.addressType, endpoints };
+  const endpoints = (slice.endpoints ?? []).map(
+    (ep): Endpoint => ({
+      addresses: ep.addresses,
+      conditions: ep.conditions ? conditionsOf(ep.conditions) : undefined,
+      nodeName: ep.nodeName === undefined ? undefined : internNodeName(ep.nodeName),
+    }),
+  );
+  const out: EndpointSlice = {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: proxyMetadata(slice.metadata),
+    addressType: slice.addressType,
+    endpoints,
+  };
   if (slice.ports !== undefined) {
     out.ports = slice.ports.map((p) => {
       const port: EndpointPort = {};
@@ -269,7 +277,8 @@ export function trimEndpointSliceForProxy(slice: EndpointSlice): EndpointSlice {
 }
 
 /** The order of ProxyState.services: name, then protocol. */
-export const compareServicePorts = (a: ServicePortState, b: ServicePortState): number => compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
+export const compareServicePorts = (a: ServicePortState, b: ServicePortState): number =>
+  compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
 
 const sortedNodeIPs = (ips: string[]): string[] => [...ips].filter(isIPv4).sort(compareIPv4);
 

@@ -24,7 +24,20 @@ export interface QueryOptions {
 }
 
 export function queryPacket(name: string, type: string, opts: QueryOptions = {}): Buffer {
-  const additionals = opts.edns === undefined ? [] : [{ name: ".", type: "OPT", udpPayloadSize: opts.edns, extendedRcode: 0, ednsVersion: opts.ednsVersion ?? 0, flags: 0, options: [] } as unknown as Answer];
+  const additionals =
+    opts.edns === undefined
+      ? []
+      : [
+          {
+            name: ".",
+            type: "OPT",
+            udpPayloadSize: opts.edns,
+            extendedRcode: 0,
+            ednsVersion: opts.ednsVersion ?? 0,
+            flags: 0,
+            options: [],
+          } as unknown as Answer,
+        ];
   return dnsPacket.encode({ type: "query", id: opts.id ?? 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: type as never }], additionals });
 }
 
@@ -78,11 +91,26 @@ export function rrLines(records: Answer[] | undefined): string[] {
 }
 
 let rv = 0;
-const meta = (namespace: string | undefined, name: string, labels?: Record<string, string>) => ({ name, ...(namespace ? { namespace } : {}), resourceVersion: String(++rv), ...(labels ? { labels } : {}) });
+const meta = (namespace: string | undefined, name: string, labels?: Record<string, string>) => ({
+  name,
+  ...(namespace ? { namespace } : {}),
+  resourceVersion: String(++rv),
+  ...(labels ? { labels } : {}),
+});
 
 export const namespaceObject = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: meta(undefined, name) });
-export const serviceObject = (namespace: string, name: string, spec: Service["spec"]): Service => ({ apiVersion: "v1", kind: "Service", metadata: meta(namespace, name), spec });
-export const sliceObject = (namespace: string, service: string, name: string, body: Pick<EndpointSlice, "addressType" | "endpoints" | "ports">): EndpointSlice => ({
+export const serviceObject = (namespace: string, name: string, spec: Service["spec"]): Service => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: meta(namespace, name),
+  spec,
+});
+export const sliceObject = (
+  namespace: string,
+  service: string,
+  name: string,
+  body: Pick<EndpointSlice, "addressType" | "endpoints" | "ports">,
+): EndpointSlice => ({
   apiVersion: "discovery.k8s.io/v1",
   kind: "EndpointSlice",
   metadata: meta(namespace, name, { "kubernetes.io/service-name": service }),
@@ -100,7 +128,9 @@ export interface TestDns {
   stop(): Promise<void>;
 }
 
-export async function startTestDns(opts: { zone?: string; ttl?: number; port?: number; upstreams?: HostPort[]; maxInFlight?: number; forwardTimeoutMs?: number } = {}): Promise<TestDns> {
+export async function startTestDns(
+  opts: { zone?: string; ttl?: number; port?: number; upstreams?: HostPort[]; maxInFlight?: number; forwardTimeoutMs?: number } = {},
+): Promise<TestDns> {
   const zone = opts.zone ?? "cluster.local";
   const records = new ClusterRecords(zone);
   const metrics = new AgentMetrics();
@@ -110,7 +140,13 @@ export async function startTestDns(opts: { zone?: string; ttl?: number; port?: n
     onCache: (hit) => (hit ? metrics.dnsCacheHits : metrics.dnsCacheMisses).inc({ cache: "forward" }),
     onExchange: (seconds) => metrics.dnsForwardDuration.observe(seconds),
   });
-  const handler = new QueryHandler({ records, zone: { zone, ttl: opts.ttl ?? 5, serverAddresses: ["127.0.0.1"] }, forwarder, metrics, ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}) });
+  const handler = new QueryHandler({
+    records,
+    zone: { zone, ttl: opts.ttl ?? 5, serverAddresses: ["127.0.0.1"] },
+    forwarder,
+    metrics,
+    ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}),
+  });
   const server = new DnsServer({ listen: { host: "127.0.0.1", port: opts.port ?? 0 }, handler });
   await server.start();
   const apply = (type: "ADDED" | "DELETED", obj: KubeObject) => {

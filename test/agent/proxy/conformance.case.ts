@@ -86,7 +86,11 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
   const to = (targets: string[], masquerade: boolean): TraceResult => ({ output: targets.sort().join(", "), masquerade });
   const cases: ConformanceCase[] = [
     { name: "ClusterIP from outside the cluster: ready endpoints, masqueraded", packet: outside(plan.clusterIP(1), sp), expect: to([ep(1), ep(2)], true) },
-    { name: "ClusterIP from a pod: ready endpoints, source kept", packet: { src: plan.podIP(12), dst: plan.clusterIP(1), proto: "TCP", dport: sp }, expect: to([ep(1), ep(2)], false) },
+    {
+      name: "ClusterIP from a pod: ready endpoints, source kept",
+      packet: { src: plan.podIP(12), dst: plan.clusterIP(1), proto: "TCP", dport: sp },
+      expect: to([ep(1), ep(2)], false),
+    },
     {
       name: "ClusterIP from the node itself (its address is outside the pod CIDR): masqueraded",
       packet: { src: plan.nodeIP, dst: plan.clusterIP(1), proto: "TCP", dport: sp, local: true },
@@ -111,11 +115,24 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
       userspace: false,
     },
     { name: "externalTrafficPolicy Local, ClusterIP still uses every endpoint", packet: outside(plan.clusterIP(4), sp), expect: to([ep(6), ep(7)], true) },
-    { name: "externalTrafficPolicy Local without local endpoints drops NodePort traffic", packet: outside(plan.nodeIP, 30082), expect: { output: "DROP", masquerade: false } },
+    {
+      name: "externalTrafficPolicy Local without local endpoints drops NodePort traffic",
+      packet: outside(plan.nodeIP, 30082),
+      expect: { output: "DROP", masquerade: false },
+    },
     { name: "internalTrafficPolicy Local: only this node's endpoints", packet: outside(plan.clusterIP(6), sp), expect: to([ep(9)], false) },
     { name: "second port resolved by name", packet: outside(plan.clusterIP(7), 9090), expect: to([ep(11, tp + 1)], true) },
-    { name: "hairpin: an endpoint reaching itself through its service is masqueraded", packet: { src: plan.podIP(11), dst: plan.clusterIP(7), proto: "TCP", dport: sp }, expect: to([ep(11)], true) },
-    { name: "a port the service does not expose is not ours", packet: outside(plan.clusterIP(1), sp + 1), expect: { output: "ACCEPT", masquerade: false }, userspace: false },
+    {
+      name: "hairpin: an endpoint reaching itself through its service is masqueraded",
+      packet: { src: plan.podIP(11), dst: plan.clusterIP(7), proto: "TCP", dport: sp },
+      expect: to([ep(11)], true),
+    },
+    {
+      name: "a port the service does not expose is not ours",
+      packet: outside(plan.clusterIP(1), sp + 1),
+      expect: { output: "ACCEPT", masquerade: false },
+      userspace: false,
+    },
   ];
   const endpoints = [ep(1), ep(2), ep(4), ep(6), ep(7), ep(8), ep(9), ep(10), ep(11), ep(11, tp + 1)];
   return { input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP] }, clusterCIDRs: [plan.podCIDR], cases, endpoints };

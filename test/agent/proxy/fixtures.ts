@@ -63,7 +63,11 @@ export const GOLDEN_CASES: GoldenCase[] = [
   {
     name: "loadbalancer",
     input: input(
-      [service("default", "web", { type: "LoadBalancer", clusterIP: "10.96.0.12", externalIPs: ["198.19.0.20"], ports: [{ ...http, nodePort: 30081 }] }, ["198.19.0.10"])],
+      [
+        service("default", "web", { type: "LoadBalancer", clusterIP: "10.96.0.12", externalIPs: ["198.19.0.20"], ports: [{ ...http, nodePort: 30081 }] }, [
+          "198.19.0.10",
+        ]),
+      ],
       [slice("default", "web", httpSlicePort, [endpoint("198.18.1.2"), endpoint("198.18.1.3")])],
     ),
   },
@@ -82,7 +86,17 @@ export const GOLDEN_CASES: GoldenCase[] = [
     input: input(
       [service("default", "api", { clusterIP: "10.96.0.13", ports: [{ name: "web", port: 80, targetPort: "http-alt" }] })],
       // The slice carries the resolved container port under the service port's name.
-      [slice("default", "api", [{ name: "web", port: 8081, protocol: "TCP" }, { name: "other", port: 9999 }], [endpoint("198.18.1.5")])],
+      [
+        slice(
+          "default",
+          "api",
+          [
+            { name: "web", port: 8081, protocol: "TCP" },
+            { name: "other", port: 9999 },
+          ],
+          [endpoint("198.18.1.5")],
+        ),
+      ],
     ),
   },
   {
@@ -102,7 +116,11 @@ export const GOLDEN_CASES: GoldenCase[] = [
         slice(
           "kube-system",
           "dns",
-          [{ name: "dns", port: 53, protocol: "UDP" }, { name: "dns-tcp", port: 53, protocol: "TCP" }, { name: "metrics", port: 9153, protocol: "TCP" }],
+          [
+            { name: "dns", port: 53, protocol: "UDP" },
+            { name: "dns-tcp", port: 53, protocol: "TCP" },
+            { name: "metrics", port: 9153, protocol: "TCP" },
+          ],
           [endpoint("198.18.1.6"), endpoint("198.18.1.7")],
         ),
       ],
@@ -157,7 +175,14 @@ export const GOLDEN_CASES: GoldenCase[] = [
   {
     name: "session-affinity",
     input: input(
-      [service("default", "sticky", { clusterIP: "10.96.0.20", sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } }, ports: [http] })],
+      [
+        service("default", "sticky", {
+          clusterIP: "10.96.0.20",
+          sessionAffinity: "ClientIP",
+          sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
+          ports: [http],
+        }),
+      ],
       [slice("default", "sticky", httpSlicePort, [endpoint("198.18.1.16"), endpoint("198.18.1.17")])],
     ),
   },

@@ -37,7 +37,14 @@ describe("renderIptables", () => {
     const one = (eps: string[]) =>
       buildProxyState({
         services: [service("default", "web", { clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80, targetPort: 8080 }] })],
-        slices: [slice("default", "web", [{ name: "http", port: 8080 }], eps.map((ip) => endpoint(ip)))],
+        slices: [
+          slice(
+            "default",
+            "web",
+            [{ name: "http", port: 8080 }],
+            eps.map((ip) => endpoint(ip)),
+          ),
+        ],
         nodeName: NODE,
         nodeIPs: [NODE_IP],
       });
@@ -104,7 +111,14 @@ describe("renderIptablesChanges (partial restores)", () => {
       renderIptablesSync(
         buildProxyState({
           services: [service("default", "web", { clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80, targetPort: 8080 }] })],
-          slices: [slice("default", "web", [{ name: "http", port: 8080 }], eps.map((ip) => endpoint(ip)))],
+          slices: [
+            slice(
+              "default",
+              "web",
+              [{ name: "http", port: 8080 }],
+              eps.map((ip) => endpoint(ip)),
+            ),
+          ],
           nodeName: NODE,
           nodeIPs: [NODE_IP],
         }),

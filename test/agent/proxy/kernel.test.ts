@@ -78,14 +78,18 @@ function normalizeNftListing(text: string): string {
   let current: string[] = [];
   for (const line of text.split("\n")) {
     if (/^\t(chain|map|set) /.test(line)) current = [line.trim()];
-    else if (line === "\t}") blocks.push(current.join(" ").replace(/elements = \{ (.*) \}/, (_m, els: string) => `elements = { ${els.split(/,\s*/).sort().join(", ")} }`));
+    else if (line === "\t}")
+      blocks.push(current.join(" ").replace(/elements = \{ (.*) \}/, (_m, els: string) => `elements = { ${els.split(/,\s*/).sort().join(", ")} }`));
     else if (current.length) current.push(line.trim());
   }
   return blocks.sort().join("\n");
 }
 
 const iptablesSave = async (lab: NetnsLab): Promise<string> =>
-  (await lab.must("node", ["iptables-save"])).split("\n").filter((l) => !l.startsWith("#")).join("\n");
+  (await lab.must("node", ["iptables-save"]))
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join("\n");
 
 const backends: KernelBackend[] = [
   {
@@ -127,7 +131,11 @@ for (const backend of backends) {
     if (backend.name === "iptables") {
       it("jumps from each built-in chain exactly once", async () => {
         const save = await iptablesSave(lab);
-        const tableLines = (table: string) => save.slice(save.indexOf(`*${table}`)).split("\nCOMMIT")[0]!.split("\n");
+        const tableLines = (table: string) =>
+          save
+            .slice(save.indexOf(`*${table}`))
+            .split("\nCOMMIT")[0]!
+            .split("\n");
         for (const j of JUMP_RULES) {
           const target = j.args.at(-1)!;
           const count = tableLines(j.table).filter((l) => l.startsWith(`-A ${j.chain} `) && l.endsWith(`-j ${target}`)).length;
@@ -231,7 +239,9 @@ describeNetns(`kernel: nftables with ${LARGE_SERVICES} Services x ${LARGE_ENDPOI
     const traced = model.trace({ src: "198.18.2.2", dst: `10.97.${probe >> 8}.${probe & 255}`, proto: "TCP", dport: 80 }, { nodeIPs: state.nodeIPs });
     const first = probe * LARGE_ENDPOINTS;
     expect(traced.output.split(", ")).toEqual(Array.from({ length: LARGE_ENDPOINTS }, (_, e) => `198.19.${(first + e) >> 8}.${(first + e) & 255}:8080`).sort());
-    expect(model.trace({ src: "198.18.2.2", dst: CLUSTER_IP, proto: "TCP", dport: 80 }, { nodeIPs: state.nodeIPs }).output).toBe(`${POD_A}:8080, ${POD_B}:8080`);
+    expect(model.trace({ src: "198.18.2.2", dst: CLUSTER_IP, proto: "TCP", dport: 80 }, { nodeIPs: state.nodeIPs }).output).toBe(
+      `${POD_A}:8080, ${POD_B}:8080`,
+    );
     const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, SPREAD_ATTEMPTS);
     expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`, `${POD_B}:8080`]));
     const [nodePort] = await httpGetIn(lab, "client", `http://${NODE_CLIENT_SIDE_IP}:${NODE_PORT}/`);

@@ -33,7 +33,6 @@ describe("renderNftables golden text", () => {
   it("renders nothing per service for ExternalName and headless Services", () => {
     const skipped = GOLDEN_CASES.find((c) => c.name === "externalname-and-headless")!;
     expect(renderNftables(buildProxyState(skipped.input), { clusterCIDRs: [POD_CIDR] })).toBe(baseRender);
-
   });
 });
 
@@ -45,13 +44,17 @@ function bigState(count: number, perService: number, tweak?: (svc: number, ep: n
     const ip = `10.${96 + (s >> 16)}.${(s >> 8) & 255}.${s & 255}`;
     services.push(service(`ns-${s % 50}`, `svc-${s}`, { clusterIP: ip, ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
     const eps = [];
-    for (let e = 0; e < perService; e++) eps.push(endpoint(`198.18.${(s * perService + e) >> 8 & 255}.${(s * perService + e) & 255}`, { node: NODE, ...tweak?.(s, e) }));
+    for (let e = 0; e < perService; e++)
+      eps.push(endpoint(`198.18.${((s * perService + e) >> 8) & 255}.${(s * perService + e) & 255}`, { node: NODE, ...tweak?.(s, e) }));
     slices.push(slice(`ns-${s % 50}`, `svc-${s}`, [{ name: "http", port: 8080 }], eps));
   }
   return buildProxyState({ services, slices, nodeName: NODE, nodeIPs: [NODE_IP] });
 }
 
-const modelOf = (m: NftModel) => ({ chains: Object.fromEntries(m.ruleText), maps: Object.fromEntries([...m.maps].map(([k, v]) => [k, Object.fromEntries(v)])) });
+const modelOf = (m: NftModel) => ({
+  chains: Object.fromEntries(m.ruleText),
+  maps: Object.fromEntries([...m.maps].map(([k, v]) => [k, Object.fromEntries(v)])),
+});
 
 /** The update for a change the kernel can take incrementally (fails the test otherwise). */
 function updateOf(prev: ProxyState, next: ProxyState): string {
@@ -109,10 +112,16 @@ describe("renderNftablesUpdate", () => {
 
     const grown = bigState(5, 5);
     const up = updateOf(prev, grown);
-    expect(up.match(/^add chain ip svcedge endpoints-tcp-mod-\d+$/gm)!.sort()).toEqual(["add chain ip svcedge endpoints-tcp-mod-4", "add chain ip svcedge endpoints-tcp-mod-5"]);
+    expect(up.match(/^add chain ip svcedge endpoints-tcp-mod-\d+$/gm)!.sort()).toEqual([
+      "add chain ip svcedge endpoints-tcp-mod-4",
+      "add chain ip svcedge endpoints-tcp-mod-5",
+    ]);
     expect(modelOf(new NftModel(renderNftables(prev)).apply(up))).toEqual(modelOf(new NftModel(renderNftables(grown))));
     const down = updateOf(grown, prev);
-    expect(down.match(/^delete chain ip svcedge endpoints-tcp-mod-\d+$/gm)!.sort()).toEqual(["delete chain ip svcedge endpoints-tcp-mod-4", "delete chain ip svcedge endpoints-tcp-mod-5"]);
+    expect(down.match(/^delete chain ip svcedge endpoints-tcp-mod-\d+$/gm)!.sort()).toEqual([
+      "delete chain ip svcedge endpoints-tcp-mod-4",
+      "delete chain ip svcedge endpoints-tcp-mod-5",
+    ]);
     expect(modelOf(new NftModel(renderNftables(grown)).apply(down))).toEqual(modelOf(new NftModel(renderNftables(prev))));
   });
 
@@ -200,7 +209,12 @@ describe("full sync over an existing table", () => {
     expect(sets).toHaveLength(2);
     const existing = {
       chains: ["services", "service-OLD-default/gone/tcp/http", "endpoint-OLD"],
-      sets: new Map<string, number | undefined>([[sets[0]!, 600], [sets[1]!, 300], ["affinity-OLD", 600], ["hairpin-endpoints", undefined]]),
+      sets: new Map<string, number | undefined>([
+        [sets[0]!, 600],
+        [sets[1]!, 300],
+        ["affinity-OLD", 600],
+        ["hairpin-endpoints", undefined],
+      ]),
     };
     const text = renderNftables(state, {}, existing);
     expect(text).toContain("delete chain ip svcedge service-OLD-default/gone/tcp/http\n");
@@ -228,7 +242,9 @@ describeNetns("nft -i session (real nft in a namespace)", ["nft"], () => {
   it("applies each transaction whole, reports a failing one without applying any of it, and carries on", async () => {
     const session = new NftSession({ netns: lab.ns("node") });
     try {
-      expect(await session.apply("add table ip s1\nadd set ip s1 seen { type ipv4_addr; flags dynamic,timeout; timeout 10s; }\nadd chain ip s1 c\n")).toEqual({ ok: true });
+      expect(await session.apply("add table ip s1\nadd set ip s1 seen { type ipv4_addr; flags dynamic,timeout; timeout 10s; }\nadd chain ip s1 c\n")).toEqual({
+        ok: true,
+      });
       const failed = await session.apply("add rule ip s1 c accept\nadd rule ip s1 c no-such-statement\n");
       expect(failed.ok).toBe(false);
       expect(!failed.ok && failed.error).toContain("no-such-statement");
@@ -245,7 +261,10 @@ describeNetns("nft -i session (real nft in a namespace)", ["nft"], () => {
     const session = new NftSession({ netns: lab.ns("node") });
     try {
       expect(await session.apply("add table ip s2\n")).toEqual({ ok: true });
-      const pids = execFileSync("ip", ["netns", "pids", lab.ns("node")], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+      const pids = execFileSync("ip", ["netns", "pids", lab.ns("node")], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter(Boolean);
       expect(pids).toHaveLength(1);
       process.kill(Number(pids[0]), "SIGKILL");
       // Written before or after the death is noticed: it fails or succeeds, but never hangs.

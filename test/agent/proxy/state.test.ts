@@ -12,7 +12,16 @@ const httpPort = [{ name: "http", port: 8080 }];
 
 describe("buildProxyState", () => {
   it("reads EndpointSlice conditions as discovery/v1 defines nil values", () => {
-    const [svc] = build([web()], [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { ready: false }), endpoint("198.18.1.3", { ready: false, serving: true, terminating: true })])]).services;
+    const [svc] = build(
+      [web()],
+      [
+        slice("default", "web", httpPort, [
+          endpoint("198.18.1.1"),
+          endpoint("198.18.1.2", { ready: false }),
+          endpoint("198.18.1.3", { ready: false, serving: true, terminating: true }),
+        ]),
+      ],
+    ).services;
     expect(svc!.endpoints.map((e) => [e.ip, e.ready, e.serving, e.terminating])).toEqual([
       ["198.18.1.1", true, true, false],
       ["198.18.1.2", false, false, false],
@@ -32,7 +41,15 @@ describe("buildProxyState", () => {
     const state = build(
       [svc],
       [
-        slice("default", "dns", [{ name: "dns", port: 1053, protocol: "UDP" }, { name: "dns-tcp", port: 2053, protocol: "TCP" }], [endpoint("198.18.1.1")]),
+        slice(
+          "default",
+          "dns",
+          [
+            { name: "dns", port: 1053, protocol: "UDP" },
+            { name: "dns-tcp", port: 2053, protocol: "TCP" },
+          ],
+          [endpoint("198.18.1.1")],
+        ),
         slice("other", "dns", [{ name: "dns", port: 9, protocol: "UDP" }], [endpoint("198.18.9.9")]),
       ],
     );
@@ -43,10 +60,10 @@ describe("buildProxyState", () => {
   });
 
   it("keeps one copy of an endpoint listed by two slices, sorted numerically", () => {
-    const [svc] = build([web()], [
-      slice("default", "web", httpPort, [endpoint("198.18.1.10"), endpoint("198.18.1.9")]),
-      slice("default", "web", httpPort, [endpoint("198.18.1.9")]),
-    ]).services;
+    const [svc] = build(
+      [web()],
+      [slice("default", "web", httpPort, [endpoint("198.18.1.10"), endpoint("198.18.1.9")]), slice("default", "web", httpPort, [endpoint("198.18.1.9")])],
+    ).services;
     expect(svc!.endpoints.map((e) => e.ip)).toEqual(["198.18.1.9", "198.18.1.10"]);
   });
 
@@ -78,7 +95,10 @@ describe("buildProxyState", () => {
 
   it("categorizes endpoints like kube-proxy for Local policies", () => {
     const eps = [endpoint("198.18.1.1", { node: NODE, ready: false, serving: true, terminating: true }), endpoint("198.18.1.2", { node: OTHER_NODE })];
-    const [s] = build([web({ type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", port: 80, nodePort: 30080 }] })], [slice("default", "web", httpPort, eps)]).services;
+    const [s] = build(
+      [web({ type: "NodePort", externalTrafficPolicy: "Local", ports: [{ name: "http", port: 80, nodePort: 30080 }] })],
+      [slice("default", "web", httpPort, eps)],
+    ).services;
     // Cluster: the ready remote endpoint. Local: no ready local one, so the serving+terminating local one.
     expect(s!.clusterEndpoints.map((e) => e.ip)).toEqual(["198.18.1.2"]);
     expect(s!.localEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1"]);
@@ -91,10 +111,18 @@ describe("IncrementalProxyState", () => {
   const other = () => service("default", "api", { clusterIP: "10.96.0.11", ports: [{ name: "http", port: 80 }] });
   const cluster = () => {
     const svcs = [web(), other()];
-    const slices = [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { node: NODE })]), slice("default", "api", httpPort, [endpoint("198.18.2.1")])];
+    const slices = [
+      slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { node: NODE })]),
+      slice("default", "api", httpPort, [endpoint("198.18.2.1")]),
+    ];
     return { svcs, slices };
   };
-  const input = (svcs: Service[], slices: ReturnType<typeof slice>[], nodeName = NODE, nodeIPs = ["198.18.0.1"]) => ({ services: svcs, slices, nodeName, nodeIPs });
+  const input = (svcs: Service[], slices: ReturnType<typeof slice>[], nodeName = NODE, nodeIPs = ["198.18.0.1"]) => ({
+    services: svcs,
+    slices,
+    nodeName,
+    nodeIPs,
+  });
   const strip = (s: ReturnType<typeof buildProxyState>) => JSON.parse(JSON.stringify(s));
 
   it("builds what buildProxyState builds, and returns the same state when nothing changed", () => {
@@ -172,9 +200,28 @@ describe("IncrementalProxyState", () => {
 
 describe("staleUDPEndpoints", () => {
   it("lists UDP endpoints that are no longer reachable, with the IPs and NodePorts they were reached by", () => {
-    const dns = service("kube-system", "dns", { type: "NodePort", clusterIP: "10.96.0.53", ports: [{ name: "dns", port: 53, protocol: "UDP", nodePort: 30053 }] });
-    const st = (ips: string[]) => buildProxyState({ services: [dns], slices: [slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], ips.map((ip) => endpoint(ip)))], nodeName: NODE, nodeIPs: [] });
-    expect(staleUDPEndpoints(st(["198.18.1.1", "198.18.1.2"]), st(["198.18.1.2"]))).toEqual([{ endpointIP: "198.18.1.1", serviceIPs: ["10.96.0.53"], nodePorts: [30053] }]);
+    const dns = service("kube-system", "dns", {
+      type: "NodePort",
+      clusterIP: "10.96.0.53",
+      ports: [{ name: "dns", port: 53, protocol: "UDP", nodePort: 30053 }],
+    });
+    const st = (ips: string[]) =>
+      buildProxyState({
+        services: [dns],
+        slices: [
+          slice(
+            "kube-system",
+            "dns",
+            [{ name: "dns", port: 53, protocol: "UDP" }],
+            ips.map((ip) => endpoint(ip)),
+          ),
+        ],
+        nodeName: NODE,
+        nodeIPs: [],
+      });
+    expect(staleUDPEndpoints(st(["198.18.1.1", "198.18.1.2"]), st(["198.18.1.2"]))).toEqual([
+      { endpointIP: "198.18.1.1", serviceIPs: ["10.96.0.53"], nodePorts: [30053] },
+    ]);
     expect(staleUDPEndpoints(st(["198.18.1.1"]), st(["198.18.1.1"]))).toEqual([]);
   });
 });
@@ -189,12 +236,28 @@ describe("trimming for the informer stores", () => {
 
   it("drops what the proxy does not read and keeps what identifies the object", () => {
     const svc = web({ selector: { app: "web" }, sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
-    svc.metadata = { ...svc.metadata, uid: "u1", resourceVersion: "7", labels: { tier: "web" }, annotations: { big: "x".repeat(1000) }, managedFields: [{ manager: "kubectl", operation: "Update" }] };
+    svc.metadata = {
+      ...svc.metadata,
+      uid: "u1",
+      resourceVersion: "7",
+      labels: { tier: "web" },
+      annotations: { big: "x".repeat(1000) },
+      managedFields: [{ manager: "kubectl", operation: "Update" }],
+    };
     const t = trimServiceForProxy(svc);
     expect(t.metadata).toEqual({ namespace: "default", name: "web", uid: "u1", resourceVersion: "7", labels: { tier: "web" } });
-    expect(t.spec).toEqual({ type: "ClusterIP", clusterIP: "10.96.0.10", ports: [{ name: "http", port: 80 }], sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+    expect(t.spec).toEqual({
+      type: "ClusterIP",
+      clusterIP: "10.96.0.10",
+      ports: [{ name: "http", port: 80 }],
+      sessionAffinity: "ClientIP",
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+    });
 
-    const sl = slice("default", "web", httpPort, [{ ...endpoint("198.18.1.1"), hostname: "h", targetRef: { kind: "Pod", name: "p" }, zone: "z" }, endpoint("198.18.1.2", { ready: false })]);
+    const sl = slice("default", "web", httpPort, [
+      { ...endpoint("198.18.1.1"), hostname: "h", targetRef: { kind: "Pod", name: "p" }, zone: "z" },
+      endpoint("198.18.1.2", { ready: false }),
+    ]);
     sl.metadata.managedFields = [{ manager: "m" }];
     const ts = trimEndpointSliceForProxy(sl);
     expect(ts.metadata.managedFields).toBeUndefined();

@@ -82,7 +82,14 @@ describe("userspace proxier", () => {
   const state = (eps: string[], port = 18100) =>
     buildProxyState({
       services: [service("default", "web", { clusterIP: "127.77.12.1", ports: [{ name: "http", port, targetPort: 18081 }] })],
-      slices: [slice("default", "web", [{ name: "http", port: 18081 }], eps.map((ip) => endpoint(ip)))],
+      slices: [
+        slice(
+          "default",
+          "web",
+          [{ name: "http", port: 18081 }],
+          eps.map((ip) => endpoint(ip)),
+        ),
+      ],
       nodeName: "node-a",
       nodeIPs: [],
     });

@@ -73,7 +73,10 @@ export function startAgent(args: string[], opts: { netns?: string; env?: Record<
 }
 
 /** Runs the agent to completion (dry run, cleanup, bad flags). */
-export async function runAgent(args: string[], opts: { netns?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runAgent(
+  args: string[],
+  opts: { netns?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = opts.netns ? ["ip", "netns", "exec", opts.netns, ...AGENT_ARGV, ...args] : [...AGENT_ARGV, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stdout = "";

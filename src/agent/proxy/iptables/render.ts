@@ -17,7 +17,6 @@ import {
 } from "./chains";
 import { MASQUERADE_MARK } from "../marks";
 
-
 export interface IptablesOptions {
   /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */
   clusterCIDRs?: string[];
@@ -47,7 +46,9 @@ function balancingRules(t: Tables, svc: ServicePortState, chain: string, endpoin
     // A client seen within the timeout goes back to its endpoint, before any random pick.
     for (const ep of endpoints) {
       const sep = seps.get(ep)!;
-      t.nat.rules.push(`-A ${chain} ${comment(`${svc.name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sep} --rcheck --seconds ${svc.affinityTimeoutSeconds} --reap -j ${sep}`);
+      t.nat.rules.push(
+        `-A ${chain} ${comment(`${svc.name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sep} --rcheck --seconds ${svc.affinityTimeoutSeconds} --reap -j ${sep}`,
+      );
     }
   }
   endpoints.forEach((ep, i) => {
@@ -74,7 +75,10 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
     if (hasInternalEndpoints) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} cluster IP`)} ${dest} -j ${internalChain}`);
     else t.filter.rules.push(`-A ${SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
   }
-  for (const [kind, ips] of [["external IP", svc.externalIPs], ["loadbalancer IP", svc.loadBalancerIPs]] as const) {
+  for (const [kind, ips] of [
+    ["external IP", svc.externalIPs],
+    ["loadbalancer IP", svc.loadBalancerIPs],
+  ] as const) {
     for (const ip of ips) {
       const dest = `-d ${ip}/32 ${protoMatch(svc, svc.port)}`;
       if (hasExternalEndpoints) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} ${kind}`)} ${dest} -j ${chains.ext}`);
@@ -109,8 +113,12 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
       for (const cidr of opts.clusterCIDRs ?? []) {
         t.nat.rules.push(`-A ${chains.ext} ${comment(`pod traffic for ${svc.name} external destinations`)} -s ${cidr} -j ${chains.svc}`);
       }
-      t.nat.rules.push(`-A ${chains.ext} ${comment(`masquerade LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ_CHAIN}`);
-      t.nat.rules.push(`-A ${chains.ext} ${comment(`route LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${chains.svc}`);
+      t.nat.rules.push(
+        `-A ${chains.ext} ${comment(`masquerade LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${MARK_MASQ_CHAIN}`,
+      );
+      t.nat.rules.push(
+        `-A ${chains.ext} ${comment(`route LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${chains.svc}`,
+      );
     }
     t.nat.rules.push(`-A ${chains.ext} -j ${externalPolicyChain}`);
   }
@@ -139,7 +147,9 @@ function collect(state: ProxyState, opts: IptablesOptions): Tables {
   );
   for (const svc of state.services) renderService(t, svc, opts);
   // NOTE: this must be the last rule in SVCEDGE-SERVICES: NodePorts match any local address.
-  t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment("svcedge service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
+  t.nat.rules.push(
+    `-A ${SERVICES_CHAIN} ${comment("svcedge service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`,
+  );
   for (const table of TABLE_NAMES) t[table].chains = FIXED_CHAINS[table].concat(t[table].chains);
   return t;
 }

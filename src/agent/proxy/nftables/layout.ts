@@ -48,16 +48,44 @@ const endpointMapType = (entry: string) => `typeof ${entry.replace("th dport", "
 
 /** The maps and sets of the fixed part; full syncs flush and refill them, affinity sets are not here. */
 export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: string }[] = [
-  { kind: "map", name: SERVICE_IPS, definition: `type ipv4_addr . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic";` },
+  {
+    kind: "map",
+    name: SERVICE_IPS,
+    definition: `type ipv4_addr . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic";`,
+  },
   { kind: "map", name: SERVICE_NODEPORTS, definition: `type inet_proto . inet_service : verdict; comment "NodePort traffic";` },
-  { kind: "map", name: NO_ENDPOINT_SERVICES, definition: `type ipv4_addr . inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to services with no endpoints";` },
-  { kind: "map", name: NO_ENDPOINT_NODEPORTS, definition: `type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints";` },
-  { kind: "map", name: ENDPOINT_MAPS.cluster.ip, definition: `${endpointMapType(IP_ENTRY_KEY)}; comment "service IP . proto . port . random index : endpoint";` },
-  { kind: "map", name: ENDPOINT_MAPS.cluster.nodePort, definition: `${endpointMapType(NODEPORT_ENTRY_KEY)}; comment "proto . nodeport . random index : endpoint";` },
+  {
+    kind: "map",
+    name: NO_ENDPOINT_SERVICES,
+    definition: `type ipv4_addr . inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to services with no endpoints";`,
+  },
+  {
+    kind: "map",
+    name: NO_ENDPOINT_NODEPORTS,
+    definition: `type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints";`,
+  },
+  {
+    kind: "map",
+    name: ENDPOINT_MAPS.cluster.ip,
+    definition: `${endpointMapType(IP_ENTRY_KEY)}; comment "service IP . proto . port . random index : endpoint";`,
+  },
+  {
+    kind: "map",
+    name: ENDPOINT_MAPS.cluster.nodePort,
+    definition: `${endpointMapType(NODEPORT_ENTRY_KEY)}; comment "proto . nodeport . random index : endpoint";`,
+  },
   { kind: "map", name: ENDPOINT_MAPS.local.ip, definition: `${endpointMapType(IP_ENTRY_KEY)}; comment "as service-endpoints, this node's endpoints only";` },
-  { kind: "map", name: ENDPOINT_MAPS.local.nodePort, definition: `${endpointMapType(NODEPORT_ENTRY_KEY)}; comment "as nodeport-endpoints, this node's endpoints only";` },
+  {
+    kind: "map",
+    name: ENDPOINT_MAPS.local.nodePort,
+    definition: `${endpointMapType(NODEPORT_ENTRY_KEY)}; comment "as nodeport-endpoints, this node's endpoints only";`,
+  },
   { kind: "set", name: CLUSTER_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "pod ranges";` },
-  { kind: "set", name: HAIRPIN_SET, definition: `type ipv4_addr . ipv4_addr; comment "endpoint . endpoint: a pod reaching itself through a service is masqueraded";` },
+  {
+    kind: "set",
+    name: HAIRPIN_SET,
+    definition: `type ipv4_addr . ipv4_addr; comment "endpoint . endpoint: a pod reaching itself through a service is masqueraded";`,
+  },
 ];
 
 /** The fixed chains, in nft block syntax. Invariant: nothing here names a service, so updates never touch them. */
@@ -133,8 +161,7 @@ export interface NftServiceObjects {
 const REJECT = "goto reject-chain";
 const DROP = "drop";
 
-export const affinitySetDefinition = (timeoutSeconds: number): string =>
-  `{ type ipv4_addr; flags dynamic,timeout; timeout ${timeoutSeconds}s; }`;
+export const affinitySetDefinition = (timeoutSeconds: number): string => `{ type ipv4_addr; flags dynamic,timeout; timeout ${timeoutSeconds}s; }`;
 
 const entryIPs = (svc: ServicePortState): string[] => [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs];
 
@@ -200,7 +227,8 @@ export function sharedChains(svc: ServicePortState): string[] {
   const out: string[] = [];
   if (n > 0) out.push(pickChainName("cluster", proto, n), `clusterip-${proto}-mod-${n}`);
   if (local > 0) out.push(pickChainName("local", proto, local));
-  if (svc.externallyAccessible && n > 0 && (!svc.externalPolicyLocal || local > 0)) out.push(svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`);
+  if (svc.externallyAccessible && n > 0 && (!svc.externalPolicyLocal || local > 0))
+    out.push(svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`);
   return out;
 }
 

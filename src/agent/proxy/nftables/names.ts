@@ -12,8 +12,7 @@ export interface ServiceChainNames {
   external: string;
 }
 
-const readable = (svc: ServicePortState): string =>
-  `${svc.namespace}/${svc.service}/${svc.protocol.toLowerCase()}/${svc.portName || `p${svc.port}`}`;
+const readable = (svc: ServicePortState): string => `${svc.namespace}/${svc.service}/${svc.protocol.toLowerCase()}/${svc.portName || `p${svc.port}`}`;
 
 export function serviceChainNames(svc: ServicePortState): ServiceChainNames {
   const base = `${base32Hash(svc.name + svc.protocol, NFT_HASH_LENGTH)}-${readable(svc)}`;

@@ -4,7 +4,19 @@
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
 import { sameServicePort } from "../same-service-port";
 import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
-import { BASE_CHAIN_NAMES, BASE_CHAINS, BASE_CONTAINERS, CLUSTER_CIDRS_SET, HAIRPIN_SET, serviceObjects, sharedChainRules, sharedChains, withPickFamilies, type NftablesOptions, type NftServiceObjects } from "./layout";
+import {
+  BASE_CHAIN_NAMES,
+  BASE_CHAINS,
+  BASE_CONTAINERS,
+  CLUSTER_CIDRS_SET,
+  HAIRPIN_SET,
+  serviceObjects,
+  sharedChainRules,
+  sharedChains,
+  withPickFamilies,
+  type NftablesOptions,
+  type NftServiceObjects,
+} from "./layout";
 import { CountDelta, entryKeys, hairpinIPs, keepIndex, takeIndex } from "./table-index";
 
 export type { NftablesOptions } from "./layout";
@@ -106,7 +118,11 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
   parts.push(declare.slice(0, -2), BASE_CHAINS, ...pickBlocks, ...sets, ...chains, "}\n");
   yield parts.join("");
   if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
-  yield* elementCommands(T, HAIRPIN_SET, [...hairpin].map((ip) => `${ip} . ${ip}`));
+  yield* elementCommands(
+    T,
+    HAIRPIN_SET,
+    [...hairpin].map((ip) => `${ip} . ${ip}`),
+  );
   for (const [map, list] of elements) yield* elementCommands(T, map, list);
 }
 
@@ -148,8 +164,14 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
   for (const [key, was] of entries.before) if (was > 1 || entries.after(key) > 1) return undefined;
 
   // Phases keep every reference valid inside the transaction: declare, fill, repoint, then remove.
-  const addSets: string[] = [], addChains: string[] = [], fill: string[] = [], delElements: string[] = [];
-  const addElements: string[] = [], flushStale: string[] = [], deleteStale: string[] = [], deleteSets: string[] = [];
+  const addSets: string[] = [],
+    addChains: string[] = [],
+    fill: string[] = [],
+    delElements: string[] = [];
+  const addElements: string[] = [],
+    flushStale: string[] = [],
+    deleteStale: string[] = [],
+    deleteSets: string[] = [];
   for (const [oldSvc, nowSvc] of changed) {
     const old = oldSvc ? serviceObjects(oldSvc, opts) : EMPTY;
     const now = nowSvc ? serviceObjects(nowSvc, opts) : EMPTY;

@@ -30,7 +30,6 @@ export function entryKeys(svc: ServicePortState): string[] {
   return keys;
 }
 
-
 const indexes = new WeakMap<ProxyState, TableIndex>();
 
 function buildIndex(state: ProxyState): TableIndex {

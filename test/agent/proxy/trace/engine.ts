@@ -145,7 +145,7 @@ export function inCIDR(ip: string, cidr: string): boolean {
   const bits = bitsText === undefined ? 32 : Number(bitsText);
   if (bits === 0) return true;
   const mask = bits === 32 ? 0xffffffff : ~((1 << (32 - bits)) - 1) >>> 0;
-  return ((toNumber(ip) & mask) >>> 0) === ((toNumber(base!) & mask) >>> 0);
+  return (toNumber(ip) & mask) >>> 0 === (toNumber(base!) & mask) >>> 0;
 }
 
 export interface NodeAddresses {

@@ -243,7 +243,6 @@ function verdictAction(text: string, rule: string): Action {
   throw new Error(`nft trace: unknown statement "${text}" in: ${rule}`);
 }
 
-
 /** Where a packet goes under the given ruleset text. */
 export function traceNftables(ruleset: string, p: Packet, node: NodeAddresses): TraceResult {
   return new NftModel(ruleset).trace(p, node);
