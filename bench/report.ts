@@ -71,7 +71,7 @@ export function printReport(report: Report): void {
       );
     for (const n of p.notes) out.push(`- ${n}`);
   }
-  process.stdout.write(out.join("\n") + "\n");
+  process.stdout.write(`${out.join("\n")}\n`);
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -101,7 +101,7 @@ export function ratioChart(ratios: (Ratio & { part: string })[], title: string):
 
 export function writeReport(report: Report, dir: string): string[] {
   const stamp = report.started.replace(/[:.]/g, "-");
-  const json = JSON.stringify(report, null, 2) + "\n";
+  const json = `${JSON.stringify(report, null, 2)}\n`;
   const named = join(dir, `${stamp}${report.quick ? "-quick" : ""}.json`);
   const latest = join(dir, "latest.json");
   writeFileSync(named, json);

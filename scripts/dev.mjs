@@ -200,7 +200,7 @@ async function waitUntilReady() {
 }
 
 if (await waitUntilReady()) {
-  writeFileSync(DEV_SERVER_FILE, JSON.stringify({ http: httpUrl, https: httpsUrl, ca: tls?.cert }, null, 2) + "\n");
+  writeFileSync(DEV_SERVER_FILE, `${JSON.stringify({ http: httpUrl, https: httpsUrl, ca: tls?.cert }, null, 2)}\n`);
   const lines = [
     "",
     `svcedge is running; state in ${STATE_DIR}, admin token in ${VARS_FILE}`,

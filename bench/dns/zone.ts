@@ -10,7 +10,7 @@ export const benchServiceFqdn = (i: number): string => `${benchServiceName(i)}.d
 export const benchServiceIP = (i: number): string => `198.19.${Math.floor((i + 1) / 256)}.${(i + 1) % 256}`;
 
 /** dnsperf's query file: one "name type" per line. */
-export const dnsperfQueries = (services: number): string => Array.from({ length: services }, (_, i) => `${benchServiceFqdn(i)} A`).join("\n") + "\n";
+export const dnsperfQueries = (services: number): string => `${Array.from({ length: services }, (_, i) => `${benchServiceFqdn(i)} A`).join("\n")}\n`;
 
 /** unbound's configuration serving the same records from a static local zone, one thread. */
 export function unboundConf(services: number, port: number): string {

@@ -54,7 +54,7 @@ function lastApplied(name: string, app: string): string {
     metadata: { annotations: MANIFEST_ANNOTATIONS, name, namespace: BENCH_NAMESPACE, labels: { app } },
     spec: { containers: [{ name: "app", ports: [{ name: "http", containerPort: 8080 }], ...CONTAINER_EXTRAS }], ...POD_EXTRAS },
   };
-  return JSON.stringify(manifest) + "\n";
+  return `${JSON.stringify(manifest)}\n`;
 }
 
 /** A distinct IPv4 address per pod index, inside 10.128.0.0/9 (never dialled: the URL annotation wins at the edge). */

@@ -45,8 +45,8 @@ export function createAdminApp(): Hono<AdminEnv> {
     await next();
   });
   app.use("*", async (c, next) => {
-    const escape = malformedEscape(new URL(c.req.url).pathname);
-    if (escape !== undefined) return statusResponse(badRequest(`invalid URL escape ${JSON.stringify(escape)}`));
+    const badEscape = malformedEscape(new URL(c.req.url).pathname);
+    if (badEscape !== undefined) return statusResponse(badRequest(`invalid URL escape ${JSON.stringify(badEscape)}`));
     await next();
   });
 

@@ -4,7 +4,6 @@
 // A list without `limit` is one List (or Table), JSON or YAML, written to the
 // client as the pages arrive: the Worker holds one page, never the whole list.
 import type { KubeObject, List } from "../api/types";
-import type { Env } from "../env";
 import type { ListOptions } from "../registry/list-filter";
 import type { Result } from "../registry/registry";
 import { jsonDocumentWriter, yamlDocumentWriter, type DocumentWriter } from "./list-encoding";

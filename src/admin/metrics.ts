@@ -31,5 +31,5 @@ export function renderMetrics(registry: RegistryStats): string {
     "Stored objects by resource.",
     Object.entries(registry.objects).map(([r, n]) => [`{resource="${r}"}`, n]),
   );
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

@@ -39,7 +39,7 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
       if (value instanceof Error) return value.message;
       return value;
     });
-    write(scrub(json) + "\n");
+    write(`${scrub(json)}\n`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),

@@ -165,11 +165,9 @@ export class AgentMetrics {
   }
 
   render(): string {
-    return (
-      this.all()
-        .map((m) => m.render())
-        .join("\n") + "\n"
-    );
+    return `${this.all()
+      .map((m) => m.render())
+      .join("\n")}\n`;
   }
 }
 

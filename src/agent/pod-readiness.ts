@@ -6,7 +6,7 @@ import type { ApiClient } from "./api-client";
 import type { Change } from "./informer";
 import { silentLogger, type Logger } from "./log";
 import type { AgentMetrics } from "./metrics";
-import { ProbeWorker, runProbe, type ProbeOutcome } from "./prober";
+import { ProbeWorker, type runProbe, type ProbeOutcome } from "./prober";
 import { kubeTime } from "../api/timestamps";
 
 /** Transitions that arrive within this window go out together. */

@@ -30,12 +30,12 @@ export const inclusiveRangeError = (lo: number, hi: number): string => `must be 
 
 export function regexError(msg: string, fmt: string, ...examples: string[]): string {
   if (examples.length === 0) return `${msg} (regex used for validation is '${fmt}')`;
-  let out = msg + " (e.g. ";
+  let out = `${msg} (e.g. `;
   examples.forEach((e, i) => {
     if (i > 0) out += " or ";
     out += `'${e}', `;
   });
-  return out + `regex used for validation is '${fmt}')`;
+  return `${out}regex used for validation is '${fmt}')`;
 }
 
 const DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
@@ -98,8 +98,8 @@ export function isQualifiedName(value: string): string[] {
   } else if (parts.length === 2) {
     const prefix = parts[0]!;
     name = parts[1]!;
-    if (prefix.length === 0) errs.push("prefix part " + emptyError());
-    else for (const m of isDNS1123Subdomain(prefix)) errs.push("prefix part " + m);
+    if (prefix.length === 0) errs.push(`prefix part ${emptyError()}`);
+    else for (const m of isDNS1123Subdomain(prefix)) errs.push(`prefix part ${m}`);
   } else {
     return [
       "a qualified name " +
@@ -107,9 +107,9 @@ export function isQualifiedName(value: string): string[] {
         " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
     ];
   }
-  if (name.length === 0) errs.push("name part " + emptyError());
-  else if (name.length > QUALIFIED_NAME_MAX_LENGTH) errs.push("name part " + maxLenError(QUALIFIED_NAME_MAX_LENGTH));
-  if (!qnameRe.test(name)) errs.push("name part " + regexError(QNAME_ERR, QNAME_FMT, "MyName", "my.name", "123-abc"));
+  if (name.length === 0) errs.push(`name part ${emptyError()}`);
+  else if (name.length > QUALIFIED_NAME_MAX_LENGTH) errs.push(`name part ${maxLenError(QUALIFIED_NAME_MAX_LENGTH)}`);
+  if (!qnameRe.test(name)) errs.push(`name part ${regexError(QNAME_ERR, QNAME_FMT, "MyName", "my.name", "123-abc")}`);
   return errs;
 }
 

@@ -241,7 +241,7 @@ export function selectorFromSet(set: Record<string, string> | undefined): LabelS
 }
 
 function matchesRequirement(r: Requirement, labels: Record<string, string>): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+  const has = Object.hasOwn(labels, r.key);
   const value = labels[r.key];
   switch (r.operator) {
     case "in":

@@ -142,7 +142,7 @@ function applyOperation(doc: unknown, op: Operation, copies: CopyBudget): unknow
     }
     case "move": {
       const from = requireFrom(op);
-      if (op.path.startsWith(from + "/")) throw new PatchError(`move operation does not apply: cannot move ${from} into its own child ${op.path}`);
+      if (op.path.startsWith(`${from}/`)) throw new PatchError(`move operation does not apply: cannot move ${from} into its own child ${op.path}`);
       const src = get(doc, parsePointer(from));
       if (!src.found) throw new PatchError(`move operation does not apply: doc is missing from path: ${from}: missing value`);
       return add(remove(doc, from, "move"), op.path, src.value, "move");

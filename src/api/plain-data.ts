@@ -18,7 +18,7 @@ export const MAX_NESTING_DEPTH = 100;
 
 export const isObject = (v: unknown): v is PlainObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
-export const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+export const hasOwn = (o: object, key: string): boolean => Object.hasOwn(o, key);
 
 /** `o[key]` when `key` is o's own property, else undefined (never a value a prototype supplies). */
 export function ownValue(o: unknown, key: string): unknown {

@@ -25,7 +25,7 @@ export const STALE_OBJECT = "the object has been modified; please apply your cha
 export function invalid(kind: string, name: string, causes: StatusCause[], group = ""): Status {
   const fieldErrors = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : (c.message ?? "")));
   const joined = fieldErrors.length === 1 ? fieldErrors[0] : `[${fieldErrors.join(", ")}]`;
-  const s = status(422, "Invalid", `${kind}${group ? "." + group : ""} "${name}" is invalid: ${joined}`, {
+  const s = status(422, "Invalid", `${kind}${group ? `.${group}` : ""} "${name}" is invalid: ${joined}`, {
     name,
     kind,
     causes,

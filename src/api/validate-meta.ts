@@ -20,7 +20,7 @@ import type { ObjectMeta, OwnerReference, StatusCause } from "./types";
 export type NameValidator = (name: string, prefix: boolean) => string[];
 
 // A generateName prefix may end with '-' because a random suffix follows it.
-const maskTrailingDash = (name: string): string => (name.length > 1 && name.endsWith("-") ? name.slice(0, -1) + "a" : name);
+const maskTrailingDash = (name: string): string => (name.length > 1 && name.endsWith("-") ? `${name.slice(0, -1)}a` : name);
 
 export const nameIsDNSSubdomain: NameValidator = (name, prefix) => isDNS1123Subdomain(prefix ? maskTrailingDash(name) : name);
 export const nameIsDNSLabel: NameValidator = (name, prefix) => isDNS1123Label(prefix ? maskTrailingDash(name) : name);

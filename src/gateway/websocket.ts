@@ -6,5 +6,5 @@
 export function isWebSocketUpgrade(request: Request): boolean {
   if (request.method !== "GET") return false;
   const upgrade = request.headers.get("upgrade");
-  return upgrade !== null && upgrade.split(",").some((token) => token.trim().toLowerCase() === "websocket");
+  return upgrade?.split(",").some((token) => token.trim().toLowerCase() === "websocket") ?? false;
 }

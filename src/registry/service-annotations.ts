@@ -15,7 +15,7 @@ export interface HostnamePolicy {
   adminHosts: ReadonlySet<string>;
 }
 
-const under = (host: string, domain: string): boolean => host === domain || host.endsWith("." + domain);
+const under = (host: string, domain: string): boolean => host === domain || host.endsWith(`.${domain}`);
 
 export function validateServiceAnnotations(svc: Service, policy: HostnamePolicy): StatusCause[] {
   const causes: StatusCause[] = [];

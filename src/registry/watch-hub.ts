@@ -46,7 +46,7 @@ interface Watcher {
 
 const encoder = new TextEncoder();
 const PROBE = encoder.encode("\n");
-const encode = (ev: WatchEvent): Uint8Array => encoder.encode(JSON.stringify(ev) + "\n");
+const encode = (ev: WatchEvent): Uint8Array => encoder.encode(`${JSON.stringify(ev)}\n`);
 
 /** What a watch that cannot go on gets last: client-go resumes or relists on a 410 ERROR event. */
 const expired = (message: string): WatchEvent => ({

@@ -165,7 +165,7 @@ const TARGETS: Target[] = [
 // ---- hostile values ----
 
 const deep = (depth: number, array: boolean): Raw =>
-  new Raw(array ? "[".repeat(depth) + "]".repeat(depth) : '{"a":'.repeat(depth) + "1" + "}".repeat(depth), `nesting ${depth} deep`);
+  new Raw(array ? "[".repeat(depth) + "]".repeat(depth) : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`, `nesting ${depth} deep`);
 const NESTING_DEPTHS = [99, 100, 101, 1_000, 3_000, 5_000];
 
 const PROTOTYPE_KEYS = ["constructor", "toString", "hasOwnProperty", "valueOf", "__proto__", "prototype", "isPrototypeOf", "__defineGetter__"];
@@ -277,7 +277,7 @@ function containerAt(root: unknown, path: Path): PlainObject | unknown[] | undef
   let cur = root;
   for (const seg of path) {
     if (cur === null || typeof cur !== "object" || cur instanceof Raw) return undefined;
-    cur = Object.prototype.hasOwnProperty.call(cur, seg) ? (cur as PlainObject)[seg as string] : undefined;
+    cur = Object.hasOwn(cur, seg) ? (cur as PlainObject)[seg as string] : undefined;
   }
   return cur !== null && typeof cur === "object" && !(cur instanceof Raw) ? (cur as PlainObject | unknown[]) : undefined;
 }
@@ -470,8 +470,8 @@ const LIST_QUERY: Record<string, readonly string[]> = {
     "!app",
     "constructor",
     "__proto__=x",
-    "a in (" + "b,".repeat(2000) + "c)",
-    "x".repeat(400) + "=y",
+    `a in (${"b,".repeat(2000)}c)`,
+    `${"x".repeat(400)}=y`,
     "a!=b,c",
     "%zz",
   ],
@@ -614,12 +614,12 @@ function build(rng: Rng): Built {
     path = `${collection}/${encodeURIComponent(name)}${subresource}`;
   }
   if (rng.chance(0.04)) {
-    const escape = rng.pick(BAD_ESCAPES);
+    const badEscape = rng.pick(BAD_ESCAPES);
     const segments = path.split("/");
     const i = 1 + rng.int(segments.length - 1);
-    segments[i] = rng.chance(0.5) ? `${segments[i]}${escape}` : escape;
+    segments[i] = rng.chance(0.5) ? `${segments[i]}${badEscape}` : badEscape;
     path = segments.join("/");
-    notes.push(`path escape ${escape}`);
+    notes.push(`path escape ${badEscape}`);
   }
 
   const q =
@@ -756,7 +756,7 @@ function jsonPatch(rng: Rng, t: Target, name: string, notes: string[]): string {
     return body;
   }
   const doc = t.valid(rng, name);
-  const pointers = pathsOf(doc).map((p) => "/" + p.map((s) => String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("/"));
+  const pointers = pathsOf(doc).map((p) => `/${p.map((s) => String(s).replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`);
   const ops: unknown[] = [];
   for (let i = 0; i <= rng.int(4); i++) {
     const op: PlainObject = { op: rng.pick(["add", "add", "remove", "replace", "replace", "move", "copy", "copy", "test", "bogus", 5]) };

@@ -32,10 +32,10 @@ describe("node-token checks before the registry", () => {
     const misfits = [
       "made-up",
       token.slice(0, 42),
-      token + "A",
-      token.slice(0, 42) + "=",
-      token.slice(0, 42) + "+",
-      token.slice(0, 42) + "/",
+      `${token}A`,
+      `${token.slice(0, 42)}=`,
+      `${token.slice(0, 42)}+`,
+      `${token.slice(0, 42)}/`,
       "x".repeat(5000),
     ];
     const before = await lookups();

@@ -11,11 +11,11 @@ describe("cappedWarnings", () => {
   it("keeps distinct warnings whole while they fit, in order", () => {
     expect(cappedWarnings(["a", "b", "a", "", "c"])).toEqual(["a", "b", "c"]);
     const long = "é".repeat(1000);
-    expect(cappedWarnings([long, long + "x"])).toEqual([long, long + "x"]);
+    expect(cappedWarnings([long, `${long}x`])).toEqual([long, `${long}x`]);
   });
 
   it("past the total, cuts every warning to 256 runes, stops near the total and counts the rest", () => {
-    const texts = Array.from({ length: 100 }, (_, i) => `${i}:` + "✓".repeat(300));
+    const texts = Array.from({ length: 100 }, (_, i) => `${i}:${"✓".repeat(300)}`);
     const out = cappedWarnings(texts);
     const notice = out.pop()!;
     for (const w of out) expect(runes(w)).toBe(MAX_WARNING_RUNES_EACH);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { List, Pod } from "../../src/api/types";
+import type { Pod } from "../../src/api/types";
 import { REGISTERED_BY_ANNOTATION } from "../../src/api/types";
 import { ApiClient } from "../../src/agent/api-client";
 import { MANIFEST_HASH_ANNOTATION, PodManifestSync, podFromManifest, readManifestFolder } from "../../src/agent/pod-manifests";
@@ -45,7 +45,7 @@ describe("reading a manifest folder", () => {
   it("reads multi-document YAML and JSON, and reports what it skips", async () => {
     const d = mkdtempSync(join(tmpdir(), "svcedge-read-"));
     try {
-      writeFileSync(join(d, "two.yaml"), pod("a", "198.18.0.1") + "---\n" + pod("b", "198.18.0.2") + "---\nkind: Service\nmetadata: {name: s}\n");
+      writeFileSync(join(d, "two.yaml"), `${pod("a", "198.18.0.1")}---\n${pod("b", "198.18.0.2")}---\nkind: Service\nmetadata: {name: s}\n`);
       writeFileSync(
         join(d, "one.json"),
         JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "c", namespace: "other" }, spec: { containers: [] } }),
@@ -90,7 +90,7 @@ describe("keeping Pods in step with the folder", () => {
     // The sync reads existing Pods from this list (the agent passes its informer's store).
     let current: Pod[] = await nodePods();
     const sync = new PodManifestSync({ client, dir, nodeName: NODE, pods: () => current });
-    writeFileSync(join(dir, "web.yaml"), pod("web-1", "198.18.0.1") + "---\n" + pod("web-2", "198.18.0.2"));
+    writeFileSync(join(dir, "web.yaml"), `${pod("web-1", "198.18.0.1")}---\n${pod("web-2", "198.18.0.2")}`);
 
     expect(await sync.syncOnce()).toEqual({ created: ["default/web-1", "default/web-2"], updated: [], deleted: [], errors: [] });
     current = await nodePods();
@@ -102,7 +102,7 @@ describe("keeping Pods in step with the folder", () => {
     expect(await sync.syncOnce()).toEqual({ created: [], updated: [], deleted: [], errors: [] });
 
     // A label edit updates the Pod; an address edit goes through /status.
-    writeFileSync(join(dir, "web.yaml"), pod("web-1", "198.18.0.1", ", tier: front") + "---\n" + pod("web-2", "198.18.0.22"));
+    writeFileSync(join(dir, "web.yaml"), `${pod("web-1", "198.18.0.1", ", tier: front")}---\n${pod("web-2", "198.18.0.22")}`);
     expect((await sync.syncOnce()).updated.sort()).toEqual(["default/web-1", "default/web-2"]);
     current = await nodePods();
     expect(current.find((p) => p.metadata.name === "web-1")!.metadata.labels).toEqual({ app: "web", tier: "front" });

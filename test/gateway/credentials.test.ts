@@ -34,11 +34,11 @@ it("never looks up a value that is not shaped like a node token", async () => {
   const misfits = [
     "made-up",
     token.slice(0, 42),
-    token + "A",
-    token.slice(0, 42) + "=",
-    token.slice(0, 42) + "+",
-    token.slice(0, 42) + "/",
-    " " + token.slice(1),
+    `${token}A`,
+    `${token.slice(0, 42)}=`,
+    `${token.slice(0, 42)}+`,
+    `${token.slice(0, 42)}/`,
+    ` ${token.slice(1)}`,
     "x".repeat(1000),
   ];
   const start = gatewayStats();

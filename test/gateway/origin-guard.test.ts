@@ -88,7 +88,7 @@ describe("mayFetchOrigin, with the guard on", () => {
       },
       "mixed-default.lb.svcedge.local",
     );
-    expect(record?.ports[0]!.ready.map((e) => e.id)).toEqual(["ok"]);
+    expect(record!.ports[0]!.ready.map((e) => e.id)).toEqual(["ok"]);
   });
 });
 

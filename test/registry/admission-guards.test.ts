@@ -37,7 +37,7 @@ describe("Service annotations and hostnames", () => {
 
   it("refuses a LoadBalancer whose <name>-<namespace> label would not fit in a DNS label", async () => {
     const ns = await freshNamespace();
-    const name = "a".repeat(62 - ns.length) + "b"; // name + "-" + ns = 64 characters
+    const name = `${"a".repeat(62 - ns.length)}b`; // name + "-" + ns = 64 characters
     const st = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, service(name, { type: "LoadBalancer" })), 422);
     expect(st.message).toContain("the first label of the LoadBalancer hostname");
     expect((await call("POST", `/api/v1/namespaces/${ns}/services`, service(name.slice(1), { type: "LoadBalancer" }))).status).toBe(201);

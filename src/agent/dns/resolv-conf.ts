@@ -63,7 +63,7 @@ export function podResolvConf(namespace: string, zone: string, server: HostPort)
     `options ndots:${POD_NDOTS}`,
   ];
   if (server.port !== DNS_PORT) lines.splice(1, 0, `# resolv.conf cannot name a port: libc resolvers will ask ${server.host}:53, not port ${server.port}`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** The node's own resolvers (the nameservers of /etc/resolv.conf); none when it cannot be read. */

@@ -19,6 +19,7 @@ describeNetns("lab namespaces", [], () => {
       await lab.destroy();
     }
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    // biome-ignore lint/complexity/useLiteralKeys: the lab's id is private; the test reads it to check the namespace is gone.
     expect(left).not.toContain(lab["id"]);
   });
 });

@@ -57,7 +57,7 @@ export async function cleanupIptables(opts: CommandOptions = {}): Promise<Result
     if (owned[table].length === 0) return [];
     return [`*${table}`, ...owned[table].map((c) => `:${c} - [0:0]`), ...owned[table].map((c) => `-X ${c}`), "COMMIT"];
   });
-  return text.length ? applyIptables(text.join("\n") + "\n", { run }) : { ok: true };
+  return text.length ? applyIptables(`${text.join("\n")}\n`, { run }) : { ok: true };
 }
 
 export class IptablesProxier implements Proxier {

@@ -173,7 +173,7 @@ function renderTables(t: Tables, existingChains: IptablesOptions["existingChains
     if (stale.length) sections.push(stale.map((chain) => `-X ${chain}`).join("\n"));
     sections.push("COMMIT");
   }
-  return sections.join("\n") + "\n";
+  return `${sections.join("\n")}\n`;
 }
 
 /** Every chain we own, per table, with its rules as one text (in order): what a sync is compared by. */
@@ -217,5 +217,5 @@ export function renderIptablesChanges(prev: IptablesChains, next: IptablesChains
     for (const [, rules] of changed) if (rules) sections.push(rules);
     sections.push(...gone.map((chain) => `-X ${chain}`), "COMMIT");
   }
-  return sections.length ? sections.join("\n") + "\n" : "";
+  return sections.length ? `${sections.join("\n")}\n` : "";
 }

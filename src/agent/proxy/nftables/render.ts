@@ -106,7 +106,7 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
     // Rules and map elements are flushed above, so nothing references these any more.
     for (const [name, timeout] of existing.sets) {
       const def = wantedSets.get(name);
-      if (BASE_SET_NAMES.has(name) || (def !== undefined && def.includes(`timeout ${timeout}s;`))) continue;
+      if (BASE_SET_NAMES.has(name) || def?.includes(`timeout ${timeout}s;`)) continue;
       // Stale, or its timeout changed (nft cannot redefine a set): the block below declares it anew.
       parts.push(`delete set ${T} ${name}\n`);
     }
@@ -227,5 +227,5 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
     else if (was > 0 && now === 0) delElements.push(`delete element ${T} ${HAIRPIN_SET} { ${ip} . ${ip} }`);
   }
   const lines = [...addSets, ...addChains, ...fill, ...delElements, ...addElements, ...flushStale, ...deleteStale, ...deleteSets];
-  return lines.length ? lines.join("\n") + "\n" : "";
+  return lines.length ? `${lines.join("\n")}\n` : "";
 }
