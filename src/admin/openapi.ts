@@ -11,6 +11,7 @@ import type { ResourceDef } from "../registry/resources";
 import { ownValue } from "../api/plain-data";
 import { FIELD_DESCRIPTIONS, REQUIRED_FIELDS, TYPE_DESCRIPTIONS } from "./openapi-descriptions";
 import { groupVersions, type ServedResource } from "./served-resources";
+import { contentHash } from "../api/content-hash";
 
 type Json = Record<string, unknown>;
 
@@ -243,7 +244,8 @@ export function openApiJson(group: string, version: string): { json: string; has
     const value = openApiDocument(group, version);
     if (!value) return undefined;
     const json = JSON.stringify(value);
-    doc = { json, hash: fnv1a64(json) };
+    // A cache-busting hash for serverRelativeURL (kube-apiserver uses SHA-512; any content hash will do), not a security boundary.
+    doc = { json, hash: contentHash(json).toString(16).toUpperCase().padStart(16, "0") };
     documents.set(key, doc);
   }
   return doc;
@@ -256,14 +258,4 @@ export function openApiIndex(): { paths: Record<string, { serverRelativeURL: str
     paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${openApiJson(gv.group, gv.version)!.hash}` };
   }
   return { paths };
-}
-
-/** FNV-1a (64 bit) as hex: a cache-busting hash for serverRelativeURL, not a security boundary. */
-function fnv1a64(s: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < s.length; i++) {
-    h ^= BigInt(s.charCodeAt(i));
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h.toString(16).toUpperCase().padStart(16, "0");
 }

@@ -31,8 +31,18 @@ function parseIPv4Octets(s: string): { bytes: Uint8Array; leadingZeros: boolean 
   return { bytes, leadingZeros };
 }
 
-export function parseIPv4(s: string): Uint8Array | undefined {
-  return parseIPv4Octets(s)?.bytes;
+/**
+ * A dotted-quad IPv4 address with octets 0-255 and no leading zeros: the check the agent makes
+ * per endpoint on every sync, as one regular expression (parseIP is ten times slower, and
+ * gives what this does not need: the bytes).
+ */
+const DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+export const isIPv4 = (s: string): boolean => DOTTED_QUAD.test(s);
+
+/** An IPv4 address as an unsigned 32-bit number (the allocators' arithmetic); undefined for anything else. */
+export function ipv4ToNumber(s: string): number | undefined {
+  const b = parseIPv4Octets(s)?.bytes;
+  return b ? ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]! : undefined;
 }
 
 const HEXTET = /^[0-9a-fA-F]{1,4}$/;

@@ -4,6 +4,7 @@
 // isolate agrees without shared state, and removing an endpoint moves only the
 // clients that were on it.
 import type { RouteEndpoint, RoutePort } from "../api/route";
+import { contentHash } from "../api/content-hash";
 
 /** Random draws tried before falling back to filtering the whole list. */
 const RANDOM_PROBES = 3;
@@ -40,18 +41,7 @@ export function pickByRendezvous(endpoints: readonly RouteEndpoint[], key: strin
   return best;
 }
 
-/** FNV-1a over key, a separator and id, then murmur3's finaliser for avalanche; unsigned 32-bit. */
+/** The (key, id) pair's content hash (cyrb53, which avalanches): a 53-bit score. */
 export function rendezvousScore(key: string, id: string): number {
-  let h = 0x811c9dc5;
-  const text = `${key}\u0000${id}`;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return contentHash(`${key}\u0000${id}`);
 }

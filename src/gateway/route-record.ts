@@ -7,6 +7,7 @@ import { gatewayConfig } from "./config";
 import { isHostname } from "./host";
 import { canonicalHostname, mayFetchOrigin } from "./origin-guard";
 import { compileSourceRanges, type SourceRange } from "./source-ranges";
+import { isObject, type PlainObject } from "../api/plain-data";
 
 /** A record as the isolate caches it: parsed once, with what requests need precomputed. */
 export interface LoadedRoute extends RouteRecord {
@@ -18,8 +19,6 @@ export interface LoadedRoute extends RouteRecord {
 
 const EXTERNAL_NAME = /^([a-z0-9.-]+)(?::([0-9]{1,5}))?\.?$/;
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const isPortNumber = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
 /** Returns the record with endpoint URLs normalised (no trailing slash), or null if unusable. */

@@ -2,6 +2,7 @@
 // Durable Object owns both, in its SQLite (a primary key per allocated value). Like kube-apiserver, each range is split into a
 // static band (low end, for users who pick a value) and a dynamic band that random
 // allocation prefers (KEP-3070, KEP-3668), falling back to the static band when full.
+import { ipv4ToNumber } from "../api/ip";
 
 export class AllocationError extends Error {}
 
@@ -65,14 +66,6 @@ class Bitmap {
   }
 }
 
-export function parseIPv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
-}
-
 export const formatIPv4 = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 
 export class ClusterIPAllocator {
@@ -85,7 +78,7 @@ export class ClusterIPAllocator {
   ) {
     const [ip, prefixText] = cidr.split("/");
     const prefix = Number(prefixText);
-    const net = parseIPv4(ip ?? "");
+    const net = ipv4ToNumber(ip ?? "");
     if (net === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new Error(`invalid service CIDR ${cidr}`);
     const total = 2 ** (32 - prefix);
     // The network and broadcast addresses are never handed out.
@@ -96,7 +89,7 @@ export class ClusterIPAllocator {
   }
 
   private offset(ip: string): number | undefined {
-    const n = parseIPv4(ip);
+    const n = ipv4ToNumber(ip);
     if (n === undefined) return undefined;
     const off = n - this.base - 1;
     return off >= 0 && off < this.bits.size ? off : undefined;

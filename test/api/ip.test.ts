@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasHostBits, ipFamilyOfString, isLinkLocalMulticast, isLoopback, isUnspecified, parseCIDR, parseIP } from "../../src/api/ip";
+import { hasHostBits, ipFamilyOfString, ipv4ToNumber, isIPv4, isLinkLocalMulticast, isLoopback, isUnspecified, parseCIDR, parseIP } from "../../src/api/ip";
 
 describe("IP parsing", () => {
   const valid = [
@@ -55,5 +55,22 @@ describe("IP parsing", () => {
     expect(hasHostBits(parseCIDR("2001:db8::/32")!)).toBe(false);
     expect(hasHostBits(parseCIDR("2001:db8::1/127")!)).toBe(true);
     expect(parseCIDR("10.0.0.0/33")).toBeUndefined();
+  });
+});
+
+describe("the fast IPv4 check and the allocators' number form", () => {
+  it("agrees with parseIP on dotted quads, and refuses octets over 255, leading zeros and IPv6", () => {
+    for (const ip of ["10.0.0.1", "0.0.0.0", "255.255.255.255", "198.18.0.53"]) {
+      expect(isIPv4(ip), ip).toBe(true);
+      expect(parseIP(ip)?.family).toBe(4);
+    }
+    for (const ip of ["999.1.1.1", "256.0.0.1", "10.0.0", "10.0.0.1.2", "010.0.0.1", "1.2.3.04", " 10.0.0.1", "::1", "::ffff:10.0.0.1", "a.b.c.d", ""]) expect(isIPv4(ip), ip).toBe(false);
+  });
+
+  it("reads an IPv4 address as an unsigned 32-bit number", () => {
+    expect(ipv4ToNumber("10.96.0.1")).toBe(0x0a600001);
+    expect(ipv4ToNumber("255.255.255.255")).toBe(0xffffffff);
+    expect(ipv4ToNumber("999.1.1.1")).toBeUndefined();
+    expect(ipv4ToNumber("2001:db8::1")).toBeUndefined();
   });
 });

@@ -82,10 +82,10 @@ describe("ClientIP session affinity", () => {
   it("is a pure function of (client IP, endpoint ids): every isolate agrees", () => {
     const endpoints = (["a", "b", "c", "d", "e"] as const).map(podEndpoint);
     // Golden values: changing the hash would silently reshuffle every sticky client.
-    expect(rendezvousScore("203.0.113.7", "uid-a")).toBe(rendezvousScore("203.0.113.7", "uid-a"));
-    expect(rendezvousScore("203.0.113.7", "uid-a")).not.toBe(rendezvousScore("203.0.113.7", "uid-b"));
-    // FNV-1a("\0") = 0x050c5d1f, then murmur3 fmix32 (computed independently in Python).
-    expect(rendezvousScore("", "")).toBe(0x0578ab1b);
+    // cyrb53 of key, NUL, id (api/content-hash.ts), computed independently.
+    expect(rendezvousScore("203.0.113.7", "uid-a")).toBe(4738173217156868);
+    expect(rendezvousScore("203.0.113.7", "uid-b")).not.toBe(4738173217156868);
+    expect(rendezvousScore("", "")).toBe(4446763975410778);
     const first = pickByRendezvous(endpoints, "203.0.113.7", () => true);
     const reversed = pickByRendezvous([...endpoints].reverse(), "203.0.113.7", () => true);
     expect(reversed).toEqual(first);

@@ -3,6 +3,7 @@
 // Like kube-proxy's ServicePortMap + EndpointsMap, reduced to what the rule renderers need.
 // The renderers program the IPv4 family only, so IPv6 addresses are left out here.
 import type { Endpoint, EndpointConditions, EndpointPort, EndpointSlice, ObjectMeta, Protocol, Service, ServicePort } from "../../api/types";
+import { isIPv4 } from "../../api/ip";
 import { DEFAULT_CLIENT_IP_AFFINITY_SECONDS } from "../../api/service-rules";
 import { SERVICE_NAME_LABEL } from "../../api/types";
 import { categorizeEndpoints, endpointKey, type CategorizedEndpoints, type EndpointInfo } from "./categorize";
@@ -46,8 +47,6 @@ export interface ProxyStateInput {
   nodeIPs: string[];
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-export const isIPv4 = (ip: string): boolean => IPV4.test(ip);
 /** Shared by every service port without such addresses; frozen, since it is everyone's. */
 const NO_ADDRESSES: string[] = Object.freeze([]) as unknown as string[];
 /** The IPv4 addresses of a list: the list itself when that is all of it (the store's array is shared, not copied). */
