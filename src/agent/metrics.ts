@@ -1,17 +1,7 @@
 // Prometheus text exposition (format 0.0.4) for the agent's own figures, without a
 // client library: counters, gauges and histograms with labels, and a tiny HTTP server.
 import { createServer, type Server } from "node:http";
-
-type Labels = Record<string, string>;
-
-const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-const labelText = (labels: Labels): string => {
-  const parts = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${escapeLabel(labels[k]!)}"`);
-  return parts.length ? `{${parts.join(",")}}` : "";
-};
-const formatNumber = (n: number): string => (n === Infinity ? "+Inf" : n === -Infinity ? "-Inf" : String(n));
+import { familyHeader, formatSampleValue, labelText, type Labels } from "../api/prometheus";
 
 abstract class Metric {
   readonly name: string;
@@ -23,7 +13,7 @@ abstract class Metric {
   }
   abstract samples(): string[];
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.samples()].join("\n");
+    return [...familyHeader(this.name, this.type, this.help), ...this.samples()].join("\n");
   }
 }
 
@@ -48,7 +38,7 @@ class Scalar extends Metric {
     this.values.clear();
   }
   samples(): string[] {
-    return [...this.values.values()].map((e) => `${this.name}${labelText(e.labels)} ${formatNumber(e.value)}`);
+    return [...this.values.values()].map((e) => `${this.name}${labelText(e.labels)} ${formatSampleValue(e.value)}`);
   }
 }
 
@@ -97,7 +87,7 @@ export class Histogram extends Metric {
     return this.count;
   }
   samples(): string[] {
-    const lines = this.buckets.map((b, i) => `${this.name}_bucket{le="${formatNumber(b)}"} ${this.counts[i]}`);
+    const lines = this.buckets.map((b, i) => `${this.name}_bucket{le="${formatSampleValue(b)}"} ${this.counts[i]}`);
     lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
     return lines;
   }

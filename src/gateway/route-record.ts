@@ -7,7 +7,7 @@ import { gatewayConfig } from "./config";
 import { isHostname } from "./host";
 import { canonicalHostname, mayFetchOrigin } from "./origin-guard";
 import { compileSourceRanges, type SourceRange } from "./source-ranges";
-import { isObject, type PlainObject } from "../api/plain-data";
+import { isObject } from "../api/plain-data";
 
 /** A record as the isolate caches it: parsed once, with what requests need precomputed. */
 export interface LoadedRoute extends RouteRecord {

@@ -127,7 +127,7 @@ function upgradeWebSocket(pod: Pod, req: IncomingMessage, socket: Socket): void 
     .update(key + WEBSOCKET_GUID)
     .digest("base64");
   socket.write(
-    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + `Sec-WebSocket-Accept: ${accept}\r\nx-pod: ${pod.name}\r\n\r\n`,
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nx-pod: ${pod.name}\r\n\r\n`,
   );
   let buffered = Buffer.alloc(0);
   socket.on("data", (data: Buffer) => {
