@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { DEFAULT_DNS_TTL_SECONDS, DEFAULT_DNS_ZONE, MAX_DNS_TTL_SECONDS } from "./dns/defaults";
 import { parseHostPort, type HostPort } from "./dns/resolv-conf";
+import { isDNS1123Label, isDNS1123Subdomain } from "../api/apimachinery-validation";
 
 export type Backend = "nftables" | "iptables" | "userspace";
 export const BACKENDS: readonly Backend[] = ["nftables", "iptables", "userspace"];
@@ -122,11 +123,9 @@ export function usage(): string {
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
 const FALSE_WORDS = new Set(["0", "false", "no", "off", ""]);
-/** RFC 1123 subdomain, as Node names are validated. */
-const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MAX_NODE_NAME_LENGTH = 253;
-/** RFC 1123 label, as namespace names are validated. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** As the API validates Node names (RFC 1123 subdomain) and namespace names (RFC 1123 label). */
+const isSubdomain = (s: string): boolean => isDNS1123Subdomain(s).length === 0;
+const isLabel = (s: string): boolean => isDNS1123Label(s).length === 0;
 
 interface Raw {
   strings: Map<string, string>;
@@ -254,11 +253,10 @@ export function parseOptions(
   const dnsTTLText = str("dns-ttl");
   const dnsTTLSeconds = dnsTTLText === undefined ? DEFAULT_DNS_TTL_SECONDS : positiveInteger(dnsTTLText, "--dns-ttl", 0, MAX_DNS_TTL_SECONDS);
   const dnsZone = (str("dns-zone") ?? DEFAULT_DNS_ZONE).toLowerCase().replace(/\.$/, "");
-  if (!NODE_NAME.test(dnsZone) || dnsZone.length > MAX_NODE_NAME_LENGTH)
-    throw new OptionError(`invalid --dns-zone: ${JSON.stringify(dnsZone)} (must be a DNS subdomain)`);
+  if (!isSubdomain(dnsZone)) throw new OptionError(`invalid --dns-zone: ${JSON.stringify(dnsZone)} (must be a DNS subdomain)`);
   const printResolvConf = str("print-resolv-conf");
   if (printResolvConf !== undefined) {
-    if (!DNS_LABEL.test(printResolvConf)) throw new OptionError(`invalid --print-resolv-conf: ${JSON.stringify(printResolvConf)} (must be a namespace name)`);
+    if (!isLabel(printResolvConf)) throw new OptionError(`invalid --print-resolv-conf: ${JSON.stringify(printResolvConf)} (must be a namespace name)`);
     if (!dnsAddr) throw new OptionError("--print-resolv-conf needs --dns-addr (the address pods reach cluster DNS on)");
   }
 
@@ -278,8 +276,7 @@ export function parseOptions(
   }
 
   const node = (str("node") ?? io.hostname()).toLowerCase();
-  if (needsApi && (!NODE_NAME.test(node) || node.length > MAX_NODE_NAME_LENGTH))
-    throw new OptionError(`invalid --node: ${JSON.stringify(node)} (must be a lowercase RFC 1123 subdomain)`);
+  if (needsApi && !isSubdomain(node)) throw new OptionError(`invalid --node: ${JSON.stringify(node)} (must be a lowercase RFC 1123 subdomain)`);
 
   const nodeIPs = list("node-ip");
   for (const ip of nodeIPs) if (isIP(ip) === 0) throw new OptionError(`invalid --node-ip: ${JSON.stringify(ip)} is not an IP address`);

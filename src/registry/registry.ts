@@ -37,6 +37,7 @@ import { RouteHashes } from "./route-hashes";
 import { randomToken, sha256Hex } from "../api/credentials";
 import { kubeTime } from "../api/timestamps";
 import { configOf } from "../config";
+import { isDNS1123Subdomain } from "../api/apimachinery-validation";
 
 /** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
 export type Result<T> = { ok: true; value: T; warnings?: string[]; created?: true } | { ok: false; status: Status };
@@ -177,15 +178,14 @@ class RegistryCore {
   async issueNodeToken(caller: Caller, nodeName: string): Promise<Result<{ token: string; nodeName: string }>> {
     const denied = authorize(caller, { verb: "create", resource: "nodes", group: "", namespace: "", name: nodeName, subresource: "token" });
     if (denied) return fail(denied);
-    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253)
+    const nameErrors = isDNS1123Subdomain(nodeName);
+    if (nameErrors.length > 0)
       return fail(
-        invalid("Node", nodeName, [
-          {
-            reason: "FieldValueInvalid",
-            field: "metadata.name",
-            message: `Invalid value: "${nodeName}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-          },
-        ]),
+        invalid(
+          "Node",
+          nodeName,
+          nameErrors.map((e) => ({ reason: "FieldValueInvalid", field: "metadata.name", message: `Invalid value: "${nodeName}": ${e}` })),
+        ),
       );
     const token = randomToken();
     const hash = await sha256Hex(token);

@@ -93,4 +93,14 @@ describe("/metrics", () => {
     const token = (await json(await call("POST", `/api/v1/nodes/metrics-node-${Date.now()}/token`, undefined, { raw: "{}" }))).status.token;
     expect((await call("GET", "/metrics", undefined, { token })).status).toBe(403);
   });
+
+  it("issues node tokens only for names a Node may have (RFC 1123 subdomains), with a 422 that says why", async () => {
+    for (const name of ["a..b", "-a", "a-", "x".repeat(254)]) {
+      const res = await call("POST", `/api/v1/nodes/${name}/token`, undefined, { raw: "{}" });
+      expect(res.status, name).toBe(422);
+      const body = await json(res);
+      expect(body.details.causes[0]).toMatchObject({ reason: "FieldValueInvalid", field: "metadata.name" });
+      expect(body.details.causes[0].message).toContain(`Invalid value: "${name}": `);
+    }
+  });
 });

@@ -133,6 +133,7 @@ describe("parseOptions", () => {
     [["--api", "not a url", "--token", "t"], 'invalid --api: "not a url" is not a URL'],
     [[...base, "--backend", "ipvs"], 'invalid --backend: "ipvs" (must be one of nftables, iptables, userspace)'],
     [[...base, "--node", "Bad_Name"], 'invalid --node: "bad_name" (must be a lowercase RFC 1123 subdomain)'],
+    [[...base, "--node", "a..b"], 'invalid --node: "a..b" (must be a lowercase RFC 1123 subdomain)'],
     [[...base, "--node-ip", "198.18.0.300"], 'invalid --node-ip: "198.18.0.300" is not an IP address'],
     [[...base, "--cluster-cidr", "198.18.0.0/33"], 'invalid --cluster-cidr: "198.18.0.0/33" is not a CIDR'],
     [[...base, "--metrics-port", "70000"], 'invalid --metrics-port: "70000" (must be an integer from 0 to 65535)'],
