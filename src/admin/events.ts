@@ -15,7 +15,7 @@ export function silentWatch(timeoutSeconds?: number): ReadableStream<Uint8Array>
       timer = setTimeout(() => controller.close(), seconds * 1000);
     },
     cancel() {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     },
   });
 }
