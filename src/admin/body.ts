@@ -5,13 +5,14 @@ import type { Status } from "../api/types";
 import { PATCH_CONTENT_TYPES, type PatchType } from "../registry/patching";
 import { ownValue, unsafeDataReason } from "../api/plain-data";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufError } from "./protobuf";
+import { parseMediaType } from "./media-type";
 
 /** kube-apiserver's default --max-request-body-bytes is 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export type ParsedBody = { ok: true; value: unknown; patchType?: PatchType } | { ok: false; status: Status };
 
-const mediaType = (contentType: string | null): string => (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+const mediaType = (contentType: string | null): string => parseMediaType(contentType ?? "").type;
 
 export async function readText(req: Request): Promise<{ ok: true; text: string } | { ok: false; status: Status }> {
   const bytes = await readBytes(req);

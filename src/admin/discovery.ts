@@ -1,28 +1,18 @@
 // API discovery, as client-go reads it: aggregated discovery (apidiscovery.k8s.io/v2)
 // on /api and /apis when the Accept header asks for it, else the legacy documents
 // (APIVersions, APIGroupList, and an APIResourceList per group-version).
+import { acceptRanges } from "./media-type";
 import { groupVersions, SERVED, type ServedResource } from "./served-resources";
 
 /** The media type parameters that make client-go parse an APIGroupDiscoveryList. */
 export const AGGREGATED_DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 export function wantsAggregated(accept: string | null): boolean {
-  for (const range of (accept ?? "").split(",")) {
-    const params = mediaParams(range);
-    if (params.type === "application/json" && params.g === "apidiscovery.k8s.io" && params.v === "v2" && params.as === "APIGroupDiscoveryList") return true;
-    if (params.type === "application/json" && !params.as) return false;
+  for (const { type, params } of acceptRanges(accept)) {
+    if (type === "application/json" && params.g === "apidiscovery.k8s.io" && params.v === "v2" && params.as === "APIGroupDiscoveryList") return true;
+    if (type === "application/json" && !params.as) return false;
   }
   return false;
-}
-
-function mediaParams(range: string): Record<string, string> {
-  const [type, ...rest] = range.split(";").map((p) => p.trim());
-  const out: Record<string, string> = { type: (type ?? "").toLowerCase() };
-  for (const p of rest) {
-    const i = p.indexOf("=");
-    if (i > 0) out[p.slice(0, i).trim()] = p.slice(i + 1).trim();
-  }
-  return out;
 }
 
 function aggregatedResource(r: ServedResource) {

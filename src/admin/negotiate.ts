@@ -2,17 +2,18 @@
 // media range svcedge can produce wins. kubectl get asks for
 // `application/json;as=Table;v=v1;g=meta.k8s.io, ..., application/json`.
 
+import { acceptRanges } from "./media-type";
+
 export type Rendering = "table" | "json" | "yaml";
 
 export function negotiate(accept: string | null): Rendering {
-  for (const range of (accept ?? "").split(",")) {
-    const [type, ...rest] = range.split(";").map((p) => p.trim().toLowerCase());
-    const params = Object.fromEntries(rest.map((p) => p.split("=").map((s) => s.trim()) as [string, string]));
-    if (type === "application/json" && params.as === "table") {
-      if (params.g === "meta.k8s.io" && params.v === "v1") return "table";
+  for (const { type, params } of acceptRanges(accept)) {
+    const as = params.as?.toLowerCase();
+    if (type === "application/json" && as === "table") {
+      if (params.g?.toLowerCase() === "meta.k8s.io" && params.v?.toLowerCase() === "v1") return "table";
       continue;
     }
-    if (params.as) continue;
+    if (as) continue;
     if (type === "application/yaml") return "yaml";
     if (type === "application/json" || type === "*/*" || type === "application/*") return "json";
   }

@@ -1,12 +1,11 @@
 // Responses of the admin API: JSON by default, YAML when asked, Status for errors.
 import { stringify as toYaml } from "yaml";
 import type { Status } from "../api/types";
+import { acceptRanges } from "./media-type";
 import { warningHeaderValues } from "./warnings";
 
 export function wantsYaml(req: Request): boolean {
-  const accept = req.headers.get("accept") ?? "";
-  const first = accept.split(",")[0]?.trim().toLowerCase() ?? "";
-  return first.startsWith("application/yaml");
+  return acceptRanges(req.headers.get("accept"))[0]?.type === "application/yaml";
 }
 
 export function objectResponse(req: Request, body: unknown, code = 200, warnings: string[] = []): Response {
