@@ -7,13 +7,12 @@
 // prints the URLs and commands that work against it. Local settings (docs/gateway.md,
 // "Local runs"): pods on 127.0.0.1 are allowed, the gateway keeps no route cache (a change
 // is routable as soon as the registry's flush lands), and X-Forwarded-For names the client.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { createServer } from "node:https";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import { selfSignedCertificate, tlsFront } from "./tls-front.mjs";
 
 const VARS_FILE = ".dev.vars";
 const STATE_DIR = ".wrangler/state";
@@ -93,31 +92,8 @@ function localCertificate(ip) {
     if (covers && Date.parse(x509.validTo) > Date.now() + 86_400_000) return { key, cert };
   }
   mkdirSync(TLS_DIR, { recursive: true });
-  const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
   try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        String(CERT_DAYS),
-        "-subj",
-        "/CN=svcedge local",
-        "-addext",
-        `subjectAltName=${san}`,
-      ],
-      { stdio: "ignore" },
-    );
+    selfSignedCertificate({ keyPath: key, certPath: cert, names, days: CERT_DAYS, subject: "/CN=svcedge local" });
   } catch {
     console.warn("npm start: openssl is not installed, so only http is served (kubectl needs https: apt-get install openssl)");
     return undefined;
@@ -127,16 +103,7 @@ function localCertificate(ip) {
 
 /** The TLS port: forwards every request unchanged to the http port and streams the answer back (watches). */
 function startTlsFront({ key, cert }, ip, httpsPort, upstreamPort) {
-  const server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
-    const up = httpRequest({ host: ip, port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    // A client that hangs up (the end of a watch) ends the upstream request too.
-    res.on("close", () => up.destroy());
-    req.pipe(up);
-  });
+  const server = tlsFront({ key: readFileSync(key), cert: readFileSync(cert) }, { host: ip, port: upstreamPort });
   server.on("error", (e) => {
     console.error(`npm start: cannot serve https on ${ip}:${httpsPort}: ${e.message} (choose another port with --https-port)`);
     stop("SIGTERM");
