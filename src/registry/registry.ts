@@ -468,7 +468,7 @@ class RegistryCore {
    */
   private commit(r: ResourceDef, type: "ADDED" | "MODIFIED", obj: KubeObject, old: KubeObject | undefined, now: number): TouchedServices {
     if (old && !deepEqual(specOf(old), specOf(obj))) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
-    const json = this.store.put(r.resource, obj);
+    const json = this.store.put(r.resource, obj, old === undefined);
     this.watch.publish(r.resource, type, obj, old, json);
     return this.strategyOf(r).afterCommit?.(obj, old, now) ?? NO_SERVICES;
   }

@@ -63,6 +63,8 @@ export class ObjectStore {
    * read: every write asks for it (the alarm), and most writes do not change it. Undefined: not known.
    */
   private earliestDeletion: number | null | undefined;
+  /** Objects per resource, once counted (count). */
+  private readonly counts = new Map<string, number>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -186,6 +188,11 @@ export class ObjectStore {
     return next === undefined ? { due } : { due, next };
   }
 
+  private counted(resource: string, by: number): void {
+    const n = this.counts.get(resource);
+    if (n !== undefined) this.counts.set(resource, n + by);
+  }
+
   /** Keeps `earliestDeletion` true after a Pod row changed: a new deadline lowers it; a row that may have held it makes it unknown. */
   private deletionChanged(deleting: number | null): void {
     const known = this.earliestDeletion;
@@ -216,15 +223,21 @@ export class ObjectStore {
       .one().n;
   }
 
+  /** Objects of a resource: counted once after a start, then kept by put and delete (a /metrics scrape must not scan the cluster). */
   count(resource: string): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ?", resource).one().n;
+    let n = this.counts.get(resource);
+    if (n === undefined) {
+      n = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = ?", resource).one().n;
+      this.counts.set(resource, n);
+    }
+    return n;
   }
 
   /**
    * Stamps the next resourceVersion on `obj` and stores it. Returns its stored form (JSON).
    * Callers check MAX_OBJECT_BYTES first (with `serialize`); a row SQLite refuses throws here with nothing changed.
    */
-  put(resource: string, obj: KubeObject): string {
+  put(resource: string, obj: KubeObject, created: boolean): string {
     const namespace = obj.metadata.namespace ?? "";
     const name = obj.metadata.name!;
     const previousRv = obj.metadata.resourceVersion;
@@ -252,6 +265,7 @@ export class ObjectStore {
       throw e;
     }
     this.rv = rv;
+    if (created) this.counted(resource, 1);
     if (resource === "pods") this.deletionChanged(deleting);
     return json;
   }
@@ -259,10 +273,12 @@ export class ObjectStore {
   /** Deletes an object; returns the resourceVersion of the deletion. */
   delete(resource: string, namespace: string, name: string): string {
     const rv = this.rv + 1;
+    let deleted = 0;
     this.transaction(() => {
-      this.sql.exec("DELETE FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name);
+      deleted = this.sql.exec("DELETE FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).rowsWritten;
       this.saveRv(rv);
     });
+    this.counted(resource, -deleted);
     this.rv = rv;
     if (resource === "pods") this.deletionChanged(null);
     return String(rv);

@@ -54,4 +54,21 @@ describe("store query plans", () => {
       }
     });
   });
+
+  it("keeps its object counts equal to the rows, without counting them again after the first time", async () => {
+    const stub = env.REGISTRY.get(env.REGISTRY.idFromName(`store-counts-${Date.now()}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const store = new ObjectStore(sql, (fn) => state.storage.transactionSync(fn));
+      const rows = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM store_objects WHERE resource = 'pods'").one().n;
+      const pod = (name: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [] } });
+      expect(store.count("pods")).toBe(rows());
+      for (const name of ["a", "b", "c"]) store.put("pods", pod(name), true);
+      store.put("pods", pod("b"), false);
+      store.delete("pods", "default", "a");
+      store.delete("pods", "default", "nobody");
+      expect(store.count("pods")).toBe(2);
+      expect(store.count("pods")).toBe(rows());
+    });
+  });
 });
