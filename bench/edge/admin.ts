@@ -15,12 +15,15 @@ export interface EdgeCounters {
   gatewayKvReads: number;
   /** svcedge_registry_kv_pending: KV keys the registry has yet to flush. */
   kvPending: number;
+  /** svcedge_registry_endpoints_queue_depth: Services whose EndpointSlices (and so routes) are yet to be synced. */
+  endpointsQueued: number;
 }
 
 const COUNTERS: Readonly<Record<keyof EdgeCounters, string>> = {
   gatewayRequests: "svcedge_gateway_requests_total",
   gatewayKvReads: "svcedge_gateway_kv_reads_total",
   kvPending: "svcedge_registry_kv_pending",
+  endpointsQueued: "svcedge_registry_endpoints_queue_depth",
 };
 
 export function adminApi(baseUrl: string, token: string): AdminApi {

@@ -69,9 +69,17 @@ export async function registerServices(admin: AdminApi, specs: ServiceSpec[]): P
   return hosts;
 }
 
-/** Resolves once the registry has no KV key left to flush: every route record is in KV. */
+/** Resolves once the registry has no endpoints sync or KV key left: every route record is in KV. */
 export async function waitForKvFlushed(admin: AdminApi, timeoutMs: number): Promise<void> {
-  await waitUntil("the registry to flush its routes to KV", timeoutMs, async () => ((await admin.metrics()).kvPending === 0 ? true : undefined), 500);
+  await waitUntil(
+    "the registry to flush its routes to KV",
+    timeoutMs,
+    async () => {
+      const m = await admin.metrics();
+      return m.kvPending === 0 && m.endpointsQueued === 0 ? true : undefined;
+    },
+    500,
+  );
 }
 
 /** Asks the gateway once for every host (this also loads each into the isolate's route cache); throws on the first that is not served by a pod. */

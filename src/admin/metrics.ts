@@ -2,8 +2,7 @@
 // are this isolate's (each isolate counts its own); the registry figures are global.
 import { familyHeader, formatSampleValue, labelText, type Labels } from "../api/prometheus";
 import { gatewayStats } from "../gateway/stats";
-
-type RegistryStats = { resourceVersion: number; kvWrites: number; kvPending: number; watchers: number; tokenLookups: number; objects: Record<string, number> };
+import type { RegistryStats } from "../registry/registry";
 
 function metric(out: string[], name: string, type: "counter" | "gauge", help: string, samples: [labels: Labels, value: number][]): void {
   out.push(...familyHeader(name, type, help));
@@ -21,6 +20,9 @@ export function renderMetrics(registry: RegistryStats): string {
   metric(out, "svcedge_registry_resource_version", "gauge", "The registry's latest resourceVersion.", [[{}, registry.resourceVersion]]);
   metric(out, "svcedge_registry_kv_writes_total", "counter", "KV writes and deletes issued by the registry since it started.", [[{}, registry.kvWrites]]);
   metric(out, "svcedge_registry_kv_pending", "gauge", "KV keys waiting for the next coalesced flush.", [[{}, registry.kvPending]]);
+  metric(out, "svcedge_registry_endpoints_queue_depth", "gauge", "Services marked by Pod writes whose EndpointSlices are yet to be synced.", [
+    [{}, registry.endpointsQueued],
+  ]);
   metric(out, "svcedge_registry_watchers", "gauge", "Open watch streams.", [[{}, registry.watchers]]);
   metric(out, "svcedge_registry_token_lookups_total", "counter", "Node-token lookups the admin API asked of the registry since it started.", [
     [{}, registry.tokenLookups],

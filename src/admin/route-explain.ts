@@ -20,7 +20,7 @@ export function mountRouteExplain(app: Hono<{ Bindings: Env; Variables: { caller
     if (caller.kind !== "admin") return statusResponse(forbidden(userName(caller), "get", "routes", "", "at the cluster scope"));
     applyGatewayVars(c.env);
     const explanation = await explainRoute(c.env.KV, c.req.param("host"), gatewayConfig().adminHosts);
-    const { kvPending } = await registryStub(c.env).stats();
-    return c.json({ ...explanation, registry: { kvWritesPending: kvPending } });
+    const { kvPending, endpointsQueued } = await registryStub(c.env).stats();
+    return c.json({ ...explanation, registry: { kvWritesPending: kvPending, endpointSyncsPending: endpointsQueued } });
   });
 }

@@ -1,6 +1,8 @@
 // The endpoints controller's loop: after a write, the Services it can concern get their
 // EndpointSlices reconciled (desiredSlices in endpoints-controller.ts says what they
 // should hold), writing only the slices that differ, then their route records refreshed.
+// Pod writes go through the work queue (endpoints-queue.ts): the registry syncs the
+// marked Services shortly after, and before anything reads EndpointSlices.
 import type { EndpointSlice, Node, Pod, Service } from "../api/types";
 import type { Committer, Controller, TouchedServices, WriteEvent } from "./committer";
 import { desiredSlices, isManagedSlice, sameSliceContent, type NodeFacts } from "./endpoints-controller";
@@ -8,6 +10,7 @@ import type { ServicePodIndex } from "./indexes";
 import { resourceNamed } from "./resources";
 import type { RouteController } from "./route-controller";
 import type { ObjectStore } from "./store";
+import type { EndpointsQueue } from "./endpoints-queue";
 import { kubeTime } from "../api/timestamps";
 
 export class EndpointsReconciler implements Controller {
@@ -16,18 +19,29 @@ export class EndpointsReconciler implements Controller {
     private readonly podsOfService: ServicePodIndex,
     private readonly writer: Committer,
     private readonly routes: RouteController,
+    private readonly queue: EndpointsQueue,
   ) {}
 
   afterWrite(ev: WriteEvent): void {
     const obj = ev.obj ?? ev.old!;
     if (ev.resource === "services") this.reconcile(obj.metadata.namespace!, obj.metadata.name!, ev.now);
-    else if (ev.resource === "pods") this.reconcileTouched(obj.metadata.namespace!, ev.touched, ev.now);
+    else if (ev.resource === "pods") this.markTouched(obj.metadata.namespace!, ev.touched);
     else if (ev.resource === "nodes") this.nodeChanged(obj.metadata.name!, ev.now);
   }
 
-  /** After a Pod write, only the Services that select the Pod, before or after it, can change. */
-  reconcileTouched(ns: string, touched: TouchedServices, now: number): void {
-    for (const svc of touched) this.reconcile(ns, svc, now);
+  /** After a Pod write, only the Services that select the Pod, before or after it, can change: they are marked for a sync. */
+  markTouched(ns: string, touched: TouchedServices): void {
+    this.queue.add(ns, touched);
+  }
+
+  get queued(): number {
+    return this.queue.pending;
+  }
+
+  /** Syncs up to `max` marked Services; returns how many stay marked. */
+  syncQueued(now: number, max?: number): number {
+    for (const [ns, svc] of this.queue.take(max)) this.reconcile(ns, svc, now);
+    return this.queue.pending;
   }
 
   /** A node's readiness changed: the Services selecting its Pods get their endpoints reconciled. */

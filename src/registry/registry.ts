@@ -12,6 +12,7 @@ import { strictDecodingMessage } from "../api/decode";
 import { authorize, type Caller, type Verb } from "./authorize";
 import type { Committer, Controller, TouchedServices, WriteEvent } from "./committer";
 import { EndpointsReconciler } from "./endpoints-reconciler";
+import { EndpointsQueue } from "./endpoints-queue";
 import { NodeLifecycleController } from "./node-lifecycle";
 import { RouteController } from "./route-controller";
 import { buildStrategies, SYSTEM_NAMESPACES, type Strategy } from "./strategies";
@@ -38,6 +39,18 @@ import { randomToken, sha256Hex } from "../api/credentials";
 import { kubeTime } from "../api/timestamps";
 import { configOf } from "../config";
 import { isDNS1123Subdomain } from "../api/apimachinery-validation";
+
+/** Registry figures for tests, metrics and benchmarks. */
+export interface RegistryStats {
+  resourceVersion: number;
+  kvWrites: number;
+  kvPending: number;
+  endpointsQueued: number;
+  watchers: number;
+  tokenLookups: number;
+  watchWindow: { events: number; bytes: number };
+  objects: Record<string, number>;
+}
 
 /** `created` is set when a write made a new object (a create, or a server-side apply that upserted). */
 export type Result<T> = { ok: true; value: T; warnings?: string[]; created?: true } | { ok: false; status: Status };
@@ -69,7 +82,16 @@ export interface WatchOptions extends ListOptions {
   timeoutSeconds?: number;
 }
 
-/** Pods whose grace period ended, deleted per alarm (each reconciles its Services); the next alarm takes the rest. */
+/**
+ * How long marked Services wait for their sync after a Pod write: the writes of a burst
+ * that arrive meanwhile join it (the same Service's Pods sync once). Reads of
+ * EndpointSlices never wait for it: they sync what is marked first.
+ */
+const ENDPOINTS_SYNC_DELAY_MS = 100;
+/** The alarm that syncs marked Services if the object restarts before its timer fires. */
+const ENDPOINTS_SYNC_BACKSTOP_MS = 1000;
+
+/** Pods whose grace period ended, deleted per alarm (each marks its Services); the next alarm takes the rest. */
 const PODS_DELETED_PER_ALARM = 100;
 
 const NO_SERVICES: TouchedServices = [];
@@ -94,6 +116,8 @@ class RegistryCore {
   private readonly podsOfService: ServicePodIndex;
   private readonly routeController: RouteController;
   private readonly endpoints: EndpointsReconciler;
+  /** The pending sync of marked Services (ENDPOINTS_SYNC_DELAY_MS), when one is set. */
+  private endpointsTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly nodeLifecycle: NodeLifecycleController;
   /** Subscribers to committed writes, in the order they run. */
   private readonly controllers: Controller[];
@@ -120,7 +144,7 @@ class RegistryCore {
     sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
     const writer: Committer = { commit: (...args) => this.commit(...args), remove: (...args) => this.remove(...args) };
     this.routeController = new RouteController(this.store, this.routes, this.hostFilter, this.kv, this.alloc, this.cfg);
-    this.endpoints = new EndpointsReconciler(this.store, this.podsOfService, writer, this.routeController);
+    this.endpoints = new EndpointsReconciler(this.store, this.podsOfService, writer, this.routeController, new EndpointsQueue(sql));
     this.nodeLifecycle = new NodeLifecycleController(this.store, this.liveness, writer, this.endpoints);
     this.controllers = [this.endpoints, this.routeController, this.nodeLifecycle];
     this.strategies = buildStrategies({
@@ -159,6 +183,7 @@ class RegistryCore {
       this.routes.markBuilt();
     }
     this.hostFilter.queue();
+    this.scheduleEndpointsSync();
     await this.scheduleAlarm();
   }
 
@@ -202,6 +227,7 @@ class RegistryCore {
     if (!r) return fail(notFound(ref.resource, ref.name ?? "", ref.group));
     const denied = authorize(caller, { verb: "get", resource: r.resource, group: r.group, namespace: ref.namespace, name: ref.name });
     if (denied) return fail(denied);
+    this.syncEndpointsBeforeRead(r);
     const obj = this.store.get(r.resource, r.namespaced ? ref.namespace : "", ref.name!);
     return obj ? { ok: true, value: obj } : fail(notFound(r.resource, ref.name!, r.group));
   }
@@ -211,6 +237,7 @@ class RegistryCore {
     if (!r) return fail(notFound(ref.resource, "", ref.group));
     const denied = authorize(caller, { verb: "list", resource: r.resource, group: r.group, namespace: ref.namespace });
     if (denied) return fail(denied);
+    this.syncEndpointsBeforeRead(r);
     const filter = buildListFilter(r, opts);
     if (!filter.ok) return fail(badRequest(filter.message));
     const namespace = r.namespaced && ref.namespace ? ref.namespace : undefined;
@@ -230,6 +257,7 @@ class RegistryCore {
     if (!r) return fail(notFound(ref.resource, "", ref.group));
     const denied = authorize(caller, { verb: "watch", resource: r.resource, group: r.group, namespace: ref.namespace });
     if (denied) return fail(denied);
+    this.syncEndpointsBeforeRead(r);
     const filter = buildListFilter(r, opts);
     if (!filter.ok) return fail(badRequest(filter.message));
     const namespace = r.namespaced && ref.namespace ? ref.namespace : undefined;
@@ -377,21 +405,14 @@ class RegistryCore {
   }
 
   /** Registry figures for tests, metrics and benchmarks. */
-  async stats(): Promise<{
-    resourceVersion: number;
-    kvWrites: number;
-    kvPending: number;
-    watchers: number;
-    tokenLookups: number;
-    watchWindow: { events: number; bytes: number };
-    objects: Record<string, number>;
-  }> {
+  async stats(): Promise<RegistryStats> {
     const objects: Record<string, number> = {};
     for (const r of ALL_RESOURCES) objects[r.resource] = this.store.count(r.resource);
     return {
       resourceVersion: this.store.resourceVersion,
       kvWrites: this.kv.writes,
       kvPending: this.kv.pending,
+      endpointsQueued: this.endpoints.queued,
       watchers: this.watch.watcherCount,
       tokenLookups: this.tokenLookups,
       watchWindow: this.watch.window,
@@ -403,6 +424,7 @@ class RegistryCore {
     const now = Date.now();
     this.nodeLifecycle.expireLeases(now);
     this.finishGracefulDeletions(now);
+    this.syncQueuedEndpoints(now);
     this.hostFilter.queue();
     await this.kv.flush(this.env.KV, now);
     await this.scheduleAlarm();
@@ -512,14 +534,34 @@ class RegistryCore {
     if (obj) ev.obj = obj;
     if (old) ev.old = old;
     for (const c of this.controllers) c.afterWrite(ev);
+    this.scheduleEndpointsSync();
     await this.scheduleAlarm();
+  }
+
+  /** Marked Services sync after ENDPOINTS_SYNC_DELAY_MS, a bounded slice at a time (the alarm is the backstop when the object restarts). */
+  private scheduleEndpointsSync(delayMs = ENDPOINTS_SYNC_DELAY_MS): void {
+    if (this.endpointsTimer !== undefined || this.endpoints.queued === 0) return;
+    this.endpointsTimer = setTimeout(() => {
+      this.endpointsTimer = undefined;
+      if (this.endpoints.syncQueued(Date.now()) > 0) this.scheduleEndpointsSync(0);
+    }, delayMs);
+  }
+
+  /** Everything marked is synced (the alarm; an object restarted with marks). */
+  private syncQueuedEndpoints(now: number): void {
+    while (this.endpoints.syncQueued(now) > 0);
+  }
+
+  /** A read of EndpointSlices sees every Pod write acknowledged before it. */
+  private syncEndpointsBeforeRead(r: ResourceDef): void {
+    if (r.resource === "endpointslices" && this.endpoints.queued > 0) this.syncQueuedEndpoints(Date.now());
   }
 
   /** Pods whose grace period ended are deleted (a bounded batch per alarm; the next alarm takes the rest). */
   private finishGracefulDeletions(now: number): void {
     for (const [ns, name] of this.store.podsDeletingBy(now, PODS_DELETED_PER_ALARM).due) {
       const pod = this.store.get<Pod>("pods", ns, name);
-      if (pod) this.endpoints.reconcileTouched(ns, this.remove(def("pods"), pod, now), now);
+      if (pod) this.endpoints.markTouched(ns, this.remove(def("pods"), pod, now));
     }
   }
 
@@ -530,7 +572,12 @@ class RegistryCore {
 
   private async scheduleAlarm(): Promise<void> {
     const now = Date.now();
-    const candidates = [this.kv.nextFlushAt(now), this.liveness.nextExpiry(), this.nextGracefulDeletion(now)].filter((t): t is number => t !== undefined);
+    const candidates = [
+      this.kv.nextFlushAt(now),
+      this.liveness.nextExpiry(),
+      this.nextGracefulDeletion(now),
+      this.endpoints.queued > 0 ? now + ENDPOINTS_SYNC_BACKSTOP_MS : undefined,
+    ].filter((t): t is number => t !== undefined);
     if (candidates.length === 0) return;
     const at = Math.max(now, Math.min(...candidates));
     const current = await this.ctx.storage.getAlarm();

@@ -2,6 +2,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { clearRouteCache } from "../../src/gateway/route-cache";
+import type { RegistryStats } from "../../src/registry/registry";
 
 export const ADMIN_TOKEN = "test-admin-token";
 
@@ -94,7 +95,8 @@ export const KV_WRITE_INTERVAL_MS = Number(env.KV_WRITE_INTERVAL_MS);
 /** Runs the registry's alarm until no KV write is pending (a key is written at most once per flush interval). */
 export async function flushKv(): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if ((await registry().stats()).kvPending === 0) return;
+    const { kvPending, endpointsQueued } = await registry().stats();
+    if (kvPending === 0 && endpointsQueued === 0) return;
     await new Promise((r) => setTimeout(r, KV_WRITE_INTERVAL_MS));
     await runDurableObjectAlarm(registry());
   }
@@ -107,9 +109,23 @@ export async function flushKvToEdge(): Promise<void> {
   clearRouteCache();
 }
 
+/**
+ * The registry's figures once the endpoints controller has synced what earlier Pod writes
+ * marked (it does so ENDPOINTS_SYNC_DELAY_MS after them): a check that a request wrote
+ * nothing must not count that sync as the request's write.
+ */
+export async function settledStats(): Promise<RegistryStats> {
+  for (let i = 0; i < 500; i++) {
+    const stats = await registry().stats();
+    if (stats.endpointsQueued === 0) return stats;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("the endpoints controller did not sync what Pod writes marked");
+}
+
 /** Runs a request that must be rejected, and checks that the registry wrote nothing at all. */
 export async function expectRejectedWithoutWrites(request: () => Promise<Response>, code: number): Promise<any> {
-  const before = await registry().stats();
+  const before = await settledStats();
   const res = await request();
   const body = await res.json();
   if (res.status !== code) throw new Error(`expected ${code}, got ${res.status}: ${JSON.stringify(body)}`);

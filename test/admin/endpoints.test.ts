@@ -5,10 +5,20 @@ import { call, freshNamespace, json, pod, readEvents, service } from "./client";
 
 const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 
-async function webWithPods(ns: string) {
+/**
+ * A Service and two Pods. The endpoints controller syncs a Service once for the Pod writes
+ * that arrive together, as upstream's does; `eachSynced` reads the slices after each write,
+ * which syncs them, so that every write is a change a watcher sees.
+ */
+async function webWithPods(ns: string, eachSynced = false) {
+  const synced = async () => {
+    if (eachSynced) await call("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`);
+  };
   await call("POST", `/api/v1/namespaces/${ns}/services`, service("web", { ports: [{ name: "http", port: 80, targetPort: 8080 }] }));
   await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("web-b", { app: "web" }, "198.18.1.2", { nodeName: "n1" }));
+  await synced();
   await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("web-a", { app: "web" }, "198.18.1.1", { ready: false }));
+  await synced();
 }
 
 describe("v1 Endpoints mirrored from EndpointSlices", () => {
@@ -69,8 +79,9 @@ describe("v1 Endpoints mirrored from EndpointSlices", () => {
     const ns = await freshNamespace();
     const list = await json(await call("GET", `/api/v1/namespaces/${ns}/endpoints`));
     const watch = await call("GET", `/api/v1/namespaces/${ns}/endpoints?watch=1&resourceVersion=${list.metadata.resourceVersion}`);
-    await webWithPods(ns);
+    await webWithPods(ns, true);
     const deleted = await json(await call("DELETE", `/api/v1/namespaces/${ns}/pods/web-b`));
+    await call("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`);
     await call("DELETE", `/api/v1/namespaces/${ns}/services/web`);
     const events = await readEvents(watch, 4);
     expect(events.map((e) => e.type)).toEqual(["ADDED", "MODIFIED", "MODIFIED", "DELETED"]);

@@ -11,7 +11,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { bySize } from "../soak-size";
-import { ADMIN_TOKEN, call, registry } from "./client";
+import type { RegistryStats } from "../../src/registry/registry";
+import { ADMIN_TOKEN, call, registry, settledStats } from "./client";
 import { describeRequest, FUZZ_NAMESPACES, fuzzRequest, type FuzzRequest } from "./fuzz-requests";
 
 declare module "vitest" {
@@ -45,8 +46,8 @@ interface Failure {
   request: FuzzRequest;
 }
 
-type Stats = Awaited<ReturnType<ReturnType<typeof registry>["stats"]>>;
-const sameState = (a: Stats, b: Stats): boolean => a.resourceVersion === b.resourceVersion && JSON.stringify(a.objects) === JSON.stringify(b.objects);
+const sameState = (a: RegistryStats, b: RegistryStats): boolean =>
+  a.resourceVersion === b.resourceVersion && JSON.stringify(a.objects) === JSON.stringify(b.objects);
 
 async function send(req: FuzzRequest): Promise<Response | "timeout"> {
   const headers = new Headers(req.headers);
@@ -135,7 +136,7 @@ describe("admin API fuzzer", () => {
         const req = fuzzRequest(seed, index);
         if (checkNamespaces) await ensureNamespaces();
         checkNamespaces = false;
-        const before = await registry().stats();
+        const before = await settledStats();
         logged.length = 0;
         const res = await send(req);
         if (res === "timeout") {

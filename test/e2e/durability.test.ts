@@ -197,14 +197,16 @@ async function burst(worker: LocalWorker, total: number, killAfter: number, kill
   return { writes, killed: killed ?? kill() };
 }
 
-/** Polls /metrics until the registry has no KV write pending. */
+/** Polls /metrics until the registry has no endpoints sync and no KV write pending. */
 async function kvDrained(worker: LocalWorker): Promise<void> {
   const deadline = Date.now() + KV_DRAIN_TIMEOUT_MS;
   let last = "";
   while (Date.now() < deadline) {
     const res = await admin(worker, "GET", "/metrics");
-    last = (await res.text()).match(/^svcedge_registry_kv_pending (\d+)$/m)?.[1] ?? "(no such metric)";
-    if (last === "0") return;
+    const text = await res.text();
+    const gauge = (name: string) => text.match(new RegExp(`^${name} (\\d+)$`, "m"))?.[1] ?? "(no such metric)";
+    last = `kv_pending ${gauge("svcedge_registry_kv_pending")}, endpoints_queue_depth ${gauge("svcedge_registry_endpoints_queue_depth")}`;
+    if (last === "kv_pending 0, endpoints_queue_depth 0") return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`KV writes still pending after ${KV_DRAIN_TIMEOUT_MS} ms: ${last}`);

@@ -56,7 +56,7 @@ describe("npm start", () => {
   const flushed = async (): Promise<void> => {
     for (let attempt = 0; attempt < 100; attempt++) {
       const metrics = await (await admin("GET", "/metrics")).text();
-      if (/^svcedge_registry_kv_pending 0$/m.test(metrics)) return;
+      if (/^svcedge_registry_kv_pending 0$/m.test(metrics) && /^svcedge_registry_endpoints_queue_depth 0$/m.test(metrics)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error("the registry's KV writes did not drain");
