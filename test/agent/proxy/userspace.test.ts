@@ -12,6 +12,7 @@ const LOOPBACK_PLAN: AddressPlan = {
   clusterIP: (n) => `127.77.10.${n}`,
   podIP: (n) => `127.77.1.${n}`,
   podCIDR: "127.77.1.0/24",
+  serviceCIDR: "127.77.10.0/24",
   lbIP: "127.77.20.10",
   externalIP: "127.77.20.20",
   outsideIP: "127.77.30.1",
