@@ -290,13 +290,14 @@ describe("kube-proxy's label selector", () => {
   it("is one the API parses, and selects exactly what the proxy does not filter out itself", () => {
     const parsed = parseLabelSelector(PROXY_LABEL_SELECTOR);
     if (!parsed.ok) throw new Error(parsed.message);
-    for (const labels of [
+    const cases: (Record<string, string> | undefined)[] = [
       undefined,
       { app: "web" },
       { "service.kubernetes.io/service-proxy-name": "other" },
       { "service.kubernetes.io/headless": "" },
       { app: "web", "service.kubernetes.io/headless": "" },
-    ]) {
+    ];
+    for (const labels of cases) {
       const svc = service("default", "web", { clusterIP: "10.96.0.10", ports: [{ port: 80 }] }, [], labels);
       expect(matchesLabels(parsed.selector, labels)).toBe(!filteredByLabels(svc));
     }
