@@ -12,8 +12,6 @@ import type { EndpointSlice, Service } from "../api/types";
 import { flushConntrackUDP, staleUDPEndpoints, type StaleUDPEndpoint } from "./proxy/conntrack";
 import type { Result } from "./proxy/command";
 import type { Proxier, SyncResult } from "./proxy/proxier";
-
-type SyncResultOk = SyncResult & { ok: true };
 import { changedServicePorts, compareServicePorts, IncrementalProxyState, type ProxyState, type ServicePortState } from "./proxy/state";
 import type { AgentMetrics } from "./metrics";
 import { silentLogger, type Logger } from "./log";
@@ -62,6 +60,8 @@ function stateOf(base: ProxyState, services: Map<string, ServicePortState[]>): P
   return { nodeName: base.nodeName, nodeIPs: base.nodeIPs, services: ports.sort(compareServicePorts) };
 }
 
+type SyncResultOk = SyncResult & { ok: true };
+
 /** A Service the kernel rejected: what it was when rejected, and why. */
 interface Rejected {
   ports: ServicePortState[];
@@ -103,7 +103,8 @@ export class ServiceProxy {
     const started = performance.now();
     const state = this.currentState();
     // Rejected Services that did not change wait for the next full sync (their old rules stay).
-    const retrying = full || [...this.rejected].some(([key, r]) => !samePorts(r.ports, portsByService(state).get(key)));
+    const now = this.rejected.size ? portsByService(state) : undefined;
+    const retrying = full || [...this.rejected].some(([key, r]) => !samePorts(r.ports, now?.get(key)));
     const wanted = this.rejected.size === 0 || retrying ? state : this.withoutRejected(state);
     let result = await this.opts.proxier.sync(wanted, { full });
     let programmed = wanted;
