@@ -19,7 +19,7 @@ import { registerNode } from "./node-registration";
 import { PodManifestSync } from "./pod-manifests";
 import { PodReadiness } from "./pod-readiness";
 import type { Proxier } from "./proxy/proxier";
-import { trimEndpointSliceForProxy, trimServiceForProxy } from "./proxy/state";
+import { PROXY_LABEL_SELECTOR, trimEndpointSliceForProxy, trimServiceForProxy } from "./proxy/state";
 import { ServiceProxy } from "./service-proxy";
 import { SyncLoop } from "./sync-loop";
 
@@ -32,6 +32,8 @@ export function detectNodeIPs(): string[] {
 
 export const servicesPath = "/api/v1/services";
 export const endpointSlicesPath = "/apis/discovery.k8s.io/v1/endpointslices";
+/** kube-proxy's label selector on a list path: cluster DNS, when on, needs the objects it leaves out (the proxy filters them itself). */
+export const proxiedPath = (path: string): string => `${path}?labelSelector=${encodeURIComponent(PROXY_LABEL_SELECTOR)}`;
 export const nodePodsPath = (node: string): string => `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`;
 
 export interface AgentDeps {
@@ -67,7 +69,13 @@ export class Agent {
     this.nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
     const proxier =
       deps.proxier ??
-      createProxier(options.backend, { clusterCIDRs: options.clusterCIDRs, nodeIPs: this.nodeIPs, log: (m) => log.info(m, { component: "userspace" }) });
+      createProxier(options.backend, {
+        clusterCIDRs: options.clusterCIDRs,
+        serviceCIDRs: options.serviceCIDRs,
+        masqueradeAll: options.masqueradeAll,
+        nodeIPs: this.nodeIPs,
+        log: (m) => log.info(m, { component: "userspace" }),
+      });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
     const dnsAddr = options.dnsAddr;
     this.dns = dnsAddr
@@ -84,7 +92,7 @@ export class Agent {
     const dns = this.dns;
     this.services = new Informer<Service>({
       client,
-      path: servicesPath,
+      path: dns ? servicesPath : proxiedPath(servicesPath),
       resource: "services",
       trim: dns ? trimServiceForDns : trimServiceForProxy,
       log,
@@ -93,7 +101,7 @@ export class Agent {
     });
     this.slices = new Informer<EndpointSlice>({
       client,
-      path: endpointSlicesPath,
+      path: dns ? endpointSlicesPath : proxiedPath(endpointSlicesPath),
       resource: "endpointslices",
       trim: dns ? trimEndpointSliceForDns : trimEndpointSliceForProxy,
       log,

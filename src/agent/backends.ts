@@ -9,21 +9,32 @@ import { NftablesProxier, cleanupNftables } from "./proxy/nftables/apply";
 import { renderNftables } from "./proxy/nftables/render";
 import type { Proxier } from "./proxy/proxier";
 import type { ProxyState } from "./proxy/state";
-import { UserspaceProxier, usableEndpoints } from "./proxy/userspace";
+import { UserspaceProxier, unsupported, usableEndpoints } from "./proxy/userspace";
 
 export interface BackendOptions {
   clusterCIDRs: string[];
+  /** nftables only, as upstream: traffic to an unallocated ClusterIP in these ranges is dropped. */
+  serviceCIDRs?: string[];
+  masqueradeAll?: boolean;
   nodeIPs: string[];
   log?: (message: string) => void;
 }
 
+/** What the kernel backends' rule generators take from the options. */
+function ruleOptions(opts: BackendOptions): { clusterCIDRs?: string[]; masqueradeAll?: boolean } {
+  const out: { clusterCIDRs?: string[]; masqueradeAll?: boolean } = {};
+  if (opts.clusterCIDRs.length) out.clusterCIDRs = opts.clusterCIDRs;
+  if (opts.masqueradeAll) out.masqueradeAll = true;
+  return out;
+}
+const nftOptions = (opts: BackendOptions) => (opts.serviceCIDRs?.length ? { ...ruleOptions(opts), serviceCIDRs: opts.serviceCIDRs } : ruleOptions(opts));
+
 export function createProxier(backend: Backend, opts: BackendOptions): Proxier {
-  const cidrs = opts.clusterCIDRs.length ? { clusterCIDRs: opts.clusterCIDRs } : {};
   switch (backend) {
     case "nftables":
-      return new NftablesProxier(cidrs);
+      return new NftablesProxier(nftOptions(opts));
     case "iptables":
-      return new IptablesProxier(cidrs);
+      return new IptablesProxier(ruleOptions(opts));
     case "userspace":
       return new UserspaceProxier({ nodeIPs: opts.nodeIPs, ...(opts.log ? { log: opts.log } : {}) });
   }
@@ -31,16 +42,19 @@ export function createProxier(backend: Backend, opts: BackendOptions): Proxier {
 
 /** The text the backend would apply for `state`: the nft script, the iptables-restore input, or the userspace listeners. */
 export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendOptions): string {
-  const cidrs = opts.clusterCIDRs.length ? { clusterCIDRs: opts.clusterCIDRs } : {};
   switch (backend) {
     case "nftables":
-      return renderNftables(state, cidrs);
+      return renderNftables(state, nftOptions(opts));
     case "iptables":
-      return renderIptables(state, cidrs);
+      return renderIptables(state, ruleOptions(opts));
     case "userspace": {
       const lines: string[] = [];
       for (const svc of state.services) {
-        if (svc.protocol !== "TCP") continue;
+        const why = unsupported(svc);
+        if (why) {
+          lines.push(`# ${svc.name} (${svc.protocol}) not served: ${why}`);
+          continue;
+        }
         const to = (eps: { ip: string; port: number }[]) => eps.map((e) => `${e.ip}:${e.port}`).join(" ");
         const internal = usableEndpoints(svc, "internal");
         const external = usableEndpoints(svc, "external");

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { DEFAULT_DNS_TTL_SECONDS, DEFAULT_DNS_ZONE, MAX_DNS_TTL_SECONDS } from "./dns/defaults";
 import { parseHostPort, type HostPort } from "./dns/resolv-conf";
 import { isDNS1123Label, isDNS1123Subdomain } from "../api/apimachinery-validation";
+import { hasHostBits, parseCIDR } from "../api/ip";
 
 export type Backend = "nftables" | "iptables" | "userspace";
 export const BACKENDS: readonly Backend[] = ["nftables", "iptables", "userspace"];
@@ -17,6 +18,10 @@ export interface AgentOptions {
   podManifests?: string;
   nodeIPs: string[];
   clusterCIDRs: string[];
+  /** Ranges ClusterIPs come from (the API's SERVICE_CIDR); nftables drops traffic to unallocated ones. */
+  serviceCIDRs: string[];
+  /** kube-proxy --masquerade-all: SNAT every connection to a ClusterIP. */
+  masqueradeAll: boolean;
   /** 0 disables the metrics server. */
   metricsPort: number;
   metricsAddress: string;
@@ -70,6 +75,20 @@ export const OPTION_SPECS: Spec[] = [
     kind: "list",
     key: "clusterCIDRs",
     help: "pod address range, repeatable; traffic from elsewhere to a ClusterIP is masqueraded",
+  },
+  {
+    flag: "service-cidr",
+    env: "SVCEDGE_SERVICE_CIDRS",
+    kind: "list",
+    key: "serviceCIDRs",
+    help: "range ClusterIPs are allocated from (the API's SERVICE_CIDR), repeatable; nftables drops traffic to unallocated ClusterIPs in it",
+  },
+  {
+    flag: "masquerade-all",
+    env: "SVCEDGE_MASQUERADE_ALL",
+    kind: "bool",
+    key: "masqueradeAll",
+    help: "SNAT all traffic sent to Service cluster IPs, as kube-proxy --masquerade-all (kernel backends)",
   },
   { flag: "metrics-port", env: "SVCEDGE_METRICS_PORT", kind: "string", key: "metricsPort", help: "serve /metrics on this port (default 0: off)" },
   { flag: "metrics-address", env: "SVCEDGE_METRICS_ADDRESS", kind: "string", key: "metricsAddress", help: "address of the metrics server (default 127.0.0.1)" },
@@ -282,6 +301,13 @@ export function parseOptions(
   for (const ip of nodeIPs) if (isIP(ip) === 0) throw new OptionError(`invalid --node-ip: ${JSON.stringify(ip)} is not an IP address`);
   const clusterCIDRs = list("cluster-cidr");
   for (const cidr of clusterCIDRs) if (!validCIDR(cidr)) throw new OptionError(`invalid --cluster-cidr: ${JSON.stringify(cidr)} is not a CIDR`);
+  const serviceCIDRs = list("service-cidr");
+  for (const cidr of serviceCIDRs) {
+    const parsed = parseCIDR(cidr);
+    if (!parsed || hasHostBits(parsed))
+      throw new OptionError(`invalid --service-cidr: ${JSON.stringify(cidr)} (must be a CIDR with no host bits set, such as 10.96.0.0/12)`);
+  }
+  const masqueradeAll = bool("masquerade-all");
 
   const metricsPortText = str("metrics-port");
   const metricsPort = metricsPortText === undefined ? 0 : positiveInteger(metricsPortText, "--metrics-port", 0, 65535);
@@ -298,6 +324,8 @@ export function parseOptions(
     backend: backend as Backend,
     nodeIPs,
     clusterCIDRs,
+    serviceCIDRs,
+    masqueradeAll,
     metricsPort,
     metricsAddress,
     leaseDurationSeconds,

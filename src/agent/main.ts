@@ -41,7 +41,14 @@ async function dryRun(client: ApiClient, options: AgentOptions): Promise<void> {
   const [services, slices] = await Promise.all([client.list<Service>(servicesPath), client.list<EndpointSlice>(endpointSlicesPath)]);
   const nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
   const state = buildProxyState({ services: services.items, slices: slices.items, nodeName: options.node, nodeIPs });
-  process.stdout.write(renderDryRun(options.backend, state, { clusterCIDRs: options.clusterCIDRs, nodeIPs }));
+  process.stdout.write(
+    renderDryRun(options.backend, state, {
+      clusterCIDRs: options.clusterCIDRs,
+      serviceCIDRs: options.serviceCIDRs,
+      masqueradeAll: options.masqueradeAll,
+      nodeIPs,
+    }),
+  );
 }
 
 async function run(client: ApiClient, options: AgentOptions, log: Logger): Promise<number> {

@@ -104,6 +104,14 @@ export class AgentMetrics {
   readonly syncs = new Counter("svcedge_agent_sync_proxy_rules_total", "Proxy rule syncs by result (success, failure) and mode (full, partial, unchanged).");
   readonly syncDuration = new Histogram("svcedge_agent_sync_proxy_rules_duration_seconds", "Time to build and apply the proxy rules.", SYNC_DURATION_BUCKETS);
   readonly lastSync = new Gauge("svcedge_agent_sync_proxy_rules_last_timestamp_seconds", "When the last successful sync finished (Unix time).");
+  readonly rejectedServices = new Gauge(
+    "svcedge_agent_sync_proxy_rules_rejected_services",
+    "Services whose rules the kernel rejected, by service (1 each): the last sync programmed every other Service and kept these at the rules they had.",
+  );
+  readonly rejectedServiceSyncs = new Counter(
+    "svcedge_agent_sync_proxy_rules_service_rejections_total",
+    "Times a sync found a Service whose rules the kernel rejects (the Service is retried when it changes and on every full sync).",
+  );
   readonly programmedServicePorts = new Gauge(
     "svcedge_agent_programmed_service_ports",
     "Service ports programmed into the proxier by the last successful sync.",
@@ -137,6 +145,8 @@ export class AgentMetrics {
       this.syncs,
       this.syncDuration,
       this.lastSync,
+      this.rejectedServices,
+      this.rejectedServiceSyncs,
       this.programmedServicePorts,
       this.programmedEndpoints,
       this.endpoints,

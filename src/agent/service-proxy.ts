@@ -1,11 +1,18 @@
 // One sync of the node's service proxy: informer caches → ProxyState → proxier, then
 // UDP conntrack cleanup for endpoints that went away. The sync loop calls this; it
 // reports success as a boolean so the loop can fall back to a full resync.
+//
+// One bad Service must not stop the proxy for the rest (kube-proxy logs and skips a
+// service port it cannot program). When the kernel rejects a sync, the Services that
+// changed since the last sync that worked are split in halves and applied on top of it
+// until the ones the kernel rejects are found; everything else is programmed, each
+// rejected Service keeps the rules it last had (or none), is logged and counted, and is
+// tried again when it changes and on every full sync.
 import type { EndpointSlice, Service } from "../api/types";
 import { flushConntrackUDP, staleUDPEndpoints, type StaleUDPEndpoint } from "./proxy/conntrack";
 import type { Result } from "./proxy/command";
-import type { Proxier } from "./proxy/proxier";
-import { changedServicePorts, IncrementalProxyState, type ProxyState } from "./proxy/state";
+import type { Proxier, SyncResult } from "./proxy/proxier";
+import { changedServicePorts, compareServicePorts, IncrementalProxyState, type ProxyState, type ServicePortState } from "./proxy/state";
 import type { AgentMetrics } from "./metrics";
 import { silentLogger, type Logger } from "./log";
 
@@ -21,6 +28,46 @@ export interface ServiceProxyOptions {
   flushConntrack?: (stale: StaleUDPEndpoint) => Promise<Result>;
 }
 
+/**
+ * Sync attempts one sync may spend finding rejected Services: about 2·log2(n) find one among
+ * n changed Services (28 at 10,000), so a few bad ones are found; a kernel that rejects
+ * everything is not searched Service by Service.
+ */
+export const MAX_ISOLATION_ATTEMPTS = 64;
+
+/** "ns/name" of the Service a service port belongs to. */
+const serviceOf = (port: ServicePortState): string => `${port.namespace}/${port.service}`;
+
+/** Service ports grouped by Service, in the state's order. */
+function portsByService(state: ProxyState | undefined): Map<string, ServicePortState[]> {
+  const out = new Map<string, ServicePortState[]>();
+  for (const port of state?.services ?? []) {
+    const key = serviceOf(port);
+    const list = out.get(key);
+    if (list) list.push(port);
+    else out.set(key, [port]);
+  }
+  return out;
+}
+
+const samePorts = (a: ServicePortState[] | undefined, b: ServicePortState[] | undefined): boolean =>
+  (a ?? []).length === (b ?? []).length && (a ?? []).every((p, i) => p === b![i]);
+
+/** A state holding the given Services' ports (sorted as ProxyState.services must be). */
+function stateOf(base: ProxyState, services: Map<string, ServicePortState[]>): ProxyState {
+  const ports: ServicePortState[] = [];
+  for (const list of services.values()) for (const p of list) ports.push(p);
+  return { nodeName: base.nodeName, nodeIPs: base.nodeIPs, services: ports.sort(compareServicePorts) };
+}
+
+type SyncResultOk = SyncResult & { ok: true };
+
+/** A Service the kernel rejected: what it was when rejected, and why. */
+interface Rejected {
+  ports: ServicePortState[];
+  error: string;
+}
+
 export class ServiceProxy {
   /** What the proxier was last told, successfully. */
   private applied: ProxyState | undefined;
@@ -28,6 +75,8 @@ export class ServiceProxy {
   private readonly log: Logger;
   /** Unchanged Services keep their service port objects from one sync to the next. */
   private readonly builder = new IncrementalProxyState();
+  /** Services left out of the proxier because the kernel rejected their rules. */
+  private readonly rejected = new Map<string, Rejected>();
 
   constructor(opts: ServiceProxyOptions) {
     this.opts = opts;
@@ -44,12 +93,31 @@ export class ServiceProxy {
     return this.builder.build({ services: this.opts.services(), slices: this.opts.slices(), nodeName: this.opts.nodeName, nodeIPs: this.opts.nodeIPs });
   }
 
+  /** "ns/name" of each Service left out of the last sync, with the kernel's error. */
+  rejectedServices(): Map<string, string> {
+    return new Map([...this.rejected].map(([key, r]) => [key, r.error]));
+  }
+
   async sync(full: boolean): Promise<boolean> {
     const { metrics } = this.opts;
     const started = performance.now();
     const state = this.currentState();
-    const result = await this.opts.proxier.sync(state, { full });
+    // Rejected Services that did not change wait for the next full sync (their old rules stay).
+    const now = this.rejected.size ? portsByService(state) : undefined;
+    const retrying = full || [...this.rejected].some(([key, r]) => !samePorts(r.ports, now?.get(key)));
+    const wanted = this.rejected.size === 0 || retrying ? state : this.withoutRejected(state);
+    let result = await this.opts.proxier.sync(wanted, { full });
+    let programmed = wanted;
+    if (!result.ok) {
+      this.log.error("sync failed; looking for the Services the kernel rejects", { error: result.error, full });
+      const isolated = await this.isolate(state, result.error);
+      if (isolated) {
+        programmed = isolated.state;
+        result = isolated.result;
+      }
+    } else if (wanted === state) this.rejected.clear();
     metrics.syncDuration.observe((performance.now() - started) / 1000);
+    this.recordRejected();
     if (!result.ok) {
       metrics.syncs.inc({ result: "failure", mode: full ? "full" : "partial" });
       this.log.error("sync failed", { error: result.error, full });
@@ -58,14 +126,97 @@ export class ServiceProxy {
     metrics.syncs.inc({ result: "success", mode: result.mode });
     metrics.lastSync.set({}, Date.now() / 1000);
     if (result.mode !== "unchanged")
-      this.log.info("synced", { mode: result.mode, servicePorts: state.services.length, ms: Math.round(performance.now() - started) });
+      this.log.info("synced", { mode: result.mode, servicePorts: programmed.services.length, ms: Math.round(performance.now() - started) });
     const previous = this.applied;
     // The builder hands back the same state object when nothing changed.
-    if (state === previous) return true;
-    this.recordProgrammed(state);
-    this.applied = state;
-    if (previous) await this.flushStaleUDP(previous, state);
+    if (programmed === previous) return true;
+    this.recordProgrammed(programmed);
+    this.applied = programmed;
+    if (previous) await this.flushStaleUDP(previous, programmed);
     return true;
+  }
+
+  /** `state` with each rejected Service as it was last programmed (or absent). */
+  private withoutRejected(state: ProxyState): ProxyState {
+    const services = portsByService(state);
+    const applied = portsByService(this.applied);
+    for (const key of this.rejected.keys()) {
+      const before = applied.get(key);
+      if (before) services.set(key, before);
+      else services.delete(key);
+    }
+    return stateOf(state, services);
+  }
+
+  /**
+   * Applies as much of `state` as the kernel takes, after `state` as a whole was rejected
+   * with `error`: the Services that differ from the last programmed state are added to it
+   * in halves, and a half the kernel rejects is split again down to single Services.
+   * Returns the state programmed and its result, or undefined when the failure is not one
+   * Service's (the last programmed state is rejected too, or the search ran out of attempts).
+   */
+  private async isolate(state: ProxyState, error: string): Promise<{ state: ProxyState; result: SyncResultOk } | undefined> {
+    const wanted = portsByService(state);
+    const accepted = portsByService(this.applied);
+    const candidates = [...new Set([...wanted.keys(), ...accepted.keys()])].filter((key) => !samePorts(wanted.get(key), accepted.get(key)));
+    if (candidates.length === 0) return undefined;
+    const found = new Map<string, Rejected>();
+    let attempts = 0;
+    let last: SyncResult | undefined;
+    let lastState = state;
+    const attempt = async (keys: string[]): Promise<SyncResult> => {
+      attempts++;
+      const next = new Map(accepted);
+      for (const key of keys) {
+        const ports = wanted.get(key);
+        if (ports) next.set(key, ports);
+        else next.delete(key);
+      }
+      const tried = stateOf(state, next);
+      const r = await this.opts.proxier.sync(tried);
+      last = r;
+      if (r.ok) {
+        lastState = tried;
+        accepted.clear();
+        for (const [key, ports] of next) accepted.set(key, ports);
+      }
+      return r;
+    };
+    /** False when out of attempts. */
+    const search = async (keys: string[], failedWith?: string): Promise<boolean> => {
+      if (failedWith === undefined) {
+        if (attempts >= MAX_ISOLATION_ATTEMPTS) return false;
+        const r = await attempt(keys);
+        if (r.ok) return true;
+        failedWith = r.error;
+      }
+      if (keys.length === 1) {
+        found.set(keys[0]!, { ports: wanted.get(keys[0]!) ?? [], error: failedWith });
+        return true;
+      }
+      const mid = keys.length >> 1;
+      return (await search(keys.slice(0, mid))) && search(keys.slice(mid));
+    };
+    if (!(await search(candidates, error))) {
+      this.log.error("too many sync attempts looking for rejected Services; the whole sync is retried later", { attempts });
+      return undefined;
+    }
+    // After a rejected attempt the proxier no longer knows what the kernel holds: program what was accepted.
+    const final: SyncResult = last?.ok ? last : await attempt([]);
+    if (!final.ok) return undefined;
+    this.rejected.clear();
+    for (const [key, r] of found) {
+      this.rejected.set(key, r);
+      this.opts.metrics.rejectedServiceSyncs.inc();
+      this.log.error("the kernel rejects this Service's rules; it keeps the rules it had and is retried", { service: key, error: r.error });
+    }
+    return { state: lastState, result: final };
+  }
+
+  private recordRejected(): void {
+    const gauge = this.opts.metrics.rejectedServices;
+    gauge.clear();
+    for (const key of this.rejected.keys()) gauge.set({ service: key }, 1);
   }
 
   private recordProgrammed(state: ProxyState): void {

@@ -185,6 +185,21 @@ describe("a running agent", () => {
     );
   }, 60_000);
 
+  it("watches only the Services kube-proxy would (no service-proxy-name or headless label), and drops one that gains the label", async () => {
+    const labelled = (name: string, labels: Record<string, string>) =>
+      admin("POST", "/api/v1/namespaces/default/services", { metadata: { name, labels }, spec: { selector: { app: "x" }, ports: [{ port: 80 }] } });
+    await labelled("other-proxy", { "service.kubernetes.io/service-proxy-name": "other" });
+    await labelled("labelled-headless", { "service.kubernetes.io/headless": "" });
+    await labelled("plain", { app: "plain" });
+    await waitFor("the plain Service in the informer", 10_000, async () => (agent.services.store.has("default/plain") ? true : undefined), 100);
+    expect(agent.services.store.has("default/other-proxy")).toBe(false);
+    expect(agent.services.store.has("default/labelled-headless")).toBe(false);
+    const plain = await admin<Service>("GET", "/api/v1/namespaces/default/services/plain");
+    plain.metadata.labels = { "service.kubernetes.io/service-proxy-name": "other" };
+    await admin("PUT", "/api/v1/namespaces/default/services/plain", plain);
+    await waitFor("the relabelled Service to leave the informer", 10_000, async () => (agent.services.store.has("default/plain") ? undefined : true), 100);
+  });
+
   it("serves /metrics in Prometheus text format", async () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toMatch(/^# TYPE svcedge_agent_sync_proxy_rules_total counter$/m);

@@ -67,9 +67,25 @@ const compareEndpoints = (a: EndpointInfo, b: EndpointInfo): number => compareIP
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const portKey = (name: string, protocol: Protocol): string => `${name}/${protocol}`;
 
-/** Services kube-proxy ignores: ExternalName and headless (ShouldSkipService). */
+/** A Service with this label belongs to another proxy (kube-proxy's apis.LabelServiceProxyName). */
+export const SERVICE_PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name";
+/** Set by the EndpointSlice controller on a headless Service's slices (v1.IsHeadlessService). */
+export const HEADLESS_LABEL = "service.kubernetes.io/headless";
+/**
+ * kube-proxy's informers list and watch only objects without either label; the agent asks
+ * the API for the same when nothing else (cluster DNS) needs the other objects.
+ */
+export const PROXY_LABEL_SELECTOR = `!${SERVICE_PROXY_NAME_LABEL},!${HEADLESS_LABEL}`;
+
+/** Whether kube-proxy's label selector (PROXY_LABEL_SELECTOR) leaves the object out. */
+export const filteredByLabels = (obj: { metadata: ObjectMeta }): boolean => {
+  const labels = obj.metadata.labels;
+  return labels !== undefined && (labels[SERVICE_PROXY_NAME_LABEL] !== undefined || labels[HEADLESS_LABEL] !== undefined);
+};
+
+/** Services kube-proxy ignores: ExternalName and headless (ShouldSkipService), and those its label selector leaves out. */
 function isProxied(svc: Service): boolean {
-  if (svc.spec.type === "ExternalName") return false;
+  if (svc.spec.type === "ExternalName" || filteredByLabels(svc)) return false;
   const ip = svc.spec.clusterIP;
   return ip !== undefined && ip !== "" && ip !== "None";
 }
@@ -115,7 +131,7 @@ function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointS
   const byService = new Map<string, EndpointSlice[]>();
   for (const slice of slices) {
     const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!svcName) continue;
+    if (!svcName || filteredByLabels(slice)) continue;
     const key = serviceKeyOf(slice, svcName);
     const list = byService.get(key);
     if (list) list.push(slice);
@@ -394,7 +410,7 @@ export class IncrementalProxyState {
         continue;
       }
       const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-      if (!svcName) continue;
+      if (!svcName || filteredByLabels(slice)) continue;
       const e = entry(serviceKeyOf(slice, svcName));
       added++;
       this.seen.set(slice, { entry: e, seenIn: generation });

@@ -44,6 +44,16 @@ export function usableEndpoints(svc: ServicePortState, path: Path): EndpointInfo
   return local ? svc.localEndpoints : svc.clusterEndpoints;
 }
 
+/**
+ * Why this proxy cannot serve a service port, if it cannot: it relays TCP only. Upstream's
+ * userspace proxy refused SCTP with the same words; UDP needs a kernel backend here.
+ */
+export function unsupported(svc: ServicePortState): string | undefined {
+  if (svc.protocol === "SCTP") return "SCTP is not supported for user space proxy";
+  if (svc.protocol === "UDP") return "UDP is not supported by this user space proxy (TCP only; use the nftables or iptables backend)";
+  return undefined;
+}
+
 export class UserspaceProxier implements Proxier {
   readonly backend = "userspace";
   private services = new Map<string, ServicePortState>();
@@ -52,6 +62,8 @@ export class UserspaceProxier implements Proxier {
   private readonly affinity = new Map<string, Map<string, Affinity>>();
   private readonly pick: (n: number) => number;
   private readonly log: (message: string) => void;
+  /** Service ports already reported as not served (so each is logged once, not every sync). */
+  private refused = new Set<string>();
 
   constructor(private readonly opts: UserspaceOptions = {}) {
     this.pick = opts.pick ?? ((n) => Math.floor(Math.random() * n));
@@ -67,9 +79,15 @@ export class UserspaceProxier implements Proxier {
     this.services = new Map(state.services.map((svc) => [servicePortKey(svc), svc]));
     const wanted = new Map<string, { serviceKey: string; path: Path }>();
     const nodeIPs = this.opts.nodeIPs ?? state.nodeIPs;
+    const refused = new Set<string>();
     for (const svc of state.services) {
-      if (svc.protocol !== "TCP") continue; // UDP and SCTP need the kernel backends.
       const serviceKey = servicePortKey(svc);
+      const why = unsupported(svc);
+      if (why) {
+        refused.add(serviceKey);
+        if (!this.refused.has(serviceKey)) this.log(`userspace: ${svc.name}: not served: ${why}`);
+        continue;
+      }
       // No listener without endpoints: the client gets a refusal, like the kernel backends' reject.
       if (usableEndpoints(svc, "internal").length) for (const ip of svc.clusterIPs) wanted.set(`${ip}:${svc.port}`, { serviceKey, path: "internal" });
       if (usableEndpoints(svc, "external").length) {
@@ -85,6 +103,7 @@ export class UserspaceProxier implements Proxier {
         l.server.close();
       }
     }
+    this.refused = refused;
     await Promise.all([...wanted].filter(([addr]) => !this.listeners.has(addr)).map(([addr, want]) => this.listen(addr, want)));
     return { ok: true, mode: "full" };
   }

@@ -12,6 +12,7 @@ export interface AddressPlan {
   /** The n-th endpoint address (pods of this cluster). */
   podIP: (n: number) => string;
   podCIDR: string;
+  serviceCIDR: string;
   lbIP: string;
   externalIP: string;
   /** An address outside the cluster that clients come from. */
@@ -26,6 +27,7 @@ export const KERNEL_PLAN: AddressPlan = {
   clusterIP: (n) => `10.96.0.${n}`,
   podIP: (n) => `198.18.1.${n}`,
   podCIDR: "198.18.1.0/24",
+  serviceCIDR: "10.96.0.0/24",
   lbIP: "198.19.0.10",
   externalIP: "198.19.0.20",
   outsideIP: "198.18.2.2",
@@ -33,17 +35,23 @@ export const KERNEL_PLAN: AddressPlan = {
   servicePort: 80,
 };
 
+export type TracedBackend = "nftables" | "iptables";
+
 export interface ConformanceCase {
   name: string;
   packet: Packet;
   expect: TraceResult;
-  /** The userspace proxy cannot tell where a connection comes from, nor serve unknown ports. */
+  /** Where a kernel backend differs on purpose, as upstream's do (nftables' cluster-ips-check). */
+  expectIn?: Partial<Record<TracedBackend, TraceResult>>;
+  /** The userspace proxy cannot tell where a connection comes from, nor serve unknown ports or protocols other than TCP. */
   userspace?: false;
 }
 
 export interface ConformanceFixture {
   input: ProxyStateInput;
   clusterCIDRs: string[];
+  /** The range the plan's ClusterIPs come from. */
+  serviceCIDRs: string[];
   cases: ConformanceCase[];
   /** Every endpoint address:port a backend may forward to (the userspace suite starts servers there). */
   endpoints: string[];
@@ -69,6 +77,15 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
       clusterIP: plan.clusterIP(7),
       ports: [http(), { name: "metrics", port: 9090, targetPort: "metrics" }],
     }),
+    service("default", "signal", {
+      type: "NodePort",
+      clusterIP: plan.clusterIP(8),
+      ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30090 }],
+    }),
+    service("kube-system", "dns", { clusterIP: plan.clusterIP(9), ports: [{ name: "dns", port: 53, protocol: "UDP", targetPort: 53 }] }),
+    // Left out by kube-proxy's label selector: another proxy's Service, and one labelled headless.
+    service("default", "other-proxy", { clusterIP: plan.clusterIP(10), ports: [http()] }, [], { "service.kubernetes.io/service-proxy-name": "other" }),
+    service("default", "labelled-headless", { clusterIP: plan.clusterIP(11), ports: [http()] }, [], { "service.kubernetes.io/headless": "" }),
   ];
   const slices = [
     slice("default", "web", httpSlice, [endpoint(plan.podIP(1)), endpoint(plan.podIP(2)), endpoint(plan.podIP(3), { ready: false, serving: false })]),
@@ -81,6 +98,10 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
     slice("default", "remote-edge", httpSlice, [endpoint(plan.podIP(8), { node: OTHER })]),
     slice("default", "node-local", httpSlice, [endpoint(plan.podIP(9), { node: NODE }), endpoint(plan.podIP(10), { node: OTHER })]),
     slice("default", "multi", [...httpSlice, { name: "metrics", port: tp + 1 }], [endpoint(plan.podIP(11), { node: NODE })]),
+    slice("default", "signal", [{ name: "sctp", port: 9000, protocol: "SCTP" }], [endpoint(plan.podIP(13)), endpoint(plan.podIP(14))]),
+    slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], [endpoint(plan.podIP(15))]),
+    slice("default", "other-proxy", httpSlice, [endpoint(plan.podIP(16))]),
+    slice("default", "labelled-headless", httpSlice, [endpoint(plan.podIP(17))]),
   ];
   const outside = (dst: string, dport: number): Packet => ({ src: plan.outsideIP, dst, proto: "TCP", dport });
   const to = (targets: string[], masquerade: boolean): TraceResult => ({ output: targets.sort().join(", "), masquerade });
@@ -128,12 +149,46 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
       expect: to([ep(11)], true),
     },
     {
-      name: "a port the service does not expose is not ours",
+      name: "a port the service does not expose: iptables lets it pass, nftables rejects it (cluster-ips-check)",
       packet: outside(plan.clusterIP(1), sp + 1),
       expect: { output: "ACCEPT", masquerade: false },
+      expectIn: { nftables: { output: "REJECT", masquerade: false } },
       userspace: false,
     },
+    {
+      name: "SCTP ClusterIP",
+      packet: { src: plan.podIP(12), dst: plan.clusterIP(8), proto: "SCTP", dport: 9000 },
+      expect: to([ep(13, 9000), ep(14, 9000)], false),
+      userspace: false,
+    },
+    { name: "SCTP NodePort", packet: { ...outside(plan.nodeIP, 30090), proto: "SCTP" }, expect: to([ep(13, 9000), ep(14, 9000)], true), userspace: false },
+    {
+      name: "UDP ClusterIP",
+      packet: { src: plan.podIP(12), dst: plan.clusterIP(9), proto: "UDP", dport: 53 },
+      expect: to([ep(15, 53)], false),
+      userspace: false,
+    },
+    // Not ours, so not in cluster-ips: iptables lets the packet pass, nftables drops it as it would any unallocated ClusterIP.
+    ...(
+      [
+        ["a ClusterIP no Service holds (cluster-ips-check)", 99],
+        ["a Service labelled for another proxy is not ours", 10],
+        ["a Service labelled headless is not ours", 11],
+      ] as const
+    ).map(([name, n]) => ({
+      name,
+      packet: outside(plan.clusterIP(n), sp),
+      expect: { output: "ACCEPT", masquerade: false },
+      expectIn: { nftables: { output: "DROP", masquerade: false } },
+      userspace: false as const,
+    })),
   ];
   const endpoints = [ep(1), ep(2), ep(4), ep(6), ep(7), ep(8), ep(9), ep(10), ep(11), ep(11, tp + 1)];
-  return { input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP] }, clusterCIDRs: [plan.podCIDR], cases, endpoints };
+  return {
+    input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP] },
+    clusterCIDRs: [plan.podCIDR],
+    serviceCIDRs: [plan.serviceCIDR],
+    cases,
+    endpoints,
+  };
 }

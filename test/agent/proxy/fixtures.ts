@@ -8,8 +8,13 @@ export const NODE = "node-a";
 export const OTHER_NODE = "node-b";
 export const NODE_IP = "198.18.0.1";
 
-export function service(namespace: string, name: string, spec: ServiceSpec, lbIngressIPs: string[] = []): Service {
-  const svc: Service = { apiVersion: "v1", kind: "Service", metadata: { namespace, name }, spec: { type: "ClusterIP", ...spec } };
+export function service(namespace: string, name: string, spec: ServiceSpec, lbIngressIPs: string[] = [], labels?: Record<string, string>): Service {
+  const svc: Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { namespace, name, ...(labels ? { labels } : {}) },
+    spec: { type: "ClusterIP", ...spec },
+  };
   if (lbIngressIPs.length) svc.status = { loadBalancer: { ingress: lbIngressIPs.map((ip) => ({ ip })) } };
   return svc;
 }
@@ -77,8 +82,15 @@ export const GOLDEN_CASES: GoldenCase[] = [
       [
         service("default", "ext", { type: "ExternalName", externalName: "example.com", ports: [http] }),
         service("default", "db", { clusterIP: "None", ports: [http] }),
+        // kube-proxy's label selector leaves these out too.
+        service("default", "other-proxy", { clusterIP: "10.96.0.22", ports: [http] }, [], { "service.kubernetes.io/service-proxy-name": "other" }),
+        service("default", "labelled-headless", { clusterIP: "10.96.0.23", ports: [http] }, [], { "service.kubernetes.io/headless": "" }),
       ],
-      [slice("default", "db", httpSlicePort, [endpoint("198.18.1.2")])],
+      [
+        slice("default", "db", httpSlicePort, [endpoint("198.18.1.2")]),
+        slice("default", "other-proxy", httpSlicePort, [endpoint("198.18.1.3")]),
+        slice("default", "labelled-headless", httpSlicePort, [endpoint("198.18.1.4")]),
+      ],
     ),
   },
   {
@@ -170,6 +182,19 @@ export const GOLDEN_CASES: GoldenCase[] = [
         slice("default", "node-local", httpSlicePort, [endpoint("198.18.0.3", { node: NODE }), endpoint("198.18.1.14")]),
         slice("default", "node-remote", httpSlicePort, [endpoint("198.18.1.15")]),
       ],
+    ),
+  },
+  {
+    name: "sctp",
+    input: input(
+      [
+        service("default", "signal", {
+          type: "NodePort",
+          clusterIP: "10.96.0.21",
+          ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30085 }],
+        }),
+      ],
+      [slice("default", "signal", [{ name: "sctp", port: 9000, protocol: "SCTP" }], [endpoint("198.18.1.18"), endpoint("198.18.1.19")])],
     ),
   },
   {

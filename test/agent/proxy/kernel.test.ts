@@ -1,7 +1,11 @@
 // The kernel backends against the real kernel, in namespaces this test creates:
 //   client (198.18.2.2) -- (198.18.2.1) node (198.18.0.1) -- pod (198.18.0.2, 198.18.0.3)
 // Rules go into "node"; pods run real HTTP servers that report who called them.
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { EndpointSlice, Service } from "../../../src/api/types";
+import { AgentMetrics } from "../../../src/agent/metrics";
+import { ServiceProxy } from "../../../src/agent/service-proxy";
 import type { Proxier } from "../../../src/agent/proxy/proxier";
 import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
 import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
@@ -20,25 +24,80 @@ const POD_B = "198.18.0.3";
 const CLUSTER_IP = "10.96.0.10";
 const NODE_PORT = 30080;
 const POD_CIDR = "198.18.0.0/24";
+/** The range the lab's ClusterIPs come from (the large-table test's 10.97/16 is outside it). */
+const SERVICE_CIDR = "10.96.0.0/24";
+/** In the service range, but no Service holds it. */
+const UNALLOCATED_CLUSTER_IP = "10.96.0.99";
+/** How long a connection to a dropped destination is given before it counts as dropped. */
+const DROP_WAIT_MS = 1000;
+/** An SCTP server (one-to-one style) that answers each association with its own address; it exits when its stdin closes. */
+const SCTP_SERVER = `
+import os, socket, sys, threading
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+s.bind((host, port)); s.listen(8); print("ready", flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(host.encode()); c.close()
+`;
+/** lab.startNode runs Node.js: this starts the Python server (which ends with this process, through its stdin) and passes its "ready" on. */
+const SCTP_ECHO_LAUNCHER = `
+const { spawn } = require("node:child_process");
+spawn("python3", ["-c", ${JSON.stringify(SCTP_SERVER)}, ...process.argv.slice(1)], { stdio: ["pipe", "inherit", "inherit"] });
+`;
+const SCTP_CLIENT = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+s.settimeout(3); s.connect((sys.argv[1], int(sys.argv[2]))); print(s.recv(64).decode())
+`;
 /** Enough connections that both of two endpoints are seen (a miss has probability 2^-19). */
 const SPREAD_ATTEMPTS = 20;
 
 type Ready = { a: boolean; b: boolean };
 
-function clusterState(ready: Ready): ProxyState {
+const webService = service("default", "web", {
+  type: "NodePort",
+  clusterIP: CLUSTER_IP,
+  ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: NODE_PORT }],
+});
+const webSlice = (ready: Ready) =>
+  slice("default", "web", [{ name: "http", port: 8080 }], [endpoint(POD_A, { ready: ready.a }), endpoint(POD_B, { ready: ready.b })]);
+const dnsService = service("kube-system", "dns", { clusterIP: "10.96.0.53", ports: [{ name: "dns", port: 53, protocol: "UDP" }] });
+const dnsSlice = slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], [endpoint(POD_A)]);
+
+/** A Service on `clusterIP` port 80 with both pods behind it (more Services for the cases below). */
+function extraService(name: string, clusterIP: string, spec: Partial<Service["spec"]> = {}, labels?: Record<string, string>): [Service, EndpointSlice] {
+  return [
+    service("default", name, { clusterIP, ports: [{ name: "http", port: 80, targetPort: 8080 }], ...spec }, [], labels),
+    slice("default", name, [{ name: "http", port: 8080 }], [endpoint(POD_A), endpoint(POD_B)]),
+  ];
+}
+
+function clusterState(ready: Ready, extra: [Service, EndpointSlice][] = []): ProxyState {
   return buildProxyState({
-    services: [
-      service("default", "web", { type: "NodePort", clusterIP: CLUSTER_IP, ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: NODE_PORT }] }),
-      service("kube-system", "dns", { clusterIP: "10.96.0.53", ports: [{ name: "dns", port: 53, protocol: "UDP" }] }),
-    ],
-    slices: [
-      slice("default", "web", [{ name: "http", port: 8080 }], [endpoint(POD_A, { ready: ready.a }), endpoint(POD_B, { ready: ready.b })]),
-      slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], [endpoint(POD_A)]),
-    ],
+    services: [webService, dnsService, ...extra.map(([svc]) => svc)],
+    slices: [webSlice(ready), dnsSlice, ...extra.map(([, sl]) => sl)],
     nodeName: "node-a",
     nodeIPs: [NODE_IP, NODE_CLIENT_SIDE_IP],
   });
 }
+
+/** An SCTP NodePort Service with one endpoint on pod A. */
+const SCTP_CLUSTER_IP = "10.96.0.30";
+const sctpService: [Service, EndpointSlice] = [
+  service("default", "signal", {
+    type: "NodePort",
+    clusterIP: SCTP_CLUSTER_IP,
+    ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30090 }],
+  }),
+  slice("default", "signal", [{ name: "sctp", port: 9000, protocol: "SCTP" }], [endpoint(POD_A)]),
+];
+/** Whether this kernel has SCTP sockets (real SCTP traffic needs them; rule programming does not). */
+const SCTP_UNAVAILABLE = existsSync("/proc/net/sctp") ? undefined : "the kernel has no SCTP support (no /proc/net/sctp), so no SCTP socket can be opened";
+
+/** What the pod's veth is called (its name is random). */
+const podInterface = async (lab: NetnsLab): Promise<string> =>
+  (await lab.must("pod", ["ip", "-o", "link", "show", "type", "veth"])).match(/^\d+: ([^@:]+)/)![1]!;
 
 async function createLab(): Promise<NetnsLab> {
   const lab = NetnsLab.create();
@@ -46,7 +105,7 @@ async function createLab(): Promise<NetnsLab> {
     for (const role of ["node", "pod", "client"]) await lab.addNamespace(role);
     await lab.link({ ns: "node", cidr: `${NODE_IP}/24` }, { ns: "pod", cidr: `${POD_A}/24` });
     await lab.link({ ns: "node", cidr: `${NODE_CLIENT_SIDE_IP}/24` }, { ns: "client", cidr: "198.18.2.2/24" });
-    const podIf = (await lab.must("pod", ["ip", "-o", "link", "show", "type", "veth"])).match(/^\d+: ([^@:]+)/)![1]!;
+    const podIf = await podInterface(lab);
     await lab.must("pod", ["ip", "addr", "add", `${POD_B}/24`, "dev", podIf]);
     await lab.must("node", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     // connect() needs a route to the ClusterIP before DNAT re-routes the packet to the pod.
@@ -95,7 +154,7 @@ const backends: KernelBackend[] = [
   {
     name: "nftables",
     tools: ["nft", "conntrack"],
-    make: (netns) => new NftablesProxier({ netns, clusterCIDRs: [POD_CIDR] }),
+    make: (netns) => new NftablesProxier({ netns, clusterCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] }),
     snapshot: async (lab) => lab.must("node", ["nft", "list", "table", "ip", "svcedge"]),
     leftovers: async (lab) => (await lab.must("node", ["nft", "list", "tables"])).split("\n").filter((l) => l.includes("svcedge")),
   },
@@ -184,6 +243,109 @@ for (const backend of backends) {
         expect((await list()).stdout).toContain(`src=${POD_A} dst=${NODE_IP}`);
         expect(await flushConntrackUDP(POD_A, { serviceIPs: ["10.96.0.53"] }, { netns: lab.ns("node") })).toEqual({ ok: true });
         expect((await list()).stdout).not.toContain(`src=${POD_A} dst=${NODE_IP}`);
+      });
+    }
+
+    it("programs an SCTP Service next to TCP and UDP ones, and a table of UDP Services alone", async () => {
+      // Incrementally (added to the table the last test left), then in a full sync.
+      for (const full of [false, true]) {
+        expect(await proxier.sync(clusterState({ a: true, b: true }, [sctpService]), { full })).toMatchObject({ ok: true });
+        const rules = await backend.snapshot(lab);
+        expect(rules).toMatch(backend.name === "nftables" ? /10\.96\.0\.30 \. sctp \. 9000/ : /-d 10\.96\.0\.30\/32 -p sctp .*-m sctp --dport 9000 /);
+        expect(rules).toMatch(backend.name === "nftables" ? /sctp \. 30090/ : /-p sctp .*-m sctp --dport 30090 /);
+        const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, SPREAD_ATTEMPTS);
+        expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`, `${POD_B}:8080`]));
+      }
+      const udpOnly = buildProxyState({ services: [dnsService], slices: [dnsSlice], nodeName: "node-a", nodeIPs: [NODE_IP] });
+      expect(await proxier.sync(udpOnly, { full: true })).toMatchObject({ ok: true, mode: "full" });
+      expect(await backend.snapshot(lab)).toMatch(
+        backend.name === "nftables" ? /10\.96\.0\.53 \. udp \. 53/ : /-d 10\.96\.0\.53\/32 -p udp .*-m udp --dport 53 /,
+      );
+    });
+
+    it.skipIf(SCTP_UNAVAILABLE !== undefined)(`carries SCTP traffic to the endpoint${SCTP_UNAVAILABLE ? ` (skipped: ${SCTP_UNAVAILABLE})` : ""}`, async () => {
+      // Needs a kernel with SCTP: Node.js has no SCTP sockets, python3's socket module does.
+      expect(await proxier.sync(clusterState({ a: true, b: true }, [sctpService]))).toMatchObject({ ok: true });
+      await lab.startNode("pod", SCTP_ECHO_LAUNCHER, [POD_A, "9000"]);
+      const reply = await lab.must("node", ["python3", "-c", SCTP_CLIENT, SCTP_CLUSTER_IP, "9000"]);
+      expect(reply.trim()).toBe(POD_A);
+    });
+
+    it("programs every other Service when the kernel rejects one, keeps new changes flowing, and retries it once it changes", async () => {
+      const metrics = new AgentMetrics();
+      // The kernel refuses this affinity timeout (nft: "value too large"; iptables' recent: out of range).
+      const bad = (timeoutSeconds: number) =>
+        extraService("bad", "10.96.0.40", { sessionAffinity: "ClientIP", sessionAffinityConfig: { clientIP: { timeoutSeconds } } });
+      const fresh = extraService("fresh", "10.96.0.41");
+      let ready: Ready = { a: true, b: true };
+      let extra = [bad(99_999_999_999), fresh];
+      const proxy = new ServiceProxy({
+        proxier,
+        nodeName: "node-a",
+        nodeIPs: [NODE_IP, NODE_CLIENT_SIDE_IP],
+        services: () => [webService, dnsService, ...extra.map(([svc]) => svc)],
+        slices: () => [webSlice(ready), dnsSlice, ...extra.map(([, sl]) => sl)],
+        metrics,
+        flushConntrack: async () => ({ ok: true }),
+      });
+      expect(await proxy.sync(true)).toBe(true);
+      expect([...proxy.rejectedServices().keys()]).toEqual(["default/bad"]);
+      expect(metrics.rejectedServices.get({ service: "default/bad" })).toBe(1);
+      expect(metrics.rejectedServiceSyncs.get()).toBe(1);
+      let rules = await backend.snapshot(lab);
+      expect(rules).not.toContain("10.96.0.40");
+      expect(rules).toContain("10.96.0.41");
+      const [answer] = await httpGetIn(lab, "node", "http://10.96.0.41/");
+      expect(answer?.error).toBeUndefined();
+
+      // An endpoint going unready is still applied while the bad Service stays rejected.
+      ready = { a: true, b: false };
+      expect(await proxy.sync(false)).toBe(true);
+      const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, 10);
+      expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`]));
+      expect(metrics.rejectedServiceSyncs.get()).toBe(1);
+
+      // Fixed: the next sync programs it and stops reporting it.
+      extra = [bad(600), fresh];
+      expect(await proxy.sync(false)).toBe(true);
+      expect(proxy.rejectedServices().size).toBe(0);
+      expect(metrics.rejectedServices.get({ service: "default/bad" })).toBe(0);
+      rules = await backend.snapshot(lab);
+      expect(rules).toContain("10.96.0.40");
+      const [fixed] = await httpGetIn(lab, "node", "http://10.96.0.40/");
+      expect(fixed?.error).toBeUndefined();
+    });
+
+    it("leaves out Services labelled for another proxy or as headless, as kube-proxy's label selector does", async () => {
+      const state = clusterState({ a: true, b: true }, [
+        extraService("other-proxy", "10.96.0.42", {}, { "service.kubernetes.io/service-proxy-name": "other" }),
+        extraService("labelled-headless", "10.96.0.43", {}, { "service.kubernetes.io/headless": "" }),
+      ]);
+      expect(await proxier.sync(state, { full: true })).toMatchObject({ ok: true });
+      const rules = await backend.snapshot(lab);
+      expect(rules).toContain(CLUSTER_IP);
+      expect(rules).not.toContain("10.96.0.42");
+      expect(rules).not.toContain("10.96.0.43");
+    });
+
+    if (backend.name === "nftables") {
+      it("rejects a ClusterIP's undefined port at once and drops traffic to an unallocated ClusterIP (cluster-ips-check)", async () => {
+        expect(await proxier.sync(clusterState({ a: true, b: true }))).toMatchObject({ ok: true });
+        // The pod holds these addresses too: without the check it would answer both connections.
+        const podIf = await podInterface(lab);
+        for (const ip of [CLUSTER_IP, UNALLOCATED_CLUSTER_IP]) {
+          await lab.must("pod", ["ip", "addr", "add", `${ip}/32`, "dev", podIf]);
+          await lab.startNode("pod", ECHO_SERVER, [ip, "8080"]);
+        }
+        const [undefinedPort] = await httpGetIn(lab, "node", `http://${CLUSTER_IP}:8080/`);
+        expect(undefinedPort?.error).toBe("ECONNREFUSED");
+        const [forwarded] = await httpGetIn(lab, "client", `http://${CLUSTER_IP}:8080/`);
+        expect(forwarded?.error).toBe("ECONNREFUSED");
+        const [unallocated] = await httpGetIn(lab, "node", `http://${UNALLOCATED_CLUSTER_IP}:8080/`, 1, DROP_WAIT_MS);
+        expect(unallocated?.error).toBe("ETIMEDOUT");
+        // The defined port still works.
+        const [served] = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`);
+        expect(served?.error).toBeUndefined();
       });
     }
 

@@ -145,6 +145,32 @@ describe("renderNftablesUpdate", () => {
     expect(traceIn(updated, "10.96.0.2", "198.18.1.1")).toEqual({ output: "198.18.1.1:8080", masquerade: true });
   });
 
+  it("keeps a ClusterIP in cluster-ips while another port of it remains, and removes it with the last", () => {
+    const ports = [
+      { name: "http", port: 80, targetPort: 8080 },
+      { name: "https", port: 443, targetPort: 8443 },
+    ];
+    const state = (n: number) =>
+      buildProxyState({
+        services: n ? [service("default", "a", { clusterIP: "10.96.0.1", ports: ports.slice(2 - n) })] : [],
+        slices: [],
+        nodeName: NODE,
+        nodeIPs: [NODE_IP],
+      });
+    const clusterIPs = (m: NftModel) => [...(m.maps.get("cluster-ips")?.keys() ?? [])];
+    const two = new NftModel(renderNftables(state(2), { serviceCIDRs: ["10.96.0.0/24"] }));
+    expect(clusterIPs(two)).toEqual(["10.96.0.1"]);
+    expect(updateOf(state(2), state(1))).not.toContain("cluster-ips");
+    const one = two.apply(updateOf(state(2), state(1)));
+    expect(clusterIPs(one)).toEqual(["10.96.0.1"]);
+    // Port 80 is gone, 443 remains: 80 is an undefined port of an active ClusterIP, rejected rather than passed on.
+    expect(traceIn(one, "10.96.0.1", "198.19.9.9")).toEqual({ output: "REJECT", masquerade: false });
+    const none = one.apply(updateOf(state(1), state(0)));
+    expect(clusterIPs(none)).toEqual([]);
+    // Unallocated now: dropped.
+    expect(traceIn(none, "10.96.0.1")).toEqual({ output: "DROP", masquerade: false });
+  });
+
   it("puts only endpoints that can hairpin here (this node's, or of no known node) in the hairpin set", () => {
     const noNode = endpoint("198.18.1.3");
     delete noNode.nodeName;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { buildProxyState, IncrementalProxyState, trimEndpointSliceForProxy, trimServiceForProxy } from "../../../src/agent/proxy/state";
+import {
+  buildProxyState,
+  filteredByLabels,
+  IncrementalProxyState,
+  PROXY_LABEL_SELECTOR,
+  trimEndpointSliceForProxy,
+  trimServiceForProxy,
+} from "../../../src/agent/proxy/state";
+import { matchesLabels, parseLabelSelector } from "../../../src/api/labels";
 import { staleUDPEndpoints } from "../../../src/agent/proxy/conntrack";
 import type { Service } from "../../../src/api/types";
 import { conformanceFixture, KERNEL_PLAN } from "./conformance.case";
@@ -275,5 +283,37 @@ describe("trimming for the informer stores", () => {
     const [partly] = build([web()], [slice("default", "web", httpPort, [endpoint("198.18.1.1"), endpoint("198.18.1.2", { ready: false })])]).services;
     expect(partly!.clusterEndpoints.map((e) => e.ip)).toEqual(["198.18.1.1"]);
     expect(partly!.endpoints).toHaveLength(2);
+  });
+});
+
+describe("kube-proxy's label selector", () => {
+  it("is one the API parses, and selects exactly what the proxy does not filter out itself", () => {
+    const parsed = parseLabelSelector(PROXY_LABEL_SELECTOR);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const cases: (Record<string, string> | undefined)[] = [
+      undefined,
+      { app: "web" },
+      { "service.kubernetes.io/service-proxy-name": "other" },
+      { "service.kubernetes.io/headless": "" },
+      { app: "web", "service.kubernetes.io/headless": "" },
+    ];
+    for (const labels of cases) {
+      const svc = service("default", "web", { clusterIP: "10.96.0.10", ports: [{ port: 80 }] }, [], labels);
+      expect(matchesLabels(parsed.selector, labels)).toBe(!filteredByLabels(svc));
+    }
+  });
+
+  it("leaves out labelled Services, and labelled slices of a proxied Service, also when built incrementally", () => {
+    const labelled = service("default", "other", { clusterIP: "10.96.0.11", ports: [{ name: "http", port: 80 }] }, [], {
+      "service.kubernetes.io/service-proxy-name": "other",
+    });
+    const headlessSlice = { ...slice("default", "web", httpPort, [endpoint("198.18.1.9")]) };
+    headlessSlice.metadata.labels = { ...headlessSlice.metadata.labels, "service.kubernetes.io/headless": "" };
+    const plainSlice = slice("default", "web", httpPort, [endpoint("198.18.1.1")]);
+    const input = { services: [web(), labelled], slices: [plainSlice, headlessSlice], nodeName: NODE, nodeIPs: ["198.18.0.1"] };
+    for (const state of [buildProxyState(input), new IncrementalProxyState().build(input)]) {
+      expect(state.services.map((p) => p.name)).toEqual(["default/web:http"]);
+      expect(state.services[0]!.endpoints.map((ep) => ep.ip)).toEqual(["198.18.1.1"]);
+    }
   });
 });

@@ -12,6 +12,7 @@ const LOOPBACK_PLAN: AddressPlan = {
   clusterIP: (n) => `127.77.10.${n}`,
   podIP: (n) => `127.77.1.${n}`,
   podCIDR: "127.77.1.0/24",
+  serviceCIDR: "127.77.10.0/24",
   lbIP: "127.77.20.10",
   externalIP: "127.77.20.20",
   outsideIP: "127.77.30.1",
@@ -106,6 +107,51 @@ describe("userspace proxier", () => {
       expect((await get("127.77.12.1", 18100, "127.0.0.1")).error).toBe("ECONNREFUSED");
       await proxier.sync(state([]));
       expect(proxier.listening()).toEqual([]);
+    } finally {
+      await proxier.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("refuses SCTP (as upstream's userspace proxy did) and UDP with one logged reason per service port, and serves TCP beside them", async () => {
+    const logs: string[] = [];
+    const server = await startServer(EP, 18083);
+    const proxier = new UserspaceProxier({ log: (m) => logs.push(m) });
+    const mixed = buildProxyState({
+      services: [
+        service("default", "mixed", {
+          clusterIP: "127.77.12.3",
+          ports: [
+            { name: "http", port: 18103, targetPort: 18083 },
+            { name: "signal", port: 18103, protocol: "SCTP" },
+            { name: "dns", port: 18104, protocol: "UDP" },
+          ],
+        }),
+      ],
+      slices: [
+        slice(
+          "default",
+          "mixed",
+          [
+            { name: "http", port: 18083 },
+            { name: "signal", port: 18103, protocol: "SCTP" },
+            { name: "dns", port: 18104, protocol: "UDP" },
+          ],
+          [endpoint(EP)],
+        ),
+      ],
+      nodeName: "node-a",
+      nodeIPs: [],
+    });
+    try {
+      expect(await proxier.sync(mixed)).toMatchObject({ ok: true });
+      expect(await proxier.sync(mixed)).toMatchObject({ ok: true });
+      expect(logs).toEqual([
+        "userspace: default/mixed:dns: not served: UDP is not supported by this user space proxy (TCP only; use the nftables or iptables backend)",
+        "userspace: default/mixed:signal: not served: SCTP is not supported for user space proxy",
+      ]);
+      expect(proxier.listening()).toEqual(["127.77.12.3:18103"]);
+      expect(await get("127.77.12.3", 18103, "127.0.0.1")).toEqual({ server: `${EP}:18083` });
     } finally {
       await proxier.close();
       await new Promise((r) => server.close(r));

@@ -14,6 +14,8 @@ const DSTNAT_PRIORITY = -100;
 const SRCNAT_PRIORITY = 100;
 /** kube-proxy's filter chains run just before DNAT. */
 const FILTER_PRIORITY = -110;
+/** kube-proxy's filter-output-post-dnat: locally sent packets, just after DNAT. */
+const FILTER_POST_DNAT_PRIORITY = -90;
 
 export interface NftablesOptions {
   table?: string;
@@ -21,6 +23,8 @@ export interface NftablesOptions {
   clusterCIDRs?: string[];
   /** Masquerade all ClusterIP traffic (kube-proxy --masquerade-all). */
   masqueradeAll?: boolean;
+  /** Ranges ClusterIPs are allocated from; traffic to an address in them that no Service holds is dropped. */
+  serviceCIDRs?: string[];
 }
 
 /** Verdict maps the dispatch chains look up. */
@@ -28,23 +32,45 @@ export const SERVICE_IPS = "service-ips";
 export const SERVICE_NODEPORTS = "service-nodeports";
 const NO_ENDPOINT_SERVICES = "no-endpoint-services";
 const NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports";
-/** Endpoint maps: (entry . random index) -> DNAT target, for the cluster and the local endpoint lists. */
-export const ENDPOINT_MAPS = {
-  cluster: { ip: "service-endpoints", nodePort: "nodeport-endpoints" },
-  local: { ip: "service-local-endpoints", nodePort: "nodeport-local-endpoints" },
-} as const;
+/**
+ * Endpoint maps: (entry . random index) -> DNAT target, for the cluster and the local
+ * endpoint lists, one set of maps per protocol. TCP's keep the unsuffixed names.
+ */
+const endpointMapNames = (proto: string) => {
+  const suffix = proto === "tcp" ? "" : `-${proto}`;
+  return {
+    cluster: { ip: `service-endpoints${suffix}`, nodePort: `nodeport-endpoints${suffix}` },
+    local: { ip: `service-local-endpoints${suffix}`, nodePort: `nodeport-local-endpoints${suffix}` },
+  } as const;
+};
+/** The protocols a Service port may use (core/v1 Protocol), lowercased as nft spells them. */
+const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
+export const ENDPOINT_MAPS = Object.fromEntries(PROTOCOLS.map((p) => [p, endpointMapNames(p)])) as Record<
+  (typeof PROTOCOLS)[number],
+  ReturnType<typeof endpointMapNames>
+>;
+const endpointMaps = (which: "cluster" | "local", proto: string) => {
+  const maps = ENDPOINT_MAPS[proto as (typeof PROTOCOLS)[number]];
+  if (!maps) throw new Error(`nftables: no endpoint maps for protocol ${proto}`);
+  return maps[which];
+};
 export const CLUSTER_CIDRS_SET = "cluster-cidrs";
+/** Every ClusterIP in use: a packet still addressed to one after DNAT hit a port no Service has. */
+export const CLUSTER_IPS_SET = "cluster-ips";
+export const SERVICE_CIDRS_SET = "service-cidrs";
 export const HAIRPIN_SET = "hairpin-endpoints";
 
 const IP_ENTRY_KEY = "ip daddr . meta l4proto . th dport";
 const NODEPORT_ENTRY_KEY = "meta l4proto . th dport";
 /**
- * typeof of an endpoint map: the entry the packet came in on, then the random index. nft
- * 1.0.6 cannot read back a typeof holding `th dport` ("conflicting protocols" on the next
- * `add rule`), so the declaration says `tcp dport`: the same type, and the maps serve UDP
- * and SCTP entries alike.
+ * typeof of an endpoint map: the entry the packet came in on, then the random index. The
+ * port is typed through the map's own protocol (`tcp dport`, `udp dport`, `sctp dport`):
+ * nft 1.0.6 cannot read back a typeof holding `th dport` ("conflicting protocols" on the
+ * next `add rule`), and a rule matching one protocol that looks up a map typed by another
+ * fails the same way (an SCTP Service in a map typed `tcp dport` failed every sync).
  */
-const endpointMapType = (entry: string) => `typeof ${entry.replace("th dport", "tcp dport")} . numgen random mod 1 : ip daddr . tcp dport`;
+const endpointMapType = (entry: string, proto: string) =>
+  `typeof ${entry.replace("th dport", `${proto} dport`)} . numgen random mod 1 : ip daddr . ${proto} dport`;
 
 /** The maps and sets of the fixed part; full syncs flush and refill them, affinity sets are not here. */
 export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: string }[] = [
@@ -64,23 +90,19 @@ export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: s
     name: NO_ENDPOINT_NODEPORTS,
     definition: `type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints";`,
   },
-  {
-    kind: "map",
-    name: ENDPOINT_MAPS.cluster.ip,
-    definition: `${endpointMapType(IP_ENTRY_KEY)}; comment "service IP . proto . port . random index : endpoint";`,
-  },
-  {
-    kind: "map",
-    name: ENDPOINT_MAPS.cluster.nodePort,
-    definition: `${endpointMapType(NODEPORT_ENTRY_KEY)}; comment "proto . nodeport . random index : endpoint";`,
-  },
-  { kind: "map", name: ENDPOINT_MAPS.local.ip, definition: `${endpointMapType(IP_ENTRY_KEY)}; comment "as service-endpoints, this node's endpoints only";` },
-  {
-    kind: "map",
-    name: ENDPOINT_MAPS.local.nodePort,
-    definition: `${endpointMapType(NODEPORT_ENTRY_KEY)}; comment "as nodeport-endpoints, this node's endpoints only";`,
-  },
+  ...PROTOCOLS.flatMap((proto) => {
+    const maps = ENDPOINT_MAPS[proto];
+    const what = proto.toUpperCase();
+    return [
+      { name: maps.cluster.ip, entry: IP_ENTRY_KEY, comment: `service IP . proto . port . random index : endpoint (${what})` },
+      { name: maps.cluster.nodePort, entry: NODEPORT_ENTRY_KEY, comment: `proto . nodeport . random index : endpoint (${what})` },
+      { name: maps.local.ip, entry: IP_ENTRY_KEY, comment: `as ${maps.cluster.ip}, this node's endpoints only` },
+      { name: maps.local.nodePort, entry: NODEPORT_ENTRY_KEY, comment: `as ${maps.cluster.nodePort}, this node's endpoints only` },
+    ].map((m) => ({ kind: "map" as const, name: m.name, definition: `${endpointMapType(m.entry, proto)}; comment "${m.comment}";` }));
+  }),
   { kind: "set", name: CLUSTER_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "pod ranges";` },
+  { kind: "set", name: CLUSTER_IPS_SET, definition: `type ipv4_addr; comment "Active ClusterIPs";` },
+  { kind: "set", name: SERVICE_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "ranges ClusterIPs are allocated from";` },
   {
     kind: "set",
     name: HAIRPIN_SET,
@@ -88,7 +110,12 @@ export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: s
   },
 ];
 
-/** The fixed chains, in nft block syntax. Invariant: nothing here names a service, so updates never touch them. */
+/**
+ * The fixed chains, in nft block syntax. Invariant: nothing here names a service, so updates
+ * never touch them. cluster-ips-check (as kube-proxy's) sees new connections after DNAT:
+ * one still addressed to an active ClusterIP hit a port no Service defines and is rejected;
+ * one addressed to an unallocated ClusterIP in the service ranges is dropped.
+ */
 export const BASE_CHAINS = `\tchain mark-for-masquerade {
 \t\tmark set mark or ${MASQUERADE_MARK}
 \t}
@@ -111,6 +138,10 @@ export const BASE_CHAINS = `\tchain mark-for-masquerade {
 \tchain nodeport-endpoints-check {
 \t\tfib daddr type local ip daddr != 127.0.0.0/8 ${NODEPORT_ENTRY_KEY} vmap @${NO_ENDPOINT_NODEPORTS}
 \t}
+\tchain cluster-ips-check {
+\t\tip daddr @${CLUSTER_IPS_SET} reject
+\t\tip daddr @${SERVICE_CIDRS_SET} drop
+\t}
 \tchain nat-prerouting {
 \t\ttype nat hook prerouting priority ${DSTNAT_PRIORITY}; policy accept;
 \t\tjump services
@@ -131,10 +162,15 @@ export const BASE_CHAINS = `\tchain mark-for-masquerade {
 \tchain filter-forward {
 \t\ttype filter hook forward priority ${FILTER_PRIORITY}; policy accept;
 \t\tct state new jump service-endpoints-check
+\t\tct state new jump cluster-ips-check
 \t}
 \tchain filter-output {
 \t\ttype filter hook output priority ${FILTER_PRIORITY}; policy accept;
 \t\tct state new jump service-endpoints-check
+\t}
+\tchain filter-output-post-dnat {
+\t\ttype filter hook output priority ${FILTER_POST_DNAT_PRIORITY}; policy accept;
+\t\tct state new jump cluster-ips-check
 \t}
 `;
 
@@ -175,7 +211,7 @@ const entryIPs = (svc: ServicePortState): string[] => [...svc.clusterIPs, ...svc
 const pickChainName = (which: "cluster" | "local", proto: string, n: number): string => `${which === "local" ? "local-" : ""}endpoints-${proto}-mod-${n}`;
 
 function pickChainRules(which: "cluster" | "local", proto: string, n: number): string[] {
-  const maps = ENDPOINT_MAPS[which];
+  const maps = endpointMaps(which, proto);
   return [
     `meta l4proto ${proto} dnat ip to ${IP_ENTRY_KEY} . numgen random mod ${n} map @${maps.ip}`,
     // Reached only when the first lookup missed: the packet came in on a NodePort.
@@ -261,7 +297,7 @@ export type ElementSink = (map: string, entry: string, key: string, value: strin
 /** The endpoint map elements of a service port without affinity: one per (entry, index). */
 function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], which: "cluster" | "local", emit: ElementSink): void {
   const proto = svc.protocol.toLowerCase();
-  const maps = ENDPOINT_MAPS[which];
+  const maps = endpointMaps(which, proto);
   const values = endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
   for (const ip of entryIPs(svc)) {
     const entry = `${ip} . ${proto} . ${svc.port}`;

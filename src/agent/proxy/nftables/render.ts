@@ -2,6 +2,7 @@
 // A full sync keeps the table and refills it (flush rules and maps, delete what is stale),
 // so affinity sets keep their clients; an update touches only the chains, sets and
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
+import { isIPv4 } from "../../../api/ip";
 import { sameServicePort } from "../same-service-port";
 import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
 import {
@@ -9,7 +10,9 @@ import {
   BASE_CHAINS,
   BASE_CONTAINERS,
   CLUSTER_CIDRS_SET,
+  CLUSTER_IPS_SET,
   HAIRPIN_SET,
+  SERVICE_CIDRS_SET,
   serviceObjects,
   sharedChainRules,
   sharedChains,
@@ -73,6 +76,7 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
   const wantedSets = new Map<string, string>();
   const elements = new Map<string, string[]>();
   const hairpin = new Set<string>();
+  const clusterIPs = new Set<string>();
   const picks = new Set<string>();
   const owners = new Map<string, ServicePortState>();
   let svc: ServicePortState;
@@ -95,6 +99,7 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
       chains.push(`\tchain ${name} {\n\t\t${rules.join("\n\t\t")}\n\t}\n`);
     }
     for (const ip of hairpinIPs(svc)) hairpin.add(ip);
+    for (const ip of svc.clusterIPs) clusterIPs.add(ip);
     for (const name of sharedChains(svc)) picks.add(name);
   }
   const pickBlocks = [...withPickFamilies(picks)].sort().map((name) => {
@@ -118,6 +123,9 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
   parts.push(declare.slice(0, -2), BASE_CHAINS, ...pickBlocks, ...sets, ...chains, "}\n");
   yield parts.join("");
   if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
+  // The table is IPv4's (as the rest of the renderers): an IPv6 range has no place in it.
+  yield* elementCommands(T, SERVICE_CIDRS_SET, opts.serviceCIDRs?.filter((cidr) => isIPv4(cidr.split("/")[0]!)) ?? []);
+  yield* elementCommands(T, CLUSTER_IPS_SET, [...clusterIPs]);
   yield* elementCommands(
     T,
     HAIRPIN_SET,
@@ -149,6 +157,7 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
 
   const index = takeIndex(prev);
   const hairpin = new CountDelta(index.hairpin);
+  const clusterIPs = new CountDelta(index.clusterIPs);
   const entries = new CountDelta(index.entries);
   const sharedBefore = withPickFamilies(index.picks.keys());
   const picks = new CountDelta(index.picks);
@@ -157,6 +166,8 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
     for (const name of now ? sharedChains(now) : []) picks.add(name, 1);
     for (const ip of old ? hairpinIPs(old) : []) hairpin.add(ip, -1);
     for (const ip of now ? hairpinIPs(now) : []) hairpin.add(ip, 1);
+    for (const ip of old?.clusterIPs ?? []) clusterIPs.add(ip, -1);
+    for (const ip of now?.clusterIPs ?? []) clusterIPs.add(ip, 1);
     for (const key of old ? entryKeys(old) : []) entries.add(key, -1);
     for (const key of now ? entryKeys(now) : []) entries.add(key, 1);
   }
@@ -225,6 +236,11 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
     const now = hairpin.after(ip);
     if (was === 0 && now > 0) addElements.push(`add element ${T} ${HAIRPIN_SET} { ${ip} . ${ip} }`);
     else if (was > 0 && now === 0) delElements.push(`delete element ${T} ${HAIRPIN_SET} { ${ip} . ${ip} }`);
+  }
+  for (const [ip, was] of clusterIPs.before) {
+    const now = clusterIPs.after(ip);
+    if (was === 0 && now > 0) addElements.push(`add element ${T} ${CLUSTER_IPS_SET} { ${ip} }`);
+    else if (was > 0 && now === 0) delElements.push(`delete element ${T} ${CLUSTER_IPS_SET} { ${ip} }`);
   }
   const lines = [...addSets, ...addChains, ...fill, ...delElements, ...addElements, ...flushStale, ...deleteStale, ...deleteSets];
   return lines.length ? `${lines.join("\n")}\n` : "";

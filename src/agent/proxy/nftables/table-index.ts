@@ -1,6 +1,6 @@
 // Reference counts over a whole ProxyState for what service ports share in the table:
 // hairpin set elements (an endpoint IP may back several service ports), the shared chains
-// (one per protocol and endpoint counts), and entry keys (two Services claiming one
+// (one per protocol and endpoint counts), ClusterIPs (the cluster-ips set), and entry keys (two Services claiming one
 // IP:port, which only the first may own). An incremental
 // update adjusts the counts of the few service ports that changed instead of recounting
 // 10,000 of them, so each state's index is handed on to the next state.
@@ -14,6 +14,8 @@ export interface TableIndex {
   entries: Map<string, number>;
   /** Shared chain -> how many service ports go to it. */
   picks: Map<string, number>;
+  /** ClusterIP -> how many service ports have it (the cluster-ips set holds each once). */
+  clusterIPs: Map<string, number>;
 }
 
 /**
@@ -33,7 +35,7 @@ export function entryKeys(svc: ServicePortState): string[] {
 const indexes = new WeakMap<ProxyState, TableIndex>();
 
 function buildIndex(state: ProxyState): TableIndex {
-  const index: TableIndex = { hairpin: new Map(), entries: new Map(), picks: new Map() };
+  const index: TableIndex = { hairpin: new Map(), entries: new Map(), picks: new Map(), clusterIPs: new Map() };
   const count = (counts: Map<string, number>, keys: string[]) => {
     for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
   };
@@ -41,6 +43,7 @@ function buildIndex(state: ProxyState): TableIndex {
     count(index.hairpin, hairpinIPs(svc));
     count(index.entries, entryKeys(svc));
     count(index.picks, sharedChains(svc));
+    count(index.clusterIPs, svc.clusterIPs);
   }
   return index;
 }
