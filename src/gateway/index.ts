@@ -2,45 +2,20 @@
 // forward. Every refusal that could tell a prober something (unknown host, hostile
 // Host, missing credential, no such port) is the same 404.
 import type { RouteEndpoint } from "../api/route";
-import { TokenBucket } from "../api/token-bucket";
 import type { Env } from "../env";
-import { clearCredentialCache, mayAccess, presentsClusterCredential } from "./access";
-import { applyGatewayVars, gatewayConfig, resetGatewayConfig } from "./config";
+import { mayAccess, presentsClusterCredential } from "./access";
+import { applyGatewayVars, gatewayConfig } from "./config";
 import { clientIpOf, connectingIpOf, downstreamResponse, hasLooped, upstreamHeaders } from "./forward-headers";
 import { forward, textResponse, upstreamConnectError, type ForwardTarget } from "./forward";
 import { parseRequestHost, type RequestHost } from "./host";
 import { usableEndpoints } from "./pick-endpoint";
 import { choosePort } from "./port";
-import { clearOutlierState } from "./outlier";
-import { clearRouteCache, resolveRoute } from "./route-cache";
+import { resolveRoute } from "./route-cache";
 import type { LoadedRoute } from "./route-record";
 import { isAllowedSource } from "./source-ranges";
 import { stats } from "./stats";
+import { logNotRouted } from "./unrouted-log";
 import { isWebSocketUpgrade } from "./websocket";
-
-export { CREDENTIAL_HEADER } from "./access";
-export { configureGateway, DEFAULT_GATEWAY_CONFIG, type GatewayConfig } from "./config";
-export { VIA_ENTRY } from "./forward-headers";
-export { gatewayStats, type GatewayStats } from "./stats";
-
-/** Drops every isolate-scope cache and health record and restores default tunables (tests). */
-export function resetGatewayState(): void {
-  // Config first: the credential lookup budget refills to the default burst.
-  resetGatewayConfig();
-  clearRouteCache();
-  clearCredentialCache();
-  clearOutlierState();
-  unroutedLog.refill();
-}
-
-/** Log lines about unrouted requests, per second per isolate (and as a burst). */
-const UNROUTED_LOGS_PER_SECOND = 5;
-/** A Host header is logged cut to this (a DNS name is at most 253 characters, plus a port). */
-const MAX_LOGGED_HOST_LENGTH = 260;
-const unroutedLog = new TokenBucket(
-  () => UNROUTED_LOGS_PER_SECOND,
-  () => UNROUTED_LOGS_PER_SECOND,
-);
 
 /** Seconds a client should wait before retrying a Service with no healthy endpoints. */
 const NO_ENDPOINTS_RETRY_AFTER_SECONDS = 5;
@@ -121,13 +96,8 @@ function externalNameUrl(externalName: string, host: RequestHost): string {
   return new URL(`${host.scheme}://${authority}`).origin;
 }
 
-/**
- * The same opaque 404 for every refusal; the reason goes to the Worker's log only
- * (`wrangler tail`), at most UNROUTED_LOGS_PER_SECOND lines a second per isolate, so a flood
- * of made-up hosts cannot flood the log. `GET /debug/routes/<host>` on the admin API
- * explains a host in full (src/gateway/explain-route.ts).
- */
+/** The same opaque 404 for every refusal; the reason goes to the Worker's log only (unrouted-log.ts). */
 function notRouted(host: string, reason: string): Response {
-  if (unroutedLog.take()) console.log(JSON.stringify({ level: "info", msg: "gateway: not routed", host: host.slice(0, MAX_LOGGED_HOST_LENGTH), reason }));
+  logNotRouted(host, reason);
   return textResponse(404, "404 page not found\n");
 }

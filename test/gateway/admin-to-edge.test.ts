@@ -5,7 +5,9 @@ import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/api/credentials";
 import { NODE_TOKEN_KEY_PREFIX, routeKey } from "../../src/api/route";
-import { configureGateway, CREDENTIAL_HEADER, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { CREDENTIAL_HEADER } from "../../src/gateway/access";
 import { call, flushKvToEdge, freshNamespace, json, pod, service } from "../admin/client";
 import { podRequests, pods, type Echo } from "./fixtures";
 

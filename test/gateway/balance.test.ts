@@ -1,6 +1,6 @@
 import { applyGatewayVars } from "../../src/gateway/config";
 import { beforeEach, describe, expect, it } from "vitest";
-import { resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
 import { pickByRendezvous, rendezvousScore } from "../../src/gateway/pick-endpoint";
 import { gateway, httpPort, podEndpoint, podOf, seedRoute, type PodName } from "./fixtures";
 

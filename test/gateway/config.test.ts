@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config";
 import { applyGatewayVars, gatewayConfig } from "../../src/gateway/config";
-import { configureGateway, DEFAULT_GATEWAY_CONFIG, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway, DEFAULT_GATEWAY_CONFIG } from "../../src/gateway/config";
 
 beforeEach(() => resetGatewayState());
 

@@ -4,7 +4,10 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, expect, it } from "vitest";
 import { randomToken } from "../../src/api/credentials";
-import { configureGateway, CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { CREDENTIAL_HEADER } from "../../src/gateway/access";
+import { gatewayStats } from "../../src/gateway/stats";
 import { TokenBucket } from "../../src/api/token-bucket";
 import { gateway, httpPort, seedNodeToken, seedRoute } from "./fixtures";
 

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { configureGateway, resetGatewayState, VIA_ENTRY } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { VIA_ENTRY } from "../../src/gateway/forward-headers";
 import { gateway, httpPort, podOf, seedRoute, type Echo } from "./fixtures";
 
 const HOST = "fwd-default.lb.svcedge.local";

@@ -3,7 +3,8 @@
 // then writes itself start afresh) and from the pod's response it returns.
 import { beforeEach, expect, it } from "vitest";
 import { downstreamResponse } from "../../src/gateway/forward-headers";
-import { resetGatewayState, VIA_ENTRY } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { VIA_ENTRY } from "../../src/gateway/forward-headers";
 import { gateway, httpPort, seedRoute, type Echo } from "./fixtures";
 
 const HOST = "hop-default.lb.svcedge.local";

@@ -5,7 +5,9 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, expect, it } from "vitest";
 import { buildHostFilter, encodeHostFilter, HOST_FILTER_KEY } from "../../src/api/host-filter";
-import { configureGateway, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { gatewayStats } from "../../src/gateway/stats";
 import { gateway, httpPort, podOf, seedRoute } from "./fixtures";
 
 const KNOWN = ["shop-default.lb.svcedge.local", "blog-default.lb.svcedge.local"];

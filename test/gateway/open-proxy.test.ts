@@ -3,7 +3,8 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { handleGateway, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { handleGateway } from "../../src/gateway/index";
 import { parseRequestHost } from "../../src/gateway/host";
 import { gateway, httpPort, podOf, pods, seedRoute } from "./fixtures";
 

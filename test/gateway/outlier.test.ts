@@ -1,6 +1,7 @@
 // Ejection arithmetic (Envoy's model), on the module alone: real clock, short times.
 import { beforeEach, expect, it } from "vitest";
-import { configureGateway, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
 import { isEjected, recordFailure, recordSuccess } from "../../src/gateway/outlier";
 
 const SCOPE = "default/web/http";

@@ -2,7 +2,9 @@
 // and all) through the pods' control server, then reopened. Only this file uses the
 // "victim" pods, so stopping them cannot disturb other suites.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { configureGateway, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { gatewayStats } from "../../src/gateway/stats";
 import { pickByRendezvous } from "../../src/gateway/pick-endpoint";
 import { gateway, httpPort, podControl, podEndpoint, podOf, podRequests, seedRoute, type PodName } from "./fixtures";
 

@@ -5,7 +5,9 @@
 // forward.ts (and docs/gateway.md) can be revisited.
 import { beforeEach, expect, inject, it } from "vitest";
 import type { RouteEndpoint } from "../../src/api/route";
-import { configureGateway, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { gatewayStats } from "../../src/gateway/stats";
 import { pickByRendezvous } from "../../src/gateway/pick-endpoint";
 import { gateway, podEndpoint, podRequests, pods, seedRoute } from "./fixtures";
 

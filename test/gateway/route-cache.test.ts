@@ -5,7 +5,10 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, expect, it } from "vitest";
 import { randomToken } from "../../src/api/credentials";
-import { configureGateway, CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { CREDENTIAL_HEADER } from "../../src/gateway/access";
+import { gatewayStats } from "../../src/gateway/stats";
 import { gateway, httpPort, podOf, seedNodeToken, seedRoute } from "./fixtures";
 
 const HOST = "cached-default.lb.svcedge.local";

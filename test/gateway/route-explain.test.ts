@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { HOST_FILTER_KEY } from "../../src/api/host-filter";
 import { routeKey } from "../../src/api/route";
-import { resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
 import { env } from "cloudflare:workers";
 import { call, flushKvToEdge, json } from "../admin/client";
 import { gateway, httpPort, podEndpoint, seedRoute } from "./fixtures";

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/api/credentials";
 import { NODE_TOKEN_KEY_PREFIX } from "../../src/api/route";
-import { CREDENTIAL_HEADER, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { CREDENTIAL_HEADER } from "../../src/gateway/access";
 import { gateway, httpPort, podEndpoint, pods, podOf, seedNodeToken, seedRoute, type Echo } from "./fixtures";
 
 beforeEach(() => resetGatewayState());

@@ -2,7 +2,9 @@
 // parsing, and which address is trusted. (The admin-API path is in admin-to-edge.)
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { CREDENTIAL_HEADER, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "./reset-state";
+import { CREDENTIAL_HEADER } from "../../src/gateway/access";
+import { gatewayStats } from "../../src/gateway/stats";
 import { applyGatewayVars } from "../../src/gateway/config";
 import { compileSourceRanges, isAllowedSource } from "../../src/gateway/source-ranges";
 import { gateway, httpPort, podOf, seedRoute } from "./fixtures";

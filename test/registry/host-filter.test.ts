@@ -7,7 +7,9 @@ import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeHostFilter, HOST_FILTER_KEY, mayContainHost, type HostFilter } from "../../src/api/host-filter";
-import { configureGateway, gatewayStats, resetGatewayState } from "../../src/gateway/index";
+import { resetGatewayState } from "../gateway/reset-state";
+import { configureGateway } from "../../src/gateway/config";
+import { gatewayStats } from "../../src/gateway/stats";
 import { call, flushKv, freshNamespace, pod, registry, service } from "../admin/client";
 
 const pods = inject("pods");
