@@ -172,7 +172,7 @@ async function measureIn(netns: string, opts: ScaleOptions, report: ScaleReport)
     services: () => services.values(),
     slices: () => slices.values(),
     metrics: new AgentMetrics(),
-    flushConntrack: async () => ({ ok: true }),
+    conntrack: { cleanStaleUDP: async () => ({ ok: true, filters: 0, entries: 0 }) },
   });
   const bounded = new BoundedLoop(proxy, proxier);
   const { loop } = bounded;

@@ -125,7 +125,10 @@ export class AgentMetrics {
   readonly podStatusUpdates = new Counter("svcedge_agent_pod_status_updates_total", "Pod Ready condition updates sent to the API, by result.");
   readonly watchReconnects = new Counter("svcedge_agent_watch_reconnects_total", "Watch streams re-established, by resource and reason.");
   readonly leaseRenewals = new Counter("svcedge_agent_lease_renewals_total", "Node lease renewals, by result.");
-  readonly conntrackFlushes = new Counter("svcedge_agent_conntrack_flushes_total", "UDP conntrack cleanups for removed endpoints, by result.");
+  readonly conntrackFlushes = new Counter(
+    "svcedge_agent_conntrack_flushes_total",
+    "UDP conntrack deletions (one per stale frontend and answering address; a failed cleanup counts once), by result.",
+  );
   readonly dnsRequests = new Counter("svcedge_agent_dns_requests_total", "DNS queries received, by proto (udp, tcp).");
   readonly dnsResponses = new Counter("svcedge_agent_dns_responses_total", "DNS responses sent, by rcode.");
   readonly dnsCacheHits = new Counter("svcedge_agent_dns_cache_hits_total", "DNS answers served from a cache, by cache (cluster, forward).");

@@ -1,5 +1,5 @@
 // One sync of the node's service proxy: informer caches → ProxyState → proxier, then
-// UDP conntrack cleanup for endpoints that went away. The sync loop calls this; it
+// UDP conntrack reconciled against the serving endpoints. The sync loop calls this; it
 // reports success as a boolean so the loop can fall back to a full resync.
 //
 // One bad Service must not stop the proxy for the rest (kube-proxy logs and skips a
@@ -9,10 +9,9 @@
 // rejected Service keeps the rules it last had (or none), is logged and counted, and is
 // tried again when it changes and on every full sync.
 import type { EndpointSlice, Service } from "../api/types";
-import { flushConntrackUDP, staleUDPEndpoints, type StaleUDPEndpoint } from "./proxy/conntrack";
-import type { Result } from "./proxy/command";
+import { ConntrackTable, type ConntrackCleanup } from "./proxy/conntrack";
 import type { Proxier, SyncResult } from "./proxy/proxier";
-import { changedServicePorts, compareServicePorts, IncrementalProxyState, type ProxyState, type ServicePortState } from "./proxy/state";
+import { compareServicePorts, IncrementalProxyState, type ProxyState, type ServicePortState } from "./proxy/state";
 import type { AgentMetrics } from "./metrics";
 import { silentLogger, type Logger } from "./log";
 
@@ -24,8 +23,8 @@ export interface ServiceProxyOptions {
   slices: () => Iterable<EndpointSlice>;
   metrics: AgentMetrics;
   log?: Logger;
-  /** Deletes the conntrack entries of one removed UDP endpoint (injectable for tests). */
-  flushConntrack?: (stale: StaleUDPEndpoint) => Promise<Result>;
+  /** Deletes UDP conntrack entries no serving endpoint answers (default: the conntrack tool; injectable for tests and benchmarks). */
+  conntrack?: { cleanStaleUDP(state: ProxyState): Promise<ConntrackCleanup> };
 }
 
 /**
@@ -77,9 +76,12 @@ export class ServiceProxy {
   private readonly builder = new IncrementalProxyState();
   /** Services left out of the proxier because the kernel rejected their rules. */
   private readonly rejected = new Map<string, Rejected>();
+  private readonly conntrack: { cleanStaleUDP(state: ProxyState): Promise<ConntrackCleanup> } | undefined;
 
   constructor(opts: ServiceProxyOptions) {
     this.opts = opts;
+    // The userspace proxier does not DNAT: the kernel has no flows of ours to clean.
+    this.conntrack = opts.conntrack ?? (opts.proxier.backend === "userspace" ? undefined : new ConntrackTable());
     this.log = (opts.log ?? silentLogger).with({ component: "service-proxy", backend: opts.proxier.backend });
   }
 
@@ -127,12 +129,12 @@ export class ServiceProxy {
     metrics.lastSync.set({}, Date.now() / 1000);
     if (result.mode !== "unchanged")
       this.log.info("synced", { mode: result.mode, servicePorts: programmed.services.length, ms: Math.round(performance.now() - started) });
-    const previous = this.applied;
     // The builder hands back the same state object when nothing changed.
-    if (programmed === previous) return true;
-    this.recordProgrammed(programmed);
+    if (programmed !== this.applied) this.recordProgrammed(programmed);
     this.applied = programmed;
-    if (previous) await this.flushStaleUDP(previous, programmed);
+    // Every sync, changed or not, as kube-proxy: the table may hold flows this process never
+    // saw go stale (an endpoint removed while the agent was down).
+    await this.cleanStaleUDP(programmed);
     return true;
   }
 
@@ -236,18 +238,17 @@ export class ServiceProxy {
     for (const [s, n] of Object.entries(byState)) metrics.endpoints.set({ state: s }, n);
   }
 
-  /** Stale UDP conntrack would keep sending a flow's packets to an endpoint that is gone. */
-  private async flushStaleUDP(prev: ProxyState, next: ProxyState): Promise<void> {
-    const flush = this.opts.flushConntrack ?? ((s: StaleUDPEndpoint) => flushConntrackUDP(s.endpointIP, s));
-    // Only service ports that changed can have lost endpoints (unchanged ones are the same objects).
-    const changed = changedServicePorts(prev, next);
-    const only = (state: ProxyState, i: 0 | 1): ProxyState => ({ ...state, services: changed.flatMap((c) => (c[i] ? [c[i]] : [])) });
-    for (const stale of staleUDPEndpoints(only(prev, 0), only(next, 1))) {
-      const r = await flush(stale);
-      this.opts.metrics.conntrackFlushes.inc({ result: r.ok ? "success" : "failure" });
-      // A failed flush is logged, not retried: the rules are right, only old flows linger.
-      if (!r.ok) this.log.warn("conntrack flush failed", { endpoint: stale.endpointIP, error: r.error });
-      else this.log.info("flushed UDP conntrack", { endpoint: stale.endpointIP });
-    }
+  /** Stale UDP conntrack would keep sending a flow's packets to an endpoint that no longer serves. */
+  private async cleanStaleUDP(state: ProxyState): Promise<void> {
+    if (!this.conntrack) return;
+    const r = await this.conntrack.cleanStaleUDP(state);
+    const { conntrackFlushes } = this.opts.metrics;
+    if (r.filters) conntrackFlushes.inc({ result: "success" }, r.filters);
+    // A failed cleanup is logged, not retried at once: the rules are right, only old flows
+    // linger until the next sync reconciles again.
+    if (!r.ok) {
+      conntrackFlushes.inc({ result: "failure" });
+      this.log.warn("conntrack cleanup failed", { error: r.error });
+    } else if (r.entries) this.log.info("deleted stale UDP conntrack entries", { entries: r.entries });
   }
 }

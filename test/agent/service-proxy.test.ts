@@ -45,7 +45,7 @@ function proxyFor(proxier: Proxier, objects: { services: Service[]; slices: Endp
     services: () => objects.services,
     slices: () => objects.slices,
     metrics,
-    flushConntrack: async () => ({ ok: true }),
+    conntrack: { cleanStaleUDP: async () => ({ ok: true, filters: 0, entries: 0 }) },
   });
 }
 

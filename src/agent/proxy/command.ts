@@ -64,4 +64,7 @@ export function commandRunner(opts: CommandOptions = {}): RunCommand {
   return opts.netns ? (argv, stdin) => run(["ip", "netns", "exec", opts.netns!, ...argv], stdin) : run;
 }
 
-export const failure = (what: string, r: CommandResult): Result => ({ ok: false, error: `${what}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}` });
+export const failure = (what: string, r: CommandResult): Result & { ok: false } => ({
+  ok: false,
+  error: `${what}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`,
+});

@@ -2,7 +2,7 @@
 //   client (198.18.2.2) -- (198.18.2.1) node (198.18.0.1) -- pod (198.18.0.2, 198.18.0.3)
 // Rules go into "node"; pods run real HTTP servers that report who called them.
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EndpointSlice, Service } from "../../../src/api/types";
 import { AgentMetrics } from "../../../src/agent/metrics";
 import { ServiceProxy } from "../../../src/agent/service-proxy";
@@ -12,7 +12,7 @@ import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
 import { IptablesProxier } from "../../../src/agent/proxy/iptables/apply";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
 import { NftModel } from "./trace/nftables";
-import { flushConntrackUDP } from "../../../src/agent/proxy/conntrack";
+import { ConntrackTable } from "../../../src/agent/proxy/conntrack";
 import { JUMP_RULES } from "../../../src/agent/proxy/iptables/chains";
 import { describeNetns, ECHO_SERVER, httpGetIn, NetnsLab } from "../netns";
 import { endpoint, service, slice } from "./fixtures";
@@ -160,7 +160,7 @@ const backends: KernelBackend[] = [
   },
   {
     name: "iptables",
-    tools: ["iptables", "iptables-save", "iptables-restore"],
+    tools: ["iptables", "iptables-save", "iptables-restore", "conntrack"],
     make: (netns) => new IptablesProxier({ netns, clusterCIDRs: [POD_CIDR] }),
     snapshot: iptablesSave,
     leftovers: async (lab) => (await iptablesSave(lab)).split("\n").filter((l) => l.includes("SVCEDGE")),
@@ -234,17 +234,64 @@ for (const backend of backends) {
       expect(answer?.error).toBe("ECONNREFUSED");
     });
 
-    if (backend.name === "nftables") {
-      it("flushes conntrack entries of a removed UDP endpoint", async () => {
-        await proxier.sync(clusterState({ a: true, b: true }));
-        await lab.must("node", [process.execPath, "-e", `const s=require("node:dgram").createSocket("udp4");s.send("x",53,"10.96.0.53",()=>s.close())`]);
-        const list = () => lab.exec("node", ["conntrack", "-L", "-p", "udp", "--orig-dst", "10.96.0.53"]);
-        // The reply tuple of a DNATed flow comes from the endpoint.
-        expect((await list()).stdout).toContain(`src=${POD_A} dst=${NODE_IP}`);
-        expect(await flushConntrackUDP(POD_A, { serviceIPs: ["10.96.0.53"] }, { netns: lab.ns("node") })).toEqual({ ok: true });
-        expect((await list()).stdout).not.toContain(`src=${POD_A} dst=${NODE_IP}`);
+    describe("UDP conntrack, reconciled by the service proxy", () => {
+      const DNS_IP = "10.96.0.53";
+      const dnsEndpoints = (eps: ReturnType<typeof endpoint>[]) => ({
+        services: [
+          service("default", "web", { type: "NodePort", clusterIP: CLUSTER_IP, ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: NODE_PORT }] }),
+          service("kube-system", "dns", { clusterIP: DNS_IP, ports: [{ name: "dns", port: 53, protocol: "UDP" }] }),
+        ],
+        slices: [
+          slice("default", "web", [{ name: "http", port: 8080 }], [endpoint(POD_A), endpoint(POD_B)]),
+          slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], eps),
+        ],
       });
-    }
+      /** A freshly started agent's proxy (no memory of earlier syncs) over the given cluster. */
+      const agentProxy = (cluster: ReturnType<typeof dnsEndpoints>) =>
+        new ServiceProxy({
+          proxier: backend.make(lab.ns("node")),
+          nodeName: "node-a",
+          nodeIPs: [NODE_IP, NODE_CLIENT_SIDE_IP],
+          services: () => cluster.services,
+          slices: () => cluster.slices,
+          metrics: new AgentMetrics(),
+          conntrack: new ConntrackTable({ netns: lab.ns("node") }),
+        });
+      /** One datagram from the node to the DNS ClusterIP: a new flow, DNATed to one endpoint. */
+      const sendUDP = () =>
+        lab.must("node", [process.execPath, "-e", `const s=require("node:dgram").createSocket("udp4");s.send("x",53,"${DNS_IP}",()=>s.close())`]);
+      /** Whether a flow to the ClusterIP is answered by `ip` (the reply tuple of a DNATed flow comes from the endpoint). */
+      const hasFlowTo = async (ip: string) =>
+        (await lab.must("node", ["conntrack", "-L", "-p", "udp", "--orig-dst", DNS_IP])).includes(`src=${ip} dst=${NODE_IP}`);
+
+      it("deletes flows to an endpoint removed while the agent was down", async () => {
+        await lab.must("node", ["conntrack", "-F"]);
+        expect(await agentProxy(dnsEndpoints([endpoint(POD_A)])).sync(true)).toBe(true);
+        await sendUDP();
+        expect(await hasFlowTo(POD_A)).toBe(true);
+        // The agent stops; meanwhile POD_A goes away and POD_B takes over. A new agent starts.
+        expect(await agentProxy(dnsEndpoints([endpoint(POD_B)])).sync(true)).toBe(true);
+        expect(await hasFlowTo(POD_A)).toBe(false);
+        await sendUDP();
+        expect(await hasFlowTo(POD_B)).toBe(true);
+      });
+
+      it("keeps flows to a terminating endpoint that still serves, and deletes them once it is gone", async () => {
+        await lab.must("node", ["conntrack", "-F"]);
+        const cluster = dnsEndpoints([endpoint(POD_A)]);
+        const proxy = agentProxy(cluster);
+        expect(await proxy.sync(false)).toBe(true);
+        await sendUDP();
+        expect(await hasFlowTo(POD_A)).toBe(true);
+        // POD_A terminates but still serves; POD_B is ready, so new flows go to POD_B only.
+        Object.assign(cluster, dnsEndpoints([endpoint(POD_A, { ready: false, serving: true, terminating: true }), endpoint(POD_B)]));
+        expect(await proxy.sync(false)).toBe(true);
+        expect(await hasFlowTo(POD_A)).toBe(true);
+        Object.assign(cluster, dnsEndpoints([endpoint(POD_B)]));
+        expect(await proxy.sync(false)).toBe(true);
+        expect(await hasFlowTo(POD_A)).toBe(false);
+      });
+    });
 
     it("programs an SCTP Service next to TCP and UDP ones, and a table of UDP Services alone", async () => {
       // Incrementally (added to the table the last test left), then in a full sync.
@@ -286,7 +333,7 @@ for (const backend of backends) {
         services: () => [webService, dnsService, ...extra.map(([svc]) => svc)],
         slices: () => [webSlice(ready), dnsSlice, ...extra.map(([, sl]) => sl)],
         metrics,
-        flushConntrack: async () => ({ ok: true }),
+        conntrack: { cleanStaleUDP: async () => ({ ok: true, filters: 0, entries: 0 }) },
       });
       expect(await proxy.sync(true)).toBe(true);
       expect([...proxy.rejectedServices().keys()]).toEqual(["default/bad"]);

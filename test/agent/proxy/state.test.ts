@@ -8,7 +8,6 @@ import {
   trimServiceForProxy,
 } from "../../../src/agent/proxy/state";
 import { matchesLabels, parseLabelSelector } from "../../../src/api/labels";
-import { staleUDPEndpoints } from "../../../src/agent/proxy/conntrack";
 import type { Service } from "../../../src/api/types";
 import { conformanceFixture, KERNEL_PLAN } from "./conformance.case";
 import { endpoint, GOLDEN_CASES, NODE, OTHER_NODE, service, slice } from "./fixtures";
@@ -203,34 +202,6 @@ describe("IncrementalProxyState", () => {
     expect(readdressed).not.toBe(renamed);
     expect(readdressed.nodeIPs).toEqual(["198.18.0.2"]);
     expect(strip(readdressed)).toEqual(strip(buildProxyState(input(svcs, slices, OTHER_NODE, ["198.18.0.2"]))));
-  });
-});
-
-describe("staleUDPEndpoints", () => {
-  it("lists UDP endpoints that are no longer reachable, with the IPs and NodePorts they were reached by", () => {
-    const dns = service("kube-system", "dns", {
-      type: "NodePort",
-      clusterIP: "10.96.0.53",
-      ports: [{ name: "dns", port: 53, protocol: "UDP", nodePort: 30053 }],
-    });
-    const st = (ips: string[]) =>
-      buildProxyState({
-        services: [dns],
-        slices: [
-          slice(
-            "kube-system",
-            "dns",
-            [{ name: "dns", port: 53, protocol: "UDP" }],
-            ips.map((ip) => endpoint(ip)),
-          ),
-        ],
-        nodeName: NODE,
-        nodeIPs: [],
-      });
-    expect(staleUDPEndpoints(st(["198.18.1.1", "198.18.1.2"]), st(["198.18.1.2"]))).toEqual([
-      { endpointIP: "198.18.1.1", serviceIPs: ["10.96.0.53"], nodePorts: [30053] },
-    ]);
-    expect(staleUDPEndpoints(st(["198.18.1.1"]), st(["198.18.1.1"]))).toEqual([]);
   });
 });
 
