@@ -9,6 +9,7 @@ import type { EndpointSlice, Pod, Service } from "../api/types";
 import type { ApiClient } from "./api-client";
 import { createProxier } from "./backends";
 import type { AgentOptions } from "./cli-options";
+import { ProxierHealth, serveProxierHealth, ServiceHealthServer } from "./health-server";
 import { ClusterDns, trimEndpointSliceForDns, trimServiceForDns } from "./dns/cluster-dns";
 import { systemNameservers } from "./dns/resolv-conf";
 import { Informer } from "./informer";
@@ -21,7 +22,7 @@ import { PodReadiness } from "./pod-readiness";
 import type { Proxier } from "./proxy/proxier";
 import { PROXY_LABEL_SELECTOR, trimEndpointSliceForProxy, trimServiceForProxy } from "./proxy/state";
 import { ServiceProxy } from "./service-proxy";
-import { SyncLoop } from "./sync-loop";
+import { DEFAULT_SYNC_PERIOD_MS, SyncLoop } from "./sync-loop";
 
 /** The node's addresses when --node-ip is not given: every non-internal IPv4 address. */
 export function detectNodeIPs(): string[] {
@@ -57,6 +58,11 @@ export class Agent {
   readonly nodeIPs: string[];
   /** Cluster DNS, when --dns-addr is set. */
   readonly dns: ClusterDns | undefined;
+  /** Whether syncs keep up with changes (kube-proxy's /healthz). */
+  readonly health: ProxierHealth;
+  /** healthCheckNodePort servers of Local LoadBalancer Services. */
+  readonly serviceHealth: ServiceHealthServer;
+  private healthzServer: { close(): Promise<void> } | undefined;
   private readonly lease: LeaseRenewer;
   private manifests: PodManifestSync | undefined;
   private metricsServer: Server | undefined;
@@ -77,6 +83,14 @@ export class Agent {
         log: (m) => log.info(m, { component: "userspace" }),
       });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
+    const syncPeriodMs = deps.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;
+    // kube-proxy's healthz timeout: twice the sync period.
+    const health = (this.health = new ProxierHealth({ timeoutMs: 2 * syncPeriodMs }));
+    this.serviceHealth = new ServiceHealthServer({ addresses: () => this.nodeIPs, proxierHealthy: () => health.isHealthy(), log });
+    const requestSync = () => {
+      health.queuedUpdate();
+      this.syncLoop.request();
+    };
     const dnsAddr = options.dnsAddr;
     this.dns = dnsAddr
       ? new ClusterDns({
@@ -97,7 +111,7 @@ export class Agent {
       trim: dns ? trimServiceForDns : trimServiceForProxy,
       log,
       onReconnect,
-      onChange: (c) => (dns?.serviceChanged(c), this.syncLoop.request()),
+      onChange: (c) => (dns?.serviceChanged(c), requestSync()),
     });
     this.slices = new Informer<EndpointSlice>({
       client,
@@ -106,7 +120,7 @@ export class Agent {
       trim: dns ? trimEndpointSliceForDns : trimEndpointSliceForProxy,
       log,
       onReconnect,
-      onChange: (c) => (dns?.sliceChanged(c), this.syncLoop.request()),
+      onChange: (c) => (dns?.sliceChanged(c), requestSync()),
     });
     this.readiness = new PodReadiness({ client, nodeName: options.node, metrics, log });
     this.pods = new Informer<Pod>({
@@ -126,12 +140,28 @@ export class Agent {
       metrics,
       log,
     });
-    this.syncLoop = new SyncLoop({ sync: (full) => this.proxy.sync(full), log, ...(deps.syncPeriodMs ? { periodMs: deps.syncPeriodMs } : {}) });
+    this.syncLoop = new SyncLoop({ sync: (full) => this.sync(full), log, periodMs: syncPeriodMs });
     this.lease = new LeaseRenewer({ client, nodeName: options.node, leaseDurationSeconds: options.leaseDurationSeconds, metrics, log });
+  }
+
+  /** One sync: the rules, then the health checks that report on them. */
+  private async sync(full: boolean): Promise<boolean> {
+    // A sync that hangs or keeps failing counts as a change waiting, so /healthz fails in time.
+    this.health.queuedUpdate();
+    if (!(await this.proxy.sync(full))) return false;
+    this.health.updated();
+    await this.serviceHealth.sync(this.services.store.values(), this.proxy.lastApplied!);
+    return true;
   }
 
   async start(): Promise<void> {
     const { client, options, log } = this.deps;
+    if (options.healthzBindAddress) {
+      const healthz = serveProxierHealth(this.health, options.healthzBindAddress, log);
+      this.healthzServer = healthz;
+      await healthz.ready;
+      log.info("serving healthz", { address: options.healthzBindAddress.host, port: options.healthzBindAddress.port });
+    }
     await registerNode(client, options.node, this.nodeIPs);
     log.info("node registered", { node: options.node, addresses: this.nodeIPs });
     await this.lease.start();
@@ -156,6 +186,8 @@ export class Agent {
     await this.dns?.stop();
     await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
     await this.syncLoop.stop();
+    await this.serviceHealth.close();
+    await this.healthzServer?.close();
     await this.readiness.stop();
     await this.lease.stop();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));

@@ -39,6 +39,10 @@ export interface AgentOptions {
   dnsZone: string;
   /** Print a pod's resolv.conf for this namespace and exit. */
   printResolvConf?: string;
+  /** Where the proxier's /healthz and /livez listen; off when unset. */
+  healthzBindAddress?: HostPort;
+  /** PEM file of certificate authorities to trust for the API, besides the system's. */
+  caFile?: string;
 }
 
 export class OptionError extends Error {}
@@ -52,6 +56,9 @@ interface Spec {
   help: string;
 }
 
+/** kube-proxy's default --healthz-bind-address. */
+export const DEFAULT_HEALTHZ_BIND_ADDRESS = "0.0.0.0:10256";
+
 /** kubelet's default nodeLeaseDurationSeconds. */
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
 
@@ -59,6 +66,13 @@ export const OPTION_SPECS: Spec[] = [
   { flag: "api", env: "SVCEDGE_API", kind: "string", key: "api", help: "URL of the svcedge API (required)" },
   { flag: "token", env: "SVCEDGE_TOKEN", kind: "string", key: "token", help: "node token (required; prefer the variable or --token-file)" },
   { flag: "token-file", env: "SVCEDGE_TOKEN_FILE", kind: "string", key: "token", help: "file holding the node token" },
+  {
+    flag: "ca-file",
+    env: "SVCEDGE_CA_FILE",
+    kind: "string",
+    key: "caFile",
+    help: "PEM file of certificate authorities to trust for an https --api, besides the system's",
+  },
   { flag: "node", env: "SVCEDGE_NODE", kind: "string", key: "node", help: "this node's name (default: the host name)" },
   { flag: "backend", env: "SVCEDGE_BACKEND", kind: "string", key: "backend", help: "nftables | iptables | userspace (default nftables)" },
   { flag: "pod-manifests", env: "SVCEDGE_POD_MANIFESTS", kind: "string", key: "podManifests", help: "folder of Pod YAML files to register for this node" },
@@ -98,6 +112,13 @@ export const OPTION_SPECS: Spec[] = [
     kind: "string",
     key: "leaseDurationSeconds",
     help: `node lease duration in seconds, renewed every quarter of it (default ${DEFAULT_LEASE_DURATION_SECONDS})`,
+  },
+  {
+    flag: "healthz-bind-address",
+    env: "SVCEDGE_HEALTHZ_BIND_ADDRESS",
+    kind: "string",
+    key: "healthzBindAddress",
+    help: `serve kube-proxy's /healthz and /livez on this address:port (default ${DEFAULT_HEALTHZ_BIND_ADDRESS}; empty: off)`,
   },
   { flag: "log-level", env: "SVCEDGE_LOG_LEVEL", kind: "string", key: "logLevel", help: "debug | info | warn | error (default info)" },
   {
@@ -313,6 +334,15 @@ export function parseOptions(
   const metricsPort = metricsPortText === undefined ? 0 : positiveInteger(metricsPortText, "--metrics-port", 0, 65535);
   const metricsAddress = str("metrics-address") ?? "127.0.0.1";
   if (isIP(metricsAddress) === 0) throw new OptionError(`invalid --metrics-address: ${JSON.stringify(metricsAddress)} is not an IP address`);
+  // An explicit empty flag turns it off; an empty variable means the default.
+  const healthzText = raw.strings.has("healthz-bind-address")
+    ? raw.strings.get("healthz-bind-address")!
+    : (str("healthz-bind-address") ?? DEFAULT_HEALTHZ_BIND_ADDRESS);
+  const healthzBindAddress = healthzText === "" ? undefined : parseHostPort(healthzText, 0);
+  if (healthzText !== "" && (!healthzBindAddress || healthzBindAddress.port === 0))
+    throw new OptionError(
+      `invalid --healthz-bind-address: ${JSON.stringify(healthzText)} (must be an IP address and port, e.g. ${DEFAULT_HEALTHZ_BIND_ADDRESS})`,
+    );
   const leaseText = str("lease-duration");
   // Renewals every quarter of the duration must be at least a second apart.
   const leaseDurationSeconds = leaseText === undefined ? DEFAULT_LEASE_DURATION_SECONDS : positiveInteger(leaseText, "--lease-duration", 4, 3600);
@@ -339,6 +369,9 @@ export function parseOptions(
   };
   if (dnsAddr) out.dnsAddr = dnsAddr;
   if (printResolvConf !== undefined) out.printResolvConf = printResolvConf;
+  if (healthzBindAddress) out.healthzBindAddress = healthzBindAddress;
+  const caFile = str("ca-file");
+  if (caFile !== undefined) out.caFile = caFile;
   const manifests = str("pod-manifests");
   if (manifests !== undefined) out.podManifests = manifests;
   return out;

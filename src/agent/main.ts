@@ -3,6 +3,7 @@
 // ends in one line on stderr and a non-zero exit, never a stack trace.
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import tls from "node:tls";
 import type { EndpointSlice, Service } from "../api/types";
 import { Agent, endpointSlicesPath, detectNodeIPs, servicesPath } from "./agent";
 import { ApiClient, ApiError, ApiUnreachable } from "./api-client";
@@ -28,8 +29,37 @@ async function preflight(client: ApiClient): Promise<void> {
   await client.list<Service>(`${servicesPath}?limit=1`);
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * Trusts the certificates of --ca-file for every TLS connection of this process (the API's
+ * fetch among them), besides the system's and NODE_EXTRA_CA_CERTS'. Returns an error message.
+ */
+function trustCAFile(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return `cannot read --ca-file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+  }
+  const certs = text.match(PEM_CERTIFICATE);
+  if (!certs) return `--ca-file ${path} holds no PEM certificate`;
+  // Node 22.19 and later; older ones take the file through NODE_EXTRA_CA_CERTS.
+  if (typeof tls.setDefaultCACertificates !== "function") return `--ca-file needs Node 22.19 or newer; set NODE_EXTRA_CA_CERTS=${path} instead`;
+  try {
+    tls.setDefaultCACertificates([...tls.getCACertificates("default"), ...certs]);
+  } catch (e) {
+    return `--ca-file ${path}: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return undefined;
+}
+
+/** TLS verification failures, as Node names them (DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...). */
+const UNTRUSTED_CERTIFICATE = /SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|CERT_/;
+
 function describeError(e: unknown): string {
-  if (e instanceof ApiUnreachable) return e.message;
+  if (e instanceof ApiUnreachable)
+    return UNTRUSTED_CERTIFICATE.test(e.message) ? `${e.message} (trust the API's certificate with --ca-file or NODE_EXTRA_CA_CERTS)` : e.message;
   if (e instanceof ApiError) {
     if (e.code === 401) return "the API refused the token (401 Unauthorized)";
     return `the API refused a request: ${e.message}`;
@@ -101,6 +131,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (!r.ok) return fail(`cleanup failed: ${r.error}`);
     log.info("cleaned up");
     return 0;
+  }
+  if (options.caFile) {
+    const error = trustCAFile(options.caFile);
+    if (error) return fail(error);
   }
   const client = new ApiClient({ baseUrl: options.api, token: options.token, userAgent: `svcedge-agent/${options.node}` });
   try {

@@ -90,6 +90,11 @@ export class ServiceProxy {
     await this.opts.proxier.cleanup();
   }
 
+  /** The state of the last successful sync (what the proxier was told). */
+  get lastApplied(): ProxyState | undefined {
+    return this.applied;
+  }
+
   /** The state the informers describe now. */
   currentState(): ProxyState {
     return this.builder.build({ services: this.opts.services(), slices: this.opts.slices(), nodeName: this.opts.nodeName, nodeIPs: this.opts.nodeIPs });

@@ -2,7 +2,10 @@
 // a real process, then an in-process Agent (userspace backend, so no root needed) that
 // registers its Node, renews its Lease, probes a loopback pod and reports its readiness,
 // proxies to it, and exposes /metrics — without ever logging its token.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, get, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lease, Node, Pod, Service } from "../../src/api/types";
 import { Agent } from "../../src/agent/agent";
@@ -11,6 +14,7 @@ import { parseOptions } from "../../src/agent/cli-options";
 import { createLogger } from "../../src/agent/log";
 import { leasePath } from "../../src/agent/lease";
 import { runAgent, waitFor } from "../e2e/lab/agent-process";
+import { startTlsFront } from "../e2e/kubectl/tls-front";
 import { freePort, startLocalWorker, type LocalWorker } from "../e2e/local-worker";
 
 const NODE = "node-t";
@@ -68,6 +72,36 @@ describe("the CLI process", () => {
     expect(r.stderr).not.toContain("not-a-token");
   });
 
+  it("reaches an https API whose certificate it trusts through --ca-file or NODE_EXTRA_CA_CERTS, and says how when it does not", async () => {
+    const front = await startTlsFront(worker.url);
+    const dir = mkdtempSync(join(tmpdir(), "svcedge-ca-"));
+    try {
+      const ca = join(dir, "ca.pem");
+      writeFileSync(ca, front.certificatePem);
+      const args = ["--api", front.url, "--node", NODE, "--dry-run"];
+      const untrusted = await runAgent(args, { env: { SVCEDGE_TOKEN: token } });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toBe(
+        `svcedge-agent: cannot reach the API at ${front.url}: DEPTH_ZERO_SELF_SIGNED_CERT (trust the API's certificate with --ca-file or NODE_EXTRA_CA_CERTS)\n`,
+      );
+      for (const trusted of [
+        await runAgent([...args, "--ca-file", ca], { env: { SVCEDGE_TOKEN: token } }),
+        await runAgent(args, { env: { SVCEDGE_TOKEN: token, NODE_EXTRA_CA_CERTS: ca } }),
+      ]) {
+        expect(trusted.code, trusted.stderr).toBe(0);
+        expect(trusted.stdout).toContain("table ip svcedge {");
+      }
+      const missing = await runAgent([...args, "--ca-file", join(dir, "nope.pem")], { env: { SVCEDGE_TOKEN: token } });
+      expect([missing.code, missing.stderr]).toEqual([1, `svcedge-agent: cannot read --ca-file ${join(dir, "nope.pem")}: ENOENT\n`]);
+      const notPem = await runAgent([...args, "--ca-file", join(dir, "..")], { env: { SVCEDGE_TOKEN: token } });
+      expect(notPem.code).toBe(1);
+      expect(oneLine(notPem.stderr)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await front.close();
+    }
+  }, 60_000);
+
   it("--dry-run prints the ruleset for each kernel backend and writes nothing", async () => {
     const svc = await admin<Service>("POST", "/api/v1/namespaces/default/services", {
       metadata: { name: "dry" },
@@ -94,6 +128,7 @@ describe("a running agent", () => {
   let healthy = true;
   let agent: Agent;
   let metricsPort = 0;
+  let healthzPort = 0;
   const lines: string[] = [];
 
   beforeAll(async () => {
@@ -103,8 +138,12 @@ describe("a running agent", () => {
     });
     podPort = await new Promise<number>((r) => pod.listen(0, "127.0.0.1", () => r((pod.address() as { port: number }).port)));
     metricsPort = await freePort();
+    healthzPort = await freePort();
     const options = parseOptions(
-      ["--api", worker.url, "--node", NODE, "--backend", "userspace", "--node-ip", "127.0.0.1", "--metrics-port", String(metricsPort), "--lease-duration", "8"],
+      [
+        ...["--api", worker.url, "--node", NODE, "--backend", "userspace", "--node-ip", "127.0.0.1", "--metrics-port", String(metricsPort)],
+        ...["--lease-duration", "8", "--healthz-bind-address", `127.0.0.1:${healthzPort}`],
+      ],
       { SVCEDGE_TOKEN: token },
       { readFile: () => "", hostname: () => "h" },
     );
@@ -198,6 +237,62 @@ describe("a running agent", () => {
     plain.metadata.labels = { "service.kubernetes.io/service-proxy-name": "other" };
     await admin("PUT", "/api/v1/namespaces/default/services/plain", plain);
     await waitFor("the relabelled Service to leave the informer", 10_000, async () => (agent.services.store.has("default/plain") ? undefined : true), 100);
+  });
+
+  it("answers on the healthCheckNodePort of a Local LoadBalancer Service: 200 with a local ready endpoint, 503 without", async () => {
+    const lb = (name: string, selector: Record<string, string>) =>
+      admin<Service>("POST", "/api/v1/namespaces/default/services", {
+        metadata: { name },
+        spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", selector, ports: [{ port: 80, targetPort: "http" }] },
+      });
+    const served = await lb("hi-local", { app: "hi" });
+    const empty = await lb("nobody-local", { app: "nobody" });
+    const check = async (svc: Service) => {
+      const res = await fetch(`http://127.0.0.1:${svc.spec.healthCheckNodePort}/`);
+      return { status: res.status, type: res.headers.get("content-type"), nosniff: res.headers.get("x-content-type-options"), body: await res.text() };
+    };
+    // kube-proxy's body: a dedented Go template, tab-indented, without a final newline.
+    const body = (name: string, n: number) =>
+      `{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "${name}"\n\t},\n\t"localEndpoints": ${n},\n\t"serviceProxyHealthy": true\n}`;
+    expect(await waitFor("the hi-local health check", 15_000, async () => ((await check(served)).status === 200 ? check(served) : undefined), 200)).toEqual({
+      status: 200,
+      type: "application/json",
+      nosniff: "nosniff",
+      body: body("hi-local", 1),
+    });
+    expect(await waitFor("the nobody-local health check", 15_000, () => check(empty), 200)).toEqual({
+      status: 503,
+      type: "application/json",
+      nosniff: "nosniff",
+      body: body("nobody-local", 0),
+    });
+    // The Service goes: its health check stops answering.
+    await admin("DELETE", "/api/v1/namespaces/default/services/nobody-local");
+    await waitFor(
+      "the health check port to close",
+      15_000,
+      async () => ((await getFresh(`http://127.0.0.1:${empty.spec.healthCheckNodePort}/`)) === undefined ? true : undefined),
+      200,
+    );
+    await admin("DELETE", "/api/v1/namespaces/default/services/hi-local");
+  }, 60_000);
+
+  it("serves kube-proxy's /healthz and /livez on --healthz-bind-address", async () => {
+    for (const path of ["/healthz", "/livez"]) {
+      const res = await fetch(`http://127.0.0.1:${healthzPort}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      const text = await res.text();
+      const time = String.raw`"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC"`;
+      expect(text).toMatch(
+        new RegExp(
+          path === "/healthz"
+            ? `^\\{"lastUpdated": ${time},"currentTime": ${time}, "nodeEligible": true\\}$`
+            : `^\\{"lastUpdated": ${time},"currentTime": ${time}\\}$`,
+        ),
+      );
+    }
   });
 
   it("serves /metrics in Prometheus text format", async () => {

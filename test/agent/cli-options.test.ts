@@ -160,3 +160,23 @@ describe("parseOptions", () => {
     expect(() => parse(argv)).toThrow(message);
   });
 });
+
+describe("--healthz-bind-address and --ca-file", () => {
+  it("serve kube-proxy's healthz on 0.0.0.0:10256 unless told otherwise; an empty flag turns it off", () => {
+    expect(parse(base).healthzBindAddress).toEqual({ host: "0.0.0.0", port: 10256 });
+    expect(parse(base, { SVCEDGE_HEALTHZ_BIND_ADDRESS: "" }).healthzBindAddress).toEqual({ host: "0.0.0.0", port: 10256 });
+    expect(parse([...base, "--healthz-bind-address", "127.0.0.1:12256"]).healthzBindAddress).toEqual({ host: "127.0.0.1", port: 12256 });
+    expect(parse(base, { SVCEDGE_HEALTHZ_BIND_ADDRESS: "[::1]:10256" }).healthzBindAddress).toEqual({ host: "::1", port: 10256 });
+    expect(parse([...base, "--healthz-bind-address="]).healthzBindAddress).toBeUndefined();
+    for (const bad of ["127.0.0.1", "127.0.0.1:0", "localhost:10256", "127.0.0.1:99999"])
+      expect(() => parse([...base, `--healthz-bind-address=${bad}`])).toThrow(
+        new OptionError(`invalid --healthz-bind-address: ${JSON.stringify(bad)} (must be an IP address and port, e.g. 0.0.0.0:10256)`),
+      );
+  });
+
+  it("takes a CA file from the flag or SVCEDGE_CA_FILE", () => {
+    expect(parse(base).caFile).toBeUndefined();
+    expect(parse([...base, "--ca-file", "/ca.pem"]).caFile).toBe("/ca.pem");
+    expect(parse(base, { SVCEDGE_CA_FILE: "/env.pem" }).caFile).toBe("/env.pem");
+  });
+});

@@ -232,6 +232,8 @@ export function trimServiceForProxy(svc: Service): Service {
   if (spec.sessionAffinityConfig !== undefined) kept.sessionAffinityConfig = spec.sessionAffinityConfig;
   if (spec.externalTrafficPolicy !== undefined) kept.externalTrafficPolicy = spec.externalTrafficPolicy;
   if (spec.internalTrafficPolicy !== undefined) kept.internalTrafficPolicy = spec.internalTrafficPolicy;
+  // Not read by ProxyState: the agent's health-check servers read it from the store.
+  if (spec.healthCheckNodePort !== undefined) kept.healthCheckNodePort = spec.healthCheckNodePort;
   const out: Service = { apiVersion: "v1", kind: "Service", metadata: proxyMetadata(svc.metadata), spec: kept };
   const ingress = svc.status?.loadBalancer?.ingress;
   if (ingress?.length) out.status = { loadBalancer: { ingress: ingress.map((i) => (i.ipMode === undefined ? { ip: i.ip } : { ip: i.ip, ipMode: i.ipMode })) } };
