@@ -45,10 +45,20 @@ function newestInput() {
   return newest;
 }
 
+/**
+ * esbuild's synchronous build runs its binary once and waits for it (execFileSync), so the
+ * launcher has no child left when it execs the agent: the asynchronous API's service process,
+ * killed but never waited for, stayed as a zombie child of the agent for its whole life. The
+ * variable keeps buildSync off a worker thread, whose service would be such a child again.
+ */
 async function build() {
   const started = new Date();
+  const before = process.env.ESBUILD_WORKER_THREADS;
+  process.env.ESBUILD_WORKER_THREADS = "0";
   const esbuild = await import("esbuild");
-  const result = await esbuild.build({
+  if (before === undefined) delete process.env.ESBUILD_WORKER_THREADS;
+  else process.env.ESBUILD_WORKER_THREADS = before;
+  const result = esbuild.buildSync({
     entryPoints: [ENTRY],
     bundle: true,
     platform: "node",
@@ -59,7 +69,6 @@ async function build() {
     write: false,
     logLevel: "silent",
   });
-  await esbuild.stop();
   // Written under a temporary name and renamed, so an agent starting meanwhile (tests start
   // several at once) never runs half a file; dated when the build started, so a source saved
   // during the build still counts as newer.
