@@ -1,6 +1,6 @@
 // The network-namespace lab of issue 4: the real Worker (wrangler dev) in an "api"
 // namespace, two nodes each running the real agent CLI (node1 nftables, node2 iptables),
-// a pod behind each node, and a client, joined by a bridge (see lab/topology.ts). Each
+// a pod behind each node, and a client, joined by a bridge (see scripts/lab/topology.ts, shared with `npm run lab`). Each
 // `it` proves one claim of the issue against real kernels and real processes.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
@@ -9,9 +9,21 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { EndpointSlice, Service } from "../../src/api/types";
 import { describeNetns, type NetnsLab } from "../agent/netns";
-import { startAgent, runAgent, waitFor, type AgentProcess } from "./lab/agent-process";
-import { API_IP, CLIENT_IP, NODES, PODS, POD_SERVER, SERVICE_CIDR, buildLab, getsFrom, type LabNode } from "./lab/topology";
-import { startLocalWorker, type LocalWorker } from "./local-worker";
+import { startAgent, runAgent, waitFor, type AgentProcess } from "../../scripts/lab/agent-process";
+import {
+  API_IP,
+  CLIENT_IP,
+  NODES,
+  PODS,
+  POD_SERVER,
+  ROLES,
+  SERVICE_CIDR,
+  buildLab,
+  getsFrom,
+  killNamespaceProcesses,
+  type LabNode,
+} from "../../scripts/lab/topology";
+import { startLocalWorker, type LocalWorker } from "../../scripts/lab/local-worker";
 
 const API_PORT = 8787;
 const POD_PORT = 8080;
@@ -34,25 +46,7 @@ const tmpDirs: string[] = [];
 const tokens = new Map<string, string>();
 let labNamespaces: string[] = [];
 
-/** Processes left inside lab namespaces (wrangler, workerd, servers) die with the lab. */
-function killNamespaceProcesses(): void {
-  for (const ns of labNamespaces) {
-    let pids: string[] = [];
-    try {
-      pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
-    } catch {
-      continue;
-    }
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-}
-process.once("exit", killNamespaceProcesses);
+process.once("exit", () => killNamespaceProcesses(labNamespaces));
 
 async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${worker!.url}${path}`, {
@@ -152,7 +146,7 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
   beforeAll(async () => {
     tmpDirs.push(mkdtempSync(join(tmpdir(), "svcedge-lab-")));
     lab = await buildLab();
-    labNamespaces = ["sw", "api", "client", ...NODES.map((n) => n.role), ...PODS.map((p) => p.role)].map((r) => lab!.ns(r));
+    labNamespaces = ROLES.map((r) => lab!.ns(r));
     worker = await startLocalWorker({
       ip: API_IP,
       port: API_PORT,
@@ -195,7 +189,7 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
   afterAll(async () => {
     for (const agent of agents.values()) await agent.stop();
     await worker?.stop();
-    killNamespaceProcesses();
+    killNamespaceProcesses(labNamespaces);
     await lab?.destroy();
     for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
   }, 60_000);

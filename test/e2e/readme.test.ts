@@ -2,7 +2,8 @@
 // session (`set -euo pipefail`: every command must succeed), against a fresh `npm start`
 // in a folder laid out like the repository's root. Markers in HTML comments before a
 // block: `readme-test: skip` (not run: installs, the whole test suite, the agent),
-// `readme-test: server` (`npm start`, run in the background first). A `console` block
+// `readme-test: server` (`npm start`, run in the background first), `readme-test: lab`
+// (`sudo npm run lab`: not run here; test/e2e/lab-command.test.ts runs it). A `console` block
 // after `readme-test: fails COMMAND` is what COMMAND prints when it fails, and is checked.
 // The only change to the text: ports 8787/8788 become free ones, so that a developer's
 // own `npm start` is not disturbed. Under REQUIRE_KUBECTL=1 (CI) a missing kubectl fails.
