@@ -4,6 +4,7 @@
 // on stderr and a non-zero exit, never a stack trace.
 import { hasBinary } from "./netns";
 import { Lab } from "./lab";
+import { NODES } from "./topology";
 
 const USAGE = "usage: sudo npm run lab [-- --check]";
 /** The tools the lab and its agents run, with the Debian/Ubuntu package that brings each. */
@@ -43,6 +44,7 @@ function printTry(lab: Lab): void {
   say(`and the LoadBalancer Service web (ClusterIP ${lab.clusterIP}, NodePort ${lab.nodePort}, hostname ${lab.hostname}). Try, in another terminal:`);
   say("");
   for (const r of lab.requests()) say(`  sudo ${r.command}    # ${r.kind}`);
+  say(`  sudo ip netns exec ${b} curl -s http://${NODES[0]!.lanIP}:10256/healthz    # kube-proxy's health check of node1's agent`);
   say("");
   say(`Admin API: ${lab.apiURL}, token ${lab.adminToken}`);
   say(`  sudo ip netns exec ${b} curl -s -H 'Authorization: Bearer ${lab.adminToken}' ${lab.apiURL}/api/v1/namespaces/default/endpointslices`);

@@ -222,6 +222,41 @@ describeNetns("network-namespace lab: Worker, two agents, pods and a client", ["
     }
   });
 
+  it("7: each agent serves /healthz on :10256, and a Local LoadBalancer's healthCheckNodePort answers 200 only on the node with its pod", async () => {
+    const svc = await admin<Service>("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "web-b-lb" },
+      spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", selector: { pod: "pod-b1" }, ports: [{ port: 80, targetPort: "http" }] },
+    });
+    const hcnp = svc.spec.healthCheckNodePort!;
+    /** Status and body of one GET from the client's namespace. */
+    const probe = async (url: string) => {
+      const r = await lab!.exec("client", [
+        process.execPath,
+        "-e",
+        `fetch(process.argv[1]).then(async (r) => console.log(JSON.stringify([r.status, await r.text()])), (e) => console.log(JSON.stringify([0, String(e.cause?.code ?? e)])))`,
+        url,
+      ]);
+      return JSON.parse(r.stdout) as [number, string];
+    };
+    try {
+      for (const node of NODES) expect((await probe(`http://${node.lanIP}:10256/healthz`))[0], failureOutput()).toBe(200);
+      const [node1, node2] = NODES;
+      const answer = (n: number) => ({ service: { namespace: "default", name: "web-b-lb" }, localEndpoints: n, serviceProxyHealthy: true });
+      const on2 = await waitFor("node2's health check to pass", 10_000, async () => {
+        const [status, body] = await probe(`http://${node2!.lanIP}:${hcnp}/`);
+        return status === 200 ? body : undefined;
+      });
+      expect(JSON.parse(on2)).toEqual(answer(1));
+      const [status1, body1] = await waitFor("node1's health check to answer", 10_000, async () => {
+        const r = await probe(`http://${node1!.lanIP}:${hcnp}/`);
+        return r[0] ? r : undefined;
+      });
+      expect([status1, JSON.parse(body1)]).toEqual([503, answer(0)]);
+    } finally {
+      await admin("DELETE", "/api/v1/namespaces/default/services/web-b-lb");
+    }
+  });
+
   it("3: a pod whose probe fails leaves the rules within periodSeconds × failureThreshold plus one sync, and comes back", async () => {
     const pod = PODS[0]!;
     const boundMs = PROBE_PERIOD_SECONDS * PROBE_FAILURE_THRESHOLD * 1000 + ONE_SYNC_ALLOWANCE_MS;
