@@ -4,12 +4,13 @@
 // API; an agent runs on each node (node1 nftables, node2 iptables) with cluster DNS on its
 // pod-side address, and each pod's resolv.conf points there. check() makes one request of
 // each kind a user would try; stop() tears everything down.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Service } from "../../src/api/types";
 import { podResolvConf } from "../../src/agent/dns/resolv-conf";
-import { startAgent, waitFor, type AgentProcess } from "./agent-process";
+import { ROOT, startAgent, waitFor, type AgentProcess } from "./agent-process";
 import { startLocalWorker, type LocalWorker } from "./local-worker";
 import { type NetnsLab, httpGetIn } from "./netns";
 import { API_IP, NODES, PODS, POD_SERVER, ROLES, SERVICE_CIDR, buildLab, killNamespaceProcesses } from "./topology";
@@ -243,6 +244,24 @@ export class Lab {
     await this.netns.destroy();
     for (const dir of this.resolvDirs) rmSync(dir, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
+    returnToSudoUser();
+  }
+}
+
+/** What the lab's processes write into the checkout: wrangler's build folder, the agent's bundle. */
+const WRITTEN_IN_CHECKOUT = [".wrangler", "dist"];
+
+/**
+ * Under sudo, hands what the lab wrote into the checkout back to the user who ran sudo, so
+ * that a later `npm start` or `npm run agent` without sudo can write there again.
+ */
+function returnToSudoUser(): void {
+  const uid = Number(process.env.SUDO_UID);
+  const gid = Number(process.env.SUDO_GID);
+  if (!Number.isInteger(uid) || uid === 0 || !Number.isInteger(gid)) return;
+  for (const entry of WRITTEN_IN_CHECKOUT) {
+    const path = join(ROOT, entry);
+    if (existsSync(path)) execFileSync("chown", ["-R", `${uid}:${gid}`, path], { stdio: "ignore" });
   }
 }
 

@@ -116,9 +116,16 @@ class RetryingListener {
     const listen = () => {
       if (!this.closed) server.listen(where.port, where.host);
     };
+    let failures = 0;
     server.on("error", (e: NodeJS.ErrnoException) => {
-      log.error("health server cannot listen; retrying", { ...what, address: where.host, port: where.port, error: e.code ?? e.message });
+      // The first failure is an error; the retries every 5 s say the same, quietly.
+      const fields = { ...what, address: where.host, port: where.port, error: e.code ?? e.message, retryInMs: LISTEN_RETRY_MS };
+      if (failures++ === 0) log.error("health server cannot listen", fields);
+      else log.debug("health server still cannot listen", fields);
       if (!this.closed) this.timer = setTimeout(listen, LISTEN_RETRY_MS);
+    });
+    server.on("listening", () => {
+      if (failures) log.info("health server listening", { ...what, address: where.host, port: where.port });
     });
     listen();
   }
