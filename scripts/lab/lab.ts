@@ -116,7 +116,7 @@ export class Lab {
       readyTimeoutMs: WORKER_READY_TIMEOUT_MS,
     });
     this.progress("starting the pod servers");
-    for (const pod of PODS) await this.netns.startNode(pod.role, POD_SERVER, [pod.ip, String(POD_PORT), join(this.dir, `${pod.role}.fail`)]);
+    for (const pod of PODS) await this.netns.startNode(pod.role, POD_SERVER, [pod.ip, String(POD_PORT), this.failFile(pod.role)]);
 
     this.progress("registering the Nodes, Pods and Service through the API");
     const svc = await this.admin<Service>("POST", `/api/v1/namespaces/${SERVICE.namespace}/services`, {
@@ -183,6 +183,11 @@ export class Lab {
       const failing = (await this.check()).filter((c) => !c.ok).map((c) => `${c.kind}: ${c.result}`);
       throw new Error(failing.length ? `${failing.join("; ")} (${e instanceof Error ? e.message : String(e)})` : String(e));
     });
+  }
+
+  /** While this file exists, the pod's /healthz fails: its readiness probe takes it out of the rules. */
+  failFile(podRole: string): string {
+    return join(this.dir, `${podRole}.fail`);
   }
 
   /** The lab's namespace for a role, as `ip netns exec` takes it. */

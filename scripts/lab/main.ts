@@ -45,6 +45,7 @@ function printTry(lab: Lab): void {
   say("");
   for (const r of lab.requests()) say(`  sudo ${r.command}    # ${r.kind}`);
   say(`  sudo ip netns exec ${b} curl -s http://${NODES[0]!.lanIP}:10256/healthz    # kube-proxy's health check of node1's agent`);
+  say(`  sudo touch ${lab.failFile("pod-a1")}    # pod-a1 fails its readiness probe and leaves the rules (rm it to bring it back)`);
   say("");
   say(`Admin API: ${lab.apiURL}, token ${lab.adminToken}`);
   say(`  sudo ip netns exec ${b} curl -s -H 'Authorization: Bearer ${lab.adminToken}' ${lab.apiURL}/api/v1/namespaces/default/endpointslices`);
