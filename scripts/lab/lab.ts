@@ -114,6 +114,9 @@ export class Lab {
       // As npm start: a change is routable at the gateway at once.
       vars: { SERVICE_CIDR, GATEWAY_ROUTE_CACHE_TTL_SECONDS: "0" },
       readyTimeoutMs: WORKER_READY_TIMEOUT_MS,
+    }).catch((e: unknown) => {
+      // Its message ends with wrangler's output: the last line says why.
+      throw new Error(`wrangler dev did not start in the api namespace: ${lastLine(e instanceof Error ? e.message : String(e))}`);
     });
     this.progress("starting the pod servers");
     for (const pod of PODS) await this.netns.startNode(pod.role, POD_SERVER, [pod.ip, String(POD_PORT), this.failFile(pod.role)]);
