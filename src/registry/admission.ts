@@ -20,6 +20,11 @@ export interface AdmitContext {
   /** The stored object (updates and patches). */
   current?: KubeObject;
   subresource?: string;
+  /**
+   * After defaulting, before validation: what needs the cluster's configuration (the strategy's
+   * initialize, as kube-apiserver's BeginCreate/BeginUpdate). Causes refuse the write alone, as there.
+   */
+  initialize?: (obj: KubeObject, current: KubeObject | undefined) => StatusCause[];
 }
 
 /** Random suffix length of generateName, as the apiserver (5 characters). */
@@ -71,6 +76,8 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
 
   if (r.info) {
     setDefaults(obj, ctx.current);
+    const initCauses = ctx.subresource === "status" ? [] : (ctx.initialize?.(obj, ctx.current) ?? []);
+    if (initCauses.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name!, initCauses, r.group) };
     const causes: StatusCause[] = !ctx.current
       ? validateCreate(obj)
       : ctx.subresource === "status"

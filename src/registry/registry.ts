@@ -138,7 +138,7 @@ class RegistryCore {
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.history = new WatchHistory(sql, this.store.resourceVersion);
     this.watch = new WatchHub(this.history, () => this.store.resourceVersion, config.watchBookmarkIntervalMs);
-    this.alloc = new ServiceAllocations(sql, { ...this.cfg, serviceCIDR: config.serviceCIDR, nodePortRange: config.nodePortRange });
+    this.alloc = new ServiceAllocations(sql, { ...this.cfg, serviceCIDRs: config.serviceCIDRs, nodePortRange: config.nodePortRange });
     this.liveness = new NodeLiveness(config.nodeLeaseGraceMs);
     sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
@@ -291,7 +291,8 @@ class RegistryCore {
     if (ref.subresource) return fail(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
     const early = authorize(caller, { verb: "create", resource: r.resource, group: r.group, namespace: ref.namespace, name: nameInBody(body), coarse: true });
     if (early) return fail(early);
-    const admitted = admit(r, body, { namespace: ref.namespace });
+    const initialize = this.strategyOf(r).initialize;
+    const admitted = admit(r, body, { namespace: ref.namespace, ...(initialize ? { initialize } : {}) });
     if (!admitted.ok) return fail(admitted.status);
     const obj = admitted.object;
     const name = obj.metadata.name!;
@@ -449,7 +450,8 @@ class RegistryCore {
     const bodyUid = verb === "update" ? ownValue(ownValue(body, "metadata"), "uid") : undefined;
     if (typeof bodyUid === "string" && bodyUid !== "" && bodyUid !== current.metadata.uid)
       return fail(conflict(r.resource, name, `Precondition failed: UID in precondition: ${bodyUid}, UID in object meta: ${current.metadata.uid}`, r.group));
-    const admitted = admit(r, body, { namespace: ref.namespace, name, current, subresource: ref.subresource });
+    const initialize = this.strategyOf(r).initialize;
+    const admitted = admit(r, body, { namespace: ref.namespace, name, current, subresource: ref.subresource, ...(initialize ? { initialize } : {}) });
     if (!admitted.ok) return fail(admitted.status);
     const next = admitted.object;
     const denied = authorize(caller, { ...access, next });

@@ -3,7 +3,8 @@
 // adding a strategy here, never another `if (resource === …)` in the registry.
 import { AllocationError } from "./allocators";
 import { internalError, invalid, status } from "../api/status";
-import type { KubeObject, Lease, Pod, Service, Status } from "../api/types";
+import type { KubeObject, Lease, Pod, Service, Status, StatusCause } from "../api/types";
+import { initIPFamilyFields } from "../api/service-ip-families";
 import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION } from "../api/types";
 import type { Caller } from "./authorize";
 import type { TouchedServices } from "./committer";
@@ -19,6 +20,11 @@ export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_
 const NO_SERVICES: TouchedServices = [];
 
 export interface Strategy {
+  /**
+   * A create or update, after defaulting and before validation: what depends on the cluster's
+   * configuration (kube-apiserver's BeginCreate/BeginUpdate). Causes refuse the write (422).
+   */
+  initialize?(obj: KubeObject, old: KubeObject | undefined): StatusCause[];
   /** A create, before it is sized and allocated: what the server fills in from the caller. */
   prepareForCreate?(obj: KubeObject, caller: Caller): void;
   /** A create or update: allocate what the object needs, keeping what `old` held (a Status refuses the write). */
@@ -46,6 +52,7 @@ export interface StrategyDeps {
 
 export function buildStrategies(d: StrategyDeps): Record<string, Strategy> {
   const services: Strategy = {
+    initialize: (obj, old) => initIPFamilyFields(obj as Service, old as Service | undefined, d.alloc.families),
     // The registry is the Services' load-balancer controller: it re-derives status.loadBalancer on every write, /status included.
     allocate(obj, old, dryRun) {
       const svc = obj as Service;
