@@ -36,17 +36,18 @@ export function setDefaults(obj: KubeObject, old?: KubeObject): void {
 
 function defaultService(svc: Service, old?: Service): void {
   const spec = svc.spec;
-  spec.sessionAffinity ??= "None";
+  // As SetDefaults_Service: Go's zero value, the empty string, is unset for these string fields.
+  spec.sessionAffinity ||= "None";
   if (spec.sessionAffinity === "None") delete spec.sessionAffinityConfig;
   if (spec.sessionAffinity === "ClientIP" && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
     spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_AFFINITY_SECONDS } };
   }
-  spec.type ??= "ClusterIP";
+  spec.type ||= "ClusterIP";
   for (const p of spec.ports ?? []) {
-    p.protocol ??= "TCP";
+    p.protocol ||= "TCP";
     if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === "") p.targetPort = p.port;
   }
-  if (externallyAccessible(svc)) spec.externalTrafficPolicy ??= "Cluster";
+  if (externallyAccessible(svc)) spec.externalTrafficPolicy ||= "Cluster";
   if (spec.type !== "ExternalName") spec.internalTrafficPolicy ??= "Cluster";
   if (spec.type === "LoadBalancer") {
     spec.allocateLoadBalancerNodePorts ??= true;
