@@ -75,10 +75,11 @@ export class ServiceAllocations {
   }
 
   /**
-   * Fills in what `svc` needs (mutating it), keeping what `old` already held.
-   * Returns field causes for a 422, or throws AllocationError for an exhausted range (500).
+   * Fills in what `svc` needs (mutating it), keeping what `old` already held. Returns field causes for a
+   * 422 (with nothing taken), or `undo`, which gives back exactly what this call took; throws
+   * AllocationError for an exhausted range (500).
    */
-  allocate(svc: Service, old?: Service): StatusCause[] {
+  allocate(svc: Service, old?: Service): { causes: StatusCause[]; undo: () => void } {
     const undo: (() => void)[] = [];
     const causes: StatusCause[] = [];
     try {
@@ -95,8 +96,11 @@ export class ServiceAllocations {
       for (const u of undo.reverse()) u();
       throw e;
     }
-    if (causes.length > 0) for (const u of undo.reverse()) u();
-    return causes;
+    const giveBack = () => {
+      for (const u of undo.reverse()) u();
+    };
+    if (causes.length > 0) giveBack();
+    return { causes, undo: giveBack };
   }
 
   /** Releases what `old` held and `svc` (the new state, or undefined on delete) no longer holds. */
@@ -114,11 +118,8 @@ export class ServiceAllocations {
 
   private allocateClusterIP(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
     const spec = svc.spec;
-    if (spec.type === "ExternalName") {
-      delete spec.clusterIP;
-      delete spec.clusterIPs;
-      return;
-    }
+    // Validation, which follows, refuses clusterIPs an ExternalName Service was given.
+    if (spec.type === "ExternalName") return;
     if (spec.clusterIP === "None") {
       spec.clusterIPs = ["None"];
       return;
@@ -155,7 +156,6 @@ export class ServiceAllocations {
   }
 
   private allocateNodePorts(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
-    const ports = svc.spec.ports ?? [];
     const take = (i: number, wanted: number | undefined): number | undefined => {
       try {
         const n = this.ports.allocate(wanted);
@@ -167,14 +167,13 @@ export class ServiceAllocations {
         return undefined;
       }
     };
-    // Like the apiserver: nodePorts that were only carried over from the old type are dropped.
-    if (!needsNodePort(svc)) for (const p of ports) delete p.nodePort;
-    else if (!old) this.initNodePorts(svc, take);
-    else this.updateNodePorts(svc, old, take);
-    if (!needsHealthCheckPort(svc)) {
-      delete svc.spec.healthCheckNodePort;
-      return;
+    // Only NodePort and LoadBalancer Services take nodePorts; validation refuses those given to another type
+    // (the ones only carried over from the old type were dropped with it: api/defaults.ts dropTypeDependentFields).
+    if (needsNodePort(svc)) {
+      if (!old) this.initNodePorts(svc, take);
+      else this.updateNodePorts(svc, old, take);
     }
+    if (!needsHealthCheckPort(svc)) return;
     const held = old && needsHealthCheckPort(old) ? old.spec.healthCheckNodePort : undefined;
     const wanted = svc.spec.healthCheckNodePort ?? held;
     if (wanted && wanted === held) {

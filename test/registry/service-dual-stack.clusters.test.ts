@@ -21,6 +21,33 @@ const mergePatch = (name: string, patch: unknown) =>
   call("PATCH", `/api/v1/namespaces/${ns}/services/${name}`, patch, { contentType: "application/merge-patch+json" });
 const causes = (body: any) => (body.details?.causes ?? []).map((c: any) => `${c.field}: ${c.message}`);
 
+describe.runIf(CLUSTER === "4")("allocation comes before validation, as in kube-apiserver's BeginCreate/BeginUpdate", () => {
+  it("a request for a taken ClusterIP is refused by the allocator alone, whatever else is wrong with it", async () => {
+    expect((await create("holder", { clusterIP: "10.96.3.3" })).status).toBe(201);
+    const res = await create("taker", { clusterIP: "10.96.3.3", ports: [{ port: 80 }, { port: 81 }] });
+    expect(res.status).toBe(422);
+    expect(causes(await json(res))).toEqual([
+      'spec.clusterIPs: Invalid value: []string{"10.96.3.3"}: failed to allocate IP 10.96.3.3: provided IP is already allocated',
+    ]);
+  });
+
+  it("what an invalid request took is given back, and what a refused update would have freed stays held", async () => {
+    // Invalid (two unnamed ports) after taking 10.96.3.4: the address is free again.
+    expect((await create("invalid", { clusterIP: "10.96.3.4", ports: [{ port: 80 }, { port: 81 }] })).status).toBe(422);
+    expect((await create("valid", { clusterIP: "10.96.3.4" })).status).toBe(201);
+    // A NodePort Service whose change to ClusterIP is refused (a nodePort it names anew) keeps its nodePort.
+    const np = await json(await create("np", { type: "NodePort", ports: [{ port: 80, nodePort: 30301 }] }));
+    expect(np.spec.ports[0].nodePort).toBe(30301);
+    const refused = await mergePatch("np", { spec: { type: "ClusterIP", ports: [{ port: 80, nodePort: 30302 }] } });
+    expect(refused.status).toBe(422);
+    expect(causes(await json(refused))).toEqual(["spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"]);
+    const other = await create("wants-30301", { type: "NodePort", ports: [{ port: 80, nodePort: 30301 }] });
+    expect(causes(await json(other))).toEqual(["spec.ports[0].nodePort: Invalid value: 30301: provided port is already allocated"]);
+    // ...and the refused update took nothing: 30302 is free.
+    expect((await create("wants-30302", { type: "NodePort", ports: [{ port: 80, nodePort: 30302 }] })).status).toBe(201);
+  });
+});
+
 describe.runIf(CLUSTER === "4")("a single-stack IPv4 cluster refuses what a single-stack kube-apiserver refuses", () => {
   it.each([
     [{ ipFamilyPolicy: "RequireDualStack" }, 'spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services'],

@@ -26,6 +26,8 @@ interface Case {
   /** Single-stack IPv4; `dual` when the dual-stack answer differs. */
   expect: Outcome;
   dual?: Outcome;
+  /** Part of the 422's message, where the cause that answers matters (the allocator's or validation's). */
+  message?: string;
   /** Why svcedge answers otherwise, on purpose. */
   departs?: { svcedge: Outcome; why: string };
 }
@@ -59,16 +61,18 @@ const CASES: Case[] = [
   { name: "valid cluster service without NodePort", tweak: (s) => s.spec.ports.push(port("q", 12345)), expect: 201 },
   { name: "invalid cluster service with NodePort", tweak: (s) => s.spec.ports.push(port("q", 12345, { nodePort: NP(3) })), expect: ["spec.ports[1].nodePort"] },
   {
-    // kube-apiserver's allocator refuses the second request for the nodePort (Invalid, "provided port is already
-    // allocated") before validation would call it a Duplicate; svcedge's validation runs first. Same field.
+    // kube-apiserver allocates before it validates: its allocator refuses the second request for the nodePort
+    // before validation could call it a Duplicate.
     name: "invalid public service with duplicate NodePort",
     tweak: (s) => (NODEPORT(s), s.spec.ports.push(port("p1", 1, { nodePort: NP(4) }), port("p2", 2, { nodePort: NP(4) }))),
     expect: ["spec.ports[2].nodePort"],
+    message: `spec.ports[2].nodePort: Invalid value: ${NP(4)}: provided port is already allocated`,
   },
   {
     name: "duplicate nodeports",
     tweak: (s) => (NODEPORT(s), s.spec.ports.push(port("q", 1, { nodePort: NP(5) }), port("r", 2, { nodePort: NP(5) }))),
     expect: ["spec.ports[2].nodePort"],
+    message: `spec.ports[2].nodePort: Invalid value: ${NP(5)}: provided port is already allocated`,
   },
   {
     // Validation allows it (three protocols); kube-apiserver's allocator takes a nodePort once per port number.
@@ -82,6 +86,7 @@ const CASES: Case[] = [
       )
     ),
     expect: ["spec.ports[2].nodePort"],
+    message: `spec.ports[2].nodePort: Invalid value: ${NP(6)}: provided port is already allocated`,
   },
   { name: "invalid duplicate ports (with same protocol)", tweak: (s) => s.spec.ports.push(port("q", 12345), port("r", 12345)), expect: ["spec.ports[2]"] },
   {
@@ -457,6 +462,7 @@ describe.runIf(CLUSTER === "4" || CLUSTER === "46")(`TestValidateServiceCreate o
       expect(res.status, JSON.stringify(body.spec ?? body)).toBe(422);
       expect(body.reason).toBe("Invalid");
       expect(body.details.causes.map((x: { field: string }) => x.field).sort()).toEqual([...want].sort());
+      if (c.message) expect(body.message).toContain(c.message);
     });
   });
 });
