@@ -1,6 +1,27 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/**
+ * The Worker's suites that replay against other service CIDRs than wrangler.toml's single-stack IPv4
+ * (files named *.clusters.test.ts run under every one of these, and under the plain worker project).
+ */
+const OTHER_CLUSTERS = {
+  "worker-dual-stack": "10.96.0.0/12,2001:db8:96::/108",
+  "worker-dual-stack-ipv6-primary": "2001:db8:96::/108,10.96.0.0/12",
+  "worker-ipv6": "2001:db8:96::/108",
+};
+
+const otherCluster = ([name, cidrs]: [string, string]) => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      verbose: false,
+      miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", CLUSTER_TOKEN: "test-cluster-token", SERVICE_CIDR: cidrs, KV_WRITE_INTERVAL_MS: "100" } },
+    }),
+  ],
+  test: { name, include: ["test/{api,registry,admin}/**/*.clusters.test.ts"], setupFiles: ["test/setup/prototypes-untouched.ts"], testTimeout: 20_000 },
+});
+
 // Two projects: the Worker's code runs inside workerd (through the Workers Vitest
 // integration, with real local KV and Durable Object storage); the node agent and
 // the end-to-end suites run in Node, against real processes.
@@ -39,6 +60,7 @@ export default defineConfig({
           provide: { fuzz: { seed: process.env.FUZZ_SEED ?? "", cases: process.env.FUZZ_CASES ?? "" }, soak: process.env.SVCEDGE_SOAK === "1" },
         },
       },
+      ...Object.entries(OTHER_CLUSTERS).map(otherCluster),
       {
         test: {
           name: "node",

@@ -6,6 +6,7 @@
 import * as z from "zod";
 import { isDNS1123Subdomain } from "./api/apimachinery-validation";
 import { hasHostBits, parseCIDR } from "./api/ip";
+import { MAX_SERVICE_CIDR_HOST_BITS } from "./api/service-rules";
 import type { Env } from "./env";
 
 /** Gateway tunables that variables set; unset ones keep the gateway's defaults (src/gateway/config.ts). */
@@ -21,7 +22,8 @@ export interface GatewayOverrides {
 }
 
 export interface Config {
-  serviceCIDR: string;
+  /** The service CIDRs, primary family first: one for a single-stack cluster, two (IPv4 and IPv6) for dual-stack. */
+  serviceCIDRs: string[];
   nodePortRange: string;
   lbDomain: string;
   clusterDomain: string;
@@ -61,13 +63,30 @@ const dnsName = z
   .string()
   .refine((s) => isDNS1123Subdomain(s).length === 0, { message: "must be a lower-case DNS name (RFC 1123 subdomain), such as lb.example.com" });
 
-const serviceCIDR = z.string().refine(
-  (s) => {
-    const cidr = parseCIDR(s);
-    return cidr !== undefined && !hasHostBits(cidr);
-  },
-  { message: "must be a CIDR with no host bits set, such as 10.96.0.0/12" },
-);
+/** Why one service CIDR is unusable, as kube-apiserver's --service-cluster-ip-range checks say it; undefined when it is usable. */
+function serviceCIDRProblem(text: string): string | undefined {
+  const cidr = parseCIDR(text);
+  if (!cidr || hasHostBits(cidr)) return "must be a CIDR with no host bits set, such as 10.96.0.0/12";
+  const bits = cidr.ip.bytes.length * 8;
+  // IPv4: the allocator's own bounds; IPv6: kube-apiserver's limit on a bitmap range (at most 2^20 addresses).
+  const [min, max] = bits === 32 ? [8, 30] : [bits - MAX_SERVICE_CIDR_HOST_BITS, 126];
+  if (cidr.prefix < min || cidr.prefix > max) return `${text} is out of range; for ${bits}-bit addresses, the mask must be from /${min} to /${max}`;
+  return undefined;
+}
+
+/** One CIDR, or two of different families (dual-stack, primary family first), as --service-cluster-ip-range takes. */
+const serviceCIDRs = z
+  .string()
+  .transform((s) => s.split(",").map((c) => c.trim()))
+  .superRefine((cidrs, ctx) => {
+    if (cidrs.length > 2) return ctx.addIssue({ code: "custom", message: "must hold one CIDR, or two (one per IP family) separated by a comma" });
+    for (const c of cidrs) {
+      const problem = serviceCIDRProblem(c);
+      if (problem) return ctx.addIssue({ code: "custom", message: problem });
+    }
+    if (cidrs.length === 2 && parseCIDR(cidrs[0]!)!.ip.bytes.length === parseCIDR(cidrs[1]!)!.ip.bytes.length)
+      ctx.addIssue({ code: "custom", message: "must hold CIDRs of different IP families, such as 10.96.0.0/12,fd00:10:96::/108" });
+  });
 
 const portRange = z.string().refine(
   (s) => {
@@ -85,7 +104,7 @@ const hostList = z.string().transform((s) =>
 );
 
 const schema = z.object({
-  SERVICE_CIDR: optional(serviceCIDR).default("10.96.0.0/12"),
+  SERVICE_CIDR: optional(serviceCIDRs).default(["10.96.0.0/12"]),
   NODE_PORT_RANGE: optional(portRange).default("30000-32767"),
   LB_DOMAIN: optional(dnsName).default("lb.svcedge.local"),
   CLUSTER_DOMAIN: optional(dnsName).default("cluster.local"),
@@ -132,7 +151,7 @@ export function parseConfig(vars: ConfigVars): Config {
   set("trustForwardedFor", v.GATEWAY_TRUST_X_FORWARDED_FOR);
   set("adminHosts", v.ADMIN_HOSTS);
   return {
-    serviceCIDR: v.SERVICE_CIDR,
+    serviceCIDRs: v.SERVICE_CIDR,
     nodePortRange: v.NODE_PORT_RANGE,
     lbDomain: v.LB_DOMAIN,
     clusterDomain: v.CLUSTER_DOMAIN,

@@ -10,6 +10,7 @@ import { userName } from "../registry/authorize";
 import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from "./discovery";
 import { openApiIndex, openApiJson } from "./openapi";
 import { malformedEscape } from "./paths";
+import { requestDeadline, requestTimedOut, withinDeadline } from "./request-deadline";
 import { handleResource } from "./resource-handler";
 import { objectResponse, statusResponse } from "./respond";
 import { openApiV2NotServed } from "./unserved";
@@ -28,6 +29,18 @@ export function createAdminApp(): Hono<AdminEnv> {
     return statusResponse(internalError("an unexpected error occurred"));
   });
   app.notFound(() => statusResponse(status(404, "NotFound", "the server could not find the requested resource")));
+
+  // Every request but a watch has a deadline: the `timeout` parameter's, within the apiserver's maximum.
+  app.use("*", async (c, next) => {
+    const deadline = requestDeadline(new URL(c.req.url));
+    if (!deadline) return next();
+    if ("status" in deadline) return statusResponse(deadline.status);
+    c.res = await withinDeadline(
+      next().then(() => c.res),
+      deadline.ms,
+      () => statusResponse(requestTimedOut()),
+    );
+  });
 
   // Health is public, as kube-apiserver's system:public-info-viewer role makes it; admin hosts only.
   for (const endpoint of Object.keys(HEALTH_ENDPOINTS)) {

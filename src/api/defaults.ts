@@ -1,23 +1,21 @@
 // Server-side defaulting, as the apiserver applies it between decoding and
 // validation: core/v1 SetDefaults_* for each kind, and for Services the parts
 // of the service REST strategy and allocator that fill fields in before
-// validation (NormalizeClusterIPs, patchAllocatedValues, dropTypeDependentFields,
-// initIPFamilyFields for a single-stack IPv4 cluster). Allocation itself
-// (ClusterIPs, NodePorts, health-check ports) is the registry's job.
+// validation (NormalizeClusterIPs, patchAllocatedValues, dropTypeDependentFields).
+// The IP families, which depend on the cluster's service CIDRs, are
+// service-ip-families.ts'; allocation (ClusterIPs, NodePorts, health-check
+// ports) is the registry's job.
 import { setDecidedPodStatus } from "./pod-status";
-import { ipFamilyOfString } from "./ip";
-import { CLUSTER_IP_NONE, DEFAULT_CLIENT_IP_AFFINITY_SECONDS, externallyAccessible, needsClusterIP, needsHealthCheck, needsNodePort } from "./service-rules";
+import { DEFAULT_CLIENT_IP_AFFINITY_SECONDS, externallyAccessible, needsClusterIP, needsHealthCheck, needsNodePort } from "./service-rules";
 import type { EndpointSlice, KubeObject, Namespace, Pod, Probe, Service } from "./types";
 
 /** Label every Namespace carries with its own name (kubernetes.io/metadata.name). */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
-/** The service CIDR's family: svcedge allocates from one IPv4 range. */
-const DEFAULT_SERVICE_IP_FAMILY = "IPv4";
 
 /**
  * Fills in what the apiserver defaults. Pass the stored object as `old` on
- * updates: Services then keep their allocated IPs and ports and adopt the old
- * ipFamilyPolicy, as Kubernetes' update strategy does.
+ * updates: Services then keep their allocated IPs and ports, as Kubernetes' update
+ * strategy does.
  */
 export function setDefaults(obj: KubeObject, old?: KubeObject): void {
   switch (obj.kind) {
@@ -38,17 +36,18 @@ export function setDefaults(obj: KubeObject, old?: KubeObject): void {
 
 function defaultService(svc: Service, old?: Service): void {
   const spec = svc.spec;
-  spec.sessionAffinity ??= "None";
+  // As SetDefaults_Service: Go's zero value, the empty string, is unset for these string fields.
+  spec.sessionAffinity ||= "None";
   if (spec.sessionAffinity === "None") delete spec.sessionAffinityConfig;
   if (spec.sessionAffinity === "ClientIP" && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
     spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_AFFINITY_SECONDS } };
   }
-  spec.type ??= "ClusterIP";
+  spec.type ||= "ClusterIP";
   for (const p of spec.ports ?? []) {
-    p.protocol ??= "TCP";
+    p.protocol ||= "TCP";
     if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === "") p.targetPort = p.port;
   }
-  if (externallyAccessible(svc)) spec.externalTrafficPolicy ??= "Cluster";
+  if (externallyAccessible(svc)) spec.externalTrafficPolicy ||= "Cluster";
   if (spec.type !== "ExternalName") spec.internalTrafficPolicy ??= "Cluster";
   if (spec.type === "LoadBalancer") {
     spec.allocateLoadBalancerNodePorts ??= true;
@@ -62,7 +61,7 @@ function defaultService(svc: Service, old?: Service): void {
     // An old client set only the singular field.
     spec.clusterIPs = [spec.clusterIP];
   }
-  initIPFamilyFields(svc, old);
+  // ipFamilyPolicy and ipFamilies depend on the cluster's service CIDRs: api/service-ip-families.ts fills them next.
 }
 
 /** A PUT that omits allocated values keeps them (the service strategy's patchAllocatedValues). */
@@ -126,32 +125,6 @@ function dropTypeDependentFields(svc: Service, old: Service): void {
     delete spec.externalTrafficPolicy;
   }
   if (spec.type !== "LoadBalancer" && svc.status?.loadBalancer) svc.status.loadBalancer = {};
-}
-
-/** The allocator's initIPFamilyFields, for a cluster whose only service family is IPv4. */
-function initIPFamilyFields(svc: Service, old?: Service): void {
-  const spec = svc.spec;
-  if (spec.type === "ExternalName") return;
-  const headlessSelectorless = spec.clusterIP === CLUSTER_IP_NONE && Object.keys(spec.selector ?? {}).length === 0;
-  if (spec.ipFamilyPolicy === undefined) {
-    if (old?.spec.ipFamilyPolicy) spec.ipFamilyPolicy = old.spec.ipFamilyPolicy;
-    // Headless Services without a selector publish whatever addresses their slices hold.
-    else spec.ipFamilyPolicy = headlessSelectorless ? "RequireDualStack" : "SingleStack";
-  }
-  const families = [...(spec.ipFamilies ?? [])];
-  (spec.clusterIPs ?? []).forEach((ip, i) => {
-    if (ip === CLUSTER_IP_NONE || i < families.length) return;
-    const fam = ipFamilyOfString(ip);
-    const name = fam === 4 ? "IPv4" : "IPv6";
-    // Kubernetes infers families only from clusterIPs that passed validation; a
-    // second IP of the same family is reported there, not as a duplicate family.
-    if (fam && !families.includes(name)) families.push(name);
-  });
-  if (families.length === 0) families.push(DEFAULT_SERVICE_IP_FAMILY);
-  if (headlessSelectorless && families.length < 2 && spec.ipFamilyPolicy !== "SingleStack") {
-    families.push(families[0] === "IPv4" ? "IPv6" : "IPv4");
-  }
-  spec.ipFamilies = families;
 }
 
 function defaultProbe(probe: Probe | undefined): void {

@@ -161,3 +161,36 @@ export function isLinkLocalMulticast(ip: ParsedIP): boolean {
   if (v4) return v4[0] === 224 && v4[1] === 0 && v4[2] === 0;
   return ip.bytes[0] === 0xff && (ip.bytes[1]! & 0x0f) === 0x02;
 }
+
+/** An address in the form Go's net.IP.String() writes: dotted quad, or IPv6 as RFC 5952 (lower case, the longest run of two or more zero groups as "::"). */
+export function formatIP(bytes: Uint8Array): string {
+  if (bytes.length === 4) return bytes.join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
+  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/** An address as one unsigned integer (the allocators' arithmetic, either family). */
+export function ipToBigInt(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+/** The `length`-byte address of `n` (4 or 16). */
+export function bigIntToIP(n: bigint, length: 4 | 16): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(n & 255n);
+    n >>= 8n;
+  }
+  return out;
+}

@@ -8,6 +8,12 @@ export const DEFAULT_CLIENT_IP_AFFINITY_SECONDS = 10800;
 /** The longest ClientIP affinity Kubernetes accepts, one day. */
 export const MAX_CLIENT_IP_AFFINITY_SECONDS = 86400;
 
+/**
+ * The widest IPv6 service CIDR, in host bits: kube-apiserver keeps a bitmap per range and refuses wider ones
+ * ("for 128-bit addresses, the mask must be >= 108").
+ */
+export const MAX_SERVICE_CIDR_HOST_BITS = 20;
+
 export const isHeadless = (svc: Service): boolean => svc.spec.clusterIPs?.length === 1 && svc.spec.clusterIPs[0] === CLUSTER_IP_NONE;
 
 /** Reachable from outside the cluster: NodePort, LoadBalancer, or ClusterIP with externalIPs. */

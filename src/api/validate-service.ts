@@ -173,7 +173,7 @@ function validateTrafficPolicies(svc: Service): StatusCause[] {
       );
     }
   } else if (spec.healthCheckNodePort) {
-    // A missing healthCheckNodePort means "allocate one": the registry's allocator runs after validation.
+    // kube-apiserver also requires it here; the registry allocates one before it validates, so only callers that validate without allocating (tests) could miss it.
     for (const m of isValidPortNum(spec.healthCheckNodePort)) errs.push(fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, m));
   }
   if (spec.internalTrafficPolicy === undefined) {

@@ -20,6 +20,13 @@ export interface AdmitContext {
   /** The stored object (updates and patches). */
   current?: KubeObject;
   subresource?: string;
+  /**
+   * After defaulting, before validation: what needs the cluster's configuration (the strategy's
+   * initialize, as kube-apiserver's BeginCreate/BeginUpdate). Causes refuse the write alone, as there.
+   */
+  initialize?: (obj: KubeObject, current: KubeObject | undefined) => StatusCause[];
+  /** Validation is the caller's, after it allocated (kube-apiserver validates after BeginCreate/BeginUpdate). */
+  deferValidation?: boolean;
 }
 
 /** Random suffix length of generateName, as the apiserver (5 characters). */
@@ -71,11 +78,16 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
 
   if (r.info) {
     setDefaults(obj, ctx.current);
-    const causes: StatusCause[] = !ctx.current
-      ? validateCreate(obj)
-      : ctx.subresource === "status"
-        ? validateStatusUpdate(obj, ctx.current)
-        : validateUpdate(obj, ctx.current);
+    const initCauses = ctx.subresource === "status" ? [] : (ctx.initialize?.(obj, ctx.current) ?? []);
+    if (initCauses.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name!, initCauses, r.group) };
+    const causes: StatusCause[] =
+      ctx.subresource === "status"
+        ? validateStatusUpdate(obj, ctx.current!)
+        : ctx.deferValidation
+          ? []
+          : !ctx.current
+            ? validateCreate(obj)
+            : validateUpdate(obj, ctx.current);
     if (causes.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name!, causes, r.group) };
   }
   return { ok: true, object: obj, unknownFields, warnings: unknownFields.map((f) => `unknown field "${f.replace(/^\./, "")}"`) };

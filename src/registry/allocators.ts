@@ -2,7 +2,8 @@
 // Durable Object owns both, in its SQLite (a primary key per allocated value). Like kube-apiserver, each range is split into a
 // static band (low end, for users who pick a value) and a dynamic band that random
 // allocation prefers (KEP-3070, KEP-3668), falling back to the static band when full.
-import { ipv4ToNumber } from "../api/ip";
+import { MAX_SERVICE_CIDR_HOST_BITS } from "../api/service-rules";
+import { bigIntToIP, familyOf, formatIP, hasHostBits, ipToBigInt, parseCIDR, parseIP } from "../api/ip";
 
 export class AllocationError extends Error {}
 
@@ -66,33 +67,41 @@ class Bitmap {
   }
 }
 
-export const formatIPv4 = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+export type IPFamily = "IPv4" | "IPv6";
 
+/** One family's ClusterIPs: the offsets of a service CIDR, minus its network address (and, for IPv4, broadcast address). */
 export class ClusterIPAllocator {
-  private readonly base: number;
+  readonly family: IPFamily;
+  private readonly base: bigint;
+  private readonly width: 4 | 16;
   private readonly bits: Bitmap;
 
   constructor(
     sql: SqlStorage,
     readonly cidr: string,
   ) {
-    const [ip, prefixText] = cidr.split("/");
-    const prefix = Number(prefixText);
-    const net = ipv4ToNumber(ip ?? "");
-    if (net === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new Error(`invalid service CIDR ${cidr}`);
-    const total = 2 ** (32 - prefix);
-    // The network and broadcast addresses are never handed out.
-    this.base = ((net >>> (32 - prefix)) << (32 - prefix)) >>> 0;
-    const size = total - 2;
+    const parsed = parseCIDR(cidr);
+    const width = parsed?.ip.bytes.length === 4 ? 4 : 16;
+    const hostBits = width * 8 - (parsed?.prefix ?? 0);
+    if (!parsed || hasHostBits(parsed) || hostBits < 2 || hostBits > (width === 4 ? 24 : MAX_SERVICE_CIDR_HOST_BITS))
+      throw new Error(`invalid service CIDR ${cidr}`);
+    this.family = width === 4 ? "IPv4" : "IPv6";
+    this.width = width;
+    // The network address is never handed out, nor is IPv4's broadcast address (kube-apiserver's NewAllocatorCIDRRange).
+    this.base = ipToBigInt(parsed.ip.bytes) + 1n;
+    const size = 2 ** hostBits - (width === 4 ? 2 : 1);
     // kube-apiserver: static band = min(max(16, size/16), 256).
     this.bits = new Bitmap(sql, `clusterip/${cidr}`, size, Math.min(Math.max(16, Math.floor(size / 16)), 256));
   }
 
+  /** The allocator's offset of `ip`, when it is an address of this range. */
   private offset(ip: string): number | undefined {
-    const n = ipv4ToNumber(ip);
-    if (n === undefined) return undefined;
-    const off = n - this.base - 1;
-    return off >= 0 && off < this.bits.size ? off : undefined;
+    const parsed = parseIP(ip);
+    if (!parsed || (familyOf(parsed) === 4) !== (this.width === 4)) return undefined;
+    // An IPv4-mapped IPv6 address counts as IPv4, as in Go.
+    const bytes = parsed.bytes.length === this.width ? parsed.bytes : parsed.bytes.slice(12);
+    const off = ipToBigInt(bytes) - this.base;
+    return off >= 0n && off < BigInt(this.bits.size) ? Number(off) : undefined;
   }
 
   isAllocated(ip: string): boolean {
@@ -120,7 +129,7 @@ export class ClusterIPAllocator {
     const off = this.bits.allocateRandom();
     if (off < 0) throw new AllocationError("failed to allocate a serviceIP: range is full");
     this.bits.take(off);
-    return formatIPv4((this.base + 1 + off) >>> 0);
+    return formatIP(bigIntToIP(this.base + BigInt(off), this.width));
   }
 
   release(ip: string): void {

@@ -2,6 +2,7 @@
 // Pure: `desiredSlices` computes what the managed slices of one Service must be;
 // the registry diffs that against what is stored and writes only the changes.
 import { contentHash } from "../api/content-hash";
+import { ipFamilyOfString } from "../api/ip";
 import {
   MANAGED_BY_CONTROLLER,
   MANAGED_BY_LABEL,
@@ -40,15 +41,39 @@ export function podReadyCondition(pod: Pod): boolean {
   return !pod.spec.containers.some((c) => c.readinessProbe);
 }
 
-function podAddress(pod: Pod): { address: string; type: EndpointSlice["addressType"] } | undefined {
-  const ip = pod.status?.podIP;
-  if (ip) return { address: ip, type: ip.includes(":") ? "IPv6" : "IPv4" };
+type AddressType = EndpointSlice["addressType"];
+
+/**
+ * The address types a Service's slices hold, one per IP family (the EndpointSlice controller's
+ * getAddressTypesForService); a Service stored before it had families: its clusterIP's, or both when headless.
+ */
+export function addressTypesOf(svc: Service): AddressType[] {
+  if (svc.spec.ipFamilies?.length) return [...svc.spec.ipFamilies];
+  const ip = svc.spec.clusterIP;
+  if (ip && ip !== "None") return [ip.includes(":") ? "IPv6" : "IPv4"];
+  return ["IPv4", "IPv6"];
+}
+
+/**
+ * A Pod's addresses of one family (status.podIPs, as the controller's getEndpointAddresses); a Pod
+ * with no IP but a URL (svcedge's own) gives its host name, as an FQDN endpoint, whatever the Service's families.
+ */
+function podAddresses(pod: Pod, types: AddressType[]): { address: string; type: AddressType }[] {
+  const ips = pod.status?.podIPs?.length ? pod.status.podIPs.map((p) => p.ip) : pod.status?.podIP ? [pod.status.podIP] : [];
+  if (ips.length > 0) {
+    const out: { address: string; type: AddressType }[] = [];
+    for (const type of types) {
+      const address = ips.find((ip) => (ipFamilyOfString(ip) === 6) === (type === "IPv6"));
+      if (address) out.push({ address, type });
+    }
+    return out;
+  }
   const url = pod.metadata.annotations?.[POD_URL_ANNOTATION];
-  if (!url) return undefined;
+  if (!url) return [];
   try {
-    return { address: new URL(url.replace(/\{port\}/g, "1")).hostname, type: "FQDN" };
+    return [{ address: new URL(url.replace(/\{port\}/g, "1")).hostname, type: "FQDN" }];
   } catch {
-    return undefined;
+    return [];
   }
 }
 
@@ -77,40 +102,43 @@ const sliceSuffix = (s: string): string => contentHash(s).toString(36).padStart(
 
 /**
  * The managed slices a Service should have, keyed by name. Pods are grouped by
- * address type and resolved port list (one slice family per group, as the
+ * address type (one per family of the Service: a dual-stack Pod is in an IPv4 and an IPv6 slice) and resolved port list (one slice family per group, as the
  * Kubernetes controller does) and chunked at ENDPOINTS_PER_MANAGED_SLICE.
  */
 export function desiredSlices(svc: Service, pods: Pod[], nodes: NodeFacts): EndpointSlice[] {
   if (!selectsPods(svc)) return [];
   const groups = new Map<string, { type: EndpointSlice["addressType"]; ports: EndpointPort[]; endpoints: Endpoint[] }>();
   const publishNotReady = svc.spec.publishNotReadyAddresses === true;
+  const types = addressTypesOf(svc);
   for (const pod of pods) {
     if (pod.metadata.namespace !== svc.metadata.namespace) continue;
     if (!selectorMatches(svc.spec.selector!, pod.metadata.labels)) continue;
     if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
-    const addr = podAddress(pod);
-    if (!addr) continue;
+    const addrs = podAddresses(pod, types);
+    if (addrs.length === 0) continue;
     const ports = podPorts(svc, pod);
-    const key = `${addr.type}|${JSON.stringify(ports)}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { type: addr.type, ports, endpoints: [] }));
     const nodeName = pod.spec.nodeName;
     const nodeLive = nodeName ? nodes.isReady(nodeName) : true;
     const terminating = !!pod.metadata.deletionTimestamp;
     const serving = podReadyCondition(pod) && nodeLive;
-    const ep: Endpoint = {
-      addresses: [addr.address],
-      conditions: { ready: publishNotReady || (serving && !terminating), serving: publishNotReady || serving, terminating },
-      targetRef: { kind: "Pod", namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! },
-    };
-    // As the upstream controller: a Pod names its endpoint when its subdomain is this Service (DNS: <hostname>.<svc>.<ns>.svc).
-    if (pod.spec.hostname && pod.spec.subdomain === svc.metadata.name) ep.hostname = pod.spec.hostname;
-    if (nodeName) {
-      ep.nodeName = nodeName;
-      const zone = nodes.zone(nodeName);
-      if (zone) ep.zone = zone;
+    for (const addr of addrs) {
+      const key = `${addr.type}|${JSON.stringify(ports)}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { type: addr.type, ports, endpoints: [] }));
+      const ep: Endpoint = {
+        addresses: [addr.address],
+        conditions: { ready: publishNotReady || (serving && !terminating), serving: publishNotReady || serving, terminating },
+        targetRef: { kind: "Pod", namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! },
+      };
+      // As the upstream controller: a Pod names its endpoint when its subdomain is this Service (DNS: <hostname>.<svc>.<ns>.svc).
+      if (pod.spec.hostname && pod.spec.subdomain === svc.metadata.name) ep.hostname = pod.spec.hostname;
+      if (nodeName) {
+        ep.nodeName = nodeName;
+        const zone = nodes.zone(nodeName);
+        if (zone) ep.zone = zone;
+      }
+      g.endpoints.push(ep);
     }
-    g.endpoints.push(ep);
   }
   const out: EndpointSlice[] = [];
   const svcName = svc.metadata.name!;

@@ -9,6 +9,7 @@ import { alreadyExists, badRequest, conflict, gone, invalid, methodNotAllowed, n
 import type { KubeObject, List, Namespace, Pod, Service, Status } from "../api/types";
 import { NODE_TOKEN_KEY_PREFIX } from "../api/route";
 import { strictDecodingMessage } from "../api/decode";
+import { validateCreate, validateUpdate } from "../api/validate";
 import { authorize, type Caller, type Verb } from "./authorize";
 import type { Committer, Controller, TouchedServices, WriteEvent } from "./committer";
 import { EndpointsReconciler } from "./endpoints-reconciler";
@@ -138,7 +139,7 @@ class RegistryCore {
     this.hostFilter = new HostFilterReplica(sql, this.kv, this.routes);
     this.history = new WatchHistory(sql, this.store.resourceVersion);
     this.watch = new WatchHub(this.history, () => this.store.resourceVersion, config.watchBookmarkIntervalMs);
-    this.alloc = new ServiceAllocations(sql, { ...this.cfg, serviceCIDR: config.serviceCIDR, nodePortRange: config.nodePortRange });
+    this.alloc = new ServiceAllocations(sql, { ...this.cfg, serviceCIDRs: config.serviceCIDRs, nodePortRange: config.nodePortRange });
     this.liveness = new NodeLiveness(config.nodeLeaseGraceMs);
     sql.exec("CREATE TABLE IF NOT EXISTS node_tokens (hash TEXT PRIMARY KEY, node TEXT NOT NULL)");
     sql.exec("CREATE INDEX IF NOT EXISTS node_tokens_node ON node_tokens (node)");
@@ -291,7 +292,10 @@ class RegistryCore {
     if (ref.subresource) return fail(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
     const early = authorize(caller, { verb: "create", resource: r.resource, group: r.group, namespace: ref.namespace, name: nameInBody(body), coarse: true });
     if (early) return fail(early);
-    const admitted = admit(r, body, { namespace: ref.namespace });
+    const strategy = this.strategyOf(r);
+    const { initialize } = strategy;
+    // A resource that allocates is validated after its allocation, as kube-apiserver's Services are.
+    const admitted = admit(r, body, { namespace: ref.namespace, deferValidation: !!strategy.allocate, ...(initialize ? { initialize } : {}) });
     if (!admitted.ok) return fail(admitted.status);
     const obj = admitted.object;
     const name = obj.metadata.name!;
@@ -302,12 +306,15 @@ class RegistryCore {
     const nsMissing = this.checkNamespace(r, obj);
     if (nsMissing) return fail(nsMissing);
     const ns = obj.metadata.namespace ?? "";
-    if (this.store.get(r.resource, ns, name)) return fail(alreadyExists(r.resource, name, r.group));
-    const strategy = this.strategyOf(r);
+    if (this.store.get(r.resource, ns, name)) {
+      // As kube-apiserver, whose storage answers AlreadyExists only for an object that validated.
+      const causes = strategy.allocate ? validateCreate(obj) : [];
+      return fail(causes.length > 0 ? invalid(r.kind, name, causes, r.group) : alreadyExists(r.resource, name, r.group));
+    }
     strategy.prepareForCreate?.(obj, caller);
     const oversized = tooLargeToStore(r, obj);
     if (oversized) return fail(oversized);
-    const allocated = strategy.allocate?.(obj, undefined, opts.dryRun ?? false);
+    const allocated = strategy.allocate?.(obj, undefined, opts.dryRun ?? false, () => validateCreate(obj));
     if (allocated) return fail(allocated);
     const now = Date.now();
     obj.metadata.uid = crypto.randomUUID();
@@ -449,7 +456,16 @@ class RegistryCore {
     const bodyUid = verb === "update" ? ownValue(ownValue(body, "metadata"), "uid") : undefined;
     if (typeof bodyUid === "string" && bodyUid !== "" && bodyUid !== current.metadata.uid)
       return fail(conflict(r.resource, name, `Precondition failed: UID in precondition: ${bodyUid}, UID in object meta: ${current.metadata.uid}`, r.group));
-    const admitted = admit(r, body, { namespace: ref.namespace, name, current, subresource: ref.subresource });
+    const strategy = this.strategyOf(r);
+    const { initialize } = strategy;
+    const admitted = admit(r, body, {
+      namespace: ref.namespace,
+      name,
+      current,
+      subresource: ref.subresource,
+      deferValidation: !!strategy.allocate,
+      ...(initialize ? { initialize } : {}),
+    });
     if (!admitted.ok) return fail(admitted.status);
     const next = admitted.object;
     const denied = authorize(caller, { ...access, next });
@@ -460,7 +476,9 @@ class RegistryCore {
     if (rv && rv !== current.metadata.resourceVersion) return fail(conflict(r.resource, name, STALE_OBJECT, r.group));
     const oversized = tooLargeToStore(r, next);
     if (oversized) return fail(oversized);
-    const allocated = this.strategyOf(r).allocate?.(next, current, opts.dryRun ?? false);
+    // /status was validated at admission.
+    const validate = () => (ref.subresource === "status" ? [] : validateUpdate(next, current));
+    const allocated = strategy.allocate?.(next, current, opts.dryRun ?? false, validate);
     if (allocated) return fail(allocated);
     if (verb === "update" && opts.fieldManager) recordUpdate(current, next, opts.fieldManager, Date.now());
     if (unchanged(current, next)) return { ok: true, value: current, warnings: admitted.warnings };

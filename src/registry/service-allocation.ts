@@ -1,18 +1,22 @@
-// Allocation for Services: ClusterIPs, NodePorts, health-check NodePorts and edge
-// hostnames. All-or-nothing: a failure rolls back what this call took, so a
-// rejected request leaves the allocators exactly as they were.
-import { fieldInvalid, formatValue } from "../api/status";
+// Allocation for Services: ClusterIPs (one allocator per family of the cluster's service
+// CIDRs), NodePorts, health-check NodePorts and edge hostnames. All-or-nothing: a failure
+// rolls back what this call took, so a rejected request leaves the allocators exactly as
+// they were. The IP families were settled before (api/service-ip-families.ts); this
+// allocates what they call for, as kube-apiserver's allocClusterIPs and updateClusterIPs.
+import { ipFamilyOfString } from "../api/ip";
+import { isUnchangedPreferDualStack, type IPFamily } from "../api/service-ip-families";
+import { fieldInvalid } from "../api/status";
 import { needsNodePort } from "../api/service-rules";
 import type { Service, StatusCause } from "../api/types";
 import { AllocationError, ClusterIPAllocator, NodePortAllocator } from "./allocators";
 import { lbHostname, serviceHosts, type ClusterConfig } from "./route-compiler";
 
 export interface AllocationConfig extends ClusterConfig {
-  serviceCIDR: string;
+  /** Primary family first (SERVICE_CIDR). */
+  serviceCIDRs: string[];
   nodePortRange: string;
 }
 
-const needsClusterIP = (s: Service): boolean => s.spec.type !== "ExternalName" && s.spec.clusterIP !== "None";
 /** Allocates a nodePort for every port; a LoadBalancer with allocateLoadBalancerNodePorts false keeps only those the user set. */
 const allocatesNodePorts = (s: Service): boolean =>
   s.spec.type === "NodePort" || (s.spec.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
@@ -20,7 +24,8 @@ const needsHealthCheckPort = (s: Service): boolean => s.spec.type === "LoadBalan
 const keyOf = (s: Service): string => `${s.metadata.namespace}/${s.metadata.name}`;
 
 export class ServiceAllocations {
-  readonly ips: ClusterIPAllocator;
+  /** One allocator per family, primary first. */
+  private readonly ips: ClusterIPAllocator[];
   readonly ports: NodePortAllocator;
   private readonly hosts: ClaimedHosts;
 
@@ -28,10 +33,25 @@ export class ServiceAllocations {
     private readonly sql: SqlStorage,
     private readonly cfg: AllocationConfig,
   ) {
-    this.ips = new ClusterIPAllocator(sql, cfg.serviceCIDR);
+    this.ips = cfg.serviceCIDRs.map((cidr) => new ClusterIPAllocator(sql, cidr));
     this.ports = new NodePortAllocator(sql, cfg.nodePortRange);
     this.hosts = new ClaimedHosts(sql);
     sql.exec("CREATE TABLE IF NOT EXISTS allocation_meta (config TEXT PRIMARY KEY)");
+  }
+
+  /** The cluster's service IP families, primary first. */
+  get families(): IPFamily[] {
+    return this.ips.map((a) => a.family);
+  }
+
+  private allocatorOf(family: IPFamily | undefined): ClusterIPAllocator | undefined {
+    return this.ips.find((a) => a.family === family);
+  }
+
+  /** The allocator for `ip`'s family; none when the cluster no longer has it (its IPs are then left alone, as kube-apiserver does). */
+  private allocatorFor(ip: string): ClusterIPAllocator | undefined {
+    const f = ipFamilyOfString(ip);
+    return this.allocatorOf(f === 4 ? "IPv4" : f === 6 ? "IPv6" : undefined);
   }
 
   /** False until the allocations of the stored Services were recorded for this configuration (ranges and domains). */
@@ -42,7 +62,7 @@ export class ServiceAllocations {
   /** Records what the stored Services hold: once, for a registry written before allocations were kept, or after the ranges changed. */
   rebuild(services: Iterable<Service>): void {
     for (const svc of services) {
-      for (const ip of svc.spec.clusterIPs ?? (svc.spec.clusterIP ? [svc.spec.clusterIP] : [])) if (ip !== "None") this.ips.restore(ip);
+      for (const ip of svc.spec.clusterIPs ?? (svc.spec.clusterIP ? [svc.spec.clusterIP] : [])) if (ip !== "None") this.allocatorFor(ip)?.restore(ip);
       for (const p of svc.spec.ports ?? []) if (p.nodePort) this.ports.restore(p.nodePort);
       if (svc.spec.healthCheckNodePort) this.ports.restore(svc.spec.healthCheckNodePort);
       this.commitHosts(svc);
@@ -51,14 +71,15 @@ export class ServiceAllocations {
   }
 
   private get configKey(): string {
-    return JSON.stringify([this.cfg.serviceCIDR, this.cfg.nodePortRange, this.cfg.clusterDomain, this.cfg.lbDomain]);
+    return JSON.stringify([this.cfg.serviceCIDRs.join(","), this.cfg.nodePortRange, this.cfg.clusterDomain, this.cfg.lbDomain]);
   }
 
   /**
-   * Fills in what `svc` needs (mutating it), keeping what `old` already held.
-   * Returns field causes for a 422, or throws AllocationError for an exhausted range (500).
+   * Fills in what `svc` needs (mutating it), keeping what `old` already held. Returns field causes for a
+   * 422 (with nothing taken), or `undo`, which gives back exactly what this call took; throws
+   * AllocationError for an exhausted range (500).
    */
-  allocate(svc: Service, old?: Service): StatusCause[] {
+  allocate(svc: Service, old?: Service): { causes: StatusCause[]; undo: () => void } {
     const undo: (() => void)[] = [];
     const causes: StatusCause[] = [];
     try {
@@ -75,14 +96,17 @@ export class ServiceAllocations {
       for (const u of undo.reverse()) u();
       throw e;
     }
-    if (causes.length > 0) for (const u of undo.reverse()) u();
-    return causes;
+    const giveBack = () => {
+      for (const u of undo.reverse()) u();
+    };
+    if (causes.length > 0) giveBack();
+    return { causes, undo: giveBack };
   }
 
   /** Releases what `old` held and `svc` (the new state, or undefined on delete) no longer holds. */
   releaseUnused(old: Service, svc?: Service): void {
     const keepIPs = new Set(svc ? (svc.spec.clusterIPs ?? []) : []);
-    for (const ip of old.spec.clusterIPs ?? []) if (!keepIPs.has(ip) && ip !== "None") this.ips.release(ip);
+    for (const ip of old.spec.clusterIPs ?? []) if (!keepIPs.has(ip) && ip !== "None") this.allocatorFor(ip)?.release(ip);
     const keepPorts = new Set<number>();
     for (const p of svc?.spec.ports ?? []) if (p.nodePort) keepPorts.add(p.nodePort);
     if (svc?.spec.healthCheckNodePort) keepPorts.add(svc.spec.healthCheckNodePort);
@@ -93,33 +117,45 @@ export class ServiceAllocations {
   }
 
   private allocateClusterIP(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
-    if (!needsClusterIP(svc)) {
-      if (svc.spec.type === "ExternalName") {
-        delete svc.spec.clusterIP;
-        delete svc.spec.clusterIPs;
-      } else svc.spec.clusterIPs = ["None"];
+    const spec = svc.spec;
+    // Validation, which follows, refuses clusterIPs an ExternalName Service was given.
+    if (spec.type === "ExternalName") return;
+    if (spec.clusterIP === "None") {
+      spec.clusterIPs = ["None"];
       return;
     }
-    const held = old && needsClusterIP(old) ? old.spec.clusterIP : undefined;
-    if (held && (!svc.spec.clusterIP || svc.spec.clusterIP === held)) {
-      svc.spec.clusterIP = held;
-      svc.spec.clusterIPs = [held];
-      return;
+    const families = spec.ipFamilies ?? [];
+    let wanted: number[];
+    if (!old || old.spec.type === "ExternalName" || !old.spec.clusterIPs?.length) wanted = families.map((_, i) => i);
+    else if (isUnchangedPreferDualStack(svc, old)) wanted = [];
+    // An upgrade to dual-stack takes the secondary family; a downgrade's release is releaseUnused's, after the write.
+    else if ((old.spec.ipFamilies?.length ?? 0) === 1 && families.length === 2) wanted = [1];
+    else wanted = [];
+    // Validation kept the primary clusterIP: an update holds what it held.
+    const ips = [...(spec.clusterIPs ?? [])];
+    for (const i of wanted) {
+      const allocator = this.allocatorOf(families[i]);
+      const requested = ips[i] || undefined;
+      if (!allocator) throw new AllocationError(`the ${families[i]} family is not configured on this cluster`);
+      try {
+        const ip = allocator.allocate(requested);
+        undo.push(() => allocator.release(ip));
+        ips[i] = ip;
+      } catch (e) {
+        if (!(e instanceof AllocationError) || !requested) throw e;
+        // As the apiserver: the field is the whole list, as it stood while being filled in ("" for what was to be allocated).
+        const shown = families.map((_, j) => spec.clusterIPs?.[j] ?? "");
+        causes.push(fieldInvalid("spec.clusterIPs", shown, e.message));
+        return;
+      }
     }
-    const requested = svc.spec.clusterIP || svc.spec.clusterIPs?.[0] || undefined;
-    try {
-      const ip = this.ips.allocate(requested);
-      undo.push(() => this.ips.release(ip));
-      svc.spec.clusterIP = ip;
-      svc.spec.clusterIPs = [ip];
-    } catch (e) {
-      if (!(e instanceof AllocationError) || !requested) throw e;
-      causes.push({ reason: "FieldValueInvalid", field: "spec.clusterIPs", message: `Invalid value: ${formatValue([requested])}: ${e.message}` });
+    if (ips.length > 0) {
+      spec.clusterIPs = ips;
+      spec.clusterIP = ips[0];
     }
   }
 
   private allocateNodePorts(svc: Service, old: Service | undefined, undo: (() => void)[], causes: StatusCause[]): void {
-    const ports = svc.spec.ports ?? [];
     const take = (i: number, wanted: number | undefined): number | undefined => {
       try {
         const n = this.ports.allocate(wanted);
@@ -131,14 +167,13 @@ export class ServiceAllocations {
         return undefined;
       }
     };
-    // Like the apiserver: nodePorts that were only carried over from the old type are dropped.
-    if (!needsNodePort(svc)) for (const p of ports) delete p.nodePort;
-    else if (!old) this.initNodePorts(svc, take);
-    else this.updateNodePorts(svc, old, take);
-    if (!needsHealthCheckPort(svc)) {
-      delete svc.spec.healthCheckNodePort;
-      return;
+    // Only NodePort and LoadBalancer Services take nodePorts; validation refuses those given to another type
+    // (the ones only carried over from the old type were dropped with it: api/defaults.ts dropTypeDependentFields).
+    if (needsNodePort(svc)) {
+      if (!old) this.initNodePorts(svc, take);
+      else this.updateNodePorts(svc, old, take);
     }
+    if (!needsHealthCheckPort(svc)) return;
     const held = old && needsHealthCheckPort(old) ? old.spec.healthCheckNodePort : undefined;
     const wanted = svc.spec.healthCheckNodePort ?? held;
     if (wanted && wanted === held) {

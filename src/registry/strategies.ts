@@ -3,7 +3,8 @@
 // adding a strategy here, never another `if (resource === …)` in the registry.
 import { AllocationError } from "./allocators";
 import { internalError, invalid, status } from "../api/status";
-import type { KubeObject, Lease, Pod, Service, Status } from "../api/types";
+import type { KubeObject, Lease, Pod, Service, Status, StatusCause } from "../api/types";
+import { initIPFamilyFields } from "../api/service-ip-families";
 import { NODE_LEASE_NAMESPACE, REGISTERED_BY_ANNOTATION } from "../api/types";
 import type { Caller } from "./authorize";
 import type { TouchedServices } from "./committer";
@@ -19,10 +20,18 @@ export const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", NODE_
 const NO_SERVICES: TouchedServices = [];
 
 export interface Strategy {
+  /**
+   * A create or update, after defaulting and before validation: what depends on the cluster's
+   * configuration (kube-apiserver's BeginCreate/BeginUpdate). Causes refuse the write (422).
+   */
+  initialize?(obj: KubeObject, old: KubeObject | undefined): StatusCause[];
   /** A create, before it is sized and allocated: what the server fills in from the caller. */
   prepareForCreate?(obj: KubeObject, caller: Caller): void;
-  /** A create or update: allocate what the object needs, keeping what `old` held (a Status refuses the write). */
-  allocate?(obj: KubeObject, old: KubeObject | undefined, dryRun: boolean): Status | undefined;
+  /**
+   * A create or update: allocate what the object needs, keeping what `old` held, then `validate` it (kube-apiserver's
+   * BeginCreate/BeginUpdate before Validate). A Status refuses the write, and leaves the allocations as they were.
+   */
+  allocate?(obj: KubeObject, old: KubeObject | undefined, dryRun: boolean, validate: () => StatusCause[]): Status | undefined;
   /** A delete: a Status refuses it. */
   validateDelete?(current: KubeObject): Status | undefined;
   /** A delete: the object to commit instead of removing it now (a graceful deletion), if any. */
@@ -46,16 +55,20 @@ export interface StrategyDeps {
 
 export function buildStrategies(d: StrategyDeps): Record<string, Strategy> {
   const services: Strategy = {
+    initialize: (obj, old) => initIPFamilyFields(obj as Service, old as Service | undefined, d.alloc.families),
     // The registry is the Services' load-balancer controller: it re-derives status.loadBalancer on every write, /status included.
-    allocate(obj, old, dryRun) {
+    allocate(obj, old, dryRun, validate) {
       const svc = obj as Service;
       const annotationCauses = validateServiceAnnotations(svc, d.hostnamePolicy);
       if (annotationCauses.length > 0) return invalid("Service", svc.metadata.name!, annotationCauses);
       try {
-        const causes = d.alloc.allocate(svc, old as Service | undefined);
+        const { causes, undo } = d.alloc.allocate(svc, old as Service | undefined);
         if (causes.length > 0) return invalid("Service", svc.metadata.name!, causes);
-        if (dryRun) d.alloc.releaseUnused(svc, old as Service | undefined);
-        else if (old) d.alloc.releaseUnused(old as Service, svc);
+        const invalidCauses = validate();
+        // What this write took goes back when it is refused or only a dry run; what it frees, only once it is kept.
+        if (invalidCauses.length > 0 || dryRun) undo();
+        if (invalidCauses.length > 0) return invalid("Service", svc.metadata.name!, invalidCauses);
+        if (!dryRun && old) d.alloc.releaseUnused(old as Service, svc);
         return undefined;
       } catch (e) {
         if (e instanceof AllocationError) return internalError(e.message);

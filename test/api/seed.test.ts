@@ -1,9 +1,11 @@
 // The manifest from reference/services-seed.md, exactly as written, must pass
-// decode → defaults → validation and come out with the apiserver's defaults.
+// decode → defaults → IP families → validation and come out with the apiserver's defaults.
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { decode } from "../../src/api/decode";
 import { setDefaults } from "../../src/api/defaults";
+import { initIPFamilyFields } from "../../src/api/service-ip-families";
+import type { Service } from "../../src/api/types";
 import { validateCreate } from "../../src/api/validate";
 import { SEED_MANIFEST } from "./seed-manifest";
 
@@ -15,6 +17,8 @@ describe("services-seed manifest", () => {
     const svc = res.object;
     svc.metadata.namespace = "default";
     setDefaults(svc);
+    // The registry then gives it the families of a single-stack IPv4 cluster (wrangler.toml's SERVICE_CIDR).
+    expect(initIPFamilyFields(svc as Service, undefined, ["IPv4"])).toEqual([]);
     expect(validateCreate(svc)).toEqual([]);
     expect(svc).toEqual({
       apiVersion: "v1",

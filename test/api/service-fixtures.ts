@@ -1,7 +1,8 @@
-// Builders for Service objects in tests: decoded, then defaulted, the way the
-// apiserver sees a request body before validation.
+// Builders for Service objects in tests: decoded, defaulted, then given their IP families
+// for a single-stack IPv4 cluster, the way the apiserver sees a request body before validation.
 import { decode } from "../../src/api/decode";
 import { setDefaults } from "../../src/api/defaults";
+import { initIPFamilyFields } from "../../src/api/service-ip-families";
 import type { KubeObject, Service } from "../../src/api/types";
 
 export function decoded(kind: "Service" | "Pod" | "EndpointSlice" | "Node" | "Namespace", raw: unknown): KubeObject {
@@ -14,6 +15,8 @@ export function decoded(kind: "Service" | "Pod" | "EndpointSlice" | "Node" | "Na
 export function service(spec: Record<string, unknown>, metadata: Record<string, unknown> = {}, old?: Service): Service {
   const svc = decoded("Service", { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default", ...metadata }, spec }) as Service;
   setDefaults(svc, old);
+  // Causes are what validation would report too: these builders leave them to the validator under test.
+  initIPFamilyFields(svc, old, ["IPv4"]);
   return svc;
 }
 

@@ -46,7 +46,7 @@ it("refuses malformed variables with one message that names each, and changes no
 describe("the Worker's variables (src/config.ts)", () => {
   it("defaults what is unset, and parses what is set into its units", () => {
     expect(parseConfig({})).toEqual({
-      serviceCIDR: "10.96.0.0/12",
+      serviceCIDRs: ["10.96.0.0/12"],
       nodePortRange: "30000-32767",
       lbDomain: "lb.svcedge.local",
       clusterDomain: "cluster.local",
@@ -68,9 +68,18 @@ describe("the Worker's variables (src/config.ts)", () => {
       adminHosts: ["api.example.com", "admin.example.com"],
       gateway: { adminHosts: ["api.example.com", "admin.example.com"] },
       nodeLeaseGraceMs: 2500,
-      serviceCIDR: "10.0.0.0/16",
+      serviceCIDRs: ["10.0.0.0/16"],
       nodePortRange: "31000-31010",
     });
+  });
+
+  it("takes one service CIDR or two of different families, primary first, as --service-cluster-ip-range", () => {
+    expect(parseConfig({ SERVICE_CIDR: "fd00:10:96::/108" }).serviceCIDRs).toEqual(["fd00:10:96::/108"]);
+    expect(parseConfig({ SERVICE_CIDR: "10.96.0.0/12, fd00:10:96::/108" }).serviceCIDRs).toEqual(["10.96.0.0/12", "fd00:10:96::/108"]);
+    expect(parseConfig({ SERVICE_CIDR: "fd00:10:96::/108,10.96.0.0/12" }).serviceCIDRs).toEqual(["fd00:10:96::/108", "10.96.0.0/12"]);
+    expect(() => parseConfig({ SERVICE_CIDR: "10.96.0.0/12,10.100.0.0/16" })).toThrow("must hold CIDRs of different IP families");
+    expect(() => parseConfig({ SERVICE_CIDR: "10.96.0.0/12,fd00::/108,fd01::/108" })).toThrow("must hold one CIDR, or two");
+    expect(() => parseConfig({ SERVICE_CIDR: "10.96.0.0/12,fd00::/64" })).toThrow("for 128-bit addresses, the mask must be from /108 to /126");
   });
 
   it.each([
