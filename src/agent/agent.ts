@@ -80,6 +80,7 @@ export class Agent {
         serviceCIDRs: options.serviceCIDRs,
         masqueradeAll: options.masqueradeAll,
         nodeIPs: this.nodeIPs,
+        nodePortAddresses: options.nodePortAddresses,
         log: (m) => log.info(m, { component: "userspace" }),
       });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });

@@ -9,7 +9,8 @@ import { NftablesProxier, cleanupNftables } from "./proxy/nftables/apply";
 import { renderNftables } from "./proxy/nftables/render";
 import type { Proxier } from "./proxy/proxier";
 import type { ProxyState } from "./proxy/state";
-import { UserspaceProxier, unsupported, usableEndpoints } from "./proxy/userspace";
+import { ANY_IPV4_ADDRESS, UserspaceProxier, unsupported, usableEndpoints } from "./proxy/userspace";
+import { localIPv4Addresses, resolveNodePortAddresses } from "./proxy/nodeport-addresses";
 
 export interface BackendOptions {
   clusterCIDRs: string[];
@@ -17,14 +18,22 @@ export interface BackendOptions {
   serviceCIDRs?: string[];
   masqueradeAll?: boolean;
   nodeIPs: string[];
+  /** --nodeport-addresses as parsed (defaults applied); resolved against this host's interfaces. */
+  nodePortAddresses: string[];
   log?: (message: string) => void;
 }
 
+/** The addresses NodePorts answer on (resolved --nodeport-addresses); undefined: every local address. */
+const nodePortIPs = (opts: BackendOptions): string[] | undefined =>
+  resolveNodePortAddresses(opts.nodePortAddresses, { nodeIPs: opts.nodeIPs, localAddresses: localIPv4Addresses() });
+
 /** What the kernel backends' rule generators take from the options. */
-function ruleOptions(opts: BackendOptions): { clusterCIDRs?: string[]; masqueradeAll?: boolean } {
-  const out: { clusterCIDRs?: string[]; masqueradeAll?: boolean } = {};
+function ruleOptions(opts: BackendOptions): { clusterCIDRs?: string[]; masqueradeAll?: boolean; nodePortIPs?: string[] } {
+  const out: { clusterCIDRs?: string[]; masqueradeAll?: boolean; nodePortIPs?: string[] } = {};
   if (opts.clusterCIDRs.length) out.clusterCIDRs = opts.clusterCIDRs;
   if (opts.masqueradeAll) out.masqueradeAll = true;
+  const ips = nodePortIPs(opts);
+  if (ips) out.nodePortIPs = ips;
   return out;
 }
 const nftOptions = (opts: BackendOptions) => (opts.serviceCIDRs?.length ? { ...ruleOptions(opts), serviceCIDRs: opts.serviceCIDRs } : ruleOptions(opts));
@@ -35,8 +44,10 @@ export function createProxier(backend: Backend, opts: BackendOptions): Proxier {
       return new NftablesProxier(nftOptions(opts));
     case "iptables":
       return new IptablesProxier(ruleOptions(opts));
-    case "userspace":
-      return new UserspaceProxier({ nodeIPs: opts.nodeIPs, ...(opts.log ? { log: opts.log } : {}) });
+    case "userspace": {
+      const ips = nodePortIPs(opts);
+      return new UserspaceProxier({ ...(ips ? { nodePortIPs: ips } : {}), ...(opts.log ? { log: opts.log } : {}) });
+    }
   }
 }
 
@@ -48,6 +59,7 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
     case "iptables":
       return renderIptables(state, ruleOptions(opts));
     case "userspace": {
+      const listenIPs = nodePortIPs(opts) ?? [ANY_IPV4_ADDRESS];
       const lines: string[] = [];
       for (const svc of state.services) {
         const why = unsupported(svc);
@@ -60,7 +72,7 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
         const external = usableEndpoints(svc, "external");
         if (internal.length) for (const ip of svc.clusterIPs) lines.push(`listen ${ip}:${svc.port} ${svc.name} -> ${to(internal)}`);
         if (external.length && svc.nodePort)
-          for (const ip of opts.nodeIPs.length ? opts.nodeIPs : state.nodeIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
+          for (const ip of listenIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
       }
       return lines.join("\n") + (lines.length ? "\n" : "");
     }

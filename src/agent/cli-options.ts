@@ -6,6 +6,7 @@ import { DEFAULT_DNS_TTL_SECONDS, DEFAULT_DNS_ZONE, MAX_DNS_TTL_SECONDS } from "
 import { parseHostPort, type HostPort } from "./dns/resolv-conf";
 import { isDNS1123Label, isDNS1123Subdomain } from "../api/apimachinery-validation";
 import { hasHostBits, parseCIDR } from "../api/ip";
+import { NODEPORT_ADDRESSES_PRIMARY, nodePortAddressesError } from "./proxy/nodeport-addresses";
 
 export type Backend = "nftables" | "iptables" | "userspace";
 export const BACKENDS: readonly Backend[] = ["nftables", "iptables", "userspace"];
@@ -22,6 +23,11 @@ export interface AgentOptions {
   serviceCIDRs: string[];
   /** kube-proxy --masquerade-all: SNAT every connection to a ClusterIP. */
   masqueradeAll: boolean;
+  /**
+   * --nodeport-addresses: CIDRs, or ["primary"]; [] means every local address. Defaults as
+   * kube-proxy's: ["primary"] for nftables, [] for the other backends.
+   */
+  nodePortAddresses: string[];
   /** 0 disables the metrics server. */
   metricsPort: number;
   metricsAddress: string;
@@ -103,6 +109,13 @@ export const OPTION_SPECS: Spec[] = [
     kind: "bool",
     key: "masqueradeAll",
     help: "SNAT all traffic sent to Service cluster IPs, as kube-proxy --masquerade-all (kernel backends)",
+  },
+  {
+    flag: "nodeport-addresses",
+    env: "SVCEDGE_NODEPORT_ADDRESSES",
+    kind: "list",
+    key: "nodePortAddresses",
+    help: "CIDRs of the node addresses NodePorts answer on, or 'primary' (default: primary for nftables, every local address otherwise)",
   },
   { flag: "metrics-port", env: "SVCEDGE_METRICS_PORT", kind: "string", key: "metricsPort", help: "serve /metrics on this port (default 0: off)" },
   { flag: "metrics-address", env: "SVCEDGE_METRICS_ADDRESS", kind: "string", key: "metricsAddress", help: "address of the metrics server (default 127.0.0.1)" },
@@ -329,6 +342,11 @@ export function parseOptions(
       throw new OptionError(`invalid --service-cidr: ${JSON.stringify(cidr)} (must be a CIDR with no host bits set, such as 10.96.0.0/12)`);
   }
   const masqueradeAll = bool("masquerade-all");
+  const nodePortAddressList = list("nodeport-addresses");
+  const nodePortAddressesInvalid = nodePortAddressesError(nodePortAddressList);
+  if (nodePortAddressesInvalid) throw new OptionError(`invalid --nodeport-addresses: ${nodePortAddressesInvalid}`);
+  // kube-proxy's platformApplyDefaults: nftables mode serves NodePorts on the primary address only.
+  const nodePortAddresses = nodePortAddressList.length || backend !== "nftables" ? nodePortAddressList : [NODEPORT_ADDRESSES_PRIMARY];
 
   const metricsPortText = str("metrics-port");
   const metricsPort = metricsPortText === undefined ? 0 : positiveInteger(metricsPortText, "--metrics-port", 0, 65535);
@@ -356,6 +374,7 @@ export function parseOptions(
     clusterCIDRs,
     serviceCIDRs,
     masqueradeAll,
+    nodePortAddresses,
     metricsPort,
     metricsAddress,
     leaseDurationSeconds,

@@ -77,6 +77,7 @@ async function dryRun(client: ApiClient, options: AgentOptions): Promise<void> {
       serviceCIDRs: options.serviceCIDRs,
       masqueradeAll: options.masqueradeAll,
       nodeIPs,
+      nodePortAddresses: options.nodePortAddresses,
     }),
   );
 }

@@ -119,6 +119,18 @@ describe("parseOptions", () => {
     expect(parse([], { SVCEDGE_CLEANUP: "1" }).cleanup).toBe(true);
   });
 
+  it("takes NodePorts on the primary address for nftables and on every local address otherwise, unless --nodeport-addresses says", () => {
+    expect(parse(base).nodePortAddresses).toEqual(["primary"]);
+    expect(parse([...base, "--backend", "iptables"]).nodePortAddresses).toEqual([]);
+    expect(parse([...base, "--backend", "userspace"]).nodePortAddresses).toEqual([]);
+    expect(parse([...base, "--nodeport-addresses", "198.18.0.0/24", "--nodeport-addresses=198.19.0.0/16,2001:db8::/64"]).nodePortAddresses).toEqual([
+      "198.18.0.0/24",
+      "198.19.0.0/16",
+      "2001:db8::/64",
+    ]);
+    expect(parse([...base, "--backend", "iptables"], { SVCEDGE_NODEPORT_ADDRESSES: "primary" }).nodePortAddresses).toEqual(["primary"]);
+  });
+
   it("every flag but --help has a variable, and the help lists them", () => {
     for (const s of OPTION_SPECS) if (s.flag !== "help") expect(s.env).toMatch(/^SVCEDGE_[A-Z_]+$/);
     for (const s of OPTION_SPECS) expect(usage()).toContain(`--${s.flag}`);
@@ -155,6 +167,13 @@ describe("parseOptions", () => {
     [[...base, "--lease-duration", "2"], 'invalid --lease-duration: "2" (must be an integer from 4 to 3600)'],
     [[...base, "--log-level", "loud"], 'invalid --log-level: "loud" (must be one of debug, info, warn, error)'],
     [[...base, "--dry-run=maybe"], 'invalid boolean for --dry-run: "maybe"'],
+    [[...base, "--nodeport-addresses", "foo"], 'invalid --nodeport-addresses: "foo": must be a valid CIDR'],
+    [[...base, "--nodeport-addresses", "198.18.0.0/33"], 'invalid --nodeport-addresses: "198.18.0.0/33": must be a valid CIDR'],
+    [[...base, "--nodeport-addresses", "198.18.0.0/24,primary"], `invalid --nodeport-addresses: "primary": can't use both 'primary' and CIDRs`],
+    [
+      [...base, "--nodeport-addresses", "primary", "--nodeport-addresses", "primary"],
+      `invalid --nodeport-addresses: "primary": can't use both 'primary' and CIDRs`,
+    ],
   ])("rejects %j", (argv, message) => {
     expect(() => parse(argv)).toThrow(OptionError);
     expect(() => parse(argv)).toThrow(message);

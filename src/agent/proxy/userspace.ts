@@ -1,6 +1,6 @@
 // Userspace proxier for hosts without root: a TCP listener per ClusterIP:port (where the
 // address can be bound, e.g. on loopback), per externalIP/LB IP:port and per NodePort on
-// the node's IPs. Each connection goes to a random usable endpoint; bytes are piped both
+// the addresses --nodeport-addresses chose (0.0.0.0 when it chose every local address). Each connection goes to a random usable endpoint; bytes are piped both
 // ways, and either side closing or failing closes the other.
 import net from "node:net";
 import type { Result } from "./command";
@@ -15,9 +15,12 @@ const MAX_ENDPOINT_ATTEMPTS = 3;
 /** Above this many remembered clients per service, expired affinity entries are pruned. */
 const AFFINITY_PRUNE_THRESHOLD = 10_000;
 
+/** Where NodePorts listen when every local address takes them. */
+export const ANY_IPV4_ADDRESS = "0.0.0.0";
+
 export interface UserspaceOptions {
-  /** Addresses NodePorts listen on; defaults to the state's nodeIPs. */
-  nodeIPs?: string[];
+  /** Addresses NodePorts listen on (resolved --nodeport-addresses); every local address when omitted. */
+  nodePortIPs?: string[];
   /** Random index in [0, n); injectable for tests. */
   pick?: (n: number) => number;
   log?: (message: string) => void;
@@ -78,7 +81,7 @@ export class UserspaceProxier implements Proxier {
   async sync(state: ProxyState): Promise<SyncResult> {
     this.services = new Map(state.services.map((svc) => [servicePortKey(svc), svc]));
     const wanted = new Map<string, { serviceKey: string; path: Path }>();
-    const nodeIPs = this.opts.nodeIPs ?? state.nodeIPs;
+    const nodePortIPs = this.opts.nodePortIPs ?? [ANY_IPV4_ADDRESS];
     const refused = new Set<string>();
     for (const svc of state.services) {
       const serviceKey = servicePortKey(svc);
@@ -92,7 +95,7 @@ export class UserspaceProxier implements Proxier {
       if (usableEndpoints(svc, "internal").length) for (const ip of svc.clusterIPs) wanted.set(`${ip}:${svc.port}`, { serviceKey, path: "internal" });
       if (usableEndpoints(svc, "external").length) {
         for (const ip of [...svc.externalIPs, ...svc.loadBalancerIPs]) wanted.set(`${ip}:${svc.port}`, { serviceKey, path: "external" });
-        if (svc.nodePort) for (const ip of nodeIPs) wanted.set(`${ip}:${svc.nodePort}`, { serviceKey, path: "external" });
+        if (svc.nodePort) for (const ip of nodePortIPs) wanted.set(`${ip}:${svc.nodePort}`, { serviceKey, path: "external" });
       }
     }
     for (const [addr, l] of this.listeners) {

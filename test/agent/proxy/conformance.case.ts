@@ -13,6 +13,11 @@ export interface AddressPlan {
   podIP: (n: number) => string;
   podCIDR: string;
   serviceCIDR: string;
+  /** A second pod range (--cluster-cidr given twice), and a pod in it. */
+  secondPodCIDR: string;
+  secondPodIP: string;
+  /** An address of the node that --nodeport-addresses leaves out. */
+  otherNodeIP: string;
   lbIP: string;
   externalIP: string;
   /** An address outside the cluster that clients come from. */
@@ -28,6 +33,9 @@ export const KERNEL_PLAN: AddressPlan = {
   podIP: (n) => `198.18.1.${n}`,
   podCIDR: "198.18.1.0/24",
   serviceCIDR: "10.96.0.0/24",
+  secondPodCIDR: "198.18.3.0/24",
+  secondPodIP: "198.18.3.2",
+  otherNodeIP: "198.18.4.1",
   lbIP: "198.19.0.10",
   externalIP: "198.19.0.20",
   outsideIP: "198.18.2.2",
@@ -43,7 +51,7 @@ export interface ConformanceCase {
   expect: TraceResult;
   /** Where a kernel backend differs on purpose, as upstream's do (nftables' cluster-ips-check). */
   expectIn?: Partial<Record<TracedBackend, TraceResult>>;
-  /** The userspace proxy cannot tell where a connection comes from, nor serve unknown ports or protocols other than TCP. */
+  /** The userspace proxy cannot tell where a connection comes from, nor serve unknown ports or protocols other than TCP. "ACCEPT" (not ours) is a refusal there. */
   userspace?: false;
 }
 
@@ -52,6 +60,8 @@ export interface ConformanceFixture {
   clusterCIDRs: string[];
   /** The range the plan's ClusterIPs come from. */
   serviceCIDRs: string[];
+  /** The node addresses NodePorts answer on (resolved --nodeport-addresses): not all of them. */
+  nodePortIPs: string[];
   cases: ConformanceCase[];
   /** Every endpoint address:port a backend may forward to (the userspace suite starts servers there). */
   endpoints: string[];
@@ -141,7 +151,38 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
       packet: outside(plan.nodeIP, 30082),
       expect: { output: "DROP", masquerade: false },
     },
-    { name: "internalTrafficPolicy Local: only this node's endpoints", packet: outside(plan.clusterIP(6), sp), expect: to([ep(9)], false) },
+    {
+      name: "externalTrafficPolicy Local without local endpoints, NodePort from the node itself: short-circuit to all endpoints",
+      packet: { src: plan.nodeIP, dst: plan.nodeIP, proto: "TCP", dport: 30082, local: true },
+      expect: to([ep(8)], true),
+      userspace: false,
+    },
+    {
+      name: "externalTrafficPolicy Local without local endpoints, NodePort from a pod: short-circuit, source kept",
+      packet: { src: plan.podIP(12), dst: plan.nodeIP, proto: "TCP", dport: 30082 },
+      expect: to([ep(8)], false),
+      userspace: false,
+    },
+    {
+      name: "internalTrafficPolicy Local from outside the cluster: this node's endpoints, masqueraded",
+      packet: outside(plan.clusterIP(6), sp),
+      expect: to([ep(9)], true),
+    },
+    {
+      name: "internalTrafficPolicy Local from a pod: this node's endpoints, source kept",
+      packet: { src: plan.podIP(12), dst: plan.clusterIP(6), proto: "TCP", dport: sp },
+      expect: to([ep(9)], false),
+    },
+    {
+      name: "ClusterIP from a pod of the second pod range: source kept",
+      packet: { src: plan.secondPodIP, dst: plan.clusterIP(1), proto: "TCP", dport: sp },
+      expect: to([ep(1), ep(2)], false),
+    },
+    {
+      name: "NodePort on a node address --nodeport-addresses leaves out is not ours",
+      packet: outside(plan.otherNodeIP, 30080),
+      expect: { output: "ACCEPT", masquerade: false },
+    },
     { name: "second port resolved by name", packet: outside(plan.clusterIP(7), 9090), expect: to([ep(11, tp + 1)], true) },
     {
       name: "hairpin: an endpoint reaching itself through its service is masqueraded",
@@ -185,9 +226,10 @@ export function conformanceFixture(plan: AddressPlan): ConformanceFixture {
   ];
   const endpoints = [ep(1), ep(2), ep(4), ep(6), ep(7), ep(8), ep(9), ep(10), ep(11), ep(11, tp + 1)];
   return {
-    input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP] },
-    clusterCIDRs: [plan.podCIDR],
+    input: { services, slices, nodeName: NODE, nodeIPs: [plan.nodeIP, plan.otherNodeIP] },
+    clusterCIDRs: [plan.podCIDR, plan.secondPodCIDR],
     serviceCIDRs: [plan.serviceCIDR],
+    nodePortIPs: [plan.nodeIP],
     cases,
     endpoints,
   };

@@ -14,13 +14,11 @@ import { conformanceFixture, KERNEL_PLAN, type TracedBackend } from "./conforman
 const fixture = conformanceFixture(KERNEL_PLAN);
 const state = buildProxyState(fixture.input);
 const node = { nodeIPs: fixture.input.nodeIPs };
+const opts = { clusterCIDRs: fixture.clusterCIDRs, nodePortIPs: fixture.nodePortIPs };
 
 const backends: { name: TracedBackend; trace: (p: Packet) => TraceResult }[] = [
-  {
-    name: "nftables",
-    trace: (p) => traceNftables(renderNftables(state, { clusterCIDRs: fixture.clusterCIDRs, serviceCIDRs: fixture.serviceCIDRs }), p, node),
-  },
-  { name: "iptables", trace: (p) => traceIptables(renderIptables(state, { clusterCIDRs: fixture.clusterCIDRs }), p, node) },
+  { name: "nftables", trace: (p) => traceNftables(renderNftables(state, { ...opts, serviceCIDRs: fixture.serviceCIDRs }), p, node) },
+  { name: "iptables", trace: (p) => traceIptables(renderIptables(state, opts), p, node) },
 ];
 
 describe.each(backends)("conformance: $name", ({ name, trace }) => {

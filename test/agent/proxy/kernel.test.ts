@@ -1,5 +1,6 @@
 // The kernel backends against the real kernel, in namespaces this test creates:
 //   client (198.18.2.2) -- (198.18.2.1) node (198.18.0.1) -- pod (198.18.0.2, 198.18.0.3)
+//                                        node (198.18.3.1) -- pod2 (198.18.3.2, a client pod of a second pod range)
 // Rules go into "node"; pods run real HTTP servers that report who called them.
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,15 +22,20 @@ const NODE_IP = "198.18.0.1";
 const NODE_CLIENT_SIDE_IP = "198.18.2.1";
 const POD_A = "198.18.0.2";
 const POD_B = "198.18.0.3";
+const NODE_POD2_SIDE_IP = "198.18.3.1";
+const POD2 = "198.18.3.2";
+const CLIENT = "198.18.2.2";
 const CLUSTER_IP = "10.96.0.10";
+/** internalTrafficPolicy: Local, its endpoint on this node. */
+const NODE_LOCAL_CLUSTER_IP = "10.96.0.12";
 const NODE_PORT = 30080;
+/** externalTrafficPolicy: Local, every endpoint on another node. */
+const REMOTE_EDGE_NODE_PORT = 30090;
 const POD_CIDR = "198.18.0.0/24";
 /** The range the lab's ClusterIPs come from (the large-table test's 10.97/16 is outside it). */
 const SERVICE_CIDR = "10.96.0.0/24";
 /** In the service range, but no Service holds it. */
 const UNALLOCATED_CLUSTER_IP = "10.96.0.99";
-/** How long a connection to a dropped destination is given before it counts as dropped. */
-const DROP_WAIT_MS = 1000;
 /** An SCTP server (one-to-one style) that answers each association with its own address; it exits when its stdin closes. */
 const SCTP_SERVER = `
 import os, socket, sys, threading
@@ -50,6 +56,10 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
 s.settimeout(3); s.connect((sys.argv[1], int(sys.argv[2]))); print(s.recv(64).decode())
 `;
+/** Two pod ranges, as two --cluster-cidr flags give. */
+const CLUSTER_CIDRS = [POD_CIDR, "198.18.3.0/24"];
+/** How long a connection the rules drop (or send to a dropped destination) is given before it counts as dropped. */
+const DROPPED_TIMEOUT_MS = 1000;
 /** Enough connections that both of two endpoints are seen (a miss has probability 2^-19). */
 const SPREAD_ATTEMPTS = 20;
 
@@ -64,6 +74,19 @@ const webSlice = (ready: Ready) =>
   slice("default", "web", [{ name: "http", port: 8080 }], [endpoint(POD_A, { ready: ready.a }), endpoint(POD_B, { ready: ready.b })]);
 const dnsService = service("kube-system", "dns", { clusterIP: "10.96.0.53", ports: [{ name: "dns", port: 53, protocol: "UDP" }] });
 const dnsSlice = slice("kube-system", "dns", [{ name: "dns", port: 53, protocol: "UDP" }], [endpoint(POD_A)]);
+const remoteEdgeService = service("default", "remote-edge", {
+  type: "NodePort",
+  clusterIP: "10.96.0.11",
+  externalTrafficPolicy: "Local",
+  ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: REMOTE_EDGE_NODE_PORT }],
+});
+const remoteEdgeSlice = slice("default", "remote-edge", [{ name: "http", port: 8080 }], [endpoint(POD_A, { node: "node-b" }), endpoint(POD_B, { node: "node-b" })]);
+const nodeLocalService = service("default", "node-local", {
+  clusterIP: NODE_LOCAL_CLUSTER_IP,
+  internalTrafficPolicy: "Local",
+  ports: [{ name: "http", port: 80, targetPort: 8080 }],
+});
+const nodeLocalSlice = slice("default", "node-local", [{ name: "http", port: 8080 }], [endpoint(POD_A, { node: "node-a" }), endpoint(POD_B, { node: "node-b" })]);
 
 /** A Service on `clusterIP` port 80 with both pods behind it (more Services for the cases below). */
 function extraService(name: string, clusterIP: string, spec: Partial<Service["spec"]> = {}, labels?: Record<string, string>): [Service, EndpointSlice] {
@@ -75,10 +98,10 @@ function extraService(name: string, clusterIP: string, spec: Partial<Service["sp
 
 function clusterState(ready: Ready, extra: [Service, EndpointSlice][] = []): ProxyState {
   return buildProxyState({
-    services: [webService, dnsService, ...extra.map(([svc]) => svc)],
-    slices: [webSlice(ready), dnsSlice, ...extra.map(([, sl]) => sl)],
+    services: [webService, dnsService, remoteEdgeService, nodeLocalService, ...extra.map(([svc]) => svc)],
+    slices: [webSlice(ready), dnsSlice, remoteEdgeSlice, nodeLocalSlice, ...extra.map(([, sl]) => sl)],
     nodeName: "node-a",
-    nodeIPs: [NODE_IP, NODE_CLIENT_SIDE_IP],
+    nodeIPs: [NODE_IP, NODE_CLIENT_SIDE_IP, NODE_POD2_SIDE_IP],
   });
 }
 
@@ -88,7 +111,7 @@ const sctpService: [Service, EndpointSlice] = [
   service("default", "signal", {
     type: "NodePort",
     clusterIP: SCTP_CLUSTER_IP,
-    ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30090 }],
+    ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30091 }],
   }),
   slice("default", "signal", [{ name: "sctp", port: 9000, protocol: "SCTP" }], [endpoint(POD_A)]),
 ];
@@ -102,9 +125,10 @@ const podInterface = async (lab: NetnsLab): Promise<string> =>
 async function createLab(): Promise<NetnsLab> {
   const lab = NetnsLab.create();
   try {
-    for (const role of ["node", "pod", "client"]) await lab.addNamespace(role);
+    for (const role of ["node", "pod", "client", "pod2"]) await lab.addNamespace(role);
     await lab.link({ ns: "node", cidr: `${NODE_IP}/24` }, { ns: "pod", cidr: `${POD_A}/24` });
-    await lab.link({ ns: "node", cidr: `${NODE_CLIENT_SIDE_IP}/24` }, { ns: "client", cidr: "198.18.2.2/24" });
+    await lab.link({ ns: "node", cidr: `${NODE_CLIENT_SIDE_IP}/24` }, { ns: "client", cidr: `${CLIENT}/24` });
+    await lab.link({ ns: "node", cidr: `${NODE_POD2_SIDE_IP}/24` }, { ns: "pod2", cidr: `${POD2}/24` });
     const podIf = await podInterface(lab);
     await lab.must("pod", ["ip", "addr", "add", `${POD_B}/24`, "dev", podIf]);
     await lab.must("node", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
@@ -112,6 +136,9 @@ async function createLab(): Promise<NetnsLab> {
     await lab.must("node", ["ip", "route", "add", "10.96.0.0/12", "via", POD_A]);
     // Deliberately no route back from the pods to the client: NodePort replies work only if masqueraded.
     await lab.must("client", ["ip", "route", "add", "default", "via", NODE_CLIENT_SIDE_IP]);
+    // Pods of both ranges reach each other through the node, as a CNI would route them.
+    await lab.must("pod2", ["ip", "route", "add", "default", "via", NODE_POD2_SIDE_IP]);
+    await lab.must("pod", ["ip", "route", "add", "198.18.3.0/24", "via", NODE_IP]);
     await lab.startNode("pod", ECHO_SERVER, [POD_A, "8080"]);
     await lab.startNode("pod", ECHO_SERVER, [POD_B, "8080"]);
     return lab;
@@ -124,7 +151,7 @@ async function createLab(): Promise<NetnsLab> {
 interface KernelBackend {
   name: string;
   tools: string[];
-  make: (netns: string) => Proxier;
+  make: (netns: string, nodePortIPs?: string[]) => Proxier;
   /** The backend's rules as the kernel lists them, normalized so equal rulesets compare equal. */
   snapshot: (lab: NetnsLab) => Promise<string>;
   /** What of ours is left in the kernel after cleanup (should be nothing). */
@@ -154,14 +181,15 @@ const backends: KernelBackend[] = [
   {
     name: "nftables",
     tools: ["nft", "conntrack"],
-    make: (netns) => new NftablesProxier({ netns, clusterCIDRs: [POD_CIDR], serviceCIDRs: [SERVICE_CIDR] }),
+    make: (netns, nodePortIPs) =>
+      new NftablesProxier({ netns, clusterCIDRs: CLUSTER_CIDRS, serviceCIDRs: [SERVICE_CIDR], ...(nodePortIPs ? { nodePortIPs } : {}) }),
     snapshot: async (lab) => lab.must("node", ["nft", "list", "table", "ip", "svcedge"]),
     leftovers: async (lab) => (await lab.must("node", ["nft", "list", "tables"])).split("\n").filter((l) => l.includes("svcedge")),
   },
   {
     name: "iptables",
     tools: ["iptables", "iptables-save", "iptables-restore", "conntrack"],
-    make: (netns) => new IptablesProxier({ netns, clusterCIDRs: [POD_CIDR] }),
+    make: (netns, nodePortIPs) => new IptablesProxier({ netns, clusterCIDRs: CLUSTER_CIDRS, ...(nodePortIPs ? { nodePortIPs } : {}) }),
     snapshot: iptablesSave,
     leftovers: async (lab) => (await iptablesSave(lab)).split("\n").filter((l) => l.includes("SVCEDGE")),
   },
@@ -213,6 +241,59 @@ for (const backend of backends) {
       const [answer] = await httpGetIn(lab, "client", `http://${NODE_CLIENT_SIDE_IP}:${NODE_PORT}/`);
       expect(answer?.error).toBeUndefined();
       expect(answer?.remote).toBe(NODE_IP);
+    });
+
+    it("keeps the source of a pod in the second pod range (two --cluster-cidr)", async () => {
+      const answers = await httpGetIn(lab, "pod2", `http://${CLUSTER_IP}/`, 4);
+      expect(answers.map((a) => a.error ?? a.remote)).toEqual([POD2, POD2, POD2, POD2]);
+    });
+
+    it("short-circuits node and pod traffic to a Local-policy NodePort without local endpoints, and drops the outside's", async () => {
+      const both = new Set([`${POD_A}:8080`, `${POD_B}:8080`]);
+      const fromNode = await httpGetIn(lab, "node", `http://${NODE_IP}:${REMOTE_EDGE_NODE_PORT}/`, 4);
+      expect(fromNode.map((a) => a.error ?? a.remote)).toEqual([NODE_IP, NODE_IP, NODE_IP, NODE_IP]);
+      expect(both).toContain(fromNode[0]!.server);
+      const fromPod = await httpGetIn(lab, "pod2", `http://${NODE_POD2_SIDE_IP}:${REMOTE_EDGE_NODE_PORT}/`, 4);
+      expect(fromPod.map((a) => a.error ?? a.remote)).toEqual([POD2, POD2, POD2, POD2]);
+      const [fromOutside] = await httpGetIn(lab, "client", `http://${NODE_CLIENT_SIDE_IP}:${REMOTE_EDGE_NODE_PORT}/`, 1, DROPPED_TIMEOUT_MS);
+      expect(fromOutside?.error).toBe("ETIMEDOUT");
+    });
+
+    it("masquerades off-cluster clients of an internalTrafficPolicy: Local ClusterIP, and keeps pods' sources", async () => {
+      // The client reaches the ClusterIP through this node, and the pod has no route back to it.
+      const [fromOutside] = await httpGetIn(lab, "client", `http://${NODE_LOCAL_CLUSTER_IP}/`, 1, DROPPED_TIMEOUT_MS);
+      expect(fromOutside).toEqual({ server: `${POD_A}:8080`, remote: NODE_IP });
+      const [fromPod] = await httpGetIn(lab, "pod2", `http://${NODE_LOCAL_CLUSTER_IP}/`);
+      expect(fromPod).toEqual({ server: `${POD_A}:8080`, remote: POD2 });
+    });
+
+    if (backend.name === "iptables") {
+      it("serves a NodePort on 127.0.0.1 from the node (route_localnet, as kube-proxy's iptables mode)", async () => {
+        expect((await lab.must("node", ["sysctl", "-n", "net.ipv4.conf.all.route_localnet"])).trim()).toBe("1");
+        const [answer] = await httpGetIn(lab, "node", `http://127.0.0.1:${NODE_PORT}/`, 1, DROPPED_TIMEOUT_MS);
+        expect(answer?.error).toBeUndefined();
+        expect(answer?.remote).toBe(NODE_IP);
+      });
+    } else {
+      it("does not serve NodePorts on 127.0.0.1 (as kube-proxy's nftables mode)", async () => {
+        const [answer] = await httpGetIn(lab, "node", `http://127.0.0.1:${NODE_PORT}/`, 1, DROPPED_TIMEOUT_MS);
+        expect(answer?.error).toBe("ECONNREFUSED");
+      });
+    }
+
+    it("answers NodePorts only on the --nodeport-addresses it was given", async () => {
+      const restricted = backend.make(lab.ns("node"), [NODE_CLIENT_SIDE_IP]);
+      try {
+        expect(await restricted.sync(clusterState({ a: true, b: true }))).toMatchObject({ ok: true, mode: "full" });
+        const [chosen] = await httpGetIn(lab, "client", `http://${NODE_CLIENT_SIDE_IP}:${NODE_PORT}/`);
+        expect(chosen?.error).toBeUndefined();
+        const [other] = await httpGetIn(lab, "client", `http://${NODE_IP}:${NODE_PORT}/`, 1, DROPPED_TIMEOUT_MS);
+        expect(other?.error).toBe("ECONNREFUSED");
+      } finally {
+        (restricted as { close?: () => void }).close?.();
+        // Back to every local address for the tests that follow.
+        expect(await proxier.sync(clusterState({ a: true, b: true }), { full: true })).toMatchObject({ ok: true });
+      }
     });
 
     it("applies an endpoint change and stops sending to the removed endpoint", async () => {
@@ -299,7 +380,7 @@ for (const backend of backends) {
         expect(await proxier.sync(clusterState({ a: true, b: true }, [sctpService]), { full })).toMatchObject({ ok: true });
         const rules = await backend.snapshot(lab);
         expect(rules).toMatch(backend.name === "nftables" ? /10\.96\.0\.30 \. sctp \. 9000/ : /-d 10\.96\.0\.30\/32 -p sctp .*-m sctp --dport 9000 /);
-        expect(rules).toMatch(backend.name === "nftables" ? /sctp \. 30090/ : /-p sctp .*-m sctp --dport 30090 /);
+        expect(rules).toMatch(backend.name === "nftables" ? /sctp \. 30091/ : /-p sctp .*-m sctp --dport 30091 /);
         const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, SPREAD_ATTEMPTS);
         expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`, `${POD_B}:8080`]));
       }
@@ -388,7 +469,7 @@ for (const backend of backends) {
         expect(undefinedPort?.error).toBe("ECONNREFUSED");
         const [forwarded] = await httpGetIn(lab, "client", `http://${CLUSTER_IP}:8080/`);
         expect(forwarded?.error).toBe("ECONNREFUSED");
-        const [unallocated] = await httpGetIn(lab, "node", `http://${UNALLOCATED_CLUSTER_IP}:8080/`, 1, DROP_WAIT_MS);
+        const [unallocated] = await httpGetIn(lab, "node", `http://${UNALLOCATED_CLUSTER_IP}:8080/`, 1, DROPPED_TIMEOUT_MS);
         expect(unallocated?.error).toBe("ETIMEDOUT");
         // The defined port still works.
         const [served] = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`);
@@ -433,7 +514,7 @@ describeNetns(`kernel: nftables with ${LARGE_SERVICES} Services x ${LARGE_ENDPOI
   let proxier: NftablesProxier;
   beforeAll(async () => {
     lab = await createLab();
-    proxier = new NftablesProxier({ netns: lab.ns("node"), clusterCIDRs: [POD_CIDR] });
+    proxier = new NftablesProxier({ netns: lab.ns("node"), clusterCIDRs: CLUSTER_CIDRS });
   });
   afterAll(async () => {
     await lab?.destroy();
@@ -443,7 +524,7 @@ describeNetns(`kernel: nftables with ${LARGE_SERVICES} Services x ${LARGE_ENDPOI
     const state = largeState({ a: true, b: true });
     expect(await proxier.sync(state)).toMatchObject({ ok: true, mode: "full" });
     // The tracer reads what the kernel was given: a bulk service spreads over its ten endpoints.
-    const model = new NftModel(renderNftables(state, { clusterCIDRs: [POD_CIDR] }));
+    const model = new NftModel(renderNftables(state, { clusterCIDRs: CLUSTER_CIDRS }));
     const probe = 1234;
     const traced = model.trace({ src: "198.18.2.2", dst: `10.97.${probe >> 8}.${probe & 255}`, proto: "TCP", dport: 80 }, { nodeIPs: state.nodeIPs });
     const first = probe * LARGE_ENDPOINTS;

@@ -13,6 +13,9 @@ const LOOPBACK_PLAN: AddressPlan = {
   podIP: (n) => `127.77.1.${n}`,
   podCIDR: "127.77.1.0/24",
   serviceCIDR: "127.77.10.0/24",
+  secondPodCIDR: "127.77.3.0/24",
+  secondPodIP: "127.77.3.2",
+  otherNodeIP: "127.77.0.2",
   lbIP: "127.77.20.10",
   externalIP: "127.77.20.20",
   outsideIP: "127.77.30.1",
@@ -54,7 +57,7 @@ const fixture = conformanceFixture(LOOPBACK_PLAN);
 
 describe("conformance: userspace", () => {
   const servers: http.Server[] = [];
-  const proxier = new UserspaceProxier();
+  const proxier = new UserspaceProxier({ nodePortIPs: fixture.nodePortIPs });
   beforeAll(async () => {
     for (const addr of fixture.endpoints) {
       const [host, port] = addr.split(":");
@@ -70,7 +73,8 @@ describe("conformance: userspace", () => {
   it.each(fixture.cases.filter((c) => c.userspace !== false))("$name", async ({ packet, expect: expected }) => {
     const answers: Answer[] = [];
     for (let i = 0; i < ATTEMPTS; i++) answers.push(await get(packet.dst, packet.dport, packet.src));
-    if (expected.output === "REJECT" || expected.output === "DROP") {
+    // Nothing listens where the kernel backends would drop, reject or leave a packet alone.
+    if (expected.output === "REJECT" || expected.output === "DROP" || expected.output === "ACCEPT") {
       expect(new Set(answers.map((a) => a.error ?? a.server))).toEqual(new Set(["ECONNREFUSED"]));
     } else {
       expect([...new Set(answers.map((a) => a.server ?? a.error))].sort().join(", ")).toBe(expected.output);
@@ -152,6 +156,32 @@ describe("userspace proxier", () => {
       ]);
       expect(proxier.listening()).toEqual(["127.77.12.3:18103"]);
       expect(await get("127.77.12.3", 18103, "127.0.0.1")).toEqual({ server: `${EP}:18083` });
+    } finally {
+      await proxier.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("listens for NodePorts on every local address when --nodeport-addresses chose them all", async () => {
+    const server = await startServer(EP, 18083);
+    const proxier = new UserspaceProxier();
+    try {
+      await proxier.sync(
+        buildProxyState({
+          services: [
+            service("default", "np", {
+              type: "NodePort",
+              clusterIP: "127.77.12.3",
+              ports: [{ name: "http", port: 18103, targetPort: 18083, nodePort: 18113 }],
+            }),
+          ],
+          slices: [slice("default", "np", [{ name: "http", port: 18083 }], [endpoint(EP)])],
+          nodeName: "node-a",
+          nodeIPs: ["127.77.0.9"],
+        }),
+      );
+      expect(proxier.listening()).toEqual(["0.0.0.0:18113", "127.77.12.3:18103"]);
+      expect(await get("127.0.0.1", 18113, "127.0.0.1")).toEqual({ server: `${EP}:18083` });
     } finally {
       await proxier.close();
       await new Promise((r) => server.close(r));

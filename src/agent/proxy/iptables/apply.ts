@@ -1,13 +1,17 @@
 // Applies iptables rules with `iptables-restore --noflush` and implements the Proxier
 // interface. The built-in chains get our jump rules once each (check, then insert);
 // everything else lives in SVCEDGE-* chains: a full sync rewrites them all, a partial one
-// only those whose rules changed since the last sync that worked.
+// only those whose rules changed since the last sync that worked. When NodePorts answer on
+// 127.0.0.1, the first full sync sets route_localnet, as kube-proxy does at start.
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
+import { servesLocalhostNodePorts } from "../nodeport-addresses";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
 import { CHAIN_PREFIX, JUMP_RULES, type IptablesTable } from "./chains";
 import { iptablesChains, renderIptablesChanges, renderIptablesSync, type IptablesChains, type IptablesOptions } from "./render";
 
+/** Lets 127.0.0.1:<nodePort> be DNATed to a pod: without it the kernel drops the packet as a martian (kube-proxy sets it too). */
+const ROUTE_LOCALNET_SYSCTL = "net.ipv4.conf.all.route_localnet=1";
 /** Seconds to wait for the xtables lock, as kube-proxy's -w 5. */
 const XTABLES_WAIT_SECONDS = "5";
 /** Bounds the removal loop if a jump rule was somehow inserted many times. */
@@ -65,6 +69,8 @@ export class IptablesProxier implements Proxier {
   private readonly run: RunCommand;
   /** Our chains as the kernel holds them, when known (after a sync that worked). */
   private applied: IptablesChains | undefined;
+  /** route_localnet is set (once: kube-proxy sets it at start and never clears it). */
+  private localnetRouted = false;
 
   constructor(private readonly opts: CommandOptions & Omit<IptablesOptions, "existingChains"> = {}) {
     this.run = commandRunner(opts);
@@ -84,6 +90,12 @@ export class IptablesProxier implements Proxier {
       // The kernel is not what we thought (someone else's change, a failed restore): rewrite it all.
     }
     this.applied = undefined;
+    if (!this.localnetRouted && servesLocalhostNodePorts(this.opts.nodePortIPs)) {
+      const r = await this.run(["sysctl", "-q", "-w", ROUTE_LOCALNET_SYSCTL]);
+      const set: Result = r.code === 0 ? { ok: true } : failure(`sysctl -w ${ROUTE_LOCALNET_SYSCTL}`, r);
+      if (!set.ok) return set;
+      this.localnetRouted = true;
+    }
     const existingChains = await listOwnedChains(this.run);
     if ("error" in existingChains) return { ok: false, error: existingChains.error };
     const { text, chains } = renderIptablesSync(state, { ...this.opts, existingChains });

@@ -11,6 +11,10 @@ export const NODEPORTS_CHAIN = "SVCEDGE-NODEPORTS";
 export const POSTROUTING_CHAIN = "SVCEDGE-POSTROUTING";
 export const MARK_MASQ_CHAIN = "SVCEDGE-MARK-MASQ";
 export const FORWARD_CHAIN = "SVCEDGE-FORWARD";
+/** Drops packets to 127/8 from elsewhere while route_localnet is on (kube-proxy's copy of kubelet's KUBE-FIREWALL). */
+export const FIREWALL_CHAIN = "SVCEDGE-FIREWALL";
+/** With several pod ranges: returns for each, then marks for masquerade (one `! -s` rule per range would mark every source). */
+export const MASQ_OFF_CLUSTER_CHAIN = "SVCEDGE-MASQ-OFF-CLUSTER";
 
 /** kube-proxy keeps 16 base32 characters of the hash in iptables chain names. */
 const IPT_HASH_LENGTH = 16;
@@ -52,10 +56,13 @@ export const JUMP_RULES: JumpRule[] = [
   { table: "filter", chain: "FORWARD", args: [...ctNew, ...comment("svcedge service portals"), "-j", SERVICES_CHAIN] },
   { table: "filter", chain: "FORWARD", args: [...ctNew, ...comment("svcedge externally-visible service portals"), "-j", EXTERNAL_SERVICES_CHAIN] },
   { table: "filter", chain: "OUTPUT", args: [...ctNew, ...comment("svcedge service portals"), "-j", SERVICES_CHAIN] },
+  // As kube-proxy's jumps to KUBE-FIREWALL: always there, the chain filled only while localhost NodePorts are served.
+  { table: "filter", chain: "INPUT", args: [...comment("svcedge localnet firewall"), "-j", FIREWALL_CHAIN] },
+  { table: "filter", chain: "OUTPUT", args: [...comment("svcedge localnet firewall"), "-j", FIREWALL_CHAIN] },
 ];
 
 /** Chains the renderer always declares in each table. */
 export const FIXED_CHAINS: Record<IptablesTable, string[]> = {
-  filter: [SERVICES_CHAIN, EXTERNAL_SERVICES_CHAIN, FORWARD_CHAIN],
+  filter: [SERVICES_CHAIN, EXTERNAL_SERVICES_CHAIN, FORWARD_CHAIN, FIREWALL_CHAIN],
   nat: [SERVICES_CHAIN, NODEPORTS_CHAIN, POSTROUTING_CHAIN, MARK_MASQ_CHAIN],
 };

@@ -8,7 +8,9 @@ import {
   EXTERNAL_SERVICES_CHAIN,
   FIXED_CHAINS,
   FORWARD_CHAIN,
+  FIREWALL_CHAIN,
   MARK_MASQ_CHAIN,
+  MASQ_OFF_CLUSTER_CHAIN,
   NODEPORTS_CHAIN,
   POSTROUTING_CHAIN,
   serviceChains,
@@ -16,12 +18,18 @@ import {
   type IptablesTable,
 } from "./chains";
 import { MASQUERADE_MARK } from "../marks";
+import { IPV4_LOOPBACK_CIDR, servesLocalhostNodePorts } from "../nodeport-addresses";
 
 export interface IptablesOptions {
   /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */
   clusterCIDRs?: string[];
   /** Masquerade all ClusterIP traffic (kube-proxy --masquerade-all). */
   masqueradeAll?: boolean;
+  /**
+   * The addresses NodePorts answer on (resolved --nodeport-addresses). Omitted: every local
+   * address, 127.0.0.1 included, as kube-proxy's iptables mode with its defaults.
+   */
+  nodePortIPs?: string[];
   /** SVCEDGE-* chains the kernel holds now (from iptables-save); those not rendered are deleted. */
   existingChains?: Partial<Record<IptablesTable, Iterable<string>>>;
 }
@@ -58,15 +66,32 @@ function balancingRules(t: Tables, svc: ServicePortState, chain: string, endpoin
   });
 }
 
+/**
+ * The rule (in `chain`, for traffic to a ClusterIP) that marks off-cluster sources for
+ * masquerade, as kube-proxy's localDetector.IfNotLocal() rule: a client outside the pod
+ * ranges may reach the VIP through any node, so the reply must come back through this one.
+ */
+function masqueradeOffClusterRule(match: string, opts: IptablesOptions): string | undefined {
+  if (opts.masqueradeAll) return `${match} -j ${MARK_MASQ_CHAIN}`;
+  const cidrs = opts.clusterCIDRs ?? [];
+  if (cidrs.length === 0) return undefined;
+  if (cidrs.length === 1) return `${match} ! -s ${cidrs[0]} -j ${MARK_MASQ_CHAIN}`;
+  return `${match} -j ${MASQ_OFF_CLUSTER_CHAIN}`;
+}
+
 function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions): void {
   const chains = serviceChains(svc);
   const seps = new Map(svc.allReachableEndpoints.map((ep) => [ep, endpointChain(svc, ep)]));
   const hasLocal = svc.localEndpoints.length > 0;
   const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
   const hasExternalEndpoints = svc.hasAnyEndpoints && (!svc.externalPolicyLocal || hasLocal);
+  // The external chain exists whenever there are endpoints anywhere: with Local policy and
+  // none here, it still short-circuits pod and node traffic to the cluster endpoints.
+  const usesExternalChain = svc.externallyAccessible && svc.hasAnyEndpoints;
   const internalChain = svc.internalPolicyLocal ? chains.svl : chains.svc;
   const externalPolicyChain = svc.externalPolicyLocal ? chains.svl : chains.svc;
-  // No endpoints at all: REJECT. Endpoints elsewhere but none here under a Local policy: DROP.
+  // No endpoints at all: REJECT. Endpoints elsewhere but none here under a Local policy: DROP
+  // (external traffic that the external chain did not short-circuit, so not DNATed).
   const filterTarget = svc.hasAnyEndpoints ? "DROP" : "REJECT";
   const filterComment = comment(svc.hasAnyEndpoints ? `${svc.name} has no local endpoints` : `${svc.name} has no endpoints`);
 
@@ -81,29 +106,35 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
   ] as const) {
     for (const ip of ips) {
       const dest = `-d ${ip}/32 ${protoMatch(svc, svc.port)}`;
-      if (hasExternalEndpoints) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} ${kind}`)} ${dest} -j ${chains.ext}`);
-      else t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
+      if (usesExternalChain) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} ${kind}`)} ${dest} -j ${chains.ext}`);
+      if (!hasExternalEndpoints) t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
     }
   }
   if (svc.nodePort !== 0) {
-    if (hasExternalEndpoints) t.nat.rules.push(`-A ${NODEPORTS_CHAIN} ${comment(svc.name)} ${protoMatch(svc, svc.nodePort)} -j ${chains.ext}`);
-    else t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} -m addrtype --dst-type LOCAL ${protoMatch(svc, svc.nodePort)} -j ${filterTarget}`);
+    if (usesExternalChain) t.nat.rules.push(`-A ${NODEPORTS_CHAIN} ${comment(svc.name)} ${protoMatch(svc, svc.nodePort)} -j ${chains.ext}`);
+    if (!hasExternalEndpoints)
+      t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} -m addrtype --dst-type LOCAL ${protoMatch(svc, svc.nodePort)} -j ${filterTarget}`);
   }
 
+  // Off-cluster sources of ClusterIP traffic are masqueraded in whichever chain takes it (SVL under internalTrafficPolicy Local).
+  const internalRules = (chain: string): void => {
+    if (!hasInternalEndpoints || chain !== internalChain) return;
+    for (const ip of svc.clusterIPs) {
+      const rule = masqueradeOffClusterRule(`-A ${chain} ${comment(`${svc.name} cluster IP`)} -d ${ip}/32 ${protoMatch(svc, svc.port)}`, opts);
+      if (rule) t.nat.rules.push(rule);
+    }
+  };
   if (svc.clusterEndpoints.length > 0) {
     t.nat.chains.push(chains.svc);
-    for (const ip of svc.clusterIPs) {
-      const match = `-A ${chains.svc} ${comment(`${svc.name} cluster IP`)} -d ${ip}/32 ${protoMatch(svc, svc.port)}`;
-      if (opts.masqueradeAll) t.nat.rules.push(`${match} -j ${MARK_MASQ_CHAIN}`);
-      else if (opts.clusterCIDRs?.length) for (const cidr of opts.clusterCIDRs) t.nat.rules.push(`${match} ! -s ${cidr} -j ${MARK_MASQ_CHAIN}`);
-    }
+    internalRules(chains.svc);
     balancingRules(t, svc, chains.svc, svc.clusterEndpoints, seps);
   }
   if (hasLocal) {
     t.nat.chains.push(chains.svl);
+    internalRules(chains.svl);
     balancingRules(t, svc, chains.svl, svc.localEndpoints, seps);
   }
-  if (svc.externallyAccessible && hasExternalEndpoints) {
+  if (usesExternalChain) {
     t.nat.chains.push(chains.ext);
     if (!svc.externalPolicyLocal) {
       // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
@@ -120,7 +151,8 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
         `-A ${chains.ext} ${comment(`route LOCAL traffic for ${svc.name} external destinations`)} -m addrtype --src-type LOCAL -j ${chains.svc}`,
       );
     }
-    t.nat.rules.push(`-A ${chains.ext} -j ${externalPolicyChain}`);
+    // Anything else takes the policy's endpoints; with none here it falls off the chain, not DNATed, into the filter's DROP.
+    if (hasExternalEndpoints) t.nat.rules.push(`-A ${chains.ext} -j ${externalPolicyChain}`);
   }
   for (const ep of svc.allReachableEndpoints) {
     const sep = seps.get(ep)!;
@@ -145,11 +177,24 @@ function collect(state: ProxyState, opts: IptablesOptions): Tables {
     `-A ${POSTROUTING_CHAIN} ${comment("svcedge service traffic requiring SNAT")} -j MASQUERADE --random-fully`,
     `-A ${MARK_MASQ_CHAIN} -j MARK --or-mark ${MASQUERADE_MARK}`,
   );
+  const cidrs = opts.clusterCIDRs ?? [];
+  if (cidrs.length > 1 && !opts.masqueradeAll) {
+    t.nat.chains.push(MASQ_OFF_CLUSTER_CHAIN);
+    for (const cidr of cidrs) t.nat.rules.push(`-A ${MASQ_OFF_CLUSTER_CHAIN} ${comment("pod traffic")} -s ${cidr} -j RETURN`);
+    t.nat.rules.push(`-A ${MASQ_OFF_CLUSTER_CHAIN} ${comment("off-cluster traffic to a cluster IP")} -j ${MARK_MASQ_CHAIN}`);
+  }
+  if (servesLocalhostNodePorts(opts.nodePortIPs)) {
+    // route_localnet (set by the applier) lets 127.0.0.1:<nodePort> be DNATed off the host, but
+    // would also let other hosts reach services bound to 127/8: kube-proxy's mitigation (CVE-2020-8558).
+    t.filter.rules.push(
+      `-A ${FIREWALL_CHAIN} ${comment("block incoming localnet connections")} -d ${IPV4_LOOPBACK_CIDR} ! -s ${IPV4_LOOPBACK_CIDR} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
+    );
+  }
   for (const svc of state.services) renderService(t, svc, opts);
-  // NOTE: this must be the last rule in SVCEDGE-SERVICES: NodePorts match any local address.
-  t.nat.rules.push(
-    `-A ${SERVICES_CHAIN} ${comment("svcedge service nodeports; NOTE: this must be the last rule in this chain")} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`,
-  );
+  // NOTE: this must be the last rule in SVCEDGE-SERVICES: it sends what no other rule took to the NodePorts.
+  const nodePortsComment = comment("svcedge service nodeports; NOTE: this must be the last rule in this chain");
+  if (opts.nodePortIPs === undefined) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${nodePortsComment} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
+  else for (const ip of opts.nodePortIPs) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${nodePortsComment} -d ${ip}/32 -j ${NODEPORTS_CHAIN}`);
   for (const table of TABLE_NAMES) t[table].chains = FIXED_CHAINS[table].concat(t[table].chains);
   return t;
 }

@@ -25,6 +25,11 @@ export interface NftablesOptions {
   masqueradeAll?: boolean;
   /** Ranges ClusterIPs are allocated from; traffic to an address in them that no Service holds is dropped. */
   serviceCIDRs?: string[];
+  /**
+   * The addresses NodePorts answer on (resolved --nodeport-addresses), loopback ones left
+   * out. Omitted: every local address but 127/8, as kube-proxy's nftables mode.
+   */
+  nodePortIPs?: string[];
 }
 
 /** Verdict maps the dispatch chains look up. */
@@ -59,6 +64,7 @@ export const CLUSTER_CIDRS_SET = "cluster-cidrs";
 export const CLUSTER_IPS_SET = "cluster-ips";
 export const SERVICE_CIDRS_SET = "service-cidrs";
 export const HAIRPIN_SET = "hairpin-endpoints";
+export const NODEPORT_IPS_SET = "nodeport-ips";
 
 const IP_ENTRY_KEY = "ip daddr . meta l4proto . th dport";
 const NODEPORT_ENTRY_KEY = "meta l4proto . th dport";
@@ -103,6 +109,7 @@ export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: s
   { kind: "set", name: CLUSTER_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "pod ranges";` },
   { kind: "set", name: CLUSTER_IPS_SET, definition: `type ipv4_addr; comment "Active ClusterIPs";` },
   { kind: "set", name: SERVICE_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "ranges ClusterIPs are allocated from";` },
+  { kind: "set", name: NODEPORT_IPS_SET, definition: `type ipv4_addr; comment "IPs that accept NodePort traffic (with --nodeport-addresses)";` },
   {
     kind: "set",
     name: HAIRPIN_SET,
@@ -111,12 +118,20 @@ export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: s
 ];
 
 /**
+/**
+ * The destinations that take NodePorts: every local address but loopback (kube-proxy's
+ * nftables mode never serves 127.0.0.1: no route_localnet), or the nodeport-ips set.
+ */
+const nodePortDestinations = (opts: NftablesOptions): string =>
+  opts.nodePortIPs === undefined ? "fib daddr type local ip daddr != 127.0.0.0/8" : `ip daddr @${NODEPORT_IPS_SET}`;
+
+/**
  * The fixed chains, in nft block syntax. Invariant: nothing here names a service, so updates
  * never touch them. cluster-ips-check (as kube-proxy's) sees new connections after DNAT:
  * one still addressed to an active ClusterIP hit a port no Service defines and is rejected;
  * one addressed to an unallocated ClusterIP in the service ranges is dropped.
  */
-export const BASE_CHAINS = `\tchain mark-for-masquerade {
+export const baseChains = (opts: NftablesOptions = {}): string => `\tchain mark-for-masquerade {
 \t\tmark set mark or ${MASQUERADE_MARK}
 \t}
 \tchain masquerading {
@@ -130,13 +145,13 @@ export const BASE_CHAINS = `\tchain mark-for-masquerade {
 \t}
 \tchain services {
 \t\t${IP_ENTRY_KEY} vmap @${SERVICE_IPS}
-\t\tfib daddr type local ip daddr != 127.0.0.0/8 ${NODEPORT_ENTRY_KEY} vmap @${SERVICE_NODEPORTS}
+\t\t${nodePortDestinations(opts)} ${NODEPORT_ENTRY_KEY} vmap @${SERVICE_NODEPORTS}
 \t}
 \tchain service-endpoints-check {
 \t\t${IP_ENTRY_KEY} vmap @${NO_ENDPOINT_SERVICES}
 \t}
 \tchain nodeport-endpoints-check {
-\t\tfib daddr type local ip daddr != 127.0.0.0/8 ${NODEPORT_ENTRY_KEY} vmap @${NO_ENDPOINT_NODEPORTS}
+\t\t${nodePortDestinations(opts)} ${NODEPORT_ENTRY_KEY} vmap @${NO_ENDPOINT_NODEPORTS}
 \t}
 \tchain cluster-ips-check {
 \t\tip daddr @${CLUSTER_IPS_SET} reject
@@ -173,6 +188,9 @@ export const BASE_CHAINS = `\tchain mark-for-masquerade {
 \t\tct state new jump cluster-ips-check
 \t}
 `;
+
+/** The fixed chains with NodePorts on every local address. */
+export const BASE_CHAINS = baseChains();
 
 /** Names of the fixed chains, so a full sync never mistakes them for stale service chains. */
 export const BASE_CHAIN_NAMES = new Set([...BASE_CHAINS.matchAll(/^\tchain (\S+) \{$/gm)].map((m) => m[1]!));
@@ -227,19 +245,20 @@ function pickChainRules(which: "cluster" | "local", proto: string, n: number): s
  * of a one-endpoint update grows with the number of chains.
  *
  * - `clusterip-<proto>-mod-<n>`: ClusterIP traffic; off-cluster sources are masqueraded.
+ * - `local-clusterip-<proto>-mod-<m>`: the same under internalTrafficPolicy Local (`m` local endpoints).
  * - `external-<proto>-mod-<n>`: external traffic under Cluster policy (always masqueraded).
  * - `external-<proto>-mod-<n>-local-<m>`: external traffic under Local policy: in-cluster and
- *   node-local sources may use all `n` endpoints, everything else only the `m` local ones.
+ *   node-local sources may use all `n` endpoints, everything else only the `m` local ones
+ *   (with `m` 0, it falls off the chain not DNATed, and the no-endpoint maps drop it).
  * - `endpoints-…` / `local-endpoints-…`: the pick chains above.
  */
 export function sharedChainRules(name: string, opts: NftablesOptions = {}): string[] {
   let m: RegExpMatchArray | null;
   if ((m = name.match(PICK_CHAIN))) return pickChainRules(m[1] ? "local" : "cluster", m[2]!, Number(m[3]));
-  if ((m = name.match(/^clusterip-(\w+)-mod-(\d+)$/))) {
-    const pick = `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`;
-    if (opts.masqueradeAll) return ["jump mark-for-masquerade", pick];
-    if (opts.clusterCIDRs?.length) return [`ip saddr != @${CLUSTER_CIDRS_SET} jump mark-for-masquerade`, pick];
-    return [pick];
+  if ((m = name.match(/^(local-)?clusterip-(\w+)-mod-(\d+)$/))) {
+    const pick = `goto ${pickChainName(m[1] ? "local" : "cluster", m[2]!, Number(m[3]))}`;
+    const masquerade = masqueradeOffCluster(opts);
+    return masquerade ? [masquerade, pick] : [pick];
   }
   if ((m = name.match(/^external-(\w+)-mod-(\d+)$/))) {
     // Cluster policy may send the packet to another node: masquerade so the reply comes back here.
@@ -249,9 +268,20 @@ export function sharedChainRules(name: string, opts: NftablesOptions = {}): stri
     // Local policy keeps the client source IP; only traffic from this host (or its pods) may use remote endpoints.
     const all = `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`;
     const rules = opts.clusterCIDRs?.length ? [`ip saddr @${CLUSTER_CIDRS_SET} ${all}`] : [];
-    return [...rules, "fib saddr type local jump mark-for-masquerade", `fib saddr type local ${all}`, `goto ${pickChainName("local", m[1]!, Number(m[3]))}`];
+    rules.push("fib saddr type local jump mark-for-masquerade", `fib saddr type local ${all}`);
+    const local = Number(m[3]);
+    return local > 0 ? [...rules, `goto ${pickChainName("local", m[1]!, local)}`] : rules;
   }
   throw new Error(`not a shared chain: ${name}`);
+}
+
+/**
+ * The rule that marks off-cluster sources of ClusterIP traffic for masquerade (kube-proxy's
+ * localDetector.IfNotLocalNFT() rule, against the set of every pod range), if any.
+ */
+function masqueradeOffCluster(opts: NftablesOptions): string | undefined {
+  if (opts.masqueradeAll) return "jump mark-for-masquerade";
+  return opts.clusterCIDRs?.length ? `ip saddr != @${CLUSTER_CIDRS_SET} jump mark-for-masquerade` : undefined;
 }
 
 /** The shared chains a service port's verdicts go to (none with affinity), each with the chains it goes to. */
@@ -263,8 +293,9 @@ export function sharedChains(svc: ServicePortState): string[] {
   const out: string[] = [];
   if (n > 0) out.push(pickChainName("cluster", proto, n), `clusterip-${proto}-mod-${n}`);
   if (local > 0) out.push(pickChainName("local", proto, local));
-  if (svc.externallyAccessible && n > 0 && (!svc.externalPolicyLocal || local > 0))
-    out.push(svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`);
+  if (local > 0 && svc.internalPolicyLocal) out.push(`local-clusterip-${proto}-mod-${local}`);
+  // Local policy with no endpoint here still short-circuits pod and node traffic to the n endpoints.
+  if (svc.externallyAccessible && n > 0) out.push(svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`);
   return out;
 }
 
@@ -330,6 +361,9 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
   const hasLocal = svc.localEndpoints.length > 0;
   const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
   const hasExternalEndpoints = svc.hasAnyEndpoints && (!svc.externalPolicyLocal || hasLocal);
+  // With endpoints anywhere, external traffic goes to the external chain even when Local policy
+  // finds none here: it short-circuits pod and node traffic, and lets the rest through not DNATed.
+  const usesExternalChain = svc.externallyAccessible && svc.hasAnyEndpoints;
   // No endpoints at all: reject. Endpoints elsewhere but none here under a Local policy: drop.
   const noEndpointVerdict = svc.hasAnyEndpoints ? DROP : REJECT;
   let internalChain: string;
@@ -340,22 +374,18 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
     const local = svc.localEndpoints.length;
     if (n > 0) endpointElements(svc, svc.clusterEndpoints, "cluster", element);
     if (hasLocal) endpointElements(svc, svc.localEndpoints, "local", element);
-    internalChain = svc.internalPolicyLocal ? pickChainName("local", proto, local) : `clusterip-${proto}-mod-${n}`;
+    internalChain = svc.internalPolicyLocal ? `local-clusterip-${proto}-mod-${local}` : `clusterip-${proto}-mod-${n}`;
     externalChain = svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`;
   } else {
     const names = serviceChainNames(svc);
     const cidrs = opts.clusterCIDRs?.length ? `@${CLUSTER_CIDRS_SET}` : undefined;
-    if (svc.clusterEndpoints.length > 0) {
-      const rules: string[] = [];
-      for (const ip of svc.clusterIPs) {
-        const match = `ip daddr ${ip} ${proto} dport ${svc.port}`;
-        if (opts.masqueradeAll) rules.push(`${match} jump mark-for-masquerade`);
-        else if (cidrs) rules.push(`${match} ip saddr != ${cidrs} jump mark-for-masquerade`);
-      }
-      out.chains.push([names.cluster, [...rules, ...affinityPickRules(svc, svc.clusterEndpoints)]]);
-    }
-    if (hasLocal) out.chains.push([names.local, affinityPickRules(svc, svc.localEndpoints)]);
-    if (svc.externallyAccessible && hasExternalEndpoints) {
+    const masquerade = masqueradeOffCluster(opts);
+    // Off-cluster ClusterIP traffic is marked in whichever chain takes it (the local one under internalTrafficPolicy Local).
+    const internalRules = (local: boolean): string[] =>
+      masquerade && local === svc.internalPolicyLocal ? svc.clusterIPs.map((ip) => `ip daddr ${ip} ${proto} dport ${svc.port} ${masquerade}`) : [];
+    if (svc.clusterEndpoints.length > 0) out.chains.push([names.cluster, [...internalRules(false), ...affinityPickRules(svc, svc.clusterEndpoints)]]);
+    if (hasLocal) out.chains.push([names.local, [...internalRules(true), ...affinityPickRules(svc, svc.localEndpoints)]]);
+    if (usesExternalChain) {
       const rules: string[] = [];
       if (!svc.externalPolicyLocal) rules.push("jump mark-for-masquerade");
       else {
@@ -363,7 +393,7 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
         rules.push("fib saddr type local jump mark-for-masquerade");
         rules.push(`fib saddr type local goto ${names.cluster}`);
       }
-      rules.push(`goto ${svc.externalPolicyLocal ? names.local : names.cluster}`);
+      if (hasExternalEndpoints) rules.push(`goto ${svc.externalPolicyLocal ? names.local : names.cluster}`);
       out.chains.push([names.external, rules]);
     }
     for (const ep of svc.allReachableEndpoints) {
@@ -383,13 +413,13 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
   }
   for (const ip of [...svc.externalIPs, ...svc.loadBalancerIPs]) {
     const key = `${ip} . ${proto} . ${svc.port}`;
-    if (hasExternalEndpoints) addElement(SERVICE_IPS, key, `goto ${externalChain}`);
-    else addElement(NO_ENDPOINT_SERVICES, key, noEndpointVerdict);
+    if (usesExternalChain) addElement(SERVICE_IPS, key, `goto ${externalChain}`);
+    if (!hasExternalEndpoints) addElement(NO_ENDPOINT_SERVICES, key, noEndpointVerdict);
   }
   if (svc.nodePort !== 0) {
     const key = `${proto} . ${svc.nodePort}`;
-    if (hasExternalEndpoints) addElement(SERVICE_NODEPORTS, key, `goto ${externalChain}`);
-    else addElement(NO_ENDPOINT_NODEPORTS, key, noEndpointVerdict);
+    if (usesExternalChain) addElement(SERVICE_NODEPORTS, key, `goto ${externalChain}`);
+    if (!hasExternalEndpoints) addElement(NO_ENDPOINT_NODEPORTS, key, noEndpointVerdict);
   }
   return out;
 }

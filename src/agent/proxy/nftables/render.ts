@@ -3,16 +3,18 @@
 // so affinity sets keep their clients; an update touches only the chains, sets and
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
 import { isIPv4 } from "../../../api/ip";
+import { isIPv4Loopback } from "../nodeport-addresses";
 import { sameServicePort } from "../same-service-port";
 import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
 import {
   BASE_CHAIN_NAMES,
-  BASE_CHAINS,
   BASE_CONTAINERS,
+  baseChains,
   CLUSTER_CIDRS_SET,
   CLUSTER_IPS_SET,
   HAIRPIN_SET,
   SERVICE_CIDRS_SET,
+  NODEPORT_IPS_SET,
   serviceObjects,
   sharedChainRules,
   sharedChains,
@@ -120,12 +122,15 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
 
   // Rules before elements: a map's new elements are checked against each rule using it, and
   // the rules that use the endpoint maps are the few pick chains.
-  parts.push(declare.slice(0, -2), BASE_CHAINS, ...pickBlocks, ...sets, ...chains, "}\n");
+  parts.push(declare.slice(0, -2), baseChains(opts), ...pickBlocks, ...sets, ...chains, "}\n");
   yield parts.join("");
   if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
   // The table is IPv4's (as the rest of the renderers): an IPv6 range has no place in it.
   yield* elementCommands(T, SERVICE_CIDRS_SET, opts.serviceCIDRs?.filter((cidr) => isIPv4(cidr.split("/")[0]!)) ?? []);
   yield* elementCommands(T, CLUSTER_IPS_SET, [...clusterIPs]);
+  // kube-proxy's nftables mode never takes NodePorts on loopback addresses (no route_localnet).
+  const nodePortIPs = opts.nodePortIPs?.filter((ip) => !isIPv4Loopback(ip)) ?? [];
+  if (nodePortIPs.length) yield* elementCommands(T, NODEPORT_IPS_SET, nodePortIPs);
   yield* elementCommands(
     T,
     HAIRPIN_SET,

@@ -132,7 +132,8 @@ export class IptablesModel {
         }
         case "--ctstate": {
           const states = val().split(",");
-          matches.push(() => states.includes("NEW")); // the tracer follows a connection's first packet
+          // The tracer follows a connection's first packet: NEW, and DNAT once translated.
+          matches.push((_pk, ctx) => states.some((s) => s === "NEW" || (s === "DNAT" && ctx.dnat !== undefined)) !== negate);
           break;
         }
         case "-j":
