@@ -33,6 +33,33 @@ describe("renderIptables", () => {
     expect(services.at(-1)).toContain("-m addrtype --dst-type LOCAL -j SVCEDGE-NODEPORTS");
   });
 
+  it("sends NodePorts to SVCEDGE-NODEPORTS only on the --nodeport-addresses it was given, and guards localnet only when 127.0.0.1 takes them", () => {
+    const state = buildProxyState(GOLDEN_CASES.find((g) => g.name === "nodeport")!.input);
+    const services = (text: string) => text.split("\n").filter((l) => l.startsWith("-A SVCEDGE-SERVICES ") && l.endsWith("-j SVCEDGE-NODEPORTS"));
+    const chosen = renderIptables(state, { nodePortIPs: ["198.18.0.1", "198.18.2.1"] });
+    expect(services(chosen).map((l) => l.match(/ -d (\S+) /)?.[1])).toEqual(["198.18.0.1/32", "198.18.2.1/32"]);
+    expect(chosen).not.toContain("block incoming localnet connections");
+    const everywhere = renderIptables(state);
+    expect(services(everywhere)).toHaveLength(1);
+    expect(everywhere).toContain("block incoming localnet connections");
+    expect(renderIptables(state, { nodePortIPs: ["127.0.0.1"] })).toContain("block incoming localnet connections");
+  });
+
+  it("masquerades off-cluster ClusterIP clients once for several pod ranges, through one chain", () => {
+    const state = buildProxyState(GOLDEN_CASES.find((g) => g.name === "clusterip")!.input);
+    const text = renderIptables(state, { clusterCIDRs: ["198.18.0.0/24", "198.18.3.0/24"] });
+    expect(text.split("\n").filter((l) => l.startsWith("-A SVCEDGE-MASQ-OFF-CLUSTER "))).toEqual([
+      '-A SVCEDGE-MASQ-OFF-CLUSTER -m comment --comment "pod traffic" -s 198.18.0.0/24 -j RETURN',
+      '-A SVCEDGE-MASQ-OFF-CLUSTER -m comment --comment "pod traffic" -s 198.18.3.0/24 -j RETURN',
+      '-A SVCEDGE-MASQ-OFF-CLUSTER -m comment --comment "off-cluster traffic to a cluster IP" -j SVCEDGE-MARK-MASQ',
+    ]);
+    const model = new IptablesModel(text);
+    const from = (src: string) => model.trace({ src, dst: "10.96.0.10", proto: "TCP", dport: 80 }, { nodeIPs: [NODE_IP] }).masquerade;
+    expect([from("198.18.0.7"), from("198.18.3.7"), from("198.19.9.9")]).toEqual([false, false, true]);
+    // One range: kube-proxy's own rule, no chain.
+    expect(renderIptables(state, { clusterCIDRs: ["198.18.0.0/24"] })).not.toContain("SVCEDGE-MASQ-OFF-CLUSTER");
+  });
+
   it("deletes chains left over from the previous sync in the same restore", () => {
     const one = (eps: string[]) =>
       buildProxyState({

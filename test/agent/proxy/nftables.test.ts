@@ -125,6 +125,53 @@ describe("renderNftablesUpdate", () => {
     expect(modelOf(new NftModel(renderNftables(grown)).apply(down))).toEqual(modelOf(new NftModel(renderNftables(prev))));
   });
 
+  it("moves Local-policy service ports between having a local endpoint and having none", () => {
+    // Pods in 198.18/16; 198.19.9.9 is outside the cluster.
+    const opts = { clusterCIDRs: ["198.18.0.0/16"] };
+    const http = { name: "http", port: 80, targetPort: 8080 };
+    const sticky = { sessionAffinity: "ClientIP" as const, sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } };
+    const local = (ready: boolean) =>
+      buildProxyState({
+        services: [
+          service("default", "edge", { type: "NodePort", clusterIP: "10.96.0.1", externalTrafficPolicy: "Local", ports: [{ ...http, nodePort: 30001 }] }),
+          service("default", "node-local", { clusterIP: "10.96.0.2", internalTrafficPolicy: "Local", ports: [http] }),
+          service("default", "sticky-edge", {
+            type: "NodePort",
+            clusterIP: "10.96.0.3",
+            externalTrafficPolicy: "Local",
+            ports: [{ ...http, nodePort: 30003 }],
+            ...sticky,
+          }),
+        ],
+        slices: ["edge", "node-local", "sticky-edge"].map((name, i) =>
+          slice("default", name, [{ name: "http", port: 8080 }], [endpoint(`198.18.1.${10 + i}`, { node: NODE, ready }), endpoint(`198.18.2.${10 + i}`)]),
+        ),
+        nodeName: NODE,
+        nodeIPs: [NODE_IP],
+      });
+    const [withLocal, without] = [local(true), local(false)];
+    const full = (state: ProxyState) => new NftModel(renderNftables(state, opts));
+    const update = (from: ProxyState, to: ProxyState) => {
+      const text = renderNftablesUpdate(from, to, opts);
+      if (text === undefined) throw new Error("expected an incremental update");
+      return full(from).apply(text);
+    };
+    expect(modelOf(update(withLocal, without))).toEqual(modelOf(full(without)));
+    expect(modelOf(update(without, withLocal))).toEqual(modelOf(full(withLocal)));
+    const nodePort = (m: NftModel, port: number, src: string) => m.trace({ src, dst: NODE_IP, proto: "TCP", dport: port }, { nodeIPs: [NODE_IP] });
+    for (const [port, remote] of [
+      [30001, "198.18.2.10:8080"],
+      [30003, "198.18.2.12:8080"],
+    ] as const) {
+      // No local endpoint: a pod is short-circuited to the remote one, an outside client dropped.
+      expect(nodePort(update(withLocal, without), port, "198.18.5.5")).toEqual({ output: remote, masquerade: false });
+      expect(nodePort(update(withLocal, without), port, "198.19.9.9")).toEqual({ output: "DROP", masquerade: false });
+    }
+    // internalTrafficPolicy Local: an off-cluster client is masqueraded, a pod keeps its address.
+    expect(traceIn(full(withLocal), "10.96.0.2", "198.19.9.9")).toEqual({ output: "198.18.1.11:8080", masquerade: true });
+    expect(traceIn(full(withLocal), "10.96.0.2", "198.18.5.5")).toEqual({ output: "198.18.1.11:8080", masquerade: false });
+  });
+
   it("keeps a hairpin element while another service port still uses the endpoint", () => {
     const shared = (ready: boolean) =>
       buildProxyState({

@@ -14,7 +14,7 @@ describe("resolveNodePortAddresses (kube-proxy's --nodeport-addresses)", () => {
     expect(resolveNodePortAddresses(["198.18.0.0/16"], node)).toEqual(["198.18.0.1", "198.18.2.1"]);
     expect(resolveNodePortAddresses(["198.18.2.0/24", "198.18.2.1/32"], node)).toEqual(["198.18.2.1"]);
     expect(resolveNodePortAddresses(["127.0.0.0/8", "198.19.0.0/16"], node)).toEqual(["127.0.0.1", "198.19.5.5"]);
-    expect(resolveNodePortAddresses(["203.0.113.0/24"], node)).toEqual([]);
+    expect(resolveNodePortAddresses(["198.19.200.0/24"], node)).toEqual([]);
   });
 
   it("takes the first IPv4 node address for 'primary', and none when that is loopback", () => {
@@ -49,7 +49,7 @@ describe("ipv4InCIDR", () => {
   it("matches by prefix", () => {
     expect(ipv4InCIDR("198.18.1.7", "198.18.0.0/15")).toBe(true);
     expect(ipv4InCIDR("198.20.0.1", "198.18.0.0/15")).toBe(false);
-    expect(ipv4InCIDR("203.0.113.9", "0.0.0.0/0")).toBe(true);
+    expect(ipv4InCIDR("198.19.1.1", "0.0.0.0/0")).toBe(true);
     expect(ipv4InCIDR("198.18.0.1", "198.18.0.1/32")).toBe(true);
     expect(ipv4InCIDR("198.18.0.1", "2001:db8::/32")).toBe(false);
   });
