@@ -71,8 +71,7 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
         const internal = usableEndpoints(svc, "internal");
         const external = usableEndpoints(svc, "external");
         if (internal.length) for (const ip of svc.clusterIPs) lines.push(`listen ${ip}:${svc.port} ${svc.name} -> ${to(internal)}`);
-        if (external.length && svc.nodePort)
-          for (const ip of listenIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
+        if (external.length && svc.nodePort) for (const ip of listenIPs) lines.push(`listen ${ip}:${svc.nodePort} ${svc.name} -> ${to(external)}`);
       }
       return lines.join("\n") + (lines.length ? "\n" : "");
     }

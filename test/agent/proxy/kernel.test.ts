@@ -80,13 +80,23 @@ const remoteEdgeService = service("default", "remote-edge", {
   externalTrafficPolicy: "Local",
   ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: REMOTE_EDGE_NODE_PORT }],
 });
-const remoteEdgeSlice = slice("default", "remote-edge", [{ name: "http", port: 8080 }], [endpoint(POD_A, { node: "node-b" }), endpoint(POD_B, { node: "node-b" })]);
+const remoteEdgeSlice = slice(
+  "default",
+  "remote-edge",
+  [{ name: "http", port: 8080 }],
+  [endpoint(POD_A, { node: "node-b" }), endpoint(POD_B, { node: "node-b" })],
+);
 const nodeLocalService = service("default", "node-local", {
   clusterIP: NODE_LOCAL_CLUSTER_IP,
   internalTrafficPolicy: "Local",
   ports: [{ name: "http", port: 80, targetPort: 8080 }],
 });
-const nodeLocalSlice = slice("default", "node-local", [{ name: "http", port: 8080 }], [endpoint(POD_A, { node: "node-a" }), endpoint(POD_B, { node: "node-b" })]);
+const nodeLocalSlice = slice(
+  "default",
+  "node-local",
+  [{ name: "http", port: 8080 }],
+  [endpoint(POD_A, { node: "node-a" }), endpoint(POD_B, { node: "node-b" })],
+);
 
 /** A Service on `clusterIP` port 80 with both pods behind it (more Services for the cases below). */
 function extraService(name: string, clusterIP: string, spec: Partial<Service["spec"]> = {}, labels?: Record<string, string>): [Service, EndpointSlice] {
@@ -114,6 +124,31 @@ const sctpService: [Service, EndpointSlice] = [
     ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30091 }],
   }),
   slice("default", "signal", [{ name: "sctp", port: 9000, protocol: "SCTP" }], [endpoint(POD_A)]),
+];
+/**
+ * Local traffic policies on SCTP and UDP (their own endpoint maps): internal and external
+ * Local with one endpoint here, and external Local with none here (the short-circuit chain).
+ */
+const localPolicyServices: [Service, EndpointSlice][] = [
+  [
+    service("default", "signal-local", {
+      type: "NodePort",
+      clusterIP: "10.96.0.31",
+      externalTrafficPolicy: "Local",
+      internalTrafficPolicy: "Local",
+      ports: [{ name: "sctp", port: 9000, protocol: "SCTP", targetPort: 9000, nodePort: 30092 }],
+    }),
+    slice("default", "signal-local", [{ name: "sctp", port: 9000, protocol: "SCTP" }], [endpoint(POD_A, { node: "node-a" }), endpoint(POD_B)]),
+  ],
+  [
+    service("default", "dns-edge", {
+      type: "NodePort",
+      clusterIP: "10.96.0.32",
+      externalTrafficPolicy: "Local",
+      ports: [{ name: "dns", port: 53, protocol: "UDP", nodePort: 30093 }],
+    }),
+    slice("default", "dns-edge", [{ name: "dns", port: 53, protocol: "UDP" }], [endpoint(POD_A), endpoint(POD_B)]),
+  ],
 ];
 /** Whether this kernel has SCTP sockets (real SCTP traffic needs them; rule programming does not). */
 const SCTP_UNAVAILABLE = existsSync("/proc/net/sctp") ? undefined : "the kernel has no SCTP support (no /proc/net/sctp), so no SCTP socket can be opened";
@@ -377,10 +412,13 @@ for (const backend of backends) {
     it("programs an SCTP Service next to TCP and UDP ones, and a table of UDP Services alone", async () => {
       // Incrementally (added to the table the last test left), then in a full sync.
       for (const full of [false, true]) {
-        expect(await proxier.sync(clusterState({ a: true, b: true }, [sctpService]), { full })).toMatchObject({ ok: true });
+        expect(await proxier.sync(clusterState({ a: true, b: true }, [sctpService, ...localPolicyServices]), { full })).toMatchObject({ ok: true });
         const rules = await backend.snapshot(lab);
         expect(rules).toMatch(backend.name === "nftables" ? /10\.96\.0\.30 \. sctp \. 9000/ : /-d 10\.96\.0\.30\/32 -p sctp .*-m sctp --dport 9000 /);
         expect(rules).toMatch(backend.name === "nftables" ? /sctp \. 30091/ : /-p sctp .*-m sctp --dport 30091 /);
+        if (backend.name === "nftables")
+          for (const chain of ["local-clusterip-sctp-mod-1", "external-sctp-mod-2-local-1", "external-udp-mod-2-local-0"])
+            expect(rules).toContain(`chain ${chain} {`);
         const answers = await httpGetIn(lab, "node", `http://${CLUSTER_IP}/`, SPREAD_ATTEMPTS);
         expect(new Set(answers.map((a) => a.server ?? a.error))).toEqual(new Set([`${POD_A}:8080`, `${POD_B}:8080`]));
       }

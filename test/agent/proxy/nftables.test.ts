@@ -125,10 +125,13 @@ describe("renderNftablesUpdate", () => {
     expect(modelOf(new NftModel(renderNftables(grown)).apply(down))).toEqual(modelOf(new NftModel(renderNftables(prev))));
   });
 
-  it("moves Local-policy service ports between having a local endpoint and having none", () => {
-    // Pods in 198.18/16; 198.19.9.9 is outside the cluster.
-    const opts = { clusterCIDRs: ["198.18.0.0/16"] };
-    const http = { name: "http", port: 80, targetPort: 8080 };
+  // Every protocol has its own endpoint maps: the Local-policy chains must pick from the right ones,
+  // and --nodeport-addresses must restrict NodePorts of each.
+  it.each(["TCP", "UDP", "SCTP"] as const)("moves Local-policy %s service ports between having a local endpoint and having none", (protocol) => {
+    // Pods in 198.18/16; 198.19.9.9 is outside the cluster. NodePorts answer on NODE_IP only, not OTHER_NODE_IP.
+    const OTHER_NODE_IP = "198.18.100.2";
+    const opts = { clusterCIDRs: ["198.18.0.0/16"], nodePortIPs: [NODE_IP] };
+    const http = { name: "http", port: 80, targetPort: 8080, protocol };
     const sticky = { sessionAffinity: "ClientIP" as const, sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } };
     const local = (ready: boolean) =>
       buildProxyState({
@@ -144,10 +147,15 @@ describe("renderNftablesUpdate", () => {
           }),
         ],
         slices: ["edge", "node-local", "sticky-edge"].map((name, i) =>
-          slice("default", name, [{ name: "http", port: 8080 }], [endpoint(`198.18.1.${10 + i}`, { node: NODE, ready }), endpoint(`198.18.2.${10 + i}`)]),
+          slice(
+            "default",
+            name,
+            [{ name: "http", port: 8080, protocol }],
+            [endpoint(`198.18.1.${10 + i}`, { node: NODE, ready }), endpoint(`198.18.2.${10 + i}`)],
+          ),
         ),
         nodeName: NODE,
-        nodeIPs: [NODE_IP],
+        nodeIPs: [NODE_IP, OTHER_NODE_IP],
       });
     const [withLocal, without] = [local(true), local(false)];
     const full = (state: ProxyState) => new NftModel(renderNftables(state, opts));
@@ -158,18 +166,24 @@ describe("renderNftablesUpdate", () => {
     };
     expect(modelOf(update(withLocal, without))).toEqual(modelOf(full(without)));
     expect(modelOf(update(without, withLocal))).toEqual(modelOf(full(withLocal)));
-    const nodePort = (m: NftModel, port: number, src: string) => m.trace({ src, dst: NODE_IP, proto: "TCP", dport: port }, { nodeIPs: [NODE_IP] });
-    for (const [port, remote] of [
-      [30001, "198.18.2.10:8080"],
-      [30003, "198.18.2.12:8080"],
+    const node = { nodeIPs: [NODE_IP, OTHER_NODE_IP] };
+    const nodePort = (m: NftModel, port: number, src: string, dst = NODE_IP) => m.trace({ src, dst, proto: protocol, dport: port }, node);
+    const clusterIP = (m: NftModel, src: string) => m.trace({ src, dst: "10.96.0.2", proto: protocol, dport: 80 }, node);
+    for (const [port, here, remote] of [
+      [30001, "198.18.1.10:8080", "198.18.2.10:8080"],
+      [30003, "198.18.1.12:8080", "198.18.2.12:8080"],
     ] as const) {
+      // A local endpoint: an outside client reaches it with its address kept.
+      expect(nodePort(full(withLocal), port, "198.19.9.9")).toEqual({ output: here, masquerade: false });
       // No local endpoint: a pod is short-circuited to the remote one, an outside client dropped.
       expect(nodePort(update(withLocal, without), port, "198.18.5.5")).toEqual({ output: remote, masquerade: false });
       expect(nodePort(update(withLocal, without), port, "198.19.9.9")).toEqual({ output: "DROP", masquerade: false });
+      // Not one of the --nodeport-addresses: not a NodePort at all.
+      expect(nodePort(full(withLocal), port, "198.19.9.9", OTHER_NODE_IP)).toEqual({ output: "ACCEPT", masquerade: false });
     }
     // internalTrafficPolicy Local: an off-cluster client is masqueraded, a pod keeps its address.
-    expect(traceIn(full(withLocal), "10.96.0.2", "198.19.9.9")).toEqual({ output: "198.18.1.11:8080", masquerade: true });
-    expect(traceIn(full(withLocal), "10.96.0.2", "198.18.5.5")).toEqual({ output: "198.18.1.11:8080", masquerade: false });
+    expect(clusterIP(full(withLocal), "198.19.9.9")).toEqual({ output: "198.18.1.11:8080", masquerade: true });
+    expect(clusterIP(full(withLocal), "198.18.5.5")).toEqual({ output: "198.18.1.11:8080", masquerade: false });
   });
 
   it("keeps a hairpin element while another service port still uses the endpoint", () => {
