@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { networkInterfaces } from "node:os";
 import type { EndpointSlice, Pod, Service } from "../api/types";
 import type { ApiClient } from "./api-client";
-import { createProxier } from "./backends";
+import { createProxier, nodePortListenAddresses } from "./backends";
 import type { AgentOptions } from "./cli-options";
 import { ProxierHealth, serveProxierHealth, ServiceHealthServer } from "./health-server";
 import { ClusterDns, trimEndpointSliceForDns, trimServiceForDns } from "./dns/cluster-dns";
@@ -87,7 +87,9 @@ export class Agent {
     const syncPeriodMs = deps.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;
     // kube-proxy's healthz timeout: twice the sync period.
     const health = (this.health = new ProxierHealth({ timeoutMs: 2 * syncPeriodMs }));
-    this.serviceHealth = new ServiceHealthServer({ addresses: () => this.nodeIPs, proxierHealthy: () => health.isHealthy(), log });
+    // As kube-proxy: on the --nodeport-addresses, resolved once at start.
+    const healthCheckAddresses = nodePortListenAddresses({ nodeIPs: this.nodeIPs, nodePortAddresses: options.nodePortAddresses });
+    this.serviceHealth = new ServiceHealthServer({ addresses: () => healthCheckAddresses, proxierHealthy: () => health.isHealthy(), log });
     const requestSync = () => {
       health.queuedUpdate();
       this.syncLoop.request();

@@ -23,9 +23,18 @@ export interface BackendOptions {
   log?: (message: string) => void;
 }
 
+type NodePortAddressOptions = Pick<BackendOptions, "nodeIPs" | "nodePortAddresses">;
+
 /** The addresses NodePorts answer on (resolved --nodeport-addresses); undefined: every local address. */
-const nodePortIPs = (opts: BackendOptions): string[] | undefined =>
+const nodePortIPs = (opts: NodePortAddressOptions): string[] | undefined =>
   resolveNodePortAddresses(opts.nodePortAddresses, { nodeIPs: opts.nodeIPs, localAddresses: localIPv4Addresses() });
+
+/**
+ * Where a server for NodePort traffic listens: each resolved --nodeport-addresses address, or
+ * 0.0.0.0 for every local address (the userspace NodePorts, and the healthCheckNodePort
+ * servers as kube-proxy's newServiceHealthServer).
+ */
+export const nodePortListenAddresses = (opts: NodePortAddressOptions): string[] => nodePortIPs(opts) ?? [ANY_IPV4_ADDRESS];
 
 /** What the kernel backends' rule generators take from the options. */
 function ruleOptions(opts: BackendOptions): { clusterCIDRs?: string[]; masqueradeAll?: boolean; nodePortIPs?: string[] } {
@@ -59,7 +68,7 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
     case "iptables":
       return renderIptables(state, ruleOptions(opts));
     case "userspace": {
-      const listenIPs = nodePortIPs(opts) ?? [ANY_IPV4_ADDRESS];
+      const listenIPs = nodePortListenAddresses(opts);
       const lines: string[] = [];
       for (const svc of state.services) {
         const why = unsupported(svc);

@@ -171,7 +171,7 @@ export class ServiceHealthServer {
 
   constructor(
     private readonly opts: {
-      /** Addresses to listen on: the node's (where NodePorts are open). */
+      /** Addresses to listen on: where NodePorts are open (the resolved --nodeport-addresses, or 0.0.0.0). */
       addresses: () => string[];
       proxierHealthy: () => boolean;
       log?: Logger;

@@ -260,6 +260,9 @@ describe("a running agent", () => {
       nosniff: "nosniff",
       body: body("hi-local", 1),
     });
+    // No --nodeport-addresses on the userspace backend: NodePorts take every local address, and so
+    // does the health check (kube-proxy's service health server), not only --node-ip 127.0.0.1.
+    expect((await fetch(`http://127.0.0.2:${served.spec.healthCheckNodePort}/`)).status).toBe(200);
     expect(await waitFor("the nobody-local health check", 15_000, () => check(empty), 200)).toEqual({
       status: 503,
       type: "application/json",
