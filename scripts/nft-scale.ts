@@ -32,7 +32,8 @@ for (const services of counts) {
     [
       `${backend}: ${services} services x ${perService} endpoints: ${f.rulesetBytes} bytes of rules`,
       `  build state (from scratch) ${ms(f.buildMs)}, render full ${ms(f.renderMs)}`,
-      `  first full sync ${ms(f.firstSyncMs)}; repeated full sync ${ms(f.repeatSyncMs)}`,
+      `  first full sync ${ms(f.firstSyncMs)} (CPU ${ms(f.firstSyncCpuMs)}); repeated full sync ${ms(f.repeatSyncMs)} (CPU ${ms(f.repeatSyncCpuMs)})${f.fullSyncPath ? `, applied by ${f.fullSyncPath}` : ""}`,
+      ...(f.nftSyncMs === undefined ? [] : [`  the same full sync through nft -f (fallback, reference): ${ms(f.nftSyncMs)} (CPU ${ms(f.nftSyncCpuMs)})`]),
       `  one endpoint change, informer event -> applied: median ${ms(f.changeMedianMs)}, worst ${ms(f.changeWorstMs)} (${f.changesTimed} changes); state + rule text alone ${ms(f.changeJsMs)}`,
       `  memory (stores + ServiceProxy + proxier state${globalThis.gc ? ", after gc" : ""}): rss ${f.rssMb?.toFixed(0)} MB, heap used ${f.heapUsedMb?.toFixed(0)} MB`,
     ].join("\n"),

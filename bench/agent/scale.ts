@@ -16,6 +16,7 @@ import { ServiceProxy } from "../../src/agent/service-proxy";
 import { DEFAULT_MIN_SYNC_INTERVAL_MS, SyncLoop } from "../../src/agent/sync-loop";
 import { AgentMetrics } from "../../src/agent/metrics";
 import type { ProxyState } from "../../src/agent/proxy/state";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NetnsLab } from "../../test/agent/netns-lab";
 import { SCALE_CLUSTER_CIDRS, SCALE_NODE, SCALE_NODE_IP, syntheticCluster } from "./cluster";
@@ -45,6 +46,14 @@ export interface ScaleResult {
   renderMs: number;
   firstSyncMs: number;
   repeatSyncMs: number;
+  /** CPU (user + system, this process and the tools it waited for) of each full sync. */
+  firstSyncCpuMs: number;
+  repeatSyncCpuMs: number;
+  /** nftables: how the full syncs reached the kernel ("netlink" or "nft"), and why not netlink. */
+  fullSyncPath: string;
+  /** nftables: one more full sync of the same state with `nft -f` (the fallback and reference), straight on the proxier. */
+  nftSyncMs: number;
+  nftSyncCpuMs: number;
   changeMedianMs: number;
   changeWorstMs: number;
   changesTimed: number;
@@ -57,6 +66,9 @@ export interface ScaleResult {
 
 interface BackendOps {
   proxier: Proxier;
+  /** nftables: the path of the last full sync, and a full sync through nft alone for reference. */
+  fullSyncPath?: () => string;
+  nftReference?: (state: ProxyState) => Promise<SyncResult>;
   render(state: ProxyState): string;
   /**
    * The rule text of one change from `before`, as the proxier makes it: an nft update, or the
@@ -70,9 +82,19 @@ interface BackendOps {
 function backendOps(backend: KernelBackend, netns: string): BackendOps {
   const opts = { clusterCIDRs: SCALE_CLUSTER_CIDRS };
   if (backend === "nftables") {
-    const proxier = new NftablesProxier({ netns, ...opts });
+    const logged: string[] = [];
+    const proxier = new NftablesProxier({ netns, ...opts, log: (m) => logged.push(m) });
     return {
       proxier,
+      fullSyncPath: () => `${proxier.lastFullSync ?? "none"}${logged.length ? ` (${logged[0]!.slice(0, 300)})` : ""}`,
+      nftReference: async (state) => {
+        const reference = new NftablesProxier({ netns, ...opts, netlink: false });
+        try {
+          return await reference.sync(state, { full: true });
+        } finally {
+          reference.close();
+        }
+      },
       render: (s) => renderNftables(s, opts),
       changeRenderer: (b) => (a) => renderNftablesUpdate(b, a, opts) ?? "",
       close: () => proxier.close(),
@@ -86,6 +108,20 @@ function backendOps(backend: KernelBackend, netns: string): BackendOps {
 }
 
 const since = (t0: number): number => performance.now() - t0;
+
+/** clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time of this process and of the children it waited for (nft, iptables-restore), in
+ * ms: the kernel's netlink work runs in this process's send, nft's in the child.
+ */
+function cpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime, stime, cutime, cstime are fields 14-17 of stat(5); fields[0] here is field 3.
+  return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / USER_HZ;
+}
 const key = (o: { metadata: { namespace?: string; name?: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
 
 /** The proxier with its last error kept, so a failed sync can say why in one line. */
@@ -178,13 +214,24 @@ async function measureIn(netns: string, opts: ScaleOptions, report: ScaleReport)
   const { loop } = bounded;
   try {
     t0 = performance.now();
+    let cpu0 = cpuMs();
     loop.start();
     await bounded.settle("the first full sync", opts.syncTimeoutMs);
-    report({ firstSyncMs: since(t0) });
+    report({ firstSyncMs: since(t0), firstSyncCpuMs: cpuMs() - cpu0 });
     t0 = performance.now();
+    cpu0 = cpuMs();
     loop.request(true);
     await bounded.settle("a repeated full sync", opts.syncTimeoutMs);
-    report({ repeatSyncMs: since(t0) });
+    report({ repeatSyncMs: since(t0), repeatSyncCpuMs: cpuMs() - cpu0 });
+    if (ops.fullSyncPath) report({ fullSyncPath: ops.fullSyncPath() });
+    if (ops.nftReference) {
+      // The same table refilled through nft -f, then (below, by the first change) handed back.
+      t0 = performance.now();
+      cpu0 = cpuMs();
+      const r = await ops.nftReference(proxy.currentState());
+      if (!r.ok) throw new Error(`nft -f reference full sync failed: ${r.error.split("\n")[0]}`);
+      report({ nftSyncMs: since(t0), nftSyncCpuMs: cpuMs() - cpu0 });
+    }
 
     // One endpoint of one Service turns unready, then ready again: a watch event replaces the slice.
     const target = key(objects.slices[Math.floor(count / 2)]!);

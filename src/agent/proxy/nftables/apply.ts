@@ -1,11 +1,14 @@
-// Applies nftables rulesets with `nft -f -` and implements the Proxier interface on top:
-// incremental transactions (through a long-lived `nft -i`, see session.ts) while the
-// kernel is known to hold the previous state; a full
-// refill (after listing the table's chains and sets, to delete stale ones) at start, on
-// request and after any failure; and a table replacement when even a refill fails.
+// Applies nftables rulesets and implements the Proxier interface on top: incremental
+// transactions (through a long-lived `nft -i`, see session.ts) while the kernel is known to
+// hold the previous state; a full refill (after listing the table's chains and sets, to
+// delete stale ones) at start, on request and after any failure; and a table replacement
+// when even a refill fails. Full syncs go to the kernel as one netlink batch compiled by the
+// agent (netlink/), which is still one atomic transaction; `nft -f -` applies the same text
+// when that path is unavailable, cannot encode the transaction, or the kernel rejects it.
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand, type Stdin } from "../command";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
+import { applyNftablesNetlink } from "./netlink";
 import { NftSession } from "./session";
 import { keepIndex, takeIndex } from "./table-index";
 import { NFT_TABLE, renderNftablesPieces, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
@@ -24,6 +27,9 @@ export async function cleanupNftables(opts: CommandOptions & { table?: string } 
   const list = await run(["nft", "list", "table", "ip", table]);
   return list.code !== 0 ? { ok: true } : failure("nft delete table", r);
 }
+
+/** Bound on the remembered reasons (each is one line of text). */
+const MAX_REMEMBERED_REASONS = 100;
 
 type Listed = { nftables?: Record<string, { table?: string; name?: string; timeout?: number }>[] };
 
@@ -46,17 +52,34 @@ export async function listNftablesObjects(run: RunCommand, table = NFT_TABLE): P
   return existing;
 }
 
+export interface NftablesProxierOptions extends CommandOptions, NftablesOptions {
+  /** Full syncs through the agent's own netlink batch (default: on unless a runner is injected). */
+  netlink?: boolean;
+  /** Where a full sync that fell back to nft says why. */
+  log?: (message: string) => void;
+  /** The netlink path (injected by tests to make the kernel reject a batch). */
+  applyNetlink?: typeof applyNftablesNetlink;
+}
+
 export class NftablesProxier implements Proxier {
   readonly backend = "nftables";
+  /** How the last full sync reached the kernel (benchmarks report it). */
+  lastFullSync: "netlink" | "nft" | undefined;
   /** What the kernel holds, when known. */
   private applied: ProxyState | undefined;
   private readonly run: RunCommand;
   /** Incremental transactions; absent when a runner is injected (everything then goes through it). */
   private readonly session: NftSession | undefined;
+  private readonly netlink: boolean;
+  /** Reasons the netlink path was not used that were logged already. */
+  private readonly said = new Set<string>();
+  private readonly log: (message: string) => void;
 
-  constructor(private readonly opts: CommandOptions & NftablesOptions = {}) {
+  constructor(private readonly opts: NftablesProxierOptions = {}) {
     this.run = commandRunner(opts);
     if (!opts.run) this.session = new NftSession(opts.netns ? { netns: opts.netns } : {});
+    this.netlink = opts.netlink ?? !opts.run;
+    this.log = opts.log ?? ((message) => console.error(message));
   }
 
   /** Ends the `nft -i` process (it also ends with this process). */
@@ -79,15 +102,35 @@ export class NftablesProxier implements Proxier {
     }
     this.applied = undefined;
     const existing = await listNftablesObjects(this.run, this.opts.table);
-    let r = await applyNftables(renderNftablesPieces(state, this.opts, existing), { run: this.run });
+    let r = await this.applyFull(() => renderNftablesPieces(state, this.opts, existing));
     // A table left by another version (a map of another type, say) cannot be refilled: replace it.
-    if (!r.ok) r = await applyNftables(renderNftablesReplacement(state, this.opts), { run: this.run });
+    if (!r.ok) r = await this.applyFull(() => renderNftablesReplacement(state, this.opts));
     if (!r.ok) return r;
     this.applied = state;
     // The next change then finds the reference counts and the nft process ready.
     keepIndex(state, takeIndex(state));
     this.session?.warm();
     return { ok: true, mode: "full" };
+  }
+
+  /**
+   * One full-sync transaction: as a netlink batch when possible, else (and after any
+   * netlink failure, which the kernel applied none of) with `nft -f`. Both are atomic.
+   */
+  private async applyFull(pieces: () => Iterable<string>): Promise<Result> {
+    if (this.netlink) {
+      const r = (this.opts.applyNetlink ?? applyNftablesNetlink)(pieces(), this.opts.netns ? { netns: this.opts.netns } : {});
+      if (r.ok) {
+        this.lastFullSync = "netlink";
+        return r;
+      }
+      // A path that is unavailable or cannot encode this layout says so once, not every sync.
+      const quiet = "unsupported" in r && this.said.has(r.error);
+      if (!quiet) this.log(`nftables: full sync ${"unsupported" in r ? "not sent" : "rejected"} as a netlink batch, applying it with nft -f: ${r.error}`);
+      if ("unsupported" in r && this.said.size < MAX_REMEMBERED_REASONS) this.said.add(r.error);
+    }
+    this.lastFullSync = "nft";
+    return applyNftables(pieces(), { run: this.run });
   }
 
   async cleanup(): Promise<Result> {

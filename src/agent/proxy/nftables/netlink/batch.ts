@@ -1,0 +1,181 @@
+// A netfilter netlink batch written into one growing buffer: BATCH_BEGIN, nf_tables messages,
+// BATCH_END. The kernel runs the messages between BEGIN and END as one transaction (all or
+// nothing), which is what keeps a full sync atomic when it is sent as one sendmsg.
+// Layout: linux/netlink.h (nlmsghdr, nlattr), linux/netfilter/nfnetlink.h (nfgenmsg).
+
+const NLMSG_HDRLEN = 16;
+const NFGENMSG_LEN = 4;
+const NLA_HDRLEN = 4;
+const NLA_F_NESTED = 0x8000;
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+const NFNL_SUBSYS_NFTABLES = 10;
+/** NFPROTO_IPV4: the agent's table is `ip`. */
+export const NFPROTO_IPV4 = 2;
+
+/** nf_tables message types (linux/netfilter/nf_tables.h enum nf_tables_msg_types). */
+export const NFT_MSG = {
+  NEWTABLE: 0,
+  DELTABLE: 2,
+  NEWCHAIN: 3,
+  DELCHAIN: 5,
+  NEWRULE: 6,
+  DELRULE: 8,
+  NEWSET: 9,
+  DELSET: 11,
+  NEWSETELEM: 12,
+} as const;
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+export class NetlinkBatch {
+  private buf: Buffer;
+  private off = 0;
+  private seq: number;
+  private msgStart = -1;
+  /** Sequence number of each message, in order, so an error reply can name its message. */
+  readonly messages: { seq: number; what: string }[] = [];
+
+  constructor(initialBytes = 1 << 16, firstSeq = 1) {
+    this.buf = Buffer.alloc(initialBytes);
+    this.seq = firstSeq;
+    this.header(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
+    this.finishMessage("batch begin");
+  }
+
+  get length(): number {
+    return this.off;
+  }
+
+  private ensure(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.off + n) size *= 2;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+
+  private header(type: number, flags: number, family: number, resId: number): void {
+    this.ensure(NLMSG_HDRLEN + NFGENMSG_LEN);
+    const b = this.buf;
+    this.msgStart = this.off;
+    b.writeUInt32LE(0, this.off);
+    b.writeUInt16LE(type, this.off + 4);
+    b.writeUInt16LE(flags, this.off + 6);
+    b.writeUInt32LE(this.seq, this.off + 8);
+    b.writeUInt32LE(0, this.off + 12);
+    b.writeUInt8(family, this.off + 16);
+    b.writeUInt8(0, this.off + 17);
+    b.writeUInt16BE(resId, this.off + 18);
+    this.off += NLMSG_HDRLEN + NFGENMSG_LEN;
+  }
+
+  private finishMessage(what: string): void {
+    this.buf.writeUInt32LE(this.off - this.msgStart, this.msgStart);
+    this.messages.push({ seq: this.seq++, what });
+    this.msgStart = -1;
+  }
+
+  /** Starts an nf_tables message; its attributes follow, `end` closes it. */
+  begin(msg: number, flags: number): this {
+    if (this.msgStart >= 0) throw new Error("netlink batch: message not ended");
+    this.header((NFNL_SUBSYS_NFTABLES << 8) | msg, flags, NFPROTO_IPV4, 0);
+    return this;
+  }
+
+  end(what: string): void {
+    this.finishMessage(what);
+  }
+
+  /** Closes the batch and returns its bytes (a view on the internal buffer). */
+  finish(): Buffer {
+    this.header(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
+    this.finishMessage("batch end");
+    return this.buf.subarray(0, this.off);
+  }
+
+  bytes(type: number, data: Uint8Array): this {
+    const len = NLA_HDRLEN + data.length;
+    this.ensure(align4(len));
+    this.buf.writeUInt16LE(len, this.off);
+    this.buf.writeUInt16LE(type, this.off + 2);
+    this.buf.set(data, this.off + NLA_HDRLEN);
+    this.buf.fill(0, this.off + len, this.off + align4(len));
+    this.off += align4(len);
+    return this;
+  }
+
+  /** A NUL-terminated string attribute. */
+  str(type: number, s: string): this {
+    const n = Buffer.byteLength(s);
+    const len = NLA_HDRLEN + n + 1;
+    this.ensure(align4(len));
+    this.buf.writeUInt16LE(len, this.off);
+    this.buf.writeUInt16LE(type, this.off + 2);
+    this.buf.write(s, this.off + NLA_HDRLEN);
+    this.buf.fill(0, this.off + NLA_HDRLEN + n, this.off + align4(len));
+    this.off += align4(len);
+    return this;
+  }
+
+  /** A big-endian u32 attribute (netlink's nf_tables integers are network order). */
+  u32(type: number, v: number): this {
+    this.ensure(8);
+    this.buf.writeUInt16LE(8, this.off);
+    this.buf.writeUInt16LE(type, this.off + 2);
+    this.buf.writeUInt32BE(v >>> 0, this.off + 4);
+    this.off += 8;
+    return this;
+  }
+
+  u64(type: number, v: bigint): this {
+    this.ensure(12);
+    this.buf.writeUInt16LE(12, this.off);
+    this.buf.writeUInt16LE(type, this.off + 2);
+    this.buf.writeBigUInt64BE(v, this.off + 4);
+    this.off += 12;
+    return this;
+  }
+
+  /**
+   * An attribute of `len` bytes, zeroed, for the caller to fill in place: returns its data
+   * offset in `buffer` (valid until the next write grows the buffer).
+   */
+  reserve(type: number, len: number): number {
+    const size = align4(NLA_HDRLEN + len);
+    this.ensure(size);
+    this.buf.writeUInt16LE(NLA_HDRLEN + len, this.off);
+    this.buf.writeUInt16LE(type, this.off + 2);
+    this.buf.fill(0, this.off + NLA_HDRLEN, this.off + size);
+    const at = this.off + NLA_HDRLEN;
+    this.off += size;
+    return at;
+  }
+
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  u8(type: number, v: number): this {
+    return this.bytes(type, Uint8Array.of(v));
+  }
+
+  /** Opens a nested attribute; returns the token `close` needs. */
+  open(type: number): number {
+    this.ensure(NLA_HDRLEN);
+    const at = this.off;
+    this.buf.writeUInt16LE(type | NLA_F_NESTED, at + 2);
+    this.off += NLA_HDRLEN;
+    return at;
+  }
+
+  close(at: number): this {
+    this.buf.writeUInt16LE(this.off - at, at);
+    return this;
+  }
+}

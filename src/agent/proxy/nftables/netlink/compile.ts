@@ -1,0 +1,504 @@
+// A full-sync transaction, as render.ts writes it for `nft -f`, compiled into one netlink
+// batch by the agent itself: nft's parser and evaluation cost about 7 µs per map element
+// (docs/agent.md), and a full sync at 10,000 Services holds about 150,000. The batch holds
+// what nft 1.0.6 would send for the same text (the same messages, expressions and set
+// userdata, so `nft list` prints the table back as written), and the kernel runs it as one
+// transaction. Only the commands, declarations and rule shapes the renderer writes are
+// known here; anything else throws Unsupported and the caller applies the text with nft.
+import { endianness } from "node:os";
+import { NFT_MSG, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NetlinkBatch } from "./batch";
+import { hostU32, ipv4, l4proto, parseRule, Unsupported, writeExpressions, writeVerdict, type AnonymousVmap, type SetIds } from "./rules";
+
+export { Unsupported } from "./rules";
+
+// linux/netfilter/nf_tables.h
+const NFT_SET_ANONYMOUS = 0x1;
+const NFT_SET_CONSTANT = 0x2;
+const NFT_SET_INTERVAL = 0x4;
+const NFT_SET_MAP = 0x8;
+const NFT_SET_TIMEOUT = 0x10;
+const NFT_SET_EVAL = 0x20;
+const NFT_SET_ELEM_INTERVAL_END = 0x1;
+const NFT_DATA_VERDICT = 0xffffff00;
+/** nft datatypes (nftables datatype.h): concatenations pack them 6 bits each. */
+const TYPE_INTEGER = 4;
+const TYPE_IPADDR = 7;
+const TYPE_INET_PROTOCOL = 12;
+const TYPE_INET_SERVICE = 13;
+const concatType = (...types: number[]): number => types.reduce((acc, t) => (acc << 6) | t, 0);
+/** An element message's elements stay under netlink's 64 KiB attribute length. */
+const MAX_ELEMENTS_BYTES = 60_000;
+/** A batch starts this large (it grows by doubling); a full sync at 10,000 Services is about 8 MB. */
+const INITIAL_BATCH_BYTES = 1 << 20;
+
+/** How one key or data field is written: each is padded to 4 bytes in a concatenation. */
+type Field = "ipv4" | "proto" | "port" | "index";
+
+interface SetShape {
+  flags: number;
+  keyType: number;
+  key: Field[];
+  /** Map data: a verdict, or fields. */
+  data?: "verdict" | Field[];
+  dataType?: number;
+  /** nft's set userdata (byte orders, typeof expressions) without the comment, as nft 1.0.6 writes it on a little-endian host. */
+  udata: string;
+  timeoutMs?: bigint;
+}
+
+const VERDICT_MAP_UDATA = "000400000000010400000000030800040d0000000100060400000000";
+const ENDPOINT_DATA_UDATA = "043400040d000000012c0014000407000000010c00040c00000001040c0000000114000407000000010c000408000000010402000000060400000000";
+const ENDPOINT_MAP_UDATA = {
+  ip: `000400000000010400000000036000040d00000001580014000407000000010c00040c00000001040c000000010e00040900000001060004100000000214000407000000010c000408000000010402000000031a0004170000000112000401000000010401000000020400000000${ENDPOINT_DATA_UDATA}`,
+  nodePort: `000400000000010400000000034a00040d0000000142000e00040900000001060004100000000114000407000000010c000408000000010402000000021a0004170000000112000401000000010401000000020400000000${ENDPOINT_DATA_UDATA}`,
+};
+/** NFTNL_UDATA_SET_KEYBYTEORDER = big endian. */
+const ADDRESS_SET_UDATA = "000402000000";
+
+/** The declarations the layout writes (layout.ts BASE_CONTAINERS and affinity sets), without their comments. */
+const SHAPES = new Map<string, SetShape>([
+  [
+    "map:type ipv4_addr . inet_proto . inet_service : verdict",
+    {
+      flags: NFT_SET_MAP,
+      keyType: concatType(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE),
+      key: ["ipv4", "proto", "port"],
+      data: "verdict",
+      dataType: NFT_DATA_VERDICT,
+      udata: VERDICT_MAP_UDATA,
+    },
+  ],
+  [
+    "map:type inet_proto . inet_service : verdict",
+    {
+      flags: NFT_SET_MAP,
+      keyType: concatType(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE),
+      key: ["proto", "port"],
+      data: "verdict",
+      dataType: NFT_DATA_VERDICT,
+      udata: VERDICT_MAP_UDATA,
+    },
+  ],
+  [
+    "map:typeof ip daddr . meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport",
+    {
+      flags: NFT_SET_MAP,
+      keyType: concatType(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INTEGER),
+      key: ["ipv4", "proto", "port", "index"],
+      data: ["ipv4", "port"],
+      dataType: concatType(TYPE_IPADDR, TYPE_INET_SERVICE),
+      udata: ENDPOINT_MAP_UDATA.ip,
+    },
+  ],
+  [
+    "map:typeof meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport",
+    {
+      flags: NFT_SET_MAP,
+      keyType: concatType(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INTEGER),
+      key: ["proto", "port", "index"],
+      data: ["ipv4", "port"],
+      dataType: concatType(TYPE_IPADDR, TYPE_INET_SERVICE),
+      udata: ENDPOINT_MAP_UDATA.nodePort,
+    },
+  ],
+  ["set:type ipv4_addr; flags interval", { flags: NFT_SET_INTERVAL, keyType: TYPE_IPADDR, key: ["ipv4"], udata: ADDRESS_SET_UDATA }],
+  [
+    "set:type ipv4_addr . ipv4_addr",
+    { flags: 0, keyType: concatType(TYPE_IPADDR, TYPE_IPADDR), key: ["ipv4", "ipv4"], udata: "000400000000030800040d0000000100" },
+  ],
+]);
+/** The anonymous map of `numgen random mod N vmap { … }`. */
+const ANONYMOUS_VMAP_UDATA = "00040100000001040000000004080004010000000100060400000000";
+const AFFINITY_SET = /^type ipv4_addr; flags dynamic,timeout; timeout (\d+)s$/;
+
+function shapeOf(kind: string, definition: string): SetShape {
+  const affinity = kind === "set" ? definition.match(AFFINITY_SET) : null;
+  if (affinity) {
+    return { flags: NFT_SET_TIMEOUT | NFT_SET_EVAL, keyType: TYPE_IPADDR, key: ["ipv4"], udata: ADDRESS_SET_UDATA, timeoutMs: BigInt(affinity[1]!) * 1000n };
+  }
+  const shape = SHAPES.get(`${kind}:${definition}`);
+  if (!shape) throw new Unsupported(`${kind} declaration: ${definition}`);
+  return shape;
+}
+
+const fieldBytes = (fields: Field[]): number => fields.length * 4;
+
+/**
+ * Parses `text[from, to)` as the concatenation `fields` ("a . b . c") straight into `out` at
+ * `at`, each field padded to 4 bytes. Element text is most of a full sync (about 150,000
+ * keys and values at 10,000 Services), so this reads characters instead of splitting strings.
+ */
+function writeConcat(out: Buffer, at: number, fields: Field[], text: string, from: number, to: number): void {
+  let p = from;
+  for (let f = 0; f < fields.length; f++) {
+    if (f > 0) {
+      if (text.charCodeAt(p) !== 32 || text.charCodeAt(p + 1) !== 46 || text.charCodeAt(p + 2) !== 32) throw bad(text, from, to);
+      p += 3;
+    }
+    let end = text.indexOf(" ", p);
+    if (end < 0 || end > to) end = to;
+    const o = at + f * 4;
+    switch (fields[f]!) {
+      case "ipv4": {
+        let octet = 0;
+        let digits = 0;
+        let part = 0;
+        for (let i = p; i <= end; i++) {
+          const c = i === end ? 46 : text.charCodeAt(i);
+          if (c === 46) {
+            if (digits === 0 || octet > 255 || part > 3) throw bad(text, from, to);
+            out[o + part++] = octet;
+            octet = 0;
+            digits = 0;
+          } else if (c >= 48 && c <= 57 && digits < 3) {
+            octet = octet * 10 + c - 48;
+            digits++;
+          } else throw bad(text, from, to);
+        }
+        if (part !== 4) throw bad(text, from, to);
+        break;
+      }
+      case "proto":
+        out[o] = l4proto(text.slice(p, end));
+        break;
+      case "port":
+      case "index": {
+        let v = 0;
+        if (end === p || end - p > 10) throw bad(text, from, to);
+        for (let i = p; i < end; i++) {
+          const c = text.charCodeAt(i);
+          if (c < 48 || c > 57) throw bad(text, from, to);
+          v = v * 10 + c - 48;
+        }
+        if (fields[f] === "port") {
+          if (v > 65535) throw bad(text, from, to);
+          out.writeUInt16BE(v, o);
+        } else {
+          if (v > 0xffffffff) throw bad(text, from, to);
+          hostU32(v).copy(out, o);
+        }
+        break;
+      }
+    }
+    p = end;
+  }
+  if (p !== to) throw bad(text, from, to);
+}
+
+const bad = (text: string, from: number, to: number) => new Unsupported(`element: ${text.slice(from, to)}`);
+
+interface Declared {
+  shape: SetShape;
+  id: number;
+}
+
+interface Block {
+  comment?: string;
+  sets: { kind: string; name: string; definition: string; comment?: string }[];
+  chains: { name: string; hook?: string; rules: string[] }[];
+}
+
+const CHAIN_HOOK = /^type (nat|filter) hook (prerouting|input|forward|output|postrouting) priority (-?\d+); policy (accept|drop);$/;
+const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 };
+const DECLARATION = /^(map|set) (\S+) \{ (.*?); (?:comment "([^"]*)"; )?\}$/;
+
+/** Compiles nft transaction text (render.ts's full sync, in its pieces) into one batch. Throws Unsupported. */
+export class TransactionCompiler {
+  private readonly batch = new NetlinkBatch(INITIAL_BATCH_BYTES);
+  private readonly sets = new Map<string, Declared>();
+  private nextSetId = 1;
+  private table: string | undefined;
+  private block: Block | undefined;
+  private chain: Block["chains"][number] | undefined;
+  private readonly ids: SetIds = (name) => this.sets.get(name)?.id;
+
+  constructor() {
+    if (endianness() !== "LE") throw new Unsupported("set userdata is known for little-endian hosts only");
+  }
+
+  add(text: string): void {
+    for (const line of text.split("\n")) if (line !== "") this.line(line);
+  }
+
+  finish(): CompiledBatch {
+    if (this.block) throw new Unsupported("unterminated table block");
+    const bytes = this.batch.finish();
+    const messages = this.batch.messages;
+    const first = messages[0]!.seq;
+    return { bytes, describe: (seq) => messages[seq - first]?.what ?? `message ${seq}` };
+  }
+
+  private tableName(name: string): string {
+    this.table ??= name;
+    if (name !== this.table) throw new Unsupported(`a second table: ${name}`);
+    return name;
+  }
+
+  private line(line: string): void {
+    if (this.block) return this.blockLine(line);
+    let m: RegExpMatchArray | null;
+    if (line.startsWith("add element ip ")) {
+      // Matched by hand: a regex capture would copy the element list of 1,000 elements.
+      m = line.slice(0, 300).match(/^add element ip (\S+) (\S+) \{ /);
+      if (!m || !line.endsWith(" }")) throw new Unsupported(`command: ${line.slice(0, 200)}`);
+      this.tableName(m[1]!);
+      return this.elements(m[2]!, line, m[0].length, line.length - 2);
+    }
+    if ((m = line.match(/^(add|delete|flush) table ip (\S+)$/))) {
+      const table = this.tableName(m[2]!);
+      if (m[1] === "add") this.batch.begin(NFT_MSG.NEWTABLE, NLM_F_REQUEST).str(1, table).u32(2, 0).end(line);
+      else if (m[1] === "delete") {
+        this.batch.begin(NFT_MSG.DELTABLE, NLM_F_REQUEST).str(1, table).end(line);
+        this.sets.clear();
+      } else this.batch.begin(NFT_MSG.DELRULE, NLM_F_REQUEST).str(1, table).end(line);
+      return;
+    }
+    if ((m = line.match(/^delete (map|set|chain) ip (\S+) (\S+)$/))) {
+      const table = this.tableName(m[2]!);
+      if (m[1] === "chain") this.batch.begin(NFT_MSG.DELCHAIN, NLM_F_REQUEST).str(1, table).str(3, m[3]!).end(line);
+      else {
+        this.batch.begin(NFT_MSG.DELSET, NLM_F_REQUEST).str(1, table).str(2, m[3]!).end(line);
+        this.sets.delete(m[3]!);
+      }
+      return;
+    }
+    if ((m = line.match(/^table ip (\S+) \{$/))) {
+      this.tableName(m[1]!);
+      this.block = { sets: [], chains: [] };
+      return;
+    }
+    throw new Unsupported(`command: ${line.slice(0, 200)}`);
+  }
+
+  private blockLine(line: string): void {
+    const block = this.block!;
+    if (this.chain) {
+      if (line === "\t}") this.chain = undefined;
+      else if (line.startsWith("\t\t")) {
+        const text = line.slice(2);
+        if (this.chain.rules.length === 0 && this.chain.hook === undefined && text.startsWith("type ")) this.chain.hook = text;
+        else this.chain.rules.push(text);
+      } else throw new Unsupported(`chain line: ${line}`);
+      return;
+    }
+    let m: RegExpMatchArray | null;
+    if (line === "}") return this.emitBlock();
+    if ((m = line.match(/^\tcomment "([^"]*)"$/))) block.comment = m[1]!;
+    else if ((m = line.match(/^\tchain (\S+) \{$/))) block.chains.push((this.chain = { name: m[1]!, rules: [] }));
+    else if ((m = line.slice(1).match(DECLARATION)) && line.startsWith("\t")) {
+      const set = { kind: m[1]!, name: m[2]!, definition: m[3]! };
+      block.sets.push(m[4] === undefined ? set : { ...set, comment: m[4] });
+    } else throw new Unsupported(`table block line: ${line.slice(0, 200)}`);
+  }
+
+  /** A table block, in nft's order: the table, its chains, its sets, then the chains' rules. */
+  private emitBlock(): void {
+    const block = this.block!;
+    this.block = undefined;
+    const table = this.table!;
+    const b = this.batch.begin(NFT_MSG.NEWTABLE, NLM_F_REQUEST).str(1, table).u32(2, 0);
+    if (block.comment !== undefined) b.bytes(6, udataString(0, block.comment));
+    b.end(`table ${table}`);
+    for (const chain of block.chains) {
+      b.begin(NFT_MSG.NEWCHAIN, NLM_F_REQUEST | NLM_F_CREATE)
+        .str(1, table)
+        .str(3, chain.name);
+      if (chain.hook !== undefined) {
+        const h = chain.hook.match(CHAIN_HOOK);
+        if (!h) throw new Unsupported(`chain: ${chain.hook}`);
+        b.str(7, h[1]!).u32(5, h[4] === "accept" ? 1 : 0);
+        const hook = b.open(4);
+        b.u32(1, HOOKS[h[2]!]!).u32(2, Number(h[3]));
+        b.close(hook);
+      }
+      b.end(`chain ${chain.name}`);
+    }
+    for (const set of block.sets) this.declare(set.kind, set.name, set.definition, set.comment);
+    for (const chain of block.chains) for (const rule of chain.rules) this.rule(chain.name, rule);
+  }
+
+  private declare(kind: string, name: string, definition: string, comment: string | undefined): void {
+    const shape = shapeOf(kind, definition);
+    const id = this.nextSetId++;
+    const b = this.batch
+      .begin(NFT_MSG.NEWSET, NLM_F_REQUEST | NLM_F_CREATE)
+      .str(1, this.table!)
+      .str(2, name);
+    b.u32(3, shape.flags).u32(4, shape.keyType).u32(5, fieldBytes(shape.key));
+    if (shape.data !== undefined) b.u32(6, shape.dataType!).u32(7, shape.data === "verdict" ? 0 : fieldBytes(shape.data));
+    b.u32(10, id);
+    if (shape.timeoutMs !== undefined) b.u64(11, shape.timeoutMs);
+    const udata = Buffer.from(shape.udata, "hex");
+    b.bytes(13, comment === undefined ? udata : Buffer.concat([udata, udataString(7, comment)]));
+    b.end(`${kind} ${name}`);
+    this.sets.set(name, { shape, id });
+  }
+
+  private rule(chain: string, text: string): void {
+    const parsed = parseRule(text, this.ids);
+    if (parsed.anonymous) this.anonymousVmap(parsed.anonymous);
+    const b = this.batch
+      .begin(NFT_MSG.NEWRULE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND)
+      .str(1, this.table!)
+      .str(2, chain);
+    writeExpressions(b, parsed.exprs);
+    b.end(`rule in ${chain}: ${text}`);
+  }
+
+  private anonymousVmap(map: AnonymousVmap): void {
+    const id = this.nextSetId++;
+    const table = this.table!;
+    const b = this.batch
+      .begin(NFT_MSG.NEWSET, NLM_F_REQUEST | NLM_F_CREATE)
+      .str(1, table)
+      .str(2, "__map%d");
+    b.u32(3, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP)
+      .u32(4, TYPE_INTEGER)
+      .u32(5, 4)
+      .u32(6, NFT_DATA_VERDICT)
+      .u32(7, 0)
+      .u32(10, id);
+    const desc = b.open(9);
+    b.u32(1, map.keys.length);
+    b.close(desc);
+    b.bytes(13, Buffer.from(ANONYMOUS_VMAP_UDATA, "hex")).end("anonymous vmap");
+    this.sets.set("__map%d", { shape: { flags: 0, keyType: TYPE_INTEGER, key: ["index"], data: "verdict", udata: "" }, id });
+    let i = 0;
+    this.elementMessages("__map%d", () => {
+      if (i >= map.keys.length) return undefined;
+      const n = i++;
+      return (b) => {
+        const key = b.open(1);
+        b.bytes(1, map.keys[n]!);
+        b.close(key);
+        writeVerdict(b, 2, map.verdicts[n]!);
+      };
+    });
+  }
+
+  /** `add element` items, `text[from, to)` separated by ", ", read in place (no strings per element). */
+  private elements(name: string, text: string, from: number, to: number): void {
+    const declared = this.sets.get(name);
+    if (!declared) throw new Unsupported(`elements of a set not declared in this transaction: ${name}`);
+    const { shape } = declared;
+    if (shape.flags & NFT_SET_INTERVAL) return this.intervalElements(name, text.slice(from, to).split(", "));
+    const data = shape.data;
+    const keyBytes = fieldBytes(shape.key);
+    const dataBytes = Array.isArray(data) ? fieldBytes(data) : 0;
+    let at = from;
+    this.elementMessages(name, () => {
+      if (at >= to) return undefined;
+      let end = text.indexOf(", ", at);
+      if (end < 0 || end > to) end = to;
+      const start = at;
+      at = end + 2;
+      return (b: NetlinkBatch) => {
+        let sep = end;
+        if (data !== undefined) {
+          sep = text.indexOf(" : ", start);
+          if (sep < 0 || sep > end) throw new Unsupported(`map element without data: ${text.slice(start, end)}`);
+        }
+        const key = b.open(1);
+        const keyAt = b.reserve(1, keyBytes);
+        writeConcat(b.buffer, keyAt, shape.key, text, start, sep);
+        b.close(key);
+        if (data === "verdict") writeVerdict(b, 2, text.slice(sep + 3, end));
+        else if (data !== undefined) {
+          const value = b.open(2);
+          const valueAt = b.reserve(1, dataBytes);
+          writeConcat(b.buffer, valueAt, data, text, sep + 3, end);
+          b.close(value);
+        }
+      };
+    });
+  }
+
+  /**
+   * An interval set's elements as nft sends them: the start of each range, and an
+   * end-of-interval element just past it; a first range that does not start at 0.0.0.0 is
+   * preceded by an end element at 0.0.0.0. Ranges that overlap or touch (nft merges
+   * them) and ranges that reach 255.255.255.255 are left to nft.
+   */
+  private intervalElements(name: string, items: string[]): void {
+    const ranges = items
+      .map((item) => {
+        const [addr, len = "32"] = item.split("/");
+        const bits = Number(len);
+        if (!/^\d+$/.test(len) || bits < 1 || bits > 32) throw new Unsupported(`prefix: ${item}`);
+        const start = ipv4(addr!).readUInt32BE(0);
+        const size = 2 ** (32 - bits);
+        if (start % size !== 0) throw new Unsupported(`prefix with host bits: ${item}`);
+        return [start, start + size] as const;
+      })
+      .sort((a, b) => a[0] - b[0]);
+    const out: { key: Buffer; flags?: number }[] = [];
+    const addr = (v: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(v);
+      return b;
+    };
+    for (let i = 0; i < ranges.length; i++) {
+      const [start, end] = ranges[i]!;
+      if (end > 0xffffffff || (i > 0 && start <= ranges[i - 1]![1])) throw new Unsupported(`interval set ranges nft would merge: ${items.join(", ")}`);
+      if (i === 0 && start !== 0) out.push({ key: addr(0), flags: NFT_SET_ELEM_INTERVAL_END });
+      out.push({ key: addr(start) }, { key: addr(end), flags: NFT_SET_ELEM_INTERVAL_END });
+    }
+    let i = 0;
+    this.elementMessages(name, () => {
+      const el = out[i++];
+      if (!el) return undefined;
+      return (b) => {
+        if (el.flags !== undefined) b.u32(3, el.flags);
+        const key = b.open(1);
+        b.bytes(1, el.key);
+        b.close(key);
+      };
+    });
+  }
+
+  /**
+   * NEWSETELEM messages for the elements `next` hands out (a writer of one element's
+   * attributes, until undefined), split to keep each message's list under netlink's
+   * 64 KiB attribute length.
+   */
+  private elementMessages(name: string, next: () => ((b: NetlinkBatch) => void) | undefined): void {
+    const id = this.sets.get(name)!.id;
+    const b = this.batch;
+    let write = next();
+    while (write) {
+      b.begin(NFT_MSG.NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE)
+        .str(1, this.table!)
+        .str(2, name)
+        .u32(4, id);
+      const list = b.open(3);
+      const start = b.length;
+      for (let n = 1; write && b.length - start < MAX_ELEMENTS_BYTES; n++, write = next()) {
+        const at = b.open(n);
+        write(b);
+        b.close(at);
+      }
+      b.close(list);
+      b.end(`elements of ${name}`);
+    }
+  }
+}
+
+/** A libnftnl userdata string: type, length (with the NUL), bytes. */
+function udataString(type: number, s: string): Buffer {
+  const bytes = Buffer.from(`${s}\0`);
+  if (bytes.length > 255) throw new Unsupported(`comment too long: ${s}`);
+  return Buffer.concat([Buffer.of(type, bytes.length), bytes]);
+}
+
+export interface CompiledBatch {
+  bytes: Buffer;
+  /** The nft command a message (by sequence number) came from, for error text. */
+  describe: (seq: number) => string;
+}
+
+/** The whole transaction as one batch. Throws Unsupported when any part of it is not known here. */
+export function compileNftTransaction(pieces: Iterable<string>): CompiledBatch {
+  const compiler = new TransactionCompiler();
+  for (const piece of pieces) compiler.add(piece);
+  return compiler.finish();
+}

@@ -1,0 +1,160 @@
+// Sends a netfilter netlink batch and reports the kernel's verdict. Node has no AF_NETLINK
+// sockets, so this goes through libc with koffi (an FFI with prebuilt binaries); without
+// koffi, or off Linux, the fast path is unavailable and the proxier uses nft.
+//
+// The kernel runs a batch inside the sendmsg that carries it (nfnetlink_rcv_batch), so
+// when send returns the transaction is committed or aborted and any errors wait on the
+// socket. The batch must travel as one message: the send buffer is raised to fit it.
+import { closeSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { Result } from "../../command";
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_NETFILTER = 12;
+const SOL_SOCKET = 1;
+/** SO_SNDBUFFORCE / SO_RCVBUFFORCE: above net.core.*mem_max, as root (nft does the same). */
+const SO_SNDBUFFORCE = 32;
+const SO_RCVBUFFORCE = 33;
+const MSG_DONTWAIT = 0x40;
+const CLONE_NEWNET = 0x40000000;
+const NLMSG_ERROR = 2;
+const EAGAIN = 11;
+/** Room for the kernel's error replies (each echoes its message's header). */
+const RECEIVE_BUFFER_BYTES = 1 << 20;
+/** The kernel keeps 32 bytes of the send buffer for itself (netlink_sendmsg). */
+const SEND_BUFFER_SLACK = 64;
+
+/** ip netns keeps named namespaces here. */
+const NETNS_DIR = "/var/run/netns";
+
+interface Libc {
+  socket: (domain: number, type: number, protocol: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Int32Array, len: number) => number;
+  send: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  close: (fd: number) => number;
+  setns: (fd: number, nstype: number) => number;
+  errno: () => number;
+}
+
+let libc: Libc | string | undefined;
+
+/** libc through koffi, or why it is not available. */
+function loadLibc(): Libc | string {
+  if (libc !== undefined) return libc;
+  if (process.platform !== "linux") return (libc = "netlink needs Linux");
+  try {
+    const koffi = createRequire(import.meta.url)("koffi") as {
+      load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
+      errno(): number;
+    };
+    const lib = koffi.load("libc.so.6");
+    libc = {
+      socket: lib.func("int socket(int, int, int)") as Libc["socket"],
+      setsockopt: lib.func("int setsockopt(int, int, int, _In_ int32_t *, uint32_t)") as Libc["setsockopt"],
+      send: lib.func("intptr_t send(int, _In_ uint8_t *, size_t, int)") as Libc["send"],
+      recv: lib.func("intptr_t recv(int, _Out_ uint8_t *, size_t, int)") as Libc["recv"],
+      close: lib.func("int close(int)") as Libc["close"],
+      setns: lib.func("int setns(int, int)") as Libc["setns"],
+      errno: () => koffi.errno(),
+    };
+  } catch (e) {
+    libc = `koffi is not available (${(e instanceof Error ? e.message : String(e)).split("\n")[0]})`;
+  }
+  return libc;
+}
+
+/** Why the netlink path cannot be used here, or undefined when it can. */
+export function netlinkUnavailable(): string | undefined {
+  const c = loadLibc();
+  return typeof c === "string" ? c : undefined;
+}
+
+/**
+ * A netfilter netlink socket in `netns` (a name under /var/run/netns), or this process's
+ * namespace. setns moves only the calling thread, and only for the socket() call: a socket
+ * keeps the namespace it was made in, and no other JavaScript runs in between.
+ */
+function openSocket(c: Libc, netns: string | undefined): number {
+  if (netns === undefined) return c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (netns.includes("/")) throw new Error(`bad namespace name: ${netns}`);
+  const own = openSync("/proc/thread-self/ns/net", "r");
+  const target = openSync(`${NETNS_DIR}/${netns}`, "r");
+  try {
+    if (c.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns ${netns}: errno ${c.errno()}`);
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (c.setns(own, CLONE_NEWNET) !== 0) {
+      if (fd >= 0) c.close(fd);
+      throw new Error(`setns back from ${netns}: errno ${c.errno()}`);
+    }
+    return fd;
+  } finally {
+    closeSync(target);
+    closeSync(own);
+  }
+}
+
+/**
+ * Sends `batch` as one message and reads the kernel's answer. `describe` names the message
+ * with a sequence number, for the error text.
+ */
+export function sendBatch(batch: Buffer, opts: { netns?: string; describe?: (seq: number) => string } = {}): Result {
+  const c = loadLibc();
+  if (typeof c === "string") return { ok: false, error: c };
+  let fd = -1;
+  try {
+    fd = openSocket(c, opts.netns);
+    if (fd < 0) return { ok: false, error: `netlink socket: errno ${c.errno()}` };
+    if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, Int32Array.of(batch.length + SEND_BUFFER_SLACK), 4) !== 0)
+      return { ok: false, error: `netlink send buffer of ${batch.length} bytes: errno ${c.errno()}` };
+    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, Int32Array.of(RECEIVE_BUFFER_BYTES), 4);
+    const sent = c.send(fd, batch, batch.length, 0);
+    if (sent !== batch.length) return { ok: false, error: `netlink send: ${sent < 0 ? `errno ${c.errno()}` : `${sent} of ${batch.length} bytes`}` };
+    return readErrors(c, fd, opts.describe);
+  } catch (e) {
+    return { ok: false, error: `netlink: ${e instanceof Error ? e.message : String(e)}` };
+  } finally {
+    if (fd >= 0) c.close(fd);
+  }
+}
+
+/** Every NLMSG_ERROR with a non-zero error the kernel queued for the batch. */
+function readErrors(c: Libc, fd: number, describe?: (seq: number) => string): Result {
+  const buf = Buffer.alloc(RECEIVE_BUFFER_BYTES);
+  const errors: string[] = [];
+  for (;;) {
+    const n = c.recv(fd, buf, buf.length, MSG_DONTWAIT);
+    if (n < 0) {
+      if (c.errno() === EAGAIN) break;
+      errors.push(`netlink receive: errno ${c.errno()}`);
+      break;
+    }
+    for (let off = 0; off + 16 <= n; ) {
+      const len = buf.readUInt32LE(off);
+      if (len < 16) break;
+      if (buf.readUInt16LE(off + 4) === NLMSG_ERROR && off + 20 <= n) {
+        const errno = -buf.readInt32LE(off + 16);
+        const seq = off + 36 <= n ? buf.readUInt32LE(off + 28) : 0;
+        if (errno !== 0) errors.push(`errno ${errno} (${ERRNO_NAMES[errno] ?? "?"}) on ${describe?.(seq) ?? `message ${seq}`}`);
+      }
+      off += (len + 3) & ~3;
+    }
+  }
+  return errors.length ? { ok: false, error: `netlink batch rejected: ${errors.slice(0, 3).join("; ")}` } : { ok: true };
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  12: "ENOMEM",
+  16: "EBUSY",
+  17: "EEXIST",
+  22: "EINVAL",
+  34: "ERANGE",
+  40: "ELOOP",
+  90: "EMSGSIZE",
+  95: "EOPNOTSUPP",
+  105: "ENOBUFS",
+};

@@ -1,0 +1,156 @@
+// The netlink full sync (nftables/netlink/): the batch the agent compiles from the full-sync
+// text must leave the kernel exactly as `nft -f` leaves it for the same text (compared as
+// `nft list table` prints it), stay one atomic transaction (a batch the kernel rejects
+// leaves the old ruleset), and anything it cannot encode must go to nft instead.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
+import { applyNftablesNetlink, netlinkUnavailable } from "../../../src/agent/proxy/nftables/netlink";
+import { compileNftTransaction, Unsupported } from "../../../src/agent/proxy/nftables/netlink/compile";
+import { renderNftables, renderNftablesPieces } from "../../../src/agent/proxy/nftables/render";
+import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
+import { describeNetns, NetnsLab } from "../netns";
+import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
+
+const POD_CIDR = "198.18.0.0/15";
+const OPTS = { clusterCIDRs: [POD_CIDR] };
+
+/** `count` Services (every 3rd a NodePort, every 7th with affinity) with `perService` endpoints, half on this node. */
+function mixedState(count: number, perService: number, shift = 0): ProxyState {
+  const services = [];
+  const slices = [];
+  for (let s = 0; s < count; s++) {
+    const spec = {
+      clusterIP: `10.96.${s >> 8}.${s & 255}`,
+      ports: [{ name: "http", port: 80, targetPort: 8080, ...(s % 3 === 0 ? { nodePort: 30000 + s } : {}) }],
+      ...(s % 3 === 0 ? { type: "NodePort" as const } : {}),
+      ...(s % 7 === 0 ? { sessionAffinity: "ClientIP" as const, sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } } } : {}),
+    };
+    services.push(service(`ns-${s % 5}`, `svc-${s}`, spec));
+    const eps = [];
+    for (let e = 0; e < perService + ((s + shift) % 3); e++) {
+      const n = s * 8 + e + shift;
+      eps.push(endpoint(`198.18.${(n >> 8) & 255}.${n & 255}`, e % 2 === 0 ? { node: NODE } : {}));
+    }
+    slices.push(slice(`ns-${s % 5}`, `svc-${s}`, [{ name: "http", port: 8080 }], eps));
+  }
+  return buildProxyState({ services, slices, nodeName: NODE, nodeIPs: [NODE_IP] });
+}
+
+describe("compileNftTransaction", () => {
+  it.each(GOLDEN_CASES)("encodes the full sync of $name", ({ input }) => {
+    expect(compileNftTransaction(renderNftablesPieces(buildProxyState(input), OPTS)).bytes.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["a rule shape it does not know", "table ip t {\n\tchain c {\n\t\tip daddr 10.0.0.1 counter accept\n\t}\n}\n"],
+    ["a set declaration it does not know", "table ip t {\n\tset s { type ipv4_addr; flags interval,timeout; }\n}\n"],
+    ["a command it does not know", "add rule ip t c accept\n"],
+    ["elements of a set declared elsewhere", "add element ip t s { 10.0.0.1 }\n"],
+    [
+      "interval ranges nft would merge",
+      "table ip t {\n\tset cluster-cidrs { type ipv4_addr; flags interval; }\n}\nadd element ip t cluster-cidrs { 10.0.0.0/8, 10.1.0.0/16 }\n",
+    ],
+    ["a malformed element", "table ip t {\n\tset h { type ipv4_addr . ipv4_addr; }\n}\nadd element ip t h { 10.0.0.1 . 10.0.0.256 }\n"],
+    ["an unknown protocol", "table ip t {\n\tmap m { type inet_proto . inet_service : verdict; }\n}\nadd element ip t m { icmp . 80 : drop }\n"],
+  ])("refuses %s (the caller then uses nft)", (_what, text) => {
+    expect(() => compileNftTransaction([text])).toThrow(Unsupported);
+  });
+});
+
+describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () => {
+  let lab: NetnsLab;
+  beforeAll(async () => {
+    lab = NetnsLab.create();
+    await lab.addNamespace("nft");
+    await lab.addNamespace("netlink");
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  /** The table as nft prints it, without the countdown of remembered clients. */
+  const list = async (role: string) => (await lab.must(role, ["nft", "list", "table", "ip", "svcedge"])).replace(/ expires \S+/g, "");
+  const reset = async () => {
+    for (const role of ["nft", "netlink"]) await lab.exec(role, ["nft", "delete", "table", "ip", "svcedge"]);
+  };
+  /** The same full-sync text, once through nft and once as our batch; both tables as nft lists them. */
+  const both = async (state: ProxyState) => {
+    await lab.must("nft", ["nft", "-f", "-"], renderNftables(state, OPTS));
+    expect(applyNftablesNetlink(renderNftablesPieces(state, OPTS), { netns: lab.ns("netlink") })).toEqual({ ok: true });
+    return { nft: await list("nft"), netlink: await list("netlink") };
+  };
+
+  it("has koffi and netlink here (the fast path is not silently off)", () => {
+    expect(netlinkUnavailable()).toBeUndefined();
+  });
+
+  it.each(GOLDEN_CASES)("programs $name exactly as nft -f does", async ({ input }) => {
+    await reset();
+    const { nft, netlink } = await both(buildProxyState(input));
+    expect(netlink).toBe(nft);
+  });
+
+  it("refills a table that holds another state exactly as nft -f does (stale chains and sets deleted, affinity sets kept)", async () => {
+    await reset();
+    await both(mixedState(120, 3));
+    const next = mixedState(100, 4, 1);
+    // A client remembered by an affinity set both states have must survive the refill.
+    const affinitySets = (text: string) => new Set([...text.matchAll(/\tset (affinity-\S+) /g)].map((m) => m[1]!));
+    const nextSets = affinitySets(renderNftables(next, OPTS));
+    const kept = [...affinitySets(renderNftables(mixedState(120, 3), OPTS))].find((name) => nextSets.has(name))!;
+    expect(kept).toBeDefined();
+    for (const role of ["nft", "netlink"]) await lab.must(role, ["nft", "add", "element", "ip", "svcedge", kept, "{ 198.19.7.7 }"]);
+    // The proxier's full sync: it lists the table's chains and sets, and deletes the stale ones.
+    const fullSync = async (role: "nft" | "netlink") => {
+      const proxier = new NftablesProxier({ netns: lab.ns(role), ...OPTS, netlink: role === "netlink" });
+      try {
+        expect(await proxier.sync(next)).toEqual({ ok: true, mode: "full" });
+        return proxier.lastFullSync;
+      } finally {
+        proxier.close();
+      }
+    };
+    expect(await fullSync("nft")).toBe("nft");
+    expect(await fullSync("netlink")).toBe("netlink");
+    const viaNft = await list("nft");
+    expect(await list("netlink")).toBe(viaNft);
+    expect(viaNft).toContain("affinity-");
+    expect(viaNft).not.toContain("svc-119/");
+    expect(viaNft).toMatch(new RegExp(`set ${kept.replace(/[./]/g, "\\$&")} \\{[^}]*198\\.19\\.7\\.7`));
+  });
+
+  it("leaves the old ruleset whole when the kernel rejects the batch", async () => {
+    await reset();
+    const old = mixedState(60, 3);
+    await both(old);
+    const before = await list("netlink");
+    // The next state's whole full sync, plus one element the kernel refuses (a verdict to a chain that does not exist).
+    const bad = [...renderNftablesPieces(mixedState(80, 4, 2), OPTS), "add element ip svcedge service-ips { 10.99.0.1 . tcp . 80 : goto no-such-chain }\n"];
+    const r = applyNftablesNetlink(bad, { netns: lab.ns("netlink") });
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error).toMatch(/ENOENT.*service-ips/);
+    expect(await list("netlink")).toBe(before);
+  });
+
+  it("falls back to nft -f, logged, when the batch is rejected", async () => {
+    await reset();
+    const state = mixedState(30, 2);
+    const logged: string[] = [];
+    const proxier = new NftablesProxier({
+      netns: lab.ns("netlink"),
+      ...OPTS,
+      log: (m) => logged.push(m),
+      // A real rejection: the sync's own batch with one element the kernel refuses.
+      applyNetlink: (pieces, opts) =>
+        applyNftablesNetlink([...pieces, "add element ip svcedge service-ips { 10.99.0.1 . tcp . 80 : goto no-such-chain }\n"], opts),
+    });
+    try {
+      expect(await proxier.sync(state)).toEqual({ ok: true, mode: "full" });
+      expect(proxier.lastFullSync).toBe("nft");
+      expect(logged.join("\n")).toMatch(/rejected as a netlink batch, applying it with nft -f: .*ENOENT/);
+    } finally {
+      proxier.close();
+    }
+    await lab.must("nft", ["nft", "-f", "-"], renderNftables(state, OPTS));
+    expect(await list("netlink")).toBe(await list("nft"));
+  });
+});
