@@ -3,7 +3,9 @@
 // `nft list table` prints it), stay one atomic transaction (a batch the kernel rejects
 // leaves the old ruleset), and anything it cannot encode must go to nft instead.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
+import { listNftablesObjects, NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
+import { commandRunner } from "../../../src/agent/proxy/command";
+import { listNftablesObjectsNetlink } from "../../../src/agent/proxy/nftables/netlink/list";
 import { applyNftablesNetlink, netlinkUnavailable } from "../../../src/agent/proxy/nftables/netlink";
 import { compileNftTransaction, Unsupported } from "../../../src/agent/proxy/nftables/netlink/compile";
 import { renderNftables, renderNftablesPieces } from "../../../src/agent/proxy/nftables/render";
@@ -89,6 +91,21 @@ describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () =>
     expect(netlink).toBe(nft);
   });
 
+  it("splits a command of more elements than one netlink message holds, as nft -f stores them", async () => {
+    await reset();
+    const pairs = Array.from({ length: 5000 }, (_, i) => `198.18.${i >> 8}.${i & 255} . 198.19.${i >> 8}.${i & 255}`);
+    const text = `add table ip svcedge\ntable ip svcedge {\n\tset pairs { type ipv4_addr . ipv4_addr; }\n}\nadd element ip svcedge pairs { ${pairs.join(", ")} }\n`;
+    await lab.must("nft", ["nft", "-f", "-"], text);
+    const compiled = compileNftTransaction([text]);
+    // More than one attribute's 64 KiB, so the elements span several messages.
+    expect(compiled.bytes.length).toBeGreaterThan(65536);
+    expect(compiled.describe(1)).toBe("batch begin");
+    expect(applyNftablesNetlink([text], { netns: lab.ns("netlink") })).toEqual({ ok: true });
+    const listed = await list("netlink");
+    expect(listed).toBe(await list("nft"));
+    expect(listed).toContain("198.18.19.135 . 198.19.19.135");
+  });
+
   it("refills a table that holds another state exactly as nft -f does (stale chains and sets deleted, affinity sets kept)", async () => {
     await reset();
     await both(mixedState(120, 3));
@@ -116,6 +133,19 @@ describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () =>
     expect(viaNft).toContain("affinity-");
     expect(viaNft).not.toContain("svc-119/");
     expect(viaNft).toMatch(new RegExp(`set ${kept.replace(/[./]/g, "\\$&")} \\{[^}]*198\\.19\\.7\\.7`));
+  });
+
+  it("lists the table's chains and sets (with timeouts; no maps, named or anonymous) as nft does", async () => {
+    await reset();
+    await both(mixedState(40, 3));
+    const byNft = await listNftablesObjects(commandRunner({ netns: lab.ns("netlink") }));
+    const byNetlink = listNftablesObjectsNetlink("svcedge", { netns: lab.ns("netlink") });
+    expect(typeof byNetlink).toBe("object");
+    if (typeof byNetlink === "string") return;
+    expect([...byNetlink.chains].sort()).toEqual([...byNft.chains].sort());
+    expect(new Map([...byNetlink.sets].sort())).toEqual(new Map([...byNft.sets].sort()));
+    expect([...byNft.sets.values()]).toContain(300);
+    expect(listNftablesObjectsNetlink("no-such-table", { netns: lab.ns("netlink") })).toEqual({ chains: [], sets: new Map() });
   });
 
   it("leaves the old ruleset whole when the kernel rejects the batch", async () => {

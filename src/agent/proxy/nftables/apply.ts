@@ -9,6 +9,7 @@ import { commandRunner, failure, type CommandOptions, type Result, type RunComma
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { ProxyState } from "../state";
 import { applyNftablesNetlink } from "./netlink";
+import { listNftablesObjectsNetlink } from "./netlink/list";
 import { NftSession } from "./session";
 import { keepIndex, takeIndex } from "./table-index";
 import { NFT_TABLE, renderNftablesPieces, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
@@ -101,7 +102,7 @@ export class NftablesProxier implements Proxier {
       // A change an update cannot express, or the kernel drifted from what we think it holds: refill.
     }
     this.applied = undefined;
-    const existing = await listNftablesObjects(this.run, this.opts.table);
+    const existing = await this.listExisting();
     let r = await this.applyFull(() => renderNftablesPieces(state, this.opts, existing));
     // A table left by another version (a map of another type, say) cannot be refilled: replace it.
     if (!r.ok) r = await this.applyFull(() => renderNftablesReplacement(state, this.opts));
@@ -111,6 +112,19 @@ export class NftablesProxier implements Proxier {
     keepIndex(state, takeIndex(state));
     this.session?.warm();
     return { ok: true, mode: "full" };
+  }
+
+  /** The table's chains and sets: by netlink when the full sync goes that way, else (or when that fails) by nft. */
+  private async listExisting(): Promise<ExistingObjects> {
+    if (this.netlink) {
+      const listed = listNftablesObjectsNetlink(this.opts.table ?? NFT_TABLE, this.opts.netns ? { netns: this.opts.netns } : {});
+      if (typeof listed !== "string") return listed;
+      if (!this.said.has(listed) && this.said.size < MAX_REMEMBERED_REASONS) {
+        this.said.add(listed);
+        this.log(`nftables: listing the table by netlink failed, asking nft: ${listed}`);
+      }
+    }
+    return listNftablesObjects(this.run, this.opts.table);
   }
 
   /**

@@ -92,6 +92,17 @@ export class NetlinkBatch {
     this.finishMessage(what);
   }
 
+  /** Drops what was written from `at` on (an attribute opened for an element that was not there). */
+  truncate(at: number): void {
+    this.off = at;
+  }
+
+  /** Drops the message begun at `at` (nothing to send in it). */
+  abandon(at: number): void {
+    this.off = at;
+    this.msgStart = -1;
+  }
+
   /** Closes the batch and returns its bytes (a view on the internal buffer). */
   finish(): Buffer {
     this.header(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);

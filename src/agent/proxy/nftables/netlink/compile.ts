@@ -364,15 +364,13 @@ export class TransactionCompiler {
     b.bytes(13, Buffer.from(ANONYMOUS_VMAP_UDATA, "hex")).end("anonymous vmap");
     this.sets.set("__map%d", { shape: { flags: 0, keyType: TYPE_INTEGER, key: ["index"], data: "verdict", udata: "" }, id });
     let i = 0;
-    this.elementMessages("__map%d", () => {
-      if (i >= map.keys.length) return undefined;
-      const n = i++;
-      return (b) => {
-        const key = b.open(1);
-        b.bytes(1, map.keys[n]!);
-        b.close(key);
-        writeVerdict(b, 2, map.verdicts[n]!);
-      };
+    this.elementMessages("__map%d", (b) => {
+      if (i >= map.keys.length) return false;
+      const key = b.open(1);
+      b.bytes(1, map.keys[i]!);
+      b.close(key);
+      writeVerdict(b, 2, map.verdicts[i++]!);
+      return true;
     });
   }
 
@@ -386,30 +384,29 @@ export class TransactionCompiler {
     const keyBytes = fieldBytes(shape.key);
     const dataBytes = Array.isArray(data) ? fieldBytes(data) : 0;
     let at = from;
-    this.elementMessages(name, () => {
-      if (at >= to) return undefined;
+    this.elementMessages(name, (b) => {
+      if (at >= to) return false;
       let end = text.indexOf(", ", at);
       if (end < 0 || end > to) end = to;
       const start = at;
       at = end + 2;
-      return (b: NetlinkBatch) => {
-        let sep = end;
-        if (data !== undefined) {
-          sep = text.indexOf(" : ", start);
-          if (sep < 0 || sep > end) throw new Unsupported(`map element without data: ${text.slice(start, end)}`);
-        }
-        const key = b.open(1);
-        const keyAt = b.reserve(1, keyBytes);
-        writeConcat(b.buffer, keyAt, shape.key, text, start, sep);
-        b.close(key);
-        if (data === "verdict") writeVerdict(b, 2, text.slice(sep + 3, end));
-        else if (data !== undefined) {
-          const value = b.open(2);
-          const valueAt = b.reserve(1, dataBytes);
-          writeConcat(b.buffer, valueAt, data, text, sep + 3, end);
-          b.close(value);
-        }
-      };
+      let sep = end;
+      if (data !== undefined) {
+        sep = text.indexOf(" : ", start);
+        if (sep < 0 || sep > end) throw new Unsupported(`map element without data: ${text.slice(start, end)}`);
+      }
+      const key = b.open(1);
+      const keyAt = b.reserve(1, keyBytes);
+      writeConcat(b.buffer, keyAt, shape.key, text, start, sep);
+      b.close(key);
+      if (data === "verdict") writeVerdict(b, 2, text.slice(sep + 3, end));
+      else if (data !== undefined) {
+        const value = b.open(2);
+        const valueAt = b.reserve(1, dataBytes);
+        writeConcat(b.buffer, valueAt, data, text, sep + 3, end);
+        b.close(value);
+      }
+      return true;
     });
   }
 
@@ -444,38 +441,47 @@ export class TransactionCompiler {
       out.push({ key: addr(start) }, { key: addr(end), flags: NFT_SET_ELEM_INTERVAL_END });
     }
     let i = 0;
-    this.elementMessages(name, () => {
+    this.elementMessages(name, (b) => {
       const el = out[i++];
-      if (!el) return undefined;
-      return (b) => {
-        if (el.flags !== undefined) b.u32(3, el.flags);
-        const key = b.open(1);
-        b.bytes(1, el.key);
-        b.close(key);
-      };
+      if (!el) return false;
+      if (el.flags !== undefined) b.u32(3, el.flags);
+      const key = b.open(1);
+      b.bytes(1, el.key);
+      b.close(key);
+      return true;
     });
   }
 
   /**
-   * NEWSETELEM messages for the elements `next` hands out (a writer of one element's
-   * attributes, until undefined), split to keep each message's list under netlink's
-   * 64 KiB attribute length.
+   * NEWSETELEM messages for the elements `writeNext` writes (one element's attributes per
+   * call, false when there are no more), split to keep each message's list under
+   * netlink's 64 KiB attribute length.
    */
-  private elementMessages(name: string, next: () => ((b: NetlinkBatch) => void) | undefined): void {
+  private elementMessages(name: string, writeNext: (b: NetlinkBatch) => boolean): void {
     const id = this.sets.get(name)!.id;
     const b = this.batch;
-    let write = next();
-    while (write) {
+    for (let more = true; more; ) {
+      const message = b.length;
       b.begin(NFT_MSG.NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE)
         .str(1, this.table!)
         .str(2, name)
         .u32(4, id);
       const list = b.open(3);
       const start = b.length;
-      for (let n = 1; write && b.length - start < MAX_ELEMENTS_BYTES; n++, write = next()) {
-        const at = b.open(n);
-        write(b);
+      let n = 0;
+      while (b.length - start < MAX_ELEMENTS_BYTES) {
+        const at = b.open(++n);
+        if (!writeNext(b)) {
+          more = false;
+          b.truncate(at);
+          n--;
+          break;
+        }
         b.close(at);
+      }
+      if (n === 0) {
+        b.abandon(message);
+        return;
       }
       b.close(list);
       b.end(`elements of ${name}`);

@@ -120,6 +120,58 @@ export function sendBatch(batch: Buffer, opts: { netns?: string; describe?: (seq
   }
 }
 
+const NLMSG_DONE = 3;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_DUMP = 0x300;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFPROTO_IPV4 = 2;
+/** A dump's replies are read until NLMSG_DONE, or this many bytes (a bound, far above 10,000 Services' chains and sets). */
+const MAX_DUMP_BYTES = 256 << 20;
+
+/**
+ * Dumps one kind of nf_tables object of the ip family (NFT_MSG_GETCHAIN, GETSET, …):
+ * the attribute bytes of each object, or why the dump failed.
+ */
+export function dumpObjects(msg: number, opts: { netns?: string } = {}): Buffer[] | string {
+  const c = loadLibc();
+  if (typeof c === "string") return c;
+  let fd = -1;
+  try {
+    fd = openSocket(c, opts.netns);
+    if (fd < 0) return `netlink socket: errno ${c.errno()}`;
+    c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, Int32Array.of(RECEIVE_BUFFER_BYTES), 4);
+    const req = Buffer.alloc(20);
+    req.writeUInt32LE(20, 0);
+    req.writeUInt16LE((NFNL_SUBSYS_NFTABLES << 8) | msg, 4);
+    req.writeUInt16LE(NLM_F_REQUEST | NLM_F_DUMP, 6);
+    req.writeUInt32LE(1, 8);
+    req.writeUInt8(NFPROTO_IPV4, 16);
+    if (c.send(fd, req, req.length, 0) !== req.length) return `netlink dump request: errno ${c.errno()}`;
+    const buf = Buffer.alloc(RECEIVE_BUFFER_BYTES);
+    const objects: Buffer[] = [];
+    // The kernel fills the next part of a dump inside each receive, so every read finds data until NLMSG_DONE.
+    for (let total = 0; total < MAX_DUMP_BYTES; ) {
+      const n = c.recv(fd, buf, buf.length, MSG_DONTWAIT);
+      if (n <= 0) return `netlink dump: ${n < 0 ? `errno ${c.errno()}` : "closed"}`;
+      total += n;
+      for (let off = 0; off + 16 <= n; ) {
+        const len = buf.readUInt32LE(off);
+        const type = buf.readUInt16LE(off + 4);
+        if (len < 16 || off + len > n) return "netlink dump: truncated message";
+        if (type === NLMSG_DONE) return objects;
+        if (type === NLMSG_ERROR) return `netlink dump: errno ${-buf.readInt32LE(off + 16)}`;
+        objects.push(Buffer.from(buf.subarray(off + 20, off + len)));
+        off += (len + 3) & ~3;
+      }
+    }
+    return "netlink dump: too large";
+  } catch (e) {
+    return `netlink: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    if (fd >= 0) c.close(fd);
+  }
+}
+
 /** Every NLMSG_ERROR with a non-zero error the kernel queued for the batch. */
 function readErrors(c: Libc, fd: number, describe?: (seq: number) => string): Result {
   const buf = Buffer.alloc(RECEIVE_BUFFER_BYTES);
