@@ -81,7 +81,7 @@ export class Agent {
         masqueradeAll: options.masqueradeAll,
         nodeIPs: this.nodeIPs,
         nodePortAddresses: options.nodePortAddresses,
-        log: (m) => log.info(m, { component: "userspace" }),
+        log: (m) => log.info(m, { component: options.backend }),
       });
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
     const syncPeriodMs = deps.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;

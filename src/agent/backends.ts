@@ -50,7 +50,7 @@ const nftOptions = (opts: BackendOptions) => (opts.serviceCIDRs?.length ? { ...r
 export function createProxier(backend: Backend, opts: BackendOptions): Proxier {
   switch (backend) {
     case "nftables":
-      return new NftablesProxier(nftOptions(opts));
+      return new NftablesProxier({ ...nftOptions(opts), ...(opts.log ? { log: opts.log } : {}) });
     case "iptables":
       return new IptablesProxier(ruleOptions(opts));
     case "userspace": {

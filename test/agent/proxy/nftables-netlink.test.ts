@@ -49,7 +49,7 @@ describe("compileNftTransaction", () => {
     ["a command it does not know", "add rule ip t c accept\n"],
     ["elements of a set declared elsewhere", "add element ip t s { 10.0.0.1 }\n"],
     [
-      "interval ranges nft would merge",
+      "overlapping interval ranges (nft merges them)",
       "table ip t {\n\tset cluster-cidrs { type ipv4_addr; flags interval; }\n}\nadd element ip t cluster-cidrs { 10.0.0.0/8, 10.1.0.0/16 }\n",
     ],
     ["a malformed element", "table ip t {\n\tset h { type ipv4_addr . ipv4_addr; }\n}\nadd element ip t h { 10.0.0.1 . 10.0.0.256 }\n"],
@@ -104,6 +104,17 @@ describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () =>
     const listed = await list("netlink");
     expect(listed).toBe(await list("nft"));
     expect(listed).toContain("198.18.19.135 . 198.19.19.135");
+  });
+
+  it("stores touching and separate cluster CIDRs as nft -f does", async () => {
+    await reset();
+    const cidrs = { clusterCIDRs: ["198.18.202.0/24", "10.0.0.0/8", "198.18.201.0/24"] };
+    const state = mixedState(5, 2);
+    await lab.must("nft", ["nft", "-f", "-"], renderNftables(state, cidrs));
+    expect(applyNftablesNetlink(renderNftablesPieces(state, cidrs), { netns: lab.ns("netlink") })).toEqual({ ok: true });
+    const listed = await list("netlink");
+    expect(listed).toBe(await list("nft"));
+    expect(listed).toContain("198.18.202.0/24");
   });
 
   it("refills a table that holds another state exactly as nft -f does (stale chains and sets deleted, affinity sets kept)", async () => {

@@ -413,8 +413,9 @@ export class TransactionCompiler {
   /**
    * An interval set's elements as nft sends them: the start of each range, and an
    * end-of-interval element just past it; a first range that does not start at 0.0.0.0 is
-   * preceded by an end element at 0.0.0.0. Ranges that overlap or touch (nft merges
-   * them) and ranges that reach 255.255.255.255 are left to nft.
+   * preceded by an end element at 0.0.0.0. Touching ranges keep both the end of one and the
+   * start of the next, as nft sends them; ranges that overlap (nft merges or refuses them)
+   * and ranges that reach 255.255.255.255 are left to nft.
    */
   private intervalElements(name: string, items: string[]): void {
     const ranges = items
@@ -436,7 +437,7 @@ export class TransactionCompiler {
     };
     for (let i = 0; i < ranges.length; i++) {
       const [start, end] = ranges[i]!;
-      if (end > 0xffffffff || (i > 0 && start <= ranges[i - 1]![1])) throw new Unsupported(`interval set ranges nft would merge: ${items.join(", ")}`);
+      if (end > 0xffffffff || (i > 0 && start < ranges[i - 1]![1])) throw new Unsupported(`interval set ranges nft would merge: ${items.join(", ")}`);
       if (i === 0 && start !== 0) out.push({ key: addr(0), flags: NFT_SET_ELEM_INTERVAL_END });
       out.push({ key: addr(start) }, { key: addr(end), flags: NFT_SET_ELEM_INTERVAL_END });
     }
