@@ -154,15 +154,14 @@ export class NetlinkBatch {
   }
 
   /**
-   * An attribute of `len` bytes, zeroed, for the caller to fill in place: returns its data
-   * offset in `buffer` (valid until the next write grows the buffer).
+   * An attribute of `len` bytes (a multiple of 4) for the caller to fill in place, every
+   * byte of it: returns its data offset in `buffer` (valid until the next write grows it).
    */
   reserve(type: number, len: number): number {
-    const size = align4(NLA_HDRLEN + len);
+    const size = NLA_HDRLEN + len;
     this.ensure(size);
-    this.buf.writeUInt16LE(NLA_HDRLEN + len, this.off);
+    this.buf.writeUInt16LE(size, this.off);
     this.buf.writeUInt16LE(type, this.off + 2);
-    this.buf.fill(0, this.off + NLA_HDRLEN, this.off + size);
     const at = this.off + NLA_HDRLEN;
     this.off += size;
     return at;

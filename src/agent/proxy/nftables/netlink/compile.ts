@@ -7,7 +7,7 @@
 // known here; anything else throws Unsupported and the caller applies the text with nft.
 import { endianness } from "node:os";
 import { NFT_MSG, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NetlinkBatch } from "./batch";
-import { hostU32, ipv4, l4proto, parseRule, Unsupported, writeExpressions, writeVerdict, type AnonymousVmap, type SetIds } from "./rules";
+import { ipv4, L4PROTO, l4proto, parseRule, Unsupported, writeExpressions, writeVerdict, type AnonymousVmap, type SetIds } from "./rules";
 
 export { Unsupported } from "./rules";
 
@@ -138,6 +138,8 @@ function writeConcat(out: Buffer, at: number, fields: Field[], text: string, fro
     let end = text.indexOf(" ", p);
     if (end < 0 || end > to) end = to;
     const o = at + f * 4;
+    // The field's padding must be zero; reserve() leaves the bytes as they were.
+    out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
     switch (fields[f]!) {
       case "ipv4": {
         let octet = 0;
@@ -159,7 +161,7 @@ function writeConcat(out: Buffer, at: number, fields: Field[], text: string, fro
         break;
       }
       case "proto":
-        out[o] = l4proto(text.slice(p, end));
+        out[o] = protoAt(text, p, end);
         break;
       case "port":
       case "index": {
@@ -172,10 +174,12 @@ function writeConcat(out: Buffer, at: number, fields: Field[], text: string, fro
         }
         if (fields[f] === "port") {
           if (v > 65535) throw bad(text, from, to);
-          out.writeUInt16BE(v, o);
+          out[o] = v >> 8;
+          out[o + 1] = v & 255;
         } else {
           if (v > 0xffffffff) throw bad(text, from, to);
-          hostU32(v).copy(out, o);
+          // Host byte order; the compiler runs on little-endian hosts only.
+          out.writeUInt32LE(v, o);
         }
         break;
       }
@@ -183,6 +187,15 @@ function writeConcat(out: Buffer, at: number, fields: Field[], text: string, fro
     p = end;
   }
   if (p !== to) throw bad(text, from, to);
+}
+
+/** The protocol named at `text[p, end)`, read without slicing a string per element. */
+function protoAt(text: string, p: number, end: number): number {
+  const n = end - p;
+  const c = text.charCodeAt(p);
+  if (n === 3 && c === 116 && text.startsWith("tcp", p)) return L4PROTO.tcp!;
+  if (n === 3 && c === 117 && text.startsWith("udp", p)) return L4PROTO.udp!;
+  return l4proto(text.slice(p, end));
 }
 
 const bad = (text: string, from: number, to: number) => new Unsupported(`element: ${text.slice(from, to)}`);
