@@ -40,7 +40,7 @@ function mixedState(count: number, perService: number, shift = 0): ProxyState {
 
 describe("compileNftTransaction", () => {
   it.each(GOLDEN_CASES)("encodes the full sync of $name", ({ input }) => {
-    expect(compileNftTransaction(renderNftablesPieces(buildProxyState(input), OPTS)).bytes.length).toBeGreaterThan(0);
+    expect(compileNftTransaction(renderNftablesPieces(buildProxyState(input), OPTS)).length).toBeGreaterThan(0);
   });
 
   it.each([
@@ -98,7 +98,7 @@ describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () =>
     await lab.must("nft", ["nft", "-f", "-"], text);
     const compiled = compileNftTransaction([text]);
     // More than one attribute's 64 KiB, so the elements span several messages.
-    expect(compiled.bytes.length).toBeGreaterThan(65536);
+    expect(compiled.length).toBeGreaterThan(65536);
     expect(compiled.describe(1)).toBe("batch begin");
     expect(applyNftablesNetlink([text], { netns: lab.ns("netlink") })).toEqual({ ok: true });
     const listed = await list("netlink");

@@ -1,6 +1,9 @@
-// A netfilter netlink batch written into one growing buffer: BATCH_BEGIN, nf_tables messages,
-// BATCH_END. The kernel runs the messages between BEGIN and END as one transaction (all or
-// nothing), which is what keeps a full sync atomic when it is sent as one sendmsg.
+// A netfilter netlink batch: BATCH_BEGIN, nf_tables messages, BATCH_END, written into 1 MiB
+// chunks (a message never spans two), which one sendmsg gathers into one kernel message. The
+// kernel runs the messages between BEGIN and END as one transaction (all or nothing), which
+// is what keeps a full sync atomic. Chunks rather than one growing buffer: the batch of a
+// full sync at 10,000 Services is about 7.5 MB, and doubling a buffer to that size would
+// hold 12 MB at its peak, in an agent that counts its megabytes (docs/agent.md).
 // Layout: linux/netlink.h (nlmsghdr, nlattr), linux/netfilter/nfnetlink.h (nfgenmsg).
 
 const NLMSG_HDRLEN = 16;
@@ -31,8 +34,12 @@ export const NFT_MSG = {
 } as const;
 
 const align4 = (n: number): number => (n + 3) & ~3;
+const CHUNK_BYTES = 1 << 20;
+/** A message starts in a fresh chunk unless this much is left (element messages stay under 64 KiB). */
+const MESSAGE_ROOM = 128 << 10;
 
 export class NetlinkBatch {
+  private readonly chunks: Buffer[] = [];
   private buf: Buffer;
   private off = 0;
   private seq: number;
@@ -40,17 +47,19 @@ export class NetlinkBatch {
   /** Sequence number of each message, in order, so an error reply can name its message. */
   readonly messages: { seq: number; what: string }[] = [];
 
-  constructor(initialBytes = 1 << 16, firstSeq = 1) {
-    this.buf = Buffer.alloc(initialBytes);
+  constructor(firstSeq = 1) {
+    this.buf = Buffer.alloc(CHUNK_BYTES);
     this.seq = firstSeq;
     this.header(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
     this.finishMessage("batch begin");
   }
 
+  /** Where the writer is in the current chunk (offsets within one message stay valid). */
   get length(): number {
     return this.off;
   }
 
+  /** A message grows its chunk if it must (a chunk holds many messages normally). */
   private ensure(n: number): void {
     if (this.off + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -61,6 +70,11 @@ export class NetlinkBatch {
   }
 
   private header(type: number, flags: number, family: number, resId: number): void {
+    if (this.buf.length - this.off < MESSAGE_ROOM) {
+      this.chunks.push(this.buf.subarray(0, this.off));
+      this.buf = Buffer.alloc(CHUNK_BYTES);
+      this.off = 0;
+    }
     this.ensure(NLMSG_HDRLEN + NFGENMSG_LEN);
     const b = this.buf;
     this.msgStart = this.off;
@@ -97,17 +111,17 @@ export class NetlinkBatch {
     this.off = at;
   }
 
-  /** Drops the message begun at `at` (nothing to send in it). */
-  abandon(at: number): void {
-    this.off = at;
+  /** Drops the message begun last (nothing to send in it). */
+  abandon(): void {
+    this.off = this.msgStart;
     this.msgStart = -1;
   }
 
-  /** Closes the batch and returns its bytes (a view on the internal buffer). */
-  finish(): Buffer {
+  /** Closes the batch and returns its chunks, in order. */
+  finish(): Buffer[] {
     this.header(NFNL_MSG_BATCH_END, NLM_F_REQUEST, 0, NFNL_SUBSYS_NFTABLES);
     this.finishMessage("batch end");
-    return this.buf.subarray(0, this.off);
+    return [...this.chunks, this.buf.subarray(0, this.off)];
   }
 
   bytes(type: number, data: Uint8Array): this {

@@ -28,8 +28,6 @@ const TYPE_INET_SERVICE = 13;
 const concatType = (...types: number[]): number => types.reduce((acc, t) => (acc << 6) | t, 0);
 /** An element message's elements stay under netlink's 64 KiB attribute length. */
 const MAX_ELEMENTS_BYTES = 60_000;
-/** A batch starts this large (it grows by doubling); a full sync at 10,000 Services is about 8 MB. */
-const INITIAL_BATCH_BYTES = 1 << 20;
 
 /** How one key or data field is written: each is padded to 4 bytes in a concatenation. */
 type Field = "ipv4" | "proto" | "port" | "index";
@@ -217,7 +215,7 @@ const DECLARATION = /^(map|set) (\S+) \{ (.*?); (?:comment "([^"]*)"; )?\}$/;
 
 /** Compiles nft transaction text (render.ts's full sync, in its pieces) into one batch. Throws Unsupported. */
 export class TransactionCompiler {
-  private readonly batch = new NetlinkBatch(INITIAL_BATCH_BYTES);
+  private readonly batch = new NetlinkBatch();
   private readonly sets = new Map<string, Declared>();
   private nextSetId = 1;
   private table: string | undefined;
@@ -235,10 +233,10 @@ export class TransactionCompiler {
 
   finish(): CompiledBatch {
     if (this.block) throw new Unsupported("unterminated table block");
-    const bytes = this.batch.finish();
+    const chunks = this.batch.finish();
     const messages = this.batch.messages;
     const first = messages[0]!.seq;
-    return { bytes, describe: (seq) => messages[seq - first]?.what ?? `message ${seq}` };
+    return { chunks, length: chunks.reduce((n, c) => n + c.length, 0), describe: (seq) => messages[seq - first]?.what ?? `message ${seq}` };
   }
 
   private tableName(name: string): string {
@@ -475,7 +473,6 @@ export class TransactionCompiler {
     const id = this.sets.get(name)!.id;
     const b = this.batch;
     for (let more = true; more; ) {
-      const message = b.length;
       b.begin(NFT_MSG.NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE)
         .str(1, this.table!)
         .str(2, name)
@@ -494,7 +491,7 @@ export class TransactionCompiler {
         b.close(at);
       }
       if (n === 0) {
-        b.abandon(message);
+        b.abandon();
         return;
       }
       b.close(list);
@@ -511,7 +508,9 @@ function udataString(type: number, s: string): Buffer {
 }
 
 export interface CompiledBatch {
-  bytes: Buffer;
+  /** The batch's bytes, in pieces that one sendmsg gathers. */
+  chunks: Buffer[];
+  length: number;
   /** The nft command a message (by sequence number) came from, for error text. */
   describe: (seq: number) => string;
 }

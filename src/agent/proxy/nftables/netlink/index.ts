@@ -20,5 +20,5 @@ export function applyNftablesNetlink(pieces: Iterable<string>, opts: { netns?: s
     if (e instanceof Unsupported) return { ok: false, unsupported: true, error: `not encodable: ${e.message}` };
     throw e;
   }
-  return sendBatch(compiled.bytes, { ...(opts.netns ? { netns: opts.netns } : {}), describe: compiled.describe });
+  return sendBatch(compiled.chunks, { ...(opts.netns ? { netns: opts.netns } : {}), describe: compiled.describe });
 }

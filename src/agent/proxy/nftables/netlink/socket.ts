@@ -33,10 +33,21 @@ interface Libc {
   socket: (domain: number, type: number, protocol: number) => number;
   setsockopt: (fd: number, level: number, name: number, value: Int32Array, len: number) => number;
   send: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  sendmsg: (fd: number, msg: MsgHdr, flags: number) => number;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
   setns: (fd: number, nstype: number) => number;
   errno: () => number;
+}
+
+interface MsgHdr {
+  msg_name: null;
+  msg_namelen: number;
+  msg_iov: { iov_base: Buffer; iov_len: number }[];
+  msg_iovlen: number;
+  msg_control: null;
+  msg_controllen: number;
+  msg_flags: number;
 }
 
 let libc: Libc | string | undefined;
@@ -48,13 +59,25 @@ function loadLibc(): Libc | string {
   try {
     const koffi = createRequire(import.meta.url)("koffi") as {
       load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
+      struct(name: string, fields: Record<string, string>): unknown;
       errno(): number;
     };
     const lib = koffi.load("libc.so.6");
+    koffi.struct("svcedge_iovec", { iov_base: "void *", iov_len: "size_t" });
+    koffi.struct("svcedge_msghdr", {
+      msg_name: "void *",
+      msg_namelen: "uint32_t",
+      msg_iov: "svcedge_iovec *",
+      msg_iovlen: "size_t",
+      msg_control: "void *",
+      msg_controllen: "size_t",
+      msg_flags: "int",
+    });
     libc = {
       socket: lib.func("int socket(int, int, int)") as Libc["socket"],
       setsockopt: lib.func("int setsockopt(int, int, int, _In_ int32_t *, uint32_t)") as Libc["setsockopt"],
       send: lib.func("intptr_t send(int, _In_ uint8_t *, size_t, int)") as Libc["send"],
+      sendmsg: lib.func("intptr_t sendmsg(int, const svcedge_msghdr *, int)") as Libc["sendmsg"],
       recv: lib.func("intptr_t recv(int, _Out_ uint8_t *, size_t, int)") as Libc["recv"],
       close: lib.func("int close(int)") as Libc["close"],
       setns: lib.func("int setns(int, int)") as Libc["setns"],
@@ -97,21 +120,24 @@ function openSocket(c: Libc, netns: string | undefined): number {
 }
 
 /**
- * Sends `batch` as one message and reads the kernel's answer. `describe` names the message
- * with a sequence number, for the error text.
+ * Sends `chunks` as one message (one sendmsg gathers them) and reads the kernel's answer.
+ * `describe` names the message with a sequence number, for the error text.
  */
-export function sendBatch(batch: Buffer, opts: { netns?: string; describe?: (seq: number) => string } = {}): Result {
+export function sendBatch(chunks: Buffer[], opts: { netns?: string; describe?: (seq: number) => string } = {}): Result {
   const c = loadLibc();
   if (typeof c === "string") return { ok: false, error: c };
   let fd = -1;
   try {
     fd = openSocket(c, opts.netns);
     if (fd < 0) return { ok: false, error: `netlink socket: errno ${c.errno()}` };
-    if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, Int32Array.of(batch.length + SEND_BUFFER_SLACK), 4) !== 0)
-      return { ok: false, error: `netlink send buffer of ${batch.length} bytes: errno ${c.errno()}` };
+    const length = chunks.reduce((n, chunk) => n + chunk.length, 0);
+    if (c.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, Int32Array.of(length + SEND_BUFFER_SLACK), 4) !== 0)
+      return { ok: false, error: `netlink send buffer of ${length} bytes: errno ${c.errno()}` };
     c.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, Int32Array.of(RECEIVE_BUFFER_BYTES), 4);
-    const sent = c.send(fd, batch, batch.length, 0);
-    if (sent !== batch.length) return { ok: false, error: `netlink send: ${sent < 0 ? `errno ${c.errno()}` : `${sent} of ${batch.length} bytes`}` };
+    const iov = chunks.map((chunk) => ({ iov_base: chunk, iov_len: chunk.length }));
+    const msg: MsgHdr = { msg_name: null, msg_namelen: 0, msg_iov: iov, msg_iovlen: iov.length, msg_control: null, msg_controllen: 0, msg_flags: 0 };
+    const sent = c.sendmsg(fd, msg, 0);
+    if (sent !== length) return { ok: false, error: `netlink send: ${sent < 0 ? `errno ${c.errno()}` : `${sent} of ${length} bytes`}` };
     return readErrors(c, fd, opts.describe);
   } catch (e) {
     return { ok: false, error: `netlink: ${e instanceof Error ? e.message : String(e)}` };
