@@ -45,13 +45,47 @@ interface SetShape {
 }
 
 const VERDICT_MAP_UDATA = "000400000000010400000000030800040d0000000100060400000000";
+/**
+ * The `typeof` userdata of an endpoint map: the key's and the data's expressions. The port's
+ * expression names its protocol header (nft's proto_tcp, proto_udp, proto_sctp descriptions,
+ * 8, 6 and 10), which appears once in the key and once in the data.
+ */
+const PORT_DESC = "0c000408000000010402";
+const PROTO_DESC_IDS: Record<string, string> = { tcp: "08", udp: "06", sctp: "0a" };
 const ENDPOINT_DATA_UDATA = "043400040d000000012c0014000407000000010c00040c00000001040c0000000114000407000000010c000408000000010402000000060400000000";
 const ENDPOINT_MAP_UDATA = {
   ip: `000400000000010400000000036000040d00000001580014000407000000010c00040c00000001040c000000010e00040900000001060004100000000214000407000000010c000408000000010402000000031a0004170000000112000401000000010401000000020400000000${ENDPOINT_DATA_UDATA}`,
   nodePort: `000400000000010400000000034a00040d0000000142000e00040900000001060004100000000114000407000000010c000408000000010402000000021a0004170000000112000401000000010401000000020400000000${ENDPOINT_DATA_UDATA}`,
 };
+const endpointUdata = (entry: "ip" | "nodePort", proto: string): string =>
+  ENDPOINT_MAP_UDATA[entry].replaceAll(PORT_DESC, `0c0004${PROTO_DESC_IDS[proto]}000000010402`);
 /** NFTNL_UDATA_SET_KEYBYTEORDER = big endian. */
 const ADDRESS_SET_UDATA = "000402000000";
+
+const endpointMapShapes = (proto: string): [string, SetShape][] => [
+  [
+    `map:typeof ip daddr . meta l4proto . ${proto} dport . numgen random mod 1 : ip daddr . ${proto} dport`,
+    {
+      flags: NFT_SET_MAP,
+      keyType: concatType(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INTEGER),
+      key: ["ipv4", "proto", "port", "index"],
+      data: ["ipv4", "port"],
+      dataType: concatType(TYPE_IPADDR, TYPE_INET_SERVICE),
+      udata: endpointUdata("ip", proto),
+    },
+  ],
+  [
+    `map:typeof meta l4proto . ${proto} dport . numgen random mod 1 : ip daddr . ${proto} dport`,
+    {
+      flags: NFT_SET_MAP,
+      keyType: concatType(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INTEGER),
+      key: ["proto", "port", "index"],
+      data: ["ipv4", "port"],
+      dataType: concatType(TYPE_IPADDR, TYPE_INET_SERVICE),
+      udata: endpointUdata("nodePort", proto),
+    },
+  ],
+];
 
 /** The declarations the layout writes (layout.ts BASE_CONTAINERS and affinity sets), without their comments. */
 const SHAPES = new Map<string, SetShape>([
@@ -77,28 +111,8 @@ const SHAPES = new Map<string, SetShape>([
       udata: VERDICT_MAP_UDATA,
     },
   ],
-  [
-    "map:typeof ip daddr . meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport",
-    {
-      flags: NFT_SET_MAP,
-      keyType: concatType(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INTEGER),
-      key: ["ipv4", "proto", "port", "index"],
-      data: ["ipv4", "port"],
-      dataType: concatType(TYPE_IPADDR, TYPE_INET_SERVICE),
-      udata: ENDPOINT_MAP_UDATA.ip,
-    },
-  ],
-  [
-    "map:typeof meta l4proto . tcp dport . numgen random mod 1 : ip daddr . tcp dport",
-    {
-      flags: NFT_SET_MAP,
-      keyType: concatType(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INTEGER),
-      key: ["proto", "port", "index"],
-      data: ["ipv4", "port"],
-      dataType: concatType(TYPE_IPADDR, TYPE_INET_SERVICE),
-      udata: ENDPOINT_MAP_UDATA.nodePort,
-    },
-  ],
+  ...Object.keys(PROTO_DESC_IDS).flatMap(endpointMapShapes),
+  ["set:type ipv4_addr", { flags: 0, keyType: TYPE_IPADDR, key: ["ipv4"], udata: ADDRESS_SET_UDATA }],
   ["set:type ipv4_addr; flags interval", { flags: NFT_SET_INTERVAL, keyType: TYPE_IPADDR, key: ["ipv4"], udata: ADDRESS_SET_UDATA }],
   [
     "set:type ipv4_addr . ipv4_addr",

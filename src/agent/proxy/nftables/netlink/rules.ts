@@ -256,8 +256,8 @@ const STATEMENTS: Statement[] = [
     build: (m, ids) => [payload(REG_1, BASE_NETWORK, IP_SADDR, 4), payload(REG32 + 1, BASE_NETWORK, IP_DADDR, 4), lookup(m[1]!, ids, REG_1)],
   },
   {
-    re: /^ip saddr (!= )?@(\S+)/,
-    build: (m, ids) => [payload(REG_1, BASE_NETWORK, IP_SADDR, 4), lookup(m[2]!, ids, REG_1, undefined, m[1] !== undefined)],
+    re: /^ip (saddr|daddr) (!= )?@(\S+)/,
+    build: (m, ids) => [payload(REG_1, BASE_NETWORK, m[1] === "saddr" ? IP_SADDR : IP_DADDR, 4), lookup(m[3]!, ids, REG_1, undefined, m[2] !== undefined)],
   },
   { re: new RegExp(`^ip daddr ${ADDR}(?= )`), build: (m) => [payload(REG_1, BASE_NETWORK, IP_DADDR, 4), cmp(CMP_EQ, ipv4(m[1]!))] },
   {
