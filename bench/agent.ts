@@ -196,7 +196,7 @@ function scaleTargets(runs: ScaleRun[]): Target[] {
           met: Math.max(f.firstSyncMs, f.repeatSyncMs ?? 0) <= FULL_SYNC_GOAL_MS,
           note:
             f.fullSyncPath === "netlink"
-              ? `one netlink batch compiled by the agent (nftables/netlink/), one atomic transaction; nft -f of the same text took ${count(Math.round(f.nftSyncMs ?? NaN))} ms here (${count(Math.round(f.nftSyncCpuMs ?? NaN))} ms CPU). What is left: the render (${count(Math.round(f.renderMs ?? NaN))} ms), compiling its text into the batch, and the kernel's commit (docs/agent.md, "nftables layout"). On a machine shared with other loads the CPU figure is the steadier one`
+              ? `one netlink batch compiled by the agent (nftables/netlink/), one atomic transaction; nft -f of the same text took ${count(Math.round(f.nftSyncMs ?? NaN))} ms here (${count(Math.round(f.nftSyncCpuMs ?? NaN))} ms CPU). What is left: the kernel's side of the batch (about half), the render (${count(Math.round(f.renderMs ?? NaN))} ms cold and standalone here) and compiling its text into the batch (docs/agent.md, "nftables layout"). On a machine shared with other loads the CPU figure is the steadier one`
               : `through nft -f (${f.fullSyncPath ?? "path not reported"}): nft 1.0.6's text parser and evaluation cost about 7 µs per element and a full sync at 10,000 × 10 holds about 150,000 (docs/agent.md, "nftables layout")`,
         };
   const change: Target =
