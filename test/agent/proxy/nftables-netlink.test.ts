@@ -106,6 +106,17 @@ describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () =>
     expect(listed).toContain("198.18.19.135 . 198.19.19.135");
   });
 
+  it.each([
+    ["NodePort addresses and service CIDRs", { ...OPTS, nodePortIPs: ["198.18.0.1", "198.18.9.9"], serviceCIDRs: ["10.96.0.0/12"] }],
+    ["--masquerade-all", { ...OPTS, masqueradeAll: true }],
+  ])("programs a mixed cluster with %s exactly as nft -f does", async (_what, opts) => {
+    await reset();
+    const state = mixedState(30, 3);
+    await lab.must("nft", ["nft", "-f", "-"], renderNftables(state, opts));
+    expect(applyNftablesNetlink(renderNftablesPieces(state, opts), { netns: lab.ns("netlink") })).toEqual({ ok: true });
+    expect(await list("netlink")).toBe(await list("nft"));
+  });
+
   it("stores touching and separate cluster CIDRs as nft -f does", async () => {
     await reset();
     const cidrs = { clusterCIDRs: ["198.18.202.0/24", "10.0.0.0/8", "198.18.201.0/24"] };
