@@ -325,31 +325,34 @@ function makeValidService(name: string): Svc {
   };
 }
 
-describe.runIf(CLUSTER === "4" || CLUSTER === "46")(`TestValidateServiceUpdate over REST (${CLUSTER === "4" ? "single-stack IPv4" : "dual-stack"})`, () => {
-  let ns: string;
-  beforeAll(async () => {
-    ns = await freshNamespace("update");
-  });
-  CASES.forEach((c, i) => {
-    const want = CLUSTER === "4" && c.v4 !== undefined ? c.v4 : c.expect;
-    it.skipIf(want === "skip")(c.name, async () => {
-      const name = `u${i}`;
-      const old = makeValidService(name);
-      c.old?.(old);
-      const created = await call("POST", `/api/v1/namespaces/${ns}/services`, { apiVersion: "v1", kind: "Service", ...old });
-      expect(created.status, JSON.stringify((await json(created.clone())).details?.causes)).toBe(201);
-      const next = (await json(await call("GET", `/api/v1/namespaces/${ns}/services/${name}`))) as Svc;
-      c.update(next);
-      const res = await call("PUT", `/api/v1/namespaces/${ns}/services/${name}`, next);
-      const body = await json(res);
-      await call("DELETE", `/api/v1/namespaces/${ns}/services/${name}`);
-      if (want === 200 || want === 400) {
-        expect(res.status, JSON.stringify(body.details?.causes ?? body.message)).toBe(want);
-        return;
-      }
-      expect(res.status, JSON.stringify(body.spec ?? body)).toBe(422);
-      expect(body.reason).toBe("Invalid");
-      expect(body.details.causes.map((x: { field: string }) => x.field).sort()).toEqual([...(want as string[])].sort());
+if (CLUSTER === "4" || CLUSTER === "46")
+  describe(`TestValidateServiceUpdate over REST (${CLUSTER === "4" ? "single-stack IPv4" : "dual-stack"})`, () => {
+    let ns: string;
+    beforeAll(async () => {
+      ns = await freshNamespace("update");
+    });
+    CASES.forEach((c, i) => {
+      const want = CLUSTER === "4" && c.v4 !== undefined ? c.v4 : c.expect;
+      // A case whose old Service cannot exist on this cluster is not defined here.
+      if (want === "skip") return;
+      it(c.name, async () => {
+        const name = `u${i}`;
+        const old = makeValidService(name);
+        c.old?.(old);
+        const created = await call("POST", `/api/v1/namespaces/${ns}/services`, { apiVersion: "v1", kind: "Service", ...old });
+        expect(created.status, JSON.stringify((await json(created.clone())).details?.causes)).toBe(201);
+        const next = (await json(await call("GET", `/api/v1/namespaces/${ns}/services/${name}`))) as Svc;
+        c.update(next);
+        const res = await call("PUT", `/api/v1/namespaces/${ns}/services/${name}`, next);
+        const body = await json(res);
+        await call("DELETE", `/api/v1/namespaces/${ns}/services/${name}`);
+        if (want === 200 || want === 400) {
+          expect(res.status, JSON.stringify(body.details?.causes ?? body.message)).toBe(want);
+          return;
+        }
+        expect(res.status, JSON.stringify(body.spec ?? body)).toBe(422);
+        expect(body.reason).toBe("Invalid");
+        expect(body.details.causes.map((x: { field: string }) => x.field).sort()).toEqual([...(want as string[])].sort());
+      });
     });
   });
-});
