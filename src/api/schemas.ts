@@ -59,6 +59,7 @@ const objectMeta = struct("v1.ObjectMeta", {
   generation: int64().optional(),
   creationTimestamp: str().optional(),
   deletionTimestamp: str().optional(),
+  deletionGracePeriodSeconds: int64().optional(),
   labels: strMap().optional(),
   annotations: strMap().optional(),
   managedFields: list(managedFieldsEntry, "v1.ManagedFieldsEntry").optional(),

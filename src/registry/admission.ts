@@ -72,7 +72,8 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
   } else {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();
     if (!obj.metadata.name) return { ok: false, status: invalid(r.kind, "", [fieldRequired("metadata.name", "name or generateName is required")], r.group) };
-    for (const f of ["uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp"] as const) delete obj.metadata[f];
+    for (const f of ["uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] as const)
+      delete obj.metadata[f];
     if (r.resource === "services") delete (obj as Service).status;
   }
 
@@ -135,7 +136,7 @@ function mergeWithCurrent(next: KubeObject, current: KubeObject, subresource?: s
   }
   const merged = next as KubeObject & { status?: unknown };
   // A uid the request sets is kept, so that validation refuses a changed one as immutable (422).
-  for (const f of ["uid", "creationTimestamp", "generation", "deletionTimestamp"] as const) {
+  for (const f of ["uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"] as const) {
     if (f === "uid" && merged.metadata.uid) continue;
     if (current.metadata[f] !== undefined) (merged.metadata as Record<string, unknown>)[f] = current.metadata[f];
     else delete merged.metadata[f];

@@ -96,7 +96,7 @@ export function buildStrategies(d: StrategyDeps): Record<string, Strategy> {
       if (!gracePeriodSeconds || gracePeriodSeconds <= 0 || current.metadata.deletionTimestamp) return undefined;
       const next = structuredClone(current);
       next.metadata.deletionTimestamp = kubeTime(now + gracePeriodSeconds * 1000);
-      (next.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds = gracePeriodSeconds;
+      next.metadata.deletionGracePeriodSeconds = gracePeriodSeconds;
       return next;
     },
     afterCommit: (obj, old) => d.podsOfService.podChanged(obj.metadata.namespace!, obj.metadata.name!, old?.metadata.labels, (obj as Pod).metadata.labels),
