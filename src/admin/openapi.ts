@@ -5,7 +5,7 @@
 // to the server instead of asking for /openapi/v2 in protobuf. The PATCH request
 // bodies do not list application/strategic-merge-patch+json, so kubectl builds
 // its apply patches from its built-in Go types (which carry the merge keys).
-import { SCHEMAS, goTypeOf, nodeOf } from "../api/schemas";
+import { API_TYPES, KIND_SCHEMAS, goTypeOf, nodeOf, unwrap } from "../api/schemas";
 import type { z } from "zod";
 import type { ResourceDef } from "../registry/resources";
 import { ownValue } from "../api/plain-data";
@@ -26,7 +26,8 @@ const PACKAGE: Record<string, string> = {
   "coordination.k8s.io": "io.k8s.api.coordination.v1",
 };
 const schemaName = (d: ResourceDef): string => `${PACKAGE[d.group] ?? d.group}.${d.kind}`;
-const ref = (d: ResourceDef): Json => ({ $ref: `#/components/schemas/${schemaName(d)}` });
+const COMPONENT_REF = "#/components/schemas/";
+const ref = (d: ResourceDef): Json => ({ $ref: `${COMPONENT_REF}${schemaName(d)}` });
 
 const queryParam = (name: string, description: string, type = "string"): Json => ({ name, in: "query", description, schema: { type, uniqueItems: true } });
 const pathParam = (name: string, description: string): Json => ({
@@ -114,9 +115,8 @@ function resourcePaths(r: ServedResource): Record<string, Json> {
   return paths;
 }
 
-const INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
+const described = (schema: Json, description: string | undefined): Json => (description ? { description, ...schema } : schema);
 
-/** As kube-apiserver publishes it: kubectl explain prints such a field as <IntOrString>. */
 /**
  * As kube-apiserver publishes it in OpenAPI v3 (intstr's OpenAPIV3OneOfTypes): no `type`, so that
  * kubectl explain names a field of it <IntOrString>, as it names a field of a struct after the struct.
@@ -127,62 +127,86 @@ const INT_OR_STRING_SCHEMA: Json = {
   format: "int-or-string",
 };
 
-/** The packages of the Go types that are not their document's group's own (v1.ObjectMeta is meta/v1, not core/v1). */
-const META_TYPES = new Set(["v1.ObjectMeta", "v1.OwnerReference", "v1.ManagedFieldsEntry"]);
-const CORE_TYPES_ELSEWHERE = new Set(["v1.ObjectReference"]);
-
-/** The component name of a Go type ("v1.ServicePort" → io.k8s.api.core.v1.ServicePort) in a group's document. */
-function componentName(goType: string, group: string): string {
-  const name = goType.slice(goType.indexOf(".") + 1);
-  if (META_TYPES.has(goType)) return `io.k8s.apimachinery.pkg.apis.meta.v1.${name}`;
-  return `${CORE_TYPES_ELSEWHERE.has(goType) ? PACKAGE[""] : (PACKAGE[group] ?? group)}.${name}`;
+/** Empties `target` and fills it with `source` (toJSONSchema's override edits its schemas in place). */
+function replaceWith(target: Json, source: Json): void {
+  for (const k of Object.keys(target)) delete target[k];
+  Object.assign(target, source);
 }
 
-const described = (schema: Json, description: string | undefined): Json => (description ? { description, ...schema } : schema);
-const refTo = (name: string): Json => ({ allOf: [{ $ref: `#/components/schemas/${name}` }] });
+/** Where the override leaves a struct's Go type for `withDescriptions`, which removes it. */
+const GO_TYPE = "x-svcedge-go-type";
 
-/** The schema of a Go struct, with upstream's descriptions; the structs it holds become components, referenced. */
-function structSchema(s: z.ZodType, shape: Record<string, z.ZodType>, doc: DocumentSchemas): Json {
+/**
+ * Rewrites toJSONSchema's rendering of one schema as kube-apiserver's OpenAPI v3 has it: Go
+ * integer formats instead of bounds, IntOrString as intstr publishes it, references to structs as
+ * `allOf: [{$ref}]`, maps without propertyNames, no defaults. A struct's fields are not final yet
+ * when zod calls this, so a struct only gets its Go type noted here (see `withDescriptions`).
+ */
+function asKubernetes({ zodSchema, jsonSchema: json }: { zodSchema: unknown; jsonSchema: Json }): void {
+  const s = zodSchema as z.ZodType;
+  delete json.default;
+  delete json.goType; // API_TYPES' entry, which toJSONSchema copies in
+  if (s !== unwrap(s)) return; // an optional or defaulted field: its type's rendering, less the default
   const go = goTypeOf(s);
+  const node = nodeOf(s);
+  if (go === "intstr.IntOrString") replaceWith(json, INT_OR_STRING_SCHEMA);
+  else if (/^u?int/.test(go)) replaceWith(json, { type: "integer", format: go.replace(/^u/, "") });
+  else if (node.type === "raw") replaceWith(json, { type: "object" });
+  else if (node.type === "map") replaceWith(json, { type: "object", additionalProperties: json.additionalProperties });
+  else if (node.type === "array") {
+    const items = json.items as Json;
+    replaceWith(json, { type: "array", items: items.$ref ? { allOf: [items] } : items });
+  } else if (node.type === "object") replaceWith(json, { [GO_TYPE]: go, type: "object", properties: json.properties });
+}
+
+/** A struct's schema with upstream's descriptions (of the type and of each field) and required fields. */
+function withDescriptions(schema: Json): Json {
+  const { [GO_TYPE]: go, ...body } = schema;
+  if (typeof go !== "string") return body;
   const fields = FIELD_DESCRIPTIONS[go] ?? {};
-  const properties = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, described(jsonSchema(v, doc), ownValue(fields, k) as string | undefined)]));
+  const properties = Object.fromEntries(
+    Object.entries(body.properties as Record<string, Json>).map(([k, v]) => [k, described(v, ownValue(fields, k) as string | undefined)]),
+  );
   const required = REQUIRED_FIELDS[go];
   return described({ type: "object", properties, ...(required ? { required } : {}) }, TYPE_DESCRIPTIONS[go]);
 }
 
-interface DocumentSchemas {
-  group: string;
-  schemas: Record<string, Json>;
+let components: Record<string, Json> | undefined;
+
+/**
+ * Every struct the kinds' schemas hold (and IntOrString), by its OpenAPI name (its id in API_TYPES),
+ * as kube-apiserver publishes it. Each kind's toJSONSchema puts the structs it holds in its
+ * `definitions` (the refs to them are the only strings starting `"#/definitions/`); the documents
+ * have them as components. (The schemas' own toJSONSchema, not z.toJSONSchema of the registry,
+ * which would bring 4 KiB more of zod into the Worker.)
+ */
+function allComponents(): Record<string, Json> {
+  if (!components) {
+    const found: Record<string, Json> = {};
+    for (const schema of Object.values(KIND_SCHEMAS)) {
+      const json = JSON.stringify(schema.toJSONSchema({ metadata: API_TYPES, target: "openapi-3.0", override: asKubernetes }));
+      const { definitions } = JSON.parse(json.replaceAll('"#/definitions/', `"${COMPONENT_REF}`)) as { definitions: Record<string, Json> };
+      for (const [name, body] of Object.entries(definitions)) found[name] ??= withDescriptions(body);
+    }
+    components = found;
+  }
+  return components;
 }
 
-/** JSON Schema of a zod schema from src/api/schemas, as a reference to a component for structs and IntOrString. */
-function jsonSchema(s: z.ZodType, doc: DocumentSchemas): Json {
-  const node = nodeOf(s);
-  switch (node.type) {
-    case "object": {
-      const name = componentName(goTypeOf(s), doc.group);
-      if (!doc.schemas[name]) {
-        doc.schemas[name] = {};
-        doc.schemas[name] = structSchema(s, node.shape, doc);
+/** Adds the components `schema` refers to (and those they refer to) to a document's, in the order they are met. */
+function addReferenced(schema: unknown, doc: Record<string, Json>): void {
+  if (Array.isArray(schema)) for (const v of schema) addReferenced(v, doc);
+  else if (schema && typeof schema === "object") {
+    const { $ref } = schema as Json;
+    if (typeof $ref === "string" && $ref.startsWith(COMPONENT_REF)) {
+      const name = $ref.slice(COMPONENT_REF.length);
+      if (!doc[name]) {
+        doc[name] = {};
+        addReferenced(allComponents()[name], doc);
+        doc[name] = allComponents()[name]!;
       }
-      return refTo(name);
     }
-    case "array":
-      return { type: "array", items: jsonSchema(node.element, doc) };
-    case "map":
-      return { type: "object", additionalProperties: jsonSchema(node.value, doc) };
-    case "raw":
-      return { type: "object" };
-    default: {
-      const go = goTypeOf(s);
-      if (go === "intstr.IntOrString") {
-        doc.schemas[INT_OR_STRING] = INT_OR_STRING_SCHEMA;
-        return refTo(INT_OR_STRING);
-      }
-      if (/^u?int/.test(go)) return { type: "integer", format: go.replace(/^u/, "") };
-      if (go === "bool") return { type: "boolean" };
-      return { type: "string" };
-    }
+    for (const v of Object.values(schema)) addReferenced(v, doc);
   }
 }
 
@@ -205,16 +229,13 @@ const LEASE_SCHEMA: Json = {
   },
 };
 
-function kindSchema(d: ResourceDef, doc: DocumentSchemas): Json {
-  const schema = d.info ? SCHEMAS[d.info.kind] : undefined;
-  const node = schema && nodeOf(schema);
-  const body =
-    node?.type === "object"
-      ? structSchema(schema!, node.shape, doc)
-      : d.kind === "Lease"
-        ? LEASE_SCHEMA
-        : { type: "object", "x-kubernetes-preserve-unknown-fields": true };
-  return { ...body, "x-kubernetes-group-version-kind": [{ group: d.group, version: d.version, kind: d.kind }] };
+function kindSchema(d: ResourceDef, doc: Record<string, Json>): Json {
+  const body = d.info ? allComponents()[schemaName(d)] : d.kind === "Lease" ? LEASE_SCHEMA : undefined;
+  addReferenced(body, doc);
+  return {
+    ...(body ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true }),
+    "x-kubernetes-group-version-kind": [{ group: d.group, version: d.version, kind: d.kind }],
+  };
 }
 
 export function openApiDocument(group: string, version: string): Json | undefined {
@@ -229,7 +250,7 @@ export function openApiDocument(group: string, version: string): Json | undefine
   };
   for (const r of gv.resources) {
     Object.assign(paths, resourcePaths(r));
-    schemas[schemaName(r.def)] = kindSchema(r.def, { group, schemas });
+    schemas[schemaName(r.def)] = kindSchema(r.def, schemas);
   }
   return { openapi: "3.0.0", info: { title: "svcedge", version: "v1.32.0" }, paths, components: { schemas } };
 }

@@ -162,6 +162,17 @@ export const POD_URL_ANNOTATION = "svcedge.io/url";
 
 // ---- discovery.k8s.io/v1 EndpointSlice ----
 
+/** core/v1 ObjectReference: an endpoint's targetRef (the endpoints controller sets kind, namespace, name and uid). */
+export interface ObjectReference {
+  kind?: string;
+  namespace?: string;
+  name?: string;
+  uid?: string;
+  apiVersion?: string;
+  resourceVersion?: string;
+  fieldPath?: string;
+}
+
 export interface EndpointConditions {
   ready?: boolean | null;
   serving?: boolean | null;
@@ -172,12 +183,17 @@ export interface Endpoint {
   addresses: string[];
   conditions?: EndpointConditions;
   hostname?: string;
-  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
+  targetRef?: ObjectReference;
   nodeName?: string;
   zone?: string;
   /** Deprecated topology labels (kept, validated as labels; the zone belongs in `zone`). */
   deprecatedTopology?: Record<string, string>;
-  hints?: { forZones?: { name: string }[]; forNodes?: { name: string }[] };
+  hints?: { forZones?: { name: string }[]; forNodes?: ForNode[] };
+}
+
+/** discovery/v1 ForNode: a hint svcedge stores but does not use (newer than kubernetes-types 1.30, see test/api/types-match-upstream.ts). */
+export interface ForNode {
+  name: string;
 }
 
 export interface EndpointPort {
@@ -200,7 +216,7 @@ export interface EndpointAddress {
   ip: string;
   hostname?: string;
   nodeName?: string;
-  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
+  targetRef?: ObjectReference;
 }
 
 export interface EndpointSubset {
