@@ -127,6 +127,16 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
     expect(out).toMatch(/^Events:\s+<none>$/m);
   });
 
+  it("explains fields from /openapi/v3: structs by their Go type, IntOrString, upstream's descriptions, metadata.deletionGracePeriodSeconds", async () => {
+    const ports = await ok("explain", "service.spec.ports");
+    expect(ports).toMatch(/^FIELD: ports <\[\]ServicePort>$/m);
+    expect(ports).toMatch(/^\s+The list of ports that are exposed by this service/m);
+    expect(ports).toMatch(/^\s+port\s+<integer> -required-$/m);
+    expect(ports).toMatch(/^\s+targetPort\s+<IntOrString>$/m);
+    const meta = await ok("explain", "pod.metadata.deletionGracePeriodSeconds");
+    expect(meta).toMatch(/^FIELD: deletionGracePeriodSeconds <integer>$/m);
+  });
+
   it("patches with all three patch types; strategic merges ports on their key", async () => {
     expect(await ok("patch", "svc", "nginx", "-p", '{"spec":{"ports":[{"port":8443,"targetPort":9443}]}}')).toBe("service/nginx patched\n");
     let svc = await json("get", "svc", "nginx");
