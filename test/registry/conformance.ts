@@ -8,7 +8,7 @@ export const CIDRS = (env as unknown as { SERVICE_CIDR: string }).SERVICE_CIDR.s
 export const CLUSTER = CIDRS.map((c) => (c.includes(":") ? "6" : "4")).join("");
 
 export type Spec = Record<string, any>;
-export type Svc = { metadata: Record<string, any>; spec: Spec };
+export type Svc = { metadata: Record<string, any>; spec: Spec; status?: Spec };
 
 /** upstream's makeValidService (pkg/apis/core/validation/validation_test.go), as a request body. */
 export function makeValidService(name: string): Svc {
