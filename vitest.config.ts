@@ -8,7 +8,10 @@ import { defineConfig } from "vitest/config";
  */
 const clusterFile = (name: string) => `test/registry/service-${name}.clusters.test.ts`;
 const OTHER_CLUSTERS: Record<string, { cidrs: string; files: string[] }> = {
-  "worker-dual-stack": { cidrs: "10.96.0.0/12,2001:db8:96::/108", files: ["validation", "update", "dual-stack", "ip-families"].map(clusterFile) },
+  "worker-dual-stack": {
+    cidrs: "10.96.0.0/12,2001:db8:96::/108",
+    files: ["validation", "update", "type-transitions", "dual-stack", "ip-families"].map(clusterFile),
+  },
   "worker-dual-stack-ipv6-primary": { cidrs: "2001:db8:96::/108,10.96.0.0/12", files: ["ip-families"].map(clusterFile) },
   "worker-ipv6": { cidrs: "2001:db8:96::/108", files: ["dual-stack", "ip-families"].map(clusterFile) },
 };

@@ -29,6 +29,8 @@ export interface AdmitContext {
   deferValidation?: boolean;
 }
 
+const NAME_REQUIRED = fieldRequired("metadata.name", "name or generateName is required");
+
 /** Random suffix length of generateName, as the apiserver (5 characters). */
 const GENERATED_SUFFIX = 5;
 const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
@@ -71,7 +73,8 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
     obj = mergeWithCurrent(obj, ctx.current, ctx.subresource);
   } else {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + randomSuffix();
-    if (!obj.metadata.name) return { ok: false, status: invalid(r.kind, "", [fieldRequired("metadata.name", "name or generateName is required")], r.group) };
+    // Validation reports a missing name with the object's other faults, as kube-apiserver's (below); a Lease has none.
+    if (!obj.metadata.name && !r.info) return { ok: false, status: invalid(r.kind, "", [NAME_REQUIRED], r.group) };
     for (const f of ["uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] as const)
       delete obj.metadata[f];
     if (r.resource === "services") delete (obj as Service).status;
@@ -81,15 +84,18 @@ export function admit(r: ResourceDef, body: unknown, ctx: AdmitContext): Admitte
     setDefaults(obj, ctx.current);
     const initCauses = ctx.subresource === "status" ? [] : (ctx.initialize?.(obj, ctx.current) ?? []);
     if (initCauses.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name!, initCauses, r.group) };
+    // A nameless object is never allocated for (nothing to key it on): it is validated here, and refused.
+    const nameless = !obj.metadata.name;
     const causes: StatusCause[] =
       ctx.subresource === "status"
         ? validateStatusUpdate(obj, ctx.current!)
-        : ctx.deferValidation
+        : ctx.deferValidation && !nameless
           ? []
           : !ctx.current
             ? validateCreate(obj)
             : validateUpdate(obj, ctx.current);
-    if (causes.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name!, causes, r.group) };
+    if (nameless && !causes.some((c) => c.field === "metadata.name")) causes.unshift(NAME_REQUIRED);
+    if (causes.length > 0) return { ok: false, status: invalid(r.kind, obj.metadata.name ?? "", causes, r.group) };
   }
   return { ok: true, object: obj, unknownFields, warnings: unknownFields.map((f) => `unknown field "${f.replace(/^\./, "")}"`) };
 }

@@ -106,3 +106,19 @@ describe("source ranges in route records", () => {
     expect((await rec(`spec.${ns}.svc.cluster.local`))?.sourceRanges).toBeUndefined();
   });
 });
+
+describe("a create without a name", () => {
+  // kube-apiserver validates the whole object and lists the missing name among its other faults.
+  it("is refused with the object's other faults, and nothing is allocated or written", async () => {
+    const ns = await freshNamespace();
+    const nameless = (spec: Record<string, unknown>) => {
+      const body = service("x", spec);
+      return { ...body, metadata: {} };
+    };
+    const fields = (st: any) => st.details.causes.map((c: { field: string }) => c.field).sort();
+    const clean = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, nameless({ type: "NodePort" })), 422);
+    expect(fields(clean)).toEqual(["metadata.name"]);
+    const faulty = await expectRejectedWithoutWrites(() => call("POST", `/api/v1/namespaces/${ns}/services`, nameless({ sessionAffinity: "Sometimes" })), 422);
+    expect(fields(faulty)).toEqual(["metadata.name", "spec.sessionAffinity"]);
+  });
+});

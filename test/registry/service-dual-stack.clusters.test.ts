@@ -3,12 +3,10 @@
 // and on a dual-stack cluster the upgrade and downgrade of a Service's families on update
 // (updateClusterIPs), the release of both ClusterIPs, and EndpointSlices per address family
 // from the Pods' status.podIPs (the EndpointSlice controller's getEndpointAddresses).
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, freshNamespace, json, pod, service } from "../admin/client";
+import { CIDRS, CLUSTER } from "./conformance";
 
-const CIDRS = (env as unknown as { SERVICE_CIDR: string }).SERVICE_CIDR.split(",").map((c) => c.trim());
-const CLUSTER = CIDRS.map((c) => (c.includes(":") ? "6" : "4")).join("");
 const V6 = (host: string) => `2001:db8:96::${host}`;
 
 let ns: string;

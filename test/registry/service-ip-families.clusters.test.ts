@@ -11,9 +11,9 @@
 // which was read). Upstream writes "singlestack:v6" and "dualstack:v6v4" as the exact mirror images (IPv4 and
 // IPv6 swapped), and they are generated here by that swap; the rows of them that were read agree.
 // Agreement on every cluster: all cases (see docs/kubectl.md, "Dual-stack Services").
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, freshNamespace, json } from "../admin/client";
+import { CIDRS, CLUSTER } from "./conformance";
 
 type Fam = "4" | "6";
 /** "E" = 422; otherwise policy initial and families, e.g. "P46" = PreferDualStack, [IPv4, IPv6]. */
@@ -113,8 +113,6 @@ function mirror(t: Table): Table {
   return out;
 }
 
-const CIDRS = (env as unknown as { SERVICE_CIDR: string }).SERVICE_CIDR.split(",").map((c) => c.trim());
-const CLUSTER = CIDRS.map((c) => (c.includes(":") ? "6" : "4")).join("");
 const TABLES: Record<string, [string, Table]> = {
   "4": ["singlestack:v4", SINGLE_V4],
   "6": ["singlestack:v6", mirror(SINGLE_V4)],

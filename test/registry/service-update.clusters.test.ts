@@ -10,16 +10,10 @@
 // RequireDualStack Service with one family on a dual-stack cluster ("add a new ServiceIPFamily").
 // Translated as in service-validation.clusters.test.ts (addresses into the clusters' ranges).
 // Agreement: every case, on both clusters.
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, freshNamespace, json } from "../admin/client";
+import { CLUSTER, causeFields, makeValidService, type Spec, type Svc } from "./conformance";
 
-const CLUSTER = (env as unknown as { SERVICE_CIDR: string }).SERVICE_CIDR.split(",")
-  .map((c) => (c.includes(":") ? "6" : "4"))
-  .join("");
-
-type Spec = Record<string, any>;
-type Svc = { metadata: Record<string, any>; spec: Spec };
 /** 200, 400, or the fields of the 422's causes. */
 type Outcome = 200 | 400 | string[];
 interface Case {
@@ -311,20 +305,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** upstream's makeValidService, as a request body. */
-function makeValidService(name: string): Svc {
-  return {
-    metadata: { name, annotations: {} },
-    spec: {
-      selector: { key: "val" },
-      sessionAffinity: "None",
-      type: "ClusterIP",
-      ports: [{ name: "p", protocol: "TCP", port: 8675, targetPort: 8675 }],
-      internalTrafficPolicy: "Cluster",
-    },
-  };
-}
-
 if (CLUSTER === "4" || CLUSTER === "46")
   describe(`TestValidateServiceUpdate over REST (${CLUSTER === "4" ? "single-stack IPv4" : "dual-stack"})`, () => {
     let ns: string;
@@ -352,7 +332,7 @@ if (CLUSTER === "4" || CLUSTER === "46")
         }
         expect(res.status, JSON.stringify(body.spec ?? body)).toBe(422);
         expect(body.reason).toBe("Invalid");
-        expect(body.details.causes.map((x: { field: string }) => x.field).sort()).toEqual([...(want as string[])].sort());
+        expect(causeFields(body)).toEqual([...(want as string[])].sort());
       });
     });
   });

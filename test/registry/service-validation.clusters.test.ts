@@ -8,16 +8,10 @@
 // 2001:db8:96::1) and its nodePorts (1, 12345) into the NodePort range, so that a case keeps its point rather
 // than failing for an address out of range.
 // Agreement: 100 of 101 cases on each cluster; "negative healthCheckNodePort" departs on purpose (see below).
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, freshNamespace, json } from "../admin/client";
+import { CLUSTER, causeFields, makeValidService, type Spec, type Svc } from "./conformance";
 
-const CLUSTER = (env as unknown as { SERVICE_CIDR: string }).SERVICE_CIDR.split(",")
-  .map((c) => (c.includes(":") ? "6" : "4"))
-  .join("");
-
-type Spec = Record<string, any>;
-type Svc = { metadata: { name: string; annotations: Record<string, string> }; spec: Spec };
 /** 201, or the fields of the 422's causes (sorted). */
 type Outcome = 201 | string[];
 interface Case {
@@ -426,20 +420,6 @@ const CASES: Case[] = [
   { name: "invalid: trafficDistribution field set to Random", tweak: (s) => (s.spec.trafficDistribution = "Random"), expect: ["spec.trafficDistribution"] },
 ];
 
-/** upstream's makeValidService, as a request body. */
-function makeValidService(name: string): Svc {
-  return {
-    metadata: { name, annotations: {} },
-    spec: {
-      selector: { key: "val" },
-      sessionAffinity: "None",
-      type: "ClusterIP",
-      ports: [{ name: "p", protocol: "TCP", port: 8675, targetPort: 8675 }],
-      internalTrafficPolicy: "Cluster",
-    },
-  };
-}
-
 if (CLUSTER === "4" || CLUSTER === "46")
   describe(`TestValidateServiceCreate over REST (${CLUSTER === "4" ? "single-stack IPv4" : "dual-stack"})`, () => {
     let ns: string;
@@ -462,7 +442,7 @@ if (CLUSTER === "4" || CLUSTER === "46")
         }
         expect(res.status, JSON.stringify(body.spec ?? body)).toBe(422);
         expect(body.reason).toBe("Invalid");
-        expect(body.details.causes.map((x: { field: string }) => x.field).sort()).toEqual([...want].sort());
+        expect(causeFields(body)).toEqual([...want].sort());
         if (c.message) expect(body.message).toContain(c.message);
       });
     });
