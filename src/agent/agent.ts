@@ -7,7 +7,7 @@ import type { Server } from "node:http";
 import { networkInterfaces } from "node:os";
 import type { EndpointSlice, Pod, Service } from "../api/types";
 import type { ApiClient } from "./api-client";
-import { createProxier, nodePortListenAddresses } from "./backends";
+import { createProxier, nodeFamilies, nodePortListenAddresses } from "./backends";
 import type { AgentOptions } from "./cli-options";
 import { ProxierHealth, serveProxierHealth, ServiceHealthServer } from "./health-server";
 import { ClusterDns, trimEndpointSliceForDns, trimServiceForDns } from "./dns/cluster-dns";
@@ -20,7 +20,7 @@ import { registerNode } from "./node-registration";
 import { PodManifestSync } from "./pod-manifests";
 import { PodReadiness } from "./pod-readiness";
 import type { Proxier } from "./proxy/proxier";
-import { PROXY_LABEL_SELECTOR, trimEndpointSliceForProxy, trimServiceForProxy } from "./proxy/state";
+import { PROXY_LABEL_SELECTOR, trimEndpointSliceForProxy, trimServiceForProxy, type IPFamily } from "./proxy/state";
 import { ServiceProxy } from "./service-proxy";
 import { DEFAULT_SYNC_PERIOD_MS, SyncLoop } from "./sync-loop";
 
@@ -42,7 +42,7 @@ export interface AgentDeps {
   options: AgentOptions;
   log: Logger;
   metrics?: AgentMetrics;
-  /** Overrides the proxier the backend option names (tests). */
+  /** Overrides the proxier the backend option names (tests); the agent then serves IPv4 only. */
   proxier?: Proxier;
   syncPeriodMs?: number;
 }
@@ -54,7 +54,10 @@ export class Agent {
   readonly pods: Informer<Pod>;
   readonly syncLoop: SyncLoop;
   readonly readiness: PodReadiness;
+  /** The primary (IPv4 unless the node has IPv6 addresses only) family's proxy. */
   readonly proxy: ServiceProxy;
+  /** One proxy per IP family the node has an address of, as kube-proxy's MetaProxier: `proxy` first. */
+  readonly proxies: ServiceProxy[];
   readonly nodeIPs: string[];
   /** Cluster DNS, when --dns-addr is set. */
   readonly dns: ClusterDns | undefined;
@@ -73,22 +76,27 @@ export class Agent {
     const { client, options, log } = deps;
     const metrics = (this.metrics = deps.metrics ?? new AgentMetrics());
     this.nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
-    const proxier =
+    const families = deps.proxier ? (["IPv4"] as const) : nodeFamilies(this.nodeIPs);
+    const proxierOf = (family: IPFamily): Proxier =>
       deps.proxier ??
-      createProxier(options.backend, {
-        clusterCIDRs: options.clusterCIDRs,
-        serviceCIDRs: options.serviceCIDRs,
-        masqueradeAll: options.masqueradeAll,
-        nodeIPs: this.nodeIPs,
-        nodePortAddresses: options.nodePortAddresses,
-        log: (m) => log.info(m, { component: options.backend }),
-      });
+      createProxier(
+        options.backend,
+        {
+          clusterCIDRs: options.clusterCIDRs,
+          serviceCIDRs: options.serviceCIDRs,
+          masqueradeAll: options.masqueradeAll,
+          nodeIPs: this.nodeIPs,
+          nodePortAddresses: options.nodePortAddresses,
+          log: (m) => log.info(m, { component: options.backend, family }),
+        },
+        family,
+      );
     const onReconnect = (resource: string, reason: string) => metrics.watchReconnects.inc({ resource, reason });
     const syncPeriodMs = deps.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;
     // kube-proxy's healthz timeout: twice the sync period.
     const health = (this.health = new ProxierHealth({ timeoutMs: 2 * syncPeriodMs }));
-    // As kube-proxy: on the --nodeport-addresses, resolved once at start.
-    const healthCheckAddresses = nodePortListenAddresses({ nodeIPs: this.nodeIPs, nodePortAddresses: options.nodePortAddresses });
+    // As kube-proxy: on the --nodeport-addresses, resolved once at start (the primary family's).
+    const healthCheckAddresses = nodePortListenAddresses({ nodeIPs: this.nodeIPs, nodePortAddresses: options.nodePortAddresses }, families[0]);
     this.serviceHealth = new ServiceHealthServer({ addresses: () => healthCheckAddresses, proxierHealthy: () => health.isHealthy(), log });
     const requestSync = () => {
       health.queuedUpdate();
@@ -134,15 +142,21 @@ export class Agent {
       onReconnect,
       onChange: (c) => this.readiness.podChanged(c),
     });
-    this.proxy = new ServiceProxy({
-      proxier,
-      nodeName: options.node,
-      nodeIPs: this.nodeIPs,
-      services: () => this.services.store.values(),
-      slices: () => this.slices.store.values(),
-      metrics,
-      log,
-    });
+    this.proxies = families.map(
+      (family) =>
+        new ServiceProxy({
+          proxier: proxierOf(family),
+          // A single-stack IPv4 node's proxy logs as it did before IPv6 was served.
+          ...(family === "IPv6" || families.length > 1 ? { family } : {}),
+          nodeName: options.node,
+          nodeIPs: this.nodeIPs,
+          services: () => this.services.store.values(),
+          slices: () => this.slices.store.values(),
+          metrics,
+          log,
+        }),
+    );
+    this.proxy = this.proxies[0]!;
     this.syncLoop = new SyncLoop({ sync: (full) => this.sync(full), log, periodMs: syncPeriodMs });
     this.lease = new LeaseRenewer({ client, nodeName: options.node, leaseDurationSeconds: options.leaseDurationSeconds, metrics, log });
   }
@@ -151,7 +165,10 @@ export class Agent {
   private async sync(full: boolean): Promise<boolean> {
     // A sync that hangs or keeps failing counts as a change waiting, so /healthz fails in time.
     this.health.queuedUpdate();
-    if (!(await this.proxy.sync(full))) return false;
+    // Every family syncs, even after another failed (a broken IPv6 table must not hold IPv4 back).
+    let ok = true;
+    for (const proxy of this.proxies) if (!(await proxy.sync(full))) ok = false;
+    if (!ok) return false;
     this.health.updated();
     await this.serviceHealth.sync(this.services.store.values(), this.proxy.lastApplied!);
     return true;
@@ -195,6 +212,6 @@ export class Agent {
     await this.lease.stop();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     // The userspace proxier's listeners live in this process; close them so it can exit.
-    if (this.deps.options.backend === "userspace" && !this.deps.proxier) await this.proxy.stopProxier();
+    if (this.deps.options.backend === "userspace" && !this.deps.proxier) for (const proxy of this.proxies) await proxy.stopProxier();
   }
 }

@@ -1,6 +1,7 @@
 // The proxier behind each --backend, what --dry-run prints for it, and what --cleanup
 // removes. Kernel backends share nothing, so cleanup removes both whatever was chosen
-// (a node that switched backends must not keep the old one's rules).
+// (a node that switched backends must not keep the old one's rules). A proxier serves one
+// IP family, as each of kube-proxy's: a dual-stack node runs one per family.
 import type { Backend } from "./cli-options";
 import type { Result } from "./proxy/command";
 import { IptablesProxier, cleanupIptables } from "./proxy/iptables/apply";
@@ -8,9 +9,9 @@ import { renderIptables } from "./proxy/iptables/render";
 import { NftablesProxier, cleanupNftables } from "./proxy/nftables/apply";
 import { renderNftables } from "./proxy/nftables/render";
 import type { Proxier } from "./proxy/proxier";
-import type { ProxyState } from "./proxy/state";
-import { ANY_IPV4_ADDRESS, UserspaceProxier, unsupported, usableEndpoints } from "./proxy/userspace";
-import { localIPv4Addresses, resolveNodePortAddresses } from "./proxy/nodeport-addresses";
+import { isOfFamily, type IPFamily, type ProxyState } from "./proxy/state";
+import { anyAddress, UserspaceProxier, unsupported, usableEndpoints } from "./proxy/userspace";
+import { localAddresses, resolveNodePortAddresses } from "./proxy/nodeport-addresses";
 
 export interface BackendOptions {
   clusterCIDRs: string[];
@@ -25,50 +26,78 @@ export interface BackendOptions {
 
 type NodePortAddressOptions = Pick<BackendOptions, "nodeIPs" | "nodePortAddresses">;
 
-/** The addresses NodePorts answer on (resolved --nodeport-addresses); undefined: every local address. */
-const nodePortIPs = (opts: NodePortAddressOptions): string[] | undefined =>
-  resolveNodePortAddresses(opts.nodePortAddresses, { nodeIPs: opts.nodeIPs, localAddresses: localIPv4Addresses() });
+/**
+ * The IP families a node serves: those of its node IPs (kube-proxy runs the other family's
+ * proxier only when the node has an address of it), IPv4 first. IPv4 alone when it has none.
+ */
+export function nodeFamilies(nodeIPs: string[]): IPFamily[] {
+  const families = (["IPv4", "IPv6"] as const).filter((f) => nodeIPs.some((ip) => isOfFamily(ip, f)));
+  return families.length ? families : ["IPv4"];
+}
+
+/** The addresses of `family` NodePorts answer on (resolved --nodeport-addresses); undefined: every local address. */
+const nodePortIPs = (opts: NodePortAddressOptions, family: IPFamily): string[] | undefined =>
+  resolveNodePortAddresses(opts.nodePortAddresses, { nodeIPs: opts.nodeIPs, localAddresses: localAddresses() }, family);
 
 /**
- * Where a server for NodePort traffic listens: each resolved --nodeport-addresses address, or
- * 0.0.0.0 for every local address (the userspace NodePorts, and the healthCheckNodePort
- * servers as kube-proxy's newServiceHealthServer).
+ * Where a server for NodePort traffic of `family` listens: each resolved --nodeport-addresses
+ * address, or 0.0.0.0 (::) for every local address (the userspace NodePorts, and the
+ * healthCheckNodePort servers as kube-proxy's newServiceHealthServer).
  */
-export const nodePortListenAddresses = (opts: NodePortAddressOptions): string[] => nodePortIPs(opts) ?? [ANY_IPV4_ADDRESS];
+export const nodePortListenAddresses = (opts: NodePortAddressOptions, family: IPFamily = "IPv4"): string[] => nodePortIPs(opts, family) ?? [anyAddress(family)];
 
-/** What the kernel backends' rule generators take from the options. */
-function ruleOptions(opts: BackendOptions): { clusterCIDRs?: string[]; masqueradeAll?: boolean; nodePortIPs?: string[] } {
-  const out: { clusterCIDRs?: string[]; masqueradeAll?: boolean; nodePortIPs?: string[] } = {};
-  if (opts.clusterCIDRs.length) out.clusterCIDRs = opts.clusterCIDRs;
+/** The ranges of one family in a list. */
+const ofFamily = (cidrs: string[], family: IPFamily): string[] => cidrs.filter((c) => isOfFamily(c.slice(0, c.indexOf("/")), family));
+
+interface RuleOptions {
+  family?: IPFamily;
+  clusterCIDRs?: string[];
+  masqueradeAll?: boolean;
+  nodePortIPs?: string[];
+}
+
+/** What the kernel backends' rule generators take from the options: `family`'s share of them. */
+function ruleOptions(opts: BackendOptions, family: IPFamily): RuleOptions {
+  // IPv4's options carry no family: the IPv4 rules are what they were before IPv6 was served.
+  const out: RuleOptions = family === "IPv4" ? {} : { family };
+  const clusterCIDRs = ofFamily(opts.clusterCIDRs, family);
+  if (clusterCIDRs.length) out.clusterCIDRs = clusterCIDRs;
   if (opts.masqueradeAll) out.masqueradeAll = true;
-  const ips = nodePortIPs(opts);
+  const ips = nodePortIPs(opts, family);
   if (ips) out.nodePortIPs = ips;
   return out;
 }
-const nftOptions = (opts: BackendOptions) => (opts.serviceCIDRs?.length ? { ...ruleOptions(opts), serviceCIDRs: opts.serviceCIDRs } : ruleOptions(opts));
+const nftOptions = (opts: BackendOptions, family: IPFamily) => {
+  const serviceCIDRs = ofFamily(opts.serviceCIDRs ?? [], family);
+  return serviceCIDRs.length ? { ...ruleOptions(opts, family), serviceCIDRs } : ruleOptions(opts, family);
+};
 
-export function createProxier(backend: Backend, opts: BackendOptions): Proxier {
+/** The proxier of `backend` for one IP family (default IPv4). */
+export function createProxier(backend: Backend, opts: BackendOptions, family: IPFamily = "IPv4"): Proxier {
   switch (backend) {
     case "nftables":
-      return new NftablesProxier({ ...nftOptions(opts), ...(opts.log ? { log: opts.log } : {}) });
+      return new NftablesProxier({ ...nftOptions(opts, family), ...(opts.log ? { log: opts.log } : {}) });
     case "iptables":
-      return new IptablesProxier(ruleOptions(opts));
+      return new IptablesProxier(ruleOptions(opts, family));
     case "userspace": {
-      const ips = nodePortIPs(opts);
-      return new UserspaceProxier({ ...(ips ? { nodePortIPs: ips } : {}), ...(opts.log ? { log: opts.log } : {}) });
+      const ips = nodePortIPs(opts, family);
+      return new UserspaceProxier({ ...(family === "IPv6" ? { family } : {}), ...(ips ? { nodePortIPs: ips } : {}), ...(opts.log ? { log: opts.log } : {}) });
     }
   }
 }
 
-/** The text the backend would apply for `state`: the nft script, the iptables-restore input, or the userspace listeners. */
-export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendOptions): string {
+/**
+ * The text the backend would apply for `state` (of `family`, default IPv4): the nft script,
+ * the iptables-restore input, or the userspace listeners.
+ */
+export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendOptions, family: IPFamily = "IPv4"): string {
   switch (backend) {
     case "nftables":
-      return renderNftables(state, nftOptions(opts));
+      return renderNftables(state, nftOptions(opts, family));
     case "iptables":
-      return renderIptables(state, ruleOptions(opts));
+      return renderIptables(state, ruleOptions(opts, family));
     case "userspace": {
-      const listenIPs = nodePortListenAddresses(opts);
+      const listenIPs = nodePortListenAddresses(opts, family);
       const lines: string[] = [];
       for (const svc of state.services) {
         const why = unsupported(svc);
@@ -90,9 +119,10 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
 /** A tool that is not installed owns nothing on this node. */
 const NOT_INSTALLED = /exit 127\b/;
 
-/** Removes every table and chain any kernel backend owns. */
+/** Removes every table and chain any kernel backend owns, in both IP families. */
 export async function cleanupAll(): Promise<Result> {
   const errors: string[] = [];
-  for (const r of [await cleanupNftables(), await cleanupIptables()]) if (!r.ok && !NOT_INSTALLED.test(r.error)) errors.push(r.error);
+  for (const r of [await cleanupNftables(), await cleanupIptables(), await cleanupIptables({ family: "IPv6" })])
+    if (!r.ok && !NOT_INSTALLED.test(r.error)) errors.push(r.error);
   return errors.length ? { ok: false, error: errors.join("; ") } : { ok: true };
 }

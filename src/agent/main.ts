@@ -7,7 +7,7 @@ import tls from "node:tls";
 import type { EndpointSlice, Service } from "../api/types";
 import { Agent, endpointSlicesPath, detectNodeIPs, servicesPath } from "./agent";
 import { ApiClient, ApiError, ApiUnreachable } from "./api-client";
-import { cleanupAll, renderDryRun } from "./backends";
+import { cleanupAll, nodeFamilies, renderDryRun } from "./backends";
 import { OptionError, parseOptions, usage, type AgentOptions } from "./cli-options";
 import { podResolvConf } from "./dns/resolv-conf";
 import { createLogger, type Logger } from "./log";
@@ -70,16 +70,25 @@ function describeError(e: unknown): string {
 async function dryRun(client: ApiClient, options: AgentOptions): Promise<void> {
   const [services, slices] = await Promise.all([client.list<Service>(servicesPath), client.list<EndpointSlice>(endpointSlicesPath)]);
   const nodeIPs = options.nodeIPs.length ? options.nodeIPs : detectNodeIPs();
-  const state = buildProxyState({ services: services.items, slices: slices.items, nodeName: options.node, nodeIPs });
-  process.stdout.write(
-    renderDryRun(options.backend, state, {
-      clusterCIDRs: options.clusterCIDRs,
-      serviceCIDRs: options.serviceCIDRs,
-      masqueradeAll: options.masqueradeAll,
-      nodeIPs,
-      nodePortAddresses: options.nodePortAddresses,
-    }),
-  );
+  // One text per IP family the node serves; the IPv6 one (ip6 table, ip6tables-restore input) after a comment line.
+  for (const family of nodeFamilies(nodeIPs)) {
+    const state = buildProxyState({ services: services.items, slices: slices.items, nodeName: options.node, nodeIPs, family });
+    if (family === "IPv6") process.stdout.write(`# IPv6\n`);
+    process.stdout.write(
+      renderDryRun(
+        options.backend,
+        state,
+        {
+          clusterCIDRs: options.clusterCIDRs,
+          serviceCIDRs: options.serviceCIDRs,
+          masqueradeAll: options.masqueradeAll,
+          nodeIPs,
+          nodePortAddresses: options.nodePortAddresses,
+        },
+        family,
+      ),
+    );
+  }
 }
 
 async function run(client: ApiClient, options: AgentOptions, log: Logger): Promise<number> {

@@ -11,12 +11,15 @@
 import type { EndpointSlice, Service } from "../api/types";
 import { ConntrackTable, type ConntrackCleanup } from "./proxy/conntrack";
 import type { Proxier, SyncResult } from "./proxy/proxier";
-import { compareServicePorts, IncrementalProxyState, type ProxyState, type ServicePortState } from "./proxy/state";
+import { compareServicePorts, IncrementalProxyState, type IPFamily, type ProxyState, type ServicePortState } from "./proxy/state";
 import type { AgentMetrics } from "./metrics";
 import { silentLogger, type Logger } from "./log";
 
 export interface ServiceProxyOptions {
+  /** Programs `family`'s rules (kube-proxy runs one proxier per IP family). */
   proxier: Proxier;
+  /** The IP family this proxy serves (default IPv4): only its addresses and EndpointSlices are read. */
+  family?: IPFamily;
   nodeName: string;
   nodeIPs: string[];
   services: () => Iterable<Service>;
@@ -61,6 +64,19 @@ function stateOf(base: ProxyState, services: Map<string, ServicePortState[]>): P
 
 type SyncResultOk = SyncResult & { ok: true };
 
+/** What one family's last programmed state holds, for the gauges. */
+interface ProgrammedCounts {
+  servicePorts: number;
+  endpoints: number;
+  ready: number;
+  serving_terminating: number;
+  not_ready: number;
+}
+/** Each metrics registry's programmed counts per IP family. */
+const programmedByFamily = new WeakMap<AgentMetrics, Map<IPFamily, ProgrammedCounts>>();
+/** Each metrics registry's rejected Services per IP family. */
+const rejectedByFamily = new WeakMap<AgentMetrics, Map<IPFamily, string[]>>();
+
 /** A Service the kernel rejected: what it was when rejected, and why. */
 interface Rejected {
   ports: ServicePortState[];
@@ -73,16 +89,19 @@ export class ServiceProxy {
   private readonly opts: ServiceProxyOptions;
   private readonly log: Logger;
   /** Unchanged Services keep their service port objects from one sync to the next. */
-  private readonly builder = new IncrementalProxyState();
+  private readonly builder: IncrementalProxyState;
   /** Services left out of the proxier because the kernel rejected their rules. */
   private readonly rejected = new Map<string, Rejected>();
   private readonly conntrack: { cleanStaleUDP(state: ProxyState): Promise<ConntrackCleanup> } | undefined;
 
   constructor(opts: ServiceProxyOptions) {
     this.opts = opts;
+    this.builder = new IncrementalProxyState(opts.family);
     // The userspace proxier does not DNAT: the kernel has no flows of ours to clean.
-    this.conntrack = opts.conntrack ?? (opts.proxier.backend === "userspace" ? undefined : new ConntrackTable());
-    this.log = (opts.log ?? silentLogger).with({ component: "service-proxy", backend: opts.proxier.backend });
+    this.conntrack = opts.conntrack ?? (opts.proxier.backend === "userspace" ? undefined : new ConntrackTable(opts.family ? { family: opts.family } : {}));
+    const fields: Record<string, string> = { component: "service-proxy", backend: opts.proxier.backend };
+    if (opts.family) fields.family = opts.family;
+    this.log = (opts.log ?? silentLogger).with(fields);
   }
 
   /** Releases what the proxier holds in this process (the userspace backend's sockets). */
@@ -221,26 +240,35 @@ export class ServiceProxy {
   }
 
   private recordRejected(): void {
-    const gauge = this.opts.metrics.rejectedServices;
+    const { metrics } = this.opts;
+    const gauge = metrics.rejectedServices;
+    // The other family's proxy reports into the same gauge: it shows the Services either family rejects.
+    let byFamily = rejectedByFamily.get(metrics);
+    if (!byFamily) rejectedByFamily.set(metrics, (byFamily = new Map()));
+    byFamily.set(this.opts.family ?? "IPv4", [...this.rejected.keys()]);
     gauge.clear();
-    for (const key of this.rejected.keys()) gauge.set({ service: key }, 1);
+    for (const keys of byFamily.values()) for (const key of keys) gauge.set({ service: key }, 1);
   }
 
   private recordProgrammed(state: ProxyState): void {
     const { metrics } = this.opts;
-    let programmed = 0;
-    const byState = { ready: 0, serving_terminating: 0, not_ready: 0 };
+    const counts: ProgrammedCounts = { servicePorts: state.services.length, endpoints: 0, ready: 0, serving_terminating: 0, not_ready: 0 };
     for (const svc of state.services) {
-      programmed += svc.allReachableEndpoints.length;
+      counts.endpoints += svc.allReachableEndpoints.length;
       for (const ep of svc.endpoints) {
-        if (ep.ready) byState.ready++;
-        else if (ep.serving && ep.terminating) byState.serving_terminating++;
-        else byState.not_ready++;
+        if (ep.ready) counts.ready++;
+        else if (ep.serving && ep.terminating) counts.serving_terminating++;
+        else counts.not_ready++;
       }
     }
-    metrics.programmedServicePorts.set({}, state.services.length);
-    metrics.programmedEndpoints.set({}, programmed);
-    for (const [s, n] of Object.entries(byState)) metrics.endpoints.set({ state: s }, n);
+    // A dual-stack node's two proxies report into the same gauges: each sets its family's share, the gauges show the sum.
+    let byFamily = programmedByFamily.get(metrics);
+    if (!byFamily) programmedByFamily.set(metrics, (byFamily = new Map()));
+    byFamily.set(this.opts.family ?? "IPv4", counts);
+    const total = (key: keyof ProgrammedCounts): number => [...byFamily.values()].reduce((sum, c) => sum + c[key], 0);
+    metrics.programmedServicePorts.set({}, total("servicePorts"));
+    metrics.programmedEndpoints.set({}, total("endpoints"));
+    for (const s of ["ready", "serving_terminating", "not_ready"] as const) metrics.endpoints.set({ state: s }, total(s));
   }
 
   /** Stale UDP conntrack would keep sending a flow's packets to an endpoint that no longer serves. */

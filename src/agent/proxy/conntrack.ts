@@ -6,7 +6,7 @@
 // the previous sync, also catches endpoints removed while the agent was down; and
 // terminating endpoints that still serve keep their flows, as they keep TCP connections.
 import { commandRunner, failure, type CommandOptions, type RunCommand } from "./command";
-import type { ProxyState } from "./state";
+import type { IPFamily, ProxyState } from "./state";
 
 /** The parts of a conntrack entry the cleanup reads. */
 export interface UDPFlow {
@@ -92,11 +92,14 @@ export interface ConntrackCleanup {
   error?: string;
 }
 
-/** The conntrack table of this node (or of `opts.netns`), through the conntrack tool. */
+/** The conntrack table of this node (or of `opts.netns`) for one IP family (default IPv4), through the conntrack tool. */
 export class ConntrackTable {
   private readonly run: RunCommand;
-  constructor(opts: CommandOptions = {}) {
+  /** conntrack's -f: ipv4 or ipv6. */
+  private readonly family: "ipv4" | "ipv6";
+  constructor(opts: CommandOptions & { family?: IPFamily } = {}) {
     this.run = commandRunner(opts);
+    this.family = opts.family === "IPv6" ? "ipv6" : "ipv4";
   }
 
   /** Deletes the UDP flows of `state`'s UDP service frontends that no serving endpoint answers. */
@@ -104,7 +107,7 @@ export class ConntrackTable {
     const frontends = udpFrontends(state);
     // Nothing to reconcile: listing the table would be wasted.
     if (frontends.byServiceIP.size === 0 && frontends.byNodePort.size === 0) return { ok: true, filters: 0, entries: 0 };
-    const listArgv = ["conntrack", "-L", "-f", "ipv4", "-p", "udp"];
+    const listArgv = ["conntrack", "-L", "-f", this.family, "-p", "udp"];
     const listed = await this.run(listArgv);
     if (listed.code !== 0) return { ok: false, filters: 0, entries: 0, error: failure(listArgv.join(" "), listed).error };
     let filters = 0;
@@ -115,7 +118,7 @@ export class ConntrackTable {
         "conntrack",
         "-D",
         "-f",
-        "ipv4",
+        this.family,
         "-p",
         "udp",
         ...(f.origDst ? ["--orig-dst", f.origDst] : []),

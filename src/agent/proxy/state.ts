@@ -1,9 +1,11 @@
 // The proxier's view of the cluster: one entry per (Service, port) with the endpoints
 // this node may use, in a stable order so that rendered rules are deterministic.
 // Like kube-proxy's ServicePortMap + EndpointsMap, reduced to what the rule renderers need.
-// The renderers program the IPv4 family only, so IPv6 addresses are left out here.
+// One IP family at a time, as each of kube-proxy's per-family proxiers (MetaProxier) sees
+// it: the family's ClusterIPs, external and load-balancer IPs, and the EndpointSlices of
+// its addressType.
 import type { Endpoint, EndpointConditions, EndpointPort, EndpointSlice, ObjectMeta, Protocol, Service, ServicePort } from "../../api/types";
-import { isIPv4 } from "../../api/ip";
+import { ipToBigInt, isIPv4, parseIP } from "../../api/ip";
 import { DEFAULT_CLIENT_IP_AFFINITY_SECONDS } from "../../api/service-rules";
 import { SERVICE_NAME_LABEL } from "../../api/types";
 import { categorizeEndpoints, endpointKey, type CategorizedEndpoints, type EndpointInfo } from "./categorize";
@@ -40,17 +42,25 @@ export interface ProxyState {
   services: ServicePortState[];
 }
 
+/** An IP family as the Service API names it (spec.ipFamilies, EndpointSlice addressType). */
+export type IPFamily = "IPv4" | "IPv6";
+
 export interface ProxyStateInput {
   services: Service[];
   slices: EndpointSlice[];
   nodeName: string;
   nodeIPs: string[];
+  /** The family this state is for (default IPv4): addresses and slices of the other one are left out. */
+  family?: IPFamily;
 }
 
 /** Shared by every service port without such addresses; frozen, since it is everyone's. */
 const NO_ADDRESSES: string[] = Object.freeze([]) as unknown as string[];
-/** The IPv4 addresses of a list: the list itself when that is all of it (the store's array is shared, not copied). */
-const onlyIPv4 = (ips: string[]): string[] => (ips.every(isIPv4) ? ips : ips.filter(isIPv4));
+/** Whether `ip` belongs to `family` (an IPv6 address is anything that parses and is not dotted-quad IPv4). */
+export const isOfFamily = (ip: string, family: IPFamily): boolean => (family === "IPv4" ? isIPv4(ip) : !isIPv4(ip) && parseIP(ip)?.family === 6);
+/** The addresses of one family in a list: the list itself when that is all of it (the store's array is shared, not copied). */
+const onlyFamily = (ips: string[], family: IPFamily): string[] =>
+  ips.every((ip) => isOfFamily(ip, family)) ? ips : ips.filter((ip) => isOfFamily(ip, family));
 
 /** Numeric order for IPv4 addresses, so 10.0.0.9 sorts before 10.0.0.10. */
 export function compareIPv4(a: string, b: string): number {
@@ -63,7 +73,18 @@ export function compareIPv4(a: string, b: string): number {
   return 0;
 }
 
-const compareEndpoints = (a: EndpointInfo, b: EndpointInfo): number => compareIPv4(a.ip, b.ip) || a.port - b.port;
+/** Numeric order for addresses of one family (IPv4 as compareIPv4, IPv6 by value). */
+export function compareIPs(a: string, b: string): number {
+  // Only IPv6 addresses hold a colon: the per-endpoint check stays as cheap as it was for IPv4.
+  if (!a.includes(":") && !b.includes(":")) return compareIPv4(a, b);
+  const x = parseIP(a);
+  const y = parseIP(b);
+  if (!x || !y) return compareStrings(a, b);
+  const d = ipToBigInt(x.bytes) - ipToBigInt(y.bytes);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}
+
+const compareEndpoints = (a: EndpointInfo, b: EndpointInfo): number => compareIPs(a.ip, b.ip) || a.port - b.port;
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const portKey = (name: string, protocol: Protocol): string => `${name}/${protocol}`;
 
@@ -94,10 +115,10 @@ const serviceKeyOf = (obj: { metadata: { namespace?: string; name?: string } }, 
   `${obj.metadata.namespace ?? "default"}/${name}`;
 
 /** Endpoints of one service's slices, keyed by "portName/PROTOCOL". */
-function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string): Map<string, Map<string, EndpointInfo>> {
+function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string, family: IPFamily): Map<string, Map<string, EndpointInfo>> {
   const byPort = new Map<string, Map<string, EndpointInfo>>();
   for (const slice of slices) {
-    if (slice.addressType !== "IPv4") continue;
+    if (slice.addressType !== family) continue;
     for (const p of slice.ports ?? []) {
       if (p.port === undefined || p.port === null) continue;
       const key = portKey(p.name ?? "", p.protocol ?? "TCP");
@@ -105,7 +126,7 @@ function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string): Map<str
       if (!eps) byPort.set(key, (eps = new Map()));
       for (const ep of slice.endpoints) {
         const ip = ep.addresses[0];
-        if (ip === undefined || !isIPv4(ip)) continue;
+        if (ip === undefined || !isOfFamily(ip, family)) continue;
         const c = ep.conditions ?? {};
         // discovery/v1: nil ready means ready; nil serving follows ready; nil terminating means not terminating.
         const ready = c.ready !== false;
@@ -140,16 +161,19 @@ function slicesByService(slices: Iterable<EndpointSlice>): Map<string, EndpointS
   return byService;
 }
 
-function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo[]): ServicePortState | undefined {
+function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo[], family: IPFamily): ServicePortState | undefined {
   const spec = svc.spec;
-  const clusterIPs = onlyIPv4(spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? ""]);
+  // A Service without a ClusterIP of this family (single-stack of the other) is not this proxier's.
+  const clusterIPs = onlyFamily(spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? ""], family);
   if (clusterIPs.length === 0) return undefined;
   const type = spec.type ?? "ClusterIP";
   const nodePort = (type === "NodePort" || type === "LoadBalancer") && sp.nodePort ? sp.nodePort : 0;
-  const externalIPs = spec.externalIPs ? onlyIPv4(spec.externalIPs) : NO_ADDRESSES;
+  const externalIPs = spec.externalIPs ? onlyFamily(spec.externalIPs, family) : NO_ADDRESSES;
   // Ingress with ipMode Proxy is reached through the load balancer, not DNATed on the node.
   const ingress = type === "LoadBalancer" ? (svc.status?.loadBalancer?.ingress ?? []) : [];
-  const loadBalancerIPs = ingress.length ? ingress.flatMap((ing) => (ing.ip && ing.ipMode !== "Proxy" && isIPv4(ing.ip) ? [ing.ip] : [])) : NO_ADDRESSES;
+  const loadBalancerIPs = ingress.length
+    ? ingress.flatMap((ing) => (ing.ip && ing.ipMode !== "Proxy" && isOfFamily(ing.ip, family) ? [ing.ip] : []))
+    : NO_ADDRESSES;
   const externallyAccessible = nodePort !== 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0;
   const externalPolicyLocal = externallyAccessible && spec.externalTrafficPolicy === "Local";
   const internalPolicyLocal = spec.internalTrafficPolicy === "Local";
@@ -185,13 +209,13 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
 }
 
 /** The service ports of one Service, from its own slices. */
-function servicePortStates(svc: Service, slices: EndpointSlice[], nodeName: string): ServicePortState[] {
+function servicePortStates(svc: Service, slices: EndpointSlice[], nodeName: string, family: IPFamily): ServicePortState[] {
   if (!isProxied(svc)) return [];
-  const byPort = indexSlices(slices, nodeName);
+  const byPort = indexSlices(slices, nodeName, family);
   const out: ServicePortState[] = [];
   for (const sp of svc.spec.ports ?? []) {
     const eps = [...(byPort.get(portKey(sp.name ?? "", sp.protocol ?? "TCP"))?.values() ?? [])].sort(compareEndpoints);
-    const state = servicePortState(svc, sp, eps);
+    const state = servicePortState(svc, sp, eps, family);
     if (state) out.push(state);
   }
   return out;
@@ -297,14 +321,15 @@ export function trimEndpointSliceForProxy(slice: EndpointSlice): EndpointSlice {
 export const compareServicePorts = (a: ServicePortState, b: ServicePortState): number =>
   compareStrings(a.name, b.name) || compareStrings(a.protocol, b.protocol);
 
-const sortedNodeIPs = (ips: string[]): string[] => [...ips].filter(isIPv4).sort(compareIPv4);
+const sortedNodeIPs = (ips: string[], family: IPFamily): string[] => [...ips].filter((ip) => isOfFamily(ip, family)).sort(compareIPs);
 
 export function buildProxyState(input: ProxyStateInput): ProxyState {
+  const family = input.family ?? "IPv4";
   const slices = slicesByService(input.slices);
   const services: ServicePortState[] = [];
-  for (const svc of input.services) services.push(...servicePortStates(svc, slices.get(serviceKeyOf(svc)) ?? [], input.nodeName));
+  for (const svc of input.services) services.push(...servicePortStates(svc, slices.get(serviceKeyOf(svc)) ?? [], input.nodeName, family));
   services.sort(compareServicePorts);
-  return { nodeName: input.nodeName, nodeIPs: sortedNodeIPs(input.nodeIPs), services };
+  return { nodeName: input.nodeName, nodeIPs: sortedNodeIPs(input.nodeIPs, family), services };
 }
 
 export type ServicePortChange = [old: ServicePortState | undefined, now: ServicePortState | undefined];
@@ -373,8 +398,11 @@ export class IncrementalProxyState {
   private generation = 0;
   private last: ProxyState | undefined;
 
+  /** Builds the state of one IP family (see ProxyStateInput.family). */
+  constructor(private readonly family: IPFamily = "IPv4") {}
+
   build(input: { services: Iterable<Service>; slices: Iterable<EndpointSlice>; nodeName: string; nodeIPs: string[] }): ProxyState {
-    const nodeIPs = sortedNodeIPs(input.nodeIPs);
+    const nodeIPs = sortedNodeIPs(input.nodeIPs, this.family);
     let last = this.last;
     // Endpoint locality depends on the node's name: another node means nothing can be reused.
     if (last && last.nodeName !== input.nodeName) {
@@ -448,7 +476,7 @@ export class IncrementalProxyState {
     let reorder = last === undefined;
     for (const key of dirty) {
       const e = this.entries.get(key)!;
-      const ports = e.service ? servicePortStates(e.service, e.slices, input.nodeName) : [];
+      const ports = e.service ? servicePortStates(e.service, e.slices, input.nodeName, this.family) : [];
       if (e.ports.length !== ports.length || e.ports.some((p, i) => compareServicePorts(p, ports[i]!) !== 0)) reorder = true;
       else e.ports.forEach((p, i) => replaced.set(p, ports[i]!));
       e.ports = ports;

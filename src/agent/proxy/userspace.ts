@@ -1,10 +1,11 @@
 // Userspace proxier for hosts without root: a TCP listener per ClusterIP:port (where the
 // address can be bound, e.g. on loopback), per externalIP/LB IP:port and per NodePort on
 // the addresses --nodeport-addresses chose (0.0.0.0 when it chose every local address). Each connection goes to a random usable endpoint; bytes are piped both
-// ways, and either side closing or failing closes the other.
+// ways, and either side closing or failing closes the other. One proxier serves one IP
+// family; the IPv6 one listens on IPv6 sockets only (every local address is "::").
 import net from "node:net";
 import type { Result } from "./command";
-import type { EndpointInfo, ProxyState, ServicePortState } from "./state";
+import type { EndpointInfo, IPFamily, ProxyState, ServicePortState } from "./state";
 import type { Proxier, SyncResult } from "./proxier";
 import { servicePortKey } from "./same-service-port";
 
@@ -17,8 +18,13 @@ const AFFINITY_PRUNE_THRESHOLD = 10_000;
 
 /** Where NodePorts listen when every local address takes them. */
 export const ANY_IPV4_ADDRESS = "0.0.0.0";
+export const ANY_IPV6_ADDRESS = "::";
+/** The address that means every local address of `family`. */
+export const anyAddress = (family: IPFamily | undefined): string => (family === "IPv6" ? ANY_IPV6_ADDRESS : ANY_IPV4_ADDRESS);
 
 export interface UserspaceOptions {
+  /** The family this proxier serves (default IPv4): where NodePorts listen when every local address takes them. */
+  family?: IPFamily;
   /** Addresses NodePorts listen on (resolved --nodeport-addresses); every local address when omitted. */
   nodePortIPs?: string[];
   /** Random index in [0, n); injectable for tests. */
@@ -39,7 +45,7 @@ interface Affinity {
   expiresAt: number;
 }
 
-const endpointAddress = (ep: EndpointInfo): string => `${ep.ip}:${ep.port}`;
+const endpointAddress = (ep: EndpointInfo): string => (ep.ip.includes(":") ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
 
 /** The endpoints a connection on `path` may use, by the service's traffic policy. */
 export function usableEndpoints(svc: ServicePortState, path: Path): EndpointInfo[] {
@@ -81,7 +87,7 @@ export class UserspaceProxier implements Proxier {
   async sync(state: ProxyState): Promise<SyncResult> {
     this.services = new Map(state.services.map((svc) => [servicePortKey(svc), svc]));
     const wanted = new Map<string, { serviceKey: string; path: Path }>();
-    const nodePortIPs = this.opts.nodePortIPs ?? [ANY_IPV4_ADDRESS];
+    const nodePortIPs = this.opts.nodePortIPs ?? [anyAddress(this.opts.family)];
     const refused = new Set<string>();
     for (const svc of state.services) {
       const serviceKey = servicePortKey(svc);
@@ -121,7 +127,8 @@ export class UserspaceProxier implements Proxier {
         this.log(`userspace: cannot listen on ${addr}: ${err.code ?? err.message}`);
         resolve();
       });
-      listener.server.listen(port, host, () => {
+      // An IPv6 socket only: "::" would otherwise take IPv4 too, and clash with the IPv4 proxier's 0.0.0.0.
+      listener.server.listen({ port, host, ipv6Only: host.includes(":") }, () => {
         this.listeners.set(addr, listener);
         resolve();
       });

@@ -6,7 +6,7 @@
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
 import { servesLocalhostNodePorts } from "../nodeport-addresses";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
-import type { ProxyState } from "../state";
+import type { IPFamily, ProxyState } from "../state";
 import { CHAIN_PREFIX, JUMP_RULES, type IptablesTable } from "./chains";
 import { iptablesChains, renderIptablesChanges, renderIptablesSync, type IptablesChains, type IptablesOptions } from "./render";
 
@@ -18,50 +18,61 @@ const XTABLES_WAIT_SECONDS = "5";
 const MAX_DUPLICATE_JUMPS = 100;
 const TABLES: IptablesTable[] = ["filter", "nat"];
 
+/** The family's tool: iptables, iptables-save and iptables-restore, or their ip6tables twins. */
+const tool = (name: "iptables" | "iptables-save" | "iptables-restore", family: IPFamily | undefined): string =>
+  family === "IPv6" ? name.replace("iptables", "ip6tables") : name;
+
+/** Which family's tables a command works on (default IPv4). */
+export type FamilyOption = { family?: IPFamily };
+
 /** Our chains the kernel holds now, per table. */
-export async function listOwnedChains(run: RunCommand): Promise<Record<IptablesTable, string[]> | { error: string }> {
+export async function listOwnedChains(run: RunCommand, family?: IPFamily): Promise<Record<IptablesTable, string[]> | { error: string }> {
   const out: Record<IptablesTable, string[]> = { filter: [], nat: [] };
+  const save = tool("iptables-save", family);
   for (const table of TABLES) {
-    const r = await run(["iptables-save", "-t", table]);
-    if (r.code !== 0) return { error: `iptables-save -t ${table}: exit ${r.code}: ${r.stderr.trim()}` };
+    const r = await run([save, "-t", table]);
+    if (r.code !== 0) return { error: `${save} -t ${table}: exit ${r.code}: ${r.stderr.trim()}` };
     out[table] = [...r.stdout.matchAll(/^:(\S+)/gm)].map((m) => m[1]!).filter((c) => c.startsWith(CHAIN_PREFIX));
   }
   return out;
 }
 
-export async function applyIptables(restoreText: string, opts: CommandOptions = {}): Promise<Result> {
-  const r = await commandRunner(opts)(["iptables-restore", "--noflush", "-w", XTABLES_WAIT_SECONDS], restoreText);
-  return r.code === 0 ? { ok: true } : failure("iptables-restore", r);
+export async function applyIptables(restoreText: string, opts: CommandOptions & FamilyOption = {}): Promise<Result> {
+  const restore = tool("iptables-restore", opts.family);
+  const r = await commandRunner(opts)([restore, "--noflush", "-w", XTABLES_WAIT_SECONDS], restoreText);
+  return r.code === 0 ? { ok: true } : failure(restore, r);
 }
 
 /** Inserts each jump rule at the top of its built-in chain unless it is already there. */
-export async function ensureJumpRules(opts: CommandOptions = {}): Promise<Result> {
+export async function ensureJumpRules(opts: CommandOptions & FamilyOption = {}): Promise<Result> {
   const run = commandRunner(opts);
+  const iptables = tool("iptables", opts.family);
   for (const j of JUMP_RULES) {
-    const check = await run(["iptables", "-w", XTABLES_WAIT_SECONDS, "-t", j.table, "-C", j.chain, ...j.args]);
+    const check = await run([iptables, "-w", XTABLES_WAIT_SECONDS, "-t", j.table, "-C", j.chain, ...j.args]);
     if (check.code === 0) continue;
-    const insert = await run(["iptables", "-w", XTABLES_WAIT_SECONDS, "-t", j.table, "-I", j.chain, "1", ...j.args]);
-    if (insert.code !== 0) return failure(`iptables -t ${j.table} -I ${j.chain}`, insert);
+    const insert = await run([iptables, "-w", XTABLES_WAIT_SECONDS, "-t", j.table, "-I", j.chain, "1", ...j.args]);
+    if (insert.code !== 0) return failure(`${iptables} -t ${j.table} -I ${j.chain}`, insert);
   }
   return { ok: true };
 }
 
 /** Removes the jump rules, then flushes and deletes every SVCEDGE-* chain. */
-export async function cleanupIptables(opts: CommandOptions = {}): Promise<Result> {
+export async function cleanupIptables(opts: CommandOptions & FamilyOption = {}): Promise<Result> {
   const run = commandRunner(opts);
+  const iptables = tool("iptables", opts.family);
   for (const j of JUMP_RULES) {
     for (let i = 0; i < MAX_DUPLICATE_JUMPS; i++) {
-      const del = await run(["iptables", "-w", XTABLES_WAIT_SECONDS, "-t", j.table, "-D", j.chain, ...j.args]);
+      const del = await run([iptables, "-w", XTABLES_WAIT_SECONDS, "-t", j.table, "-D", j.chain, ...j.args]);
       if (del.code !== 0) break;
     }
   }
-  const owned = await listOwnedChains(run);
+  const owned = await listOwnedChains(run, opts.family);
   if ("error" in owned) return { ok: false, error: owned.error };
   const text = TABLES.flatMap((table) => {
     if (owned[table].length === 0) return [];
     return [`*${table}`, ...owned[table].map((c) => `:${c} - [0:0]`), ...owned[table].map((c) => `-X ${c}`), "COMMIT"];
   });
-  return text.length ? applyIptables(`${text.join("\n")}\n`, { run }) : { ok: true };
+  return text.length ? applyIptables(`${text.join("\n")}\n`, { run, family: opts.family }) : { ok: true };
 }
 
 export class IptablesProxier implements Proxier {
@@ -72,8 +83,12 @@ export class IptablesProxier implements Proxier {
   /** route_localnet is set (once: kube-proxy sets it at start and never clears it). */
   private localnetRouted = false;
 
+  /** The runner and family every command of this proxier uses. */
+  private readonly tools: { run: RunCommand; family?: IPFamily };
+
   constructor(private readonly opts: CommandOptions & Omit<IptablesOptions, "existingChains"> = {}) {
     this.run = commandRunner(opts);
+    this.tools = opts.family ? { run: this.run, family: opts.family } : { run: this.run };
   }
 
   async sync(state: ProxyState, syncOpts: SyncOptions = {}): Promise<SyncResult> {
@@ -81,8 +96,8 @@ export class IptablesProxier implements Proxier {
       const chains = iptablesChains(state, this.opts);
       const changes = renderIptablesChanges(this.applied, chains);
       if (changes === "") return { ok: true, mode: "unchanged" };
-      const restored = await applyIptables(changes, { run: this.run });
-      const jumps = restored.ok ? await ensureJumpRules({ run: this.run }) : restored;
+      const restored = await applyIptables(changes, this.tools);
+      const jumps = restored.ok ? await ensureJumpRules(this.tools) : restored;
       if (jumps.ok) {
         this.applied = chains;
         return { ok: true, mode: "partial" };
@@ -90,19 +105,19 @@ export class IptablesProxier implements Proxier {
       // The kernel is not what we thought (someone else's change, a failed restore): rewrite it all.
     }
     this.applied = undefined;
-    if (!this.localnetRouted && servesLocalhostNodePorts(this.opts.nodePortIPs)) {
+    if (!this.localnetRouted && servesLocalhostNodePorts(this.opts.nodePortIPs, this.opts.family)) {
       const r = await this.run(["sysctl", "-q", "-w", ROUTE_LOCALNET_SYSCTL]);
       const set: Result = r.code === 0 ? { ok: true } : failure(`sysctl -w ${ROUTE_LOCALNET_SYSCTL}`, r);
       if (!set.ok) return set;
       this.localnetRouted = true;
     }
-    const existingChains = await listOwnedChains(this.run);
+    const existingChains = await listOwnedChains(this.run, this.opts.family);
     if ("error" in existingChains) return { ok: false, error: existingChains.error };
     const { text, chains } = renderIptablesSync(state, { ...this.opts, existingChains });
-    const restored = await applyIptables(text, { run: this.run });
+    const restored = await applyIptables(text, this.tools);
     if (!restored.ok) return restored;
     // Chains exist now, so the jumps into them can be added.
-    const jumps = await ensureJumpRules({ run: this.run });
+    const jumps = await ensureJumpRules(this.tools);
     if (!jumps.ok) return jumps;
     this.applied = chains;
     return { ok: true, mode: "full" };
@@ -110,6 +125,6 @@ export class IptablesProxier implements Proxier {
 
   cleanup(): Promise<Result> {
     this.applied = undefined;
-    return cleanupIptables({ run: this.run });
+    return cleanupIptables(this.tools);
   }
 }

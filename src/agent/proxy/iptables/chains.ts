@@ -30,8 +30,9 @@ export function serviceChains(svc: ServicePortState): ServiceChains {
   return { svc: `SVCEDGE-SVC-${hash}`, svl: `SVCEDGE-SVL-${hash}`, ext: `SVCEDGE-EXT-${hash}` };
 }
 
+/** kube-proxy hashes the endpoint as it writes it: "ip:port", "[ip]:port" for IPv6. */
 export const endpointChain = (svc: ServicePortState, ep: EndpointInfo): string =>
-  `SVCEDGE-SEP-${base32Hash(`${svc.name}${svc.protocol}${ep.ip}:${ep.port}`, IPT_HASH_LENGTH)}`;
+  `SVCEDGE-SEP-${base32Hash(`${svc.name}${svc.protocol}${ep.ip.includes(":") ? `[${ep.ip}]` : ep.ip}:${ep.port}`, IPT_HASH_LENGTH)}`;
 
 export type IptablesTable = "nat" | "filter";
 

@@ -2,7 +2,7 @@
 // in kube-proxy's chain layout under our own SVCEDGE- prefix. Every chain we own is
 // declared (and so flushed) and refilled in one restore; chains left over from an
 // earlier sync are flushed and deleted in the same restore.
-import type { EndpointInfo, ProxyState, ServicePortState } from "../state";
+import type { EndpointInfo, IPFamily, ProxyState, ServicePortState } from "../state";
 import {
   endpointChain,
   EXTERNAL_SERVICES_CHAIN,
@@ -18,9 +18,11 @@ import {
   type IptablesTable,
 } from "./chains";
 import { MASQUERADE_MARK } from "../marks";
-import { IPV4_LOOPBACK_CIDR, servesLocalhostNodePorts } from "../nodeport-addresses";
+import { IPV4_LOOPBACK_CIDR, IPV6_LOOPBACK_CIDR, isLoopbackAddress, servesLocalhostNodePorts } from "../nodeport-addresses";
 
 export interface IptablesOptions {
+  /** The family of these rules (default IPv4): iptables, or ip6tables (kube-proxy's per-family proxiers). */
+  family?: IPFamily;
   /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */
   clusterCIDRs?: string[];
   /** Masquerade all ClusterIP traffic (kube-proxy --masquerade-all). */
@@ -35,6 +37,11 @@ export interface IptablesOptions {
 }
 
 const quote = (text: string): string => (/[\s"]/.test(text) ? `"${text.replace(/"/g, '\\"')}"` : text);
+/** An endpoint as kube-proxy writes it: "ip:port", "[ip]:port" for IPv6. */
+const endpointText = (ep: EndpointInfo): string => (ep.ip.includes(":") ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
+/** One address as a -d/-s match: /32, or /128 for IPv6. */
+const host = (ip: string): string => (ip.includes(":") ? `${ip}/128` : `${ip}/32`);
+
 const comment = (text: string): string => `-m comment --comment ${quote(text)}`;
 const protoMatch = (svc: ServicePortState, port: number): string => {
   const p = svc.protocol.toLowerCase();
@@ -55,14 +62,14 @@ function balancingRules(t: Tables, svc: ServicePortState, chain: string, endpoin
     for (const ep of endpoints) {
       const sep = seps.get(ep)!;
       t.nat.rules.push(
-        `-A ${chain} ${comment(`${svc.name} -> ${ep.ip}:${ep.port}`)} -m recent --name ${sep} --rcheck --seconds ${svc.affinityTimeoutSeconds} --reap -j ${sep}`,
+        `-A ${chain} ${comment(`${svc.name} -> ${endpointText(ep)}`)} -m recent --name ${sep} --rcheck --seconds ${svc.affinityTimeoutSeconds} --reap -j ${sep}`,
       );
     }
   }
   endpoints.forEach((ep, i) => {
     const n = endpoints.length - i;
     const stat = n > 1 ? ` -m statistic --mode random --probability ${probability(n)}` : "";
-    t.nat.rules.push(`-A ${chain} ${comment(`${svc.name} -> ${ep.ip}:${ep.port}`)}${stat} -j ${seps.get(ep)!}`);
+    t.nat.rules.push(`-A ${chain} ${comment(`${svc.name} -> ${endpointText(ep)}`)}${stat} -j ${seps.get(ep)!}`);
   });
 }
 
@@ -96,7 +103,7 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
   const filterComment = comment(svc.hasAnyEndpoints ? `${svc.name} has no local endpoints` : `${svc.name} has no endpoints`);
 
   for (const ip of svc.clusterIPs) {
-    const dest = `-d ${ip}/32 ${protoMatch(svc, svc.port)}`;
+    const dest = `-d ${host(ip)} ${protoMatch(svc, svc.port)}`;
     if (hasInternalEndpoints) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} cluster IP`)} ${dest} -j ${internalChain}`);
     else t.filter.rules.push(`-A ${SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
   }
@@ -105,7 +112,7 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
     ["loadbalancer IP", svc.loadBalancerIPs],
   ] as const) {
     for (const ip of ips) {
-      const dest = `-d ${ip}/32 ${protoMatch(svc, svc.port)}`;
+      const dest = `-d ${host(ip)} ${protoMatch(svc, svc.port)}`;
       if (usesExternalChain) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${comment(`${svc.name} ${kind}`)} ${dest} -j ${chains.ext}`);
       if (!hasExternalEndpoints) t.filter.rules.push(`-A ${EXTERNAL_SERVICES_CHAIN} ${filterComment} ${dest} -j ${filterTarget}`);
     }
@@ -120,7 +127,7 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
   const internalRules = (chain: string): void => {
     if (!hasInternalEndpoints || chain !== internalChain) return;
     for (const ip of svc.clusterIPs) {
-      const rule = masqueradeOffClusterRule(`-A ${chain} ${comment(`${svc.name} cluster IP`)} -d ${ip}/32 ${protoMatch(svc, svc.port)}`, opts);
+      const rule = masqueradeOffClusterRule(`-A ${chain} ${comment(`${svc.name} cluster IP`)} -d ${host(ip)} ${protoMatch(svc, svc.port)}`, opts);
       if (rule) t.nat.rules.push(rule);
     }
   };
@@ -158,9 +165,9 @@ function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions):
     const sep = seps.get(ep)!;
     const p = svc.protocol.toLowerCase();
     t.nat.chains.push(sep);
-    t.nat.rules.push(`-A ${sep} ${comment(svc.name)} -s ${ep.ip}/32 -j ${MARK_MASQ_CHAIN}`);
+    t.nat.rules.push(`-A ${sep} ${comment(svc.name)} -s ${host(ep.ip)} -j ${MARK_MASQ_CHAIN}`);
     const affinity = svc.affinityTimeoutSeconds > 0 ? ` -m recent --name ${sep} --set` : "";
-    t.nat.rules.push(`-A ${sep} ${comment(svc.name)}${affinity} -p ${p} -m ${p} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+    t.nat.rules.push(`-A ${sep} ${comment(svc.name)}${affinity} -p ${p} -m ${p} -j DNAT --to-destination ${endpointText(ep)}`);
   }
 }
 
@@ -183,7 +190,8 @@ function collect(state: ProxyState, opts: IptablesOptions): Tables {
     for (const cidr of cidrs) t.nat.rules.push(`-A ${MASQ_OFF_CLUSTER_CHAIN} ${comment("pod traffic")} -s ${cidr} -j RETURN`);
     t.nat.rules.push(`-A ${MASQ_OFF_CLUSTER_CHAIN} ${comment("off-cluster traffic to a cluster IP")} -j ${MARK_MASQ_CHAIN}`);
   }
-  if (servesLocalhostNodePorts(opts.nodePortIPs)) {
+  const v6 = opts.family === "IPv6";
+  if (servesLocalhostNodePorts(opts.nodePortIPs, opts.family)) {
     // route_localnet (set by the applier) lets 127.0.0.1:<nodePort> be DNATed off the host, but
     // would also let other hosts reach services bound to 127/8: kube-proxy's mitigation (CVE-2020-8558).
     t.filter.rules.push(
@@ -193,8 +201,13 @@ function collect(state: ProxyState, opts: IptablesOptions): Tables {
   for (const svc of state.services) renderService(t, svc, opts);
   // NOTE: this must be the last rule in SVCEDGE-SERVICES: it sends what no other rule took to the NodePorts.
   const nodePortsComment = comment("svcedge service nodeports; NOTE: this must be the last rule in this chain");
-  if (opts.nodePortIPs === undefined) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${nodePortsComment} -m addrtype --dst-type LOCAL -j ${NODEPORTS_CHAIN}`);
-  else for (const ip of opts.nodePortIPs) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${nodePortsComment} -d ${ip}/32 -j ${NODEPORTS_CHAIN}`);
+  // IPv6 has no route_localnet: ::1 never takes NodePorts (as kube-proxy's IPv6 proxier).
+  const notLoopback = v6 ? ` ! -d ${IPV6_LOOPBACK_CIDR}` : "";
+  if (opts.nodePortIPs === undefined)
+    t.nat.rules.push(`-A ${SERVICES_CHAIN} ${nodePortsComment} -m addrtype --dst-type LOCAL${notLoopback} -j ${NODEPORTS_CHAIN}`);
+  else
+    for (const ip of opts.nodePortIPs)
+      if (!v6 || !isLoopbackAddress(ip)) t.nat.rules.push(`-A ${SERVICES_CHAIN} ${nodePortsComment} -d ${host(ip)} -j ${NODEPORTS_CHAIN}`);
   for (const table of TABLE_NAMES) t[table].chains = FIXED_CHAINS[table].concat(t[table].chains);
   return t;
 }

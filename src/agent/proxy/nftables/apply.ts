@@ -7,7 +7,8 @@
 // when that path is unavailable, cannot encode the transaction, or the kernel rejects it.
 import { commandRunner, failure, type CommandOptions, type Result, type RunCommand, type Stdin } from "../command";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
-import type { ProxyState } from "../state";
+import type { IPFamily, ProxyState } from "../state";
+import { nftFamily } from "./layout";
 import { applyNftablesNetlink } from "./netlink";
 import { listNftablesObjectsNetlink } from "./netlink/list";
 import { NftSession } from "./session";
@@ -19,14 +20,21 @@ export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): 
   return r.code === 0 ? { ok: true } : failure("nft -f", r);
 }
 
-/** Deletes the agent's table; a table that is not there is already clean. */
-export async function cleanupNftables(opts: CommandOptions & { table?: string } = {}): Promise<Result> {
+/**
+ * Deletes the agent's table of `opts.family`, or of both families when none is named; a
+ * table that is not there is already clean.
+ */
+export async function cleanupNftables(opts: CommandOptions & { table?: string; family?: IPFamily } = {}): Promise<Result> {
   const run = commandRunner(opts);
   const table = opts.table ?? NFT_TABLE;
-  const r = await run(["nft", "delete", "table", "ip", table]);
-  if (r.code === 0) return { ok: true };
-  const list = await run(["nft", "list", "table", "ip", table]);
-  return list.code !== 0 ? { ok: true } : failure("nft delete table", r);
+  for (const family of opts.family ? [opts.family] : (["IPv4", "IPv6"] as const)) {
+    const f = nftFamily(family).table;
+    const r = await run(["nft", "delete", "table", f, table]);
+    if (r.code === 0) continue;
+    const list = await run(["nft", "list", "table", f, table]);
+    if (list.code === 0) return failure("nft delete table", r);
+  }
+  return { ok: true };
 }
 
 /** Bound on the remembered reasons (each is one line of text). */
@@ -38,10 +46,10 @@ type Listed = { nftables?: Record<string, { table?: string; name?: string; timeo
  * The chains and sets the table holds, names only (`-t` leaves set elements out), so a
  * full sync can delete stale ones. A missing table holds nothing.
  */
-export async function listNftablesObjects(run: RunCommand, table = NFT_TABLE): Promise<ExistingObjects> {
+export async function listNftablesObjects(run: RunCommand, table = NFT_TABLE, family?: IPFamily): Promise<ExistingObjects> {
   const existing: ExistingObjects = { chains: [], sets: new Map() };
   for (const kind of ["chains", "sets"] as const) {
-    const r = await run(["nft", "-j", "-t", "list", kind, "ip"]);
+    const r = await run(["nft", "-j", "-t", "list", kind, nftFamily(family).table]);
     if (r.code !== 0) continue;
     for (const item of (JSON.parse(r.stdout) as Listed).nftables ?? []) {
       const chain = item.chain;
@@ -79,7 +87,8 @@ export class NftablesProxier implements Proxier {
   constructor(private readonly opts: NftablesProxierOptions = {}) {
     this.run = commandRunner(opts);
     if (!opts.run) this.session = new NftSession(opts.netns ? { netns: opts.netns } : {});
-    this.netlink = opts.netlink ?? !opts.run;
+    // The netlink path encodes the `ip` family only: the IPv6 table's full syncs go through nft -f.
+    this.netlink = opts.family !== "IPv6" && (opts.netlink ?? !opts.run);
     this.log = opts.log ?? ((message) => console.error(message));
   }
 
@@ -129,7 +138,7 @@ export class NftablesProxier implements Proxier {
         this.log(`nftables: listing the table by netlink failed, asking nft: ${listed}`);
       }
     }
-    return listNftablesObjects(this.run, this.opts.table);
+    return listNftablesObjects(this.run, this.opts.table, this.opts.family);
   }
 
   /**
@@ -154,7 +163,7 @@ export class NftablesProxier implements Proxier {
 
   async cleanup(): Promise<Result> {
     this.applied = undefined;
-    const opts: CommandOptions & { table?: string } = { run: this.run };
+    const opts: CommandOptions & { table?: string; family?: IPFamily } = { run: this.run, family: this.opts.family ?? "IPv4" };
     if (this.opts.table) opts.table = this.opts.table;
     return cleanupNftables(opts);
   }

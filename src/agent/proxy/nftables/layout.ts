@@ -4,7 +4,7 @@
 // port owns one chain (two or three with Local policies), and picks an endpoint with
 // `numgen random mod N` as a key into a few large shared maps whose data is the DNAT
 // target. Only ClientIP-affinity services keep per-endpoint chains and sets.
-import type { EndpointInfo, ServicePortState } from "../state";
+import type { EndpointInfo, IPFamily, ServicePortState } from "../state";
 import { MASQUERADE_MARK } from "../marks";
 import { endpointNameBase, serviceChainNames } from "./names";
 
@@ -19,6 +19,8 @@ const FILTER_POST_DNAT_PRIORITY = -90;
 
 export interface NftablesOptions {
   table?: string;
+  /** The family this table serves (default IPv4): an `ip` table, or an `ip6` one (kube-proxy's per-family proxiers). */
+  family?: IPFamily;
   /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */
   clusterCIDRs?: string[];
   /** Masquerade all ClusterIP traffic (kube-proxy --masquerade-all). */
@@ -66,7 +68,19 @@ export const SERVICE_CIDRS_SET = "service-cidrs";
 export const HAIRPIN_SET = "hairpin-endpoints";
 export const NODEPORT_IPS_SET = "nodeport-ips";
 
-const IP_ENTRY_KEY = "ip daddr . meta l4proto . th dport";
+/** The words of nft's syntax that differ between the IPv4 and the IPv6 table. */
+export interface NftFamily {
+  /** The table's family (`ip` or `ip6`), and the payload expression of addresses (`ip saddr`, `ip6 daddr`). */
+  table: "ip" | "ip6";
+  addrType: "ipv4_addr" | "ipv6_addr";
+  /** Loopback destinations NodePorts never take (kube-proxy's nftables mode has no route_localnet). */
+  loopback: string;
+}
+const IPV4_FAMILY: NftFamily = { table: "ip", addrType: "ipv4_addr", loopback: "127.0.0.0/8" };
+const IPV6_FAMILY: NftFamily = { table: "ip6", addrType: "ipv6_addr", loopback: "::1" };
+export const nftFamily = (family: IPFamily | undefined): NftFamily => (family === "IPv6" ? IPV6_FAMILY : IPV4_FAMILY);
+
+const ipEntryKey = (f: NftFamily): string => `${f.table} daddr . meta l4proto . th dport`;
 const NODEPORT_ENTRY_KEY = "meta l4proto . th dport";
 /**
  * typeof of an endpoint map: the entry the packet came in on, then the random index. The
@@ -75,55 +89,69 @@ const NODEPORT_ENTRY_KEY = "meta l4proto . th dport";
  * next `add rule`), and a rule matching one protocol that looks up a map typed by another
  * fails the same way (an SCTP Service in a map typed `tcp dport` failed every sync).
  */
-const endpointMapType = (entry: string, proto: string) =>
-  `typeof ${entry.replace("th dport", `${proto} dport`)} . numgen random mod 1 : ip daddr . ${proto} dport`;
+const endpointMapType = (entry: string, proto: string, f: NftFamily) =>
+  `typeof ${entry.replace("th dport", `${proto} dport`)} . numgen random mod 1 : ${f.table} daddr . ${proto} dport`;
 
-/** The maps and sets of the fixed part; full syncs flush and refill them, affinity sets are not here. */
-export const BASE_CONTAINERS: { kind: "map" | "set"; name: string; definition: string }[] = [
-  {
-    kind: "map",
-    name: SERVICE_IPS,
-    definition: `type ipv4_addr . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic";`,
-  },
-  { kind: "map", name: SERVICE_NODEPORTS, definition: `type inet_proto . inet_service : verdict; comment "NodePort traffic";` },
-  {
-    kind: "map",
-    name: NO_ENDPOINT_SERVICES,
-    definition: `type ipv4_addr . inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to services with no endpoints";`,
-  },
-  {
-    kind: "map",
-    name: NO_ENDPOINT_NODEPORTS,
-    definition: `type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints";`,
-  },
-  ...PROTOCOLS.flatMap((proto) => {
-    const maps = ENDPOINT_MAPS[proto];
-    const what = proto.toUpperCase();
-    return [
-      { name: maps.cluster.ip, entry: IP_ENTRY_KEY, comment: `service IP . proto . port . random index : endpoint (${what})` },
-      { name: maps.cluster.nodePort, entry: NODEPORT_ENTRY_KEY, comment: `proto . nodeport . random index : endpoint (${what})` },
-      { name: maps.local.ip, entry: IP_ENTRY_KEY, comment: `as ${maps.cluster.ip}, this node's endpoints only` },
-      { name: maps.local.nodePort, entry: NODEPORT_ENTRY_KEY, comment: `as ${maps.cluster.nodePort}, this node's endpoints only` },
-    ].map((m) => ({ kind: "map" as const, name: m.name, definition: `${endpointMapType(m.entry, proto)}; comment "${m.comment}";` }));
-  }),
-  { kind: "set", name: CLUSTER_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "pod ranges";` },
-  { kind: "set", name: CLUSTER_IPS_SET, definition: `type ipv4_addr; comment "Active ClusterIPs";` },
-  { kind: "set", name: SERVICE_CIDRS_SET, definition: `type ipv4_addr; flags interval; comment "ranges ClusterIPs are allocated from";` },
-  { kind: "set", name: NODEPORT_IPS_SET, definition: `type ipv4_addr; comment "IPs that accept NodePort traffic (with --nodeport-addresses)";` },
-  {
-    kind: "set",
-    name: HAIRPIN_SET,
-    definition: `type ipv4_addr . ipv4_addr; comment "endpoint . endpoint: a pod reaching itself through a service is masqueraded";`,
-  },
-];
+export interface BaseContainer {
+  kind: "map" | "set";
+  name: string;
+  definition: string;
+}
+
+/** The maps and sets of the fixed part of a family's table; full syncs flush and refill them, affinity sets are not here. */
+export const baseContainers = (family?: IPFamily): BaseContainer[] => {
+  const f = nftFamily(family);
+  const addr = f.addrType;
+  const entryKey = ipEntryKey(f);
+  return [
+    {
+      kind: "map",
+      name: SERVICE_IPS,
+      definition: `type ${addr} . inet_proto . inet_service : verdict; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic";`,
+    },
+    { kind: "map", name: SERVICE_NODEPORTS, definition: `type inet_proto . inet_service : verdict; comment "NodePort traffic";` },
+    {
+      kind: "map",
+      name: NO_ENDPOINT_SERVICES,
+      definition: `type ${addr} . inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to services with no endpoints";`,
+    },
+    {
+      kind: "map",
+      name: NO_ENDPOINT_NODEPORTS,
+      definition: `type inet_proto . inet_service : verdict; comment "vmap to drop or reject packets to service nodeports with no endpoints";`,
+    },
+    ...PROTOCOLS.flatMap((proto) => {
+      const maps = ENDPOINT_MAPS[proto];
+      const what = proto.toUpperCase();
+      return [
+        { name: maps.cluster.ip, entry: entryKey, comment: `service IP . proto . port . random index : endpoint (${what})` },
+        { name: maps.cluster.nodePort, entry: NODEPORT_ENTRY_KEY, comment: `proto . nodeport . random index : endpoint (${what})` },
+        { name: maps.local.ip, entry: entryKey, comment: `as ${maps.cluster.ip}, this node's endpoints only` },
+        { name: maps.local.nodePort, entry: NODEPORT_ENTRY_KEY, comment: `as ${maps.cluster.nodePort}, this node's endpoints only` },
+      ].map((m) => ({ kind: "map" as const, name: m.name, definition: `${endpointMapType(m.entry, proto, f)}; comment "${m.comment}";` }));
+    }),
+    { kind: "set", name: CLUSTER_CIDRS_SET, definition: `type ${addr}; flags interval; comment "pod ranges";` },
+    { kind: "set", name: CLUSTER_IPS_SET, definition: `type ${addr}; comment "Active ClusterIPs";` },
+    { kind: "set", name: SERVICE_CIDRS_SET, definition: `type ${addr}; flags interval; comment "ranges ClusterIPs are allocated from";` },
+    { kind: "set", name: NODEPORT_IPS_SET, definition: `type ${addr}; comment "IPs that accept NodePort traffic (with --nodeport-addresses)";` },
+    {
+      kind: "set",
+      name: HAIRPIN_SET,
+      definition: `type ${addr} . ${addr}; comment "endpoint . endpoint: a pod reaching itself through a service is masqueraded";`,
+    },
+  ];
+};
+
+/** The IPv4 table's fixed maps and sets (the names are the same in both families). */
+export const BASE_CONTAINERS: BaseContainer[] = baseContainers();
 
 /**
 /**
  * The destinations that take NodePorts: every local address but loopback (kube-proxy's
  * nftables mode never serves 127.0.0.1: no route_localnet), or the nodeport-ips set.
  */
-const nodePortDestinations = (opts: NftablesOptions): string =>
-  opts.nodePortIPs === undefined ? "fib daddr type local ip daddr != 127.0.0.0/8" : `ip daddr @${NODEPORT_IPS_SET}`;
+const nodePortDestinations = (opts: NftablesOptions, f: NftFamily): string =>
+  opts.nodePortIPs === undefined ? `fib daddr type local ${f.table} daddr != ${f.loopback}` : `${f.table} daddr @${NODEPORT_IPS_SET}`;
 
 /**
  * The fixed chains, in nft block syntax. Invariant: nothing here names a service, so updates
@@ -131,11 +159,11 @@ const nodePortDestinations = (opts: NftablesOptions): string =>
  * one still addressed to an active ClusterIP hit a port no Service defines and is rejected;
  * one addressed to an unallocated ClusterIP in the service ranges is dropped.
  */
-export const baseChains = (opts: NftablesOptions = {}): string => `\tchain mark-for-masquerade {
+export const baseChains = (opts: NftablesOptions = {}, f = nftFamily(opts.family)): string => `\tchain mark-for-masquerade {
 \t\tmark set mark or ${MASQUERADE_MARK}
 \t}
 \tchain masquerading {
-\t\tct status dnat ip saddr . ip daddr @${HAIRPIN_SET} jump mark-for-masquerade
+\t\tct status dnat ${f.table} saddr . ${f.table} daddr @${HAIRPIN_SET} jump mark-for-masquerade
 \t\tmark and ${MASQUERADE_MARK} == 0 return
 \t\tmark set mark xor ${MASQUERADE_MARK}
 \t\tmasquerade fully-random
@@ -144,18 +172,18 @@ export const baseChains = (opts: NftablesOptions = {}): string => `\tchain mark-
 \t\treject
 \t}
 \tchain services {
-\t\t${IP_ENTRY_KEY} vmap @${SERVICE_IPS}
-\t\t${nodePortDestinations(opts)} ${NODEPORT_ENTRY_KEY} vmap @${SERVICE_NODEPORTS}
+\t\t${ipEntryKey(f)} vmap @${SERVICE_IPS}
+\t\t${nodePortDestinations(opts, f)} ${NODEPORT_ENTRY_KEY} vmap @${SERVICE_NODEPORTS}
 \t}
 \tchain service-endpoints-check {
-\t\t${IP_ENTRY_KEY} vmap @${NO_ENDPOINT_SERVICES}
+\t\t${ipEntryKey(f)} vmap @${NO_ENDPOINT_SERVICES}
 \t}
 \tchain nodeport-endpoints-check {
-\t\t${nodePortDestinations(opts)} ${NODEPORT_ENTRY_KEY} vmap @${NO_ENDPOINT_NODEPORTS}
+\t\t${nodePortDestinations(opts, f)} ${NODEPORT_ENTRY_KEY} vmap @${NO_ENDPOINT_NODEPORTS}
 \t}
 \tchain cluster-ips-check {
-\t\tip daddr @${CLUSTER_IPS_SET} reject
-\t\tip daddr @${SERVICE_CIDRS_SET} drop
+\t\t${f.table} daddr @${CLUSTER_IPS_SET} reject
+\t\t${f.table} daddr @${SERVICE_CIDRS_SET} drop
 \t}
 \tchain nat-prerouting {
 \t\ttype nat hook prerouting priority ${DSTNAT_PRIORITY}; policy accept;
@@ -215,7 +243,8 @@ export interface NftServiceObjects {
 const REJECT = "goto reject-chain";
 const DROP = "drop";
 
-export const affinitySetDefinition = (timeoutSeconds: number): string => `{ type ipv4_addr; flags dynamic,timeout; timeout ${timeoutSeconds}s; }`;
+export const affinitySetDefinition = (timeoutSeconds: number, family?: IPFamily): string =>
+  `{ type ${nftFamily(family).addrType}; flags dynamic,timeout; timeout ${timeoutSeconds}s; }`;
 
 const entryIPs = (svc: ServicePortState): string[] => [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs];
 
@@ -228,12 +257,12 @@ const entryIPs = (svc: ServicePortState): string[] => [...svc.clusterIPs, ...svc
  */
 const pickChainName = (which: "cluster" | "local", proto: string, n: number): string => `${which === "local" ? "local-" : ""}endpoints-${proto}-mod-${n}`;
 
-function pickChainRules(which: "cluster" | "local", proto: string, n: number): string[] {
+function pickChainRules(which: "cluster" | "local", proto: string, n: number, f: NftFamily): string[] {
   const maps = endpointMaps(which, proto);
   return [
-    `meta l4proto ${proto} dnat ip to ${IP_ENTRY_KEY} . numgen random mod ${n} map @${maps.ip}`,
+    `meta l4proto ${proto} dnat ${f.table} to ${ipEntryKey(f)} . numgen random mod ${n} map @${maps.ip}`,
     // Reached only when the first lookup missed: the packet came in on a NodePort.
-    `meta l4proto ${proto} dnat ip to ${NODEPORT_ENTRY_KEY} . numgen random mod ${n} map @${maps.nodePort}`,
+    `meta l4proto ${proto} dnat ${f.table} to ${NODEPORT_ENTRY_KEY} . numgen random mod ${n} map @${maps.nodePort}`,
   ];
 }
 
@@ -254,7 +283,8 @@ function pickChainRules(which: "cluster" | "local", proto: string, n: number): s
  */
 export function sharedChainRules(name: string, opts: NftablesOptions = {}): string[] {
   let m: RegExpMatchArray | null;
-  if ((m = name.match(PICK_CHAIN))) return pickChainRules(m[1] ? "local" : "cluster", m[2]!, Number(m[3]));
+  const f = nftFamily(opts.family);
+  if ((m = name.match(PICK_CHAIN))) return pickChainRules(m[1] ? "local" : "cluster", m[2]!, Number(m[3]), f);
   if ((m = name.match(/^(local-)?clusterip-(\w+)-mod-(\d+)$/))) {
     const pick = `goto ${pickChainName(m[1] ? "local" : "cluster", m[2]!, Number(m[3]))}`;
     const masquerade = masqueradeOffCluster(opts);
@@ -267,7 +297,7 @@ export function sharedChainRules(name: string, opts: NftablesOptions = {}): stri
   if ((m = name.match(/^external-(\w+)-mod-(\d+)-local-(\d+)$/))) {
     // Local policy keeps the client source IP; only traffic from this host (or its pods) may use remote endpoints.
     const all = `goto ${pickChainName("cluster", m[1]!, Number(m[2]))}`;
-    const rules = opts.clusterCIDRs?.length ? [`ip saddr @${CLUSTER_CIDRS_SET} ${all}`] : [];
+    const rules = opts.clusterCIDRs?.length ? [`${f.table} saddr @${CLUSTER_CIDRS_SET} ${all}`] : [];
     rules.push("fib saddr type local jump mark-for-masquerade", `fib saddr type local ${all}`);
     const local = Number(m[3]);
     return local > 0 ? [...rules, `goto ${pickChainName("local", m[1]!, local)}`] : rules;
@@ -281,7 +311,7 @@ export function sharedChainRules(name: string, opts: NftablesOptions = {}): stri
  */
 function masqueradeOffCluster(opts: NftablesOptions): string | undefined {
   if (opts.masqueradeAll) return "jump mark-for-masquerade";
-  return opts.clusterCIDRs?.length ? `ip saddr != @${CLUSTER_CIDRS_SET} jump mark-for-masquerade` : undefined;
+  return opts.clusterCIDRs?.length ? `${nftFamily(opts.family).table} saddr != @${CLUSTER_CIDRS_SET} jump mark-for-masquerade` : undefined;
 }
 
 /** The shared chains a service port's verdicts go to (none with affinity), each with the chains it goes to. */
@@ -341,9 +371,9 @@ function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], whic
 }
 
 /** ClientIP affinity: per-endpoint chains remember the client in per-endpoint sets. */
-function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[]): string[] {
+function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[], f: NftFamily): string[] {
   const bases = endpoints.map((ep) => endpointNameBase(svc, ep));
-  const rules = bases.map((base) => `ip saddr @affinity-${base} goto endpoint-${base}`);
+  const rules = bases.map((base) => `${f.table} saddr @affinity-${base} goto endpoint-${base}`);
   rules.push(`numgen random mod ${endpoints.length} vmap { ${bases.map((base, i) => `${i} : goto endpoint-${base}`).join(", ")} }`);
   return rules;
 }
@@ -358,6 +388,7 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
   const element: ElementSink = emit ?? ((map, entry, key, value) => void out.elements.push({ map, key, value, entry }));
   const addElement = (map: string, key: string, value: string) => element(map, key, key, value);
   const proto = svc.protocol.toLowerCase();
+  const f = nftFamily(opts.family);
   const hasLocal = svc.localEndpoints.length > 0;
   const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
   const hasExternalEndpoints = svc.hasAnyEndpoints && (!svc.externalPolicyLocal || hasLocal);
@@ -382,9 +413,9 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
     const masquerade = masqueradeOffCluster(opts);
     // Off-cluster ClusterIP traffic is marked in whichever chain takes it (the local one under internalTrafficPolicy Local).
     const internalRules = (local: boolean): string[] =>
-      masquerade && local === svc.internalPolicyLocal ? svc.clusterIPs.map((ip) => `ip daddr ${ip} ${proto} dport ${svc.port} ${masquerade}`) : [];
-    if (svc.clusterEndpoints.length > 0) out.chains.push([names.cluster, [...internalRules(false), ...affinityPickRules(svc, svc.clusterEndpoints)]]);
-    if (hasLocal) out.chains.push([names.local, [...internalRules(true), ...affinityPickRules(svc, svc.localEndpoints)]]);
+      masquerade && local === svc.internalPolicyLocal ? svc.clusterIPs.map((ip) => `${f.table} daddr ${ip} ${proto} dport ${svc.port} ${masquerade}`) : [];
+    if (svc.clusterEndpoints.length > 0) out.chains.push([names.cluster, [...internalRules(false), ...affinityPickRules(svc, svc.clusterEndpoints, f)]]);
+    if (hasLocal) out.chains.push([names.local, [...internalRules(true), ...affinityPickRules(svc, svc.localEndpoints, f)]]);
     if (usesExternalChain) {
       const rules: string[] = [];
       if (!svc.externalPolicyLocal) rules.push("jump mark-for-masquerade");
@@ -398,8 +429,9 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
     }
     for (const ep of svc.allReachableEndpoints) {
       const base = endpointNameBase(svc, ep);
-      out.sets.push([`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds)]);
-      out.chains.push([`endpoint-${base}`, [`update @affinity-${base} { ip saddr }`, `meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`]]);
+      out.sets.push([`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds, opts.family)]);
+      const target = f.table === "ip6" ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
+      out.chains.push([`endpoint-${base}`, [`update @affinity-${base} { ${f.table} saddr }`, `meta l4proto ${proto} dnat to ${target}`]]);
     }
     internalChain = svc.internalPolicyLocal ? names.local : names.cluster;
     externalChain = names.external;

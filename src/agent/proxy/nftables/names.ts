@@ -21,6 +21,9 @@ export function serviceChainNames(svc: ServicePortState): ServiceChainNames {
 
 /** Base shared by an endpoint's chain and its affinity set. */
 export function endpointNameBase(svc: ServicePortState, ep: EndpointInfo): string {
-  const epText = `${ep.ip}:${ep.port}`;
-  return `${base32Hash(svc.name + svc.protocol + epText, NFT_HASH_LENGTH)}-${readable(svc)}__${ep.ip}/${ep.port}`;
+  const v6 = ep.ip.includes(":");
+  // kube-proxy hashes the endpoint as "ip:port" ("[ip]:port" for IPv6); nft names cannot hold ':', so IPv6 shows it as '.'.
+  const epText = v6 ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
+  const shown = v6 ? ep.ip.replaceAll(":", ".") : ep.ip;
+  return `${base32Hash(svc.name + svc.protocol + epText, NFT_HASH_LENGTH)}-${readable(svc)}__${shown}/${ep.port}`;
 }

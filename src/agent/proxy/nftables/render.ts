@@ -2,14 +2,15 @@
 // A full sync keeps the table and refills it (flush rules and maps, delete what is stale),
 // so affinity sets keep their clients; an update touches only the chains, sets and
 // elements of the service ports that changed. Neither needs nft to list the ruleset.
-import { isIPv4 } from "../../../api/ip";
-import { isIPv4Loopback } from "../nodeport-addresses";
+import { isLoopbackAddress } from "../nodeport-addresses";
 import { sameServicePort } from "../same-service-port";
-import { changedServicePorts, type ProxyState, type ServicePortState } from "../state";
+import { changedServicePorts, isOfFamily, type ProxyState, type ServicePortState } from "../state";
 import {
   BASE_CHAIN_NAMES,
   BASE_CONTAINERS,
   baseChains,
+  baseContainers,
+  nftFamily,
   CLUSTER_CIDRS_SET,
   CLUSTER_IPS_SET,
   HAIRPIN_SET,
@@ -40,6 +41,9 @@ export interface ExistingObjects {
 
 const BASE_SET_NAMES = new Set(BASE_CONTAINERS.map((c) => c.name));
 
+/** "ip <table>" or "ip6 <table>": the table the options name, in their family. */
+export const nftTableOf = (opts: NftablesOptions): string => `${nftFamily(opts.family).table} ${opts.table ?? NFT_TABLE}`;
+
 /** `add element` commands of at most ELEMENTS_PER_COMMAND elements, each made when it is asked for. */
 function* elementCommands(table: string, container: string, items: string[]): Generator<string> {
   for (let i = 0; i < items.length; i += ELEMENTS_PER_COMMAND) {
@@ -63,14 +67,14 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
  * largest allocation of the agent.
  */
 export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): Generator<string> {
-  const t = opts.table ?? NFT_TABLE;
-  const T = `ip ${t}`;
-  const declare = `table ${T} {\n\tcomment "${TABLE_COMMENT}"\n${BASE_CONTAINERS.map((c) => `\t${c.kind} ${c.name} { ${c.definition} }\n`).join("")}}\n`;
+  const T = nftTableOf(opts);
+  const containers = opts.family === "IPv6" ? baseContainers(opts.family) : BASE_CONTAINERS;
+  const declare = `table ${T} {\n\tcomment "${TABLE_COMMENT}"\n${containers.map((c) => `\t${c.kind} ${c.name} { ${c.definition} }\n`).join("")}}\n`;
   // Rules go first (flush table), then the shared maps and sets are recreated rather than
   // flushed: nothing uses them any more, and dropping a container is one kernel operation
   // where flushing is one per element.
   const parts: string[] = [`add table ${T}\nflush table ${T}\n`, declare];
-  for (const c of BASE_CONTAINERS) parts.push(`delete ${c.kind} ${T} ${c.name}\n`);
+  for (const c of containers) parts.push(`delete ${c.kind} ${T} ${c.name}\n`);
 
   const chains: string[] = [];
   const sets: string[] = [];
@@ -125,11 +129,12 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
   parts.push(declare.slice(0, -2), baseChains(opts), ...pickBlocks, ...sets, ...chains, "}\n");
   yield parts.join("");
   if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
-  // The table is IPv4's (as the rest of the renderers): an IPv6 range has no place in it.
-  yield* elementCommands(T, SERVICE_CIDRS_SET, opts.serviceCIDRs?.filter((cidr) => isIPv4(cidr.split("/")[0]!)) ?? []);
+  // The table serves one family: the other family's range has no place in it.
+  const family = opts.family ?? "IPv4";
+  yield* elementCommands(T, SERVICE_CIDRS_SET, opts.serviceCIDRs?.filter((cidr) => isOfFamily(cidr.split("/")[0]!, family)) ?? []);
   yield* elementCommands(T, CLUSTER_IPS_SET, [...clusterIPs]);
   // kube-proxy's nftables mode never takes NodePorts on loopback addresses (no route_localnet).
-  const nodePortIPs = opts.nodePortIPs?.filter((ip) => !isIPv4Loopback(ip)) ?? [];
+  const nodePortIPs = opts.nodePortIPs?.filter((ip) => !isLoopbackAddress(ip)) ?? [];
   if (nodePortIPs.length) yield* elementCommands(T, NODEPORT_IPS_SET, nodePortIPs);
   yield* elementCommands(
     T,
@@ -141,7 +146,7 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
 
 /** A full sync that first deletes the table: the last resort when the table holds something a refill cannot fix. */
 export function* renderNftablesReplacement(state: ProxyState, opts: NftablesOptions = {}): Generator<string> {
-  const T = `ip ${opts.table ?? NFT_TABLE}`;
+  const T = nftTableOf(opts);
   yield `add table ${T}\ndelete table ${T}\n`;
   yield* renderNftablesPieces(state, opts);
 }
@@ -156,7 +161,7 @@ const EMPTY: NftServiceObjects = { chains: [], sets: [], elements: [] };
  * set), or a changed service port shares an entry (IP:port) with another one.
  */
 export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: NftablesOptions = {}): string | undefined {
-  const T = `ip ${opts.table ?? NFT_TABLE}`;
+  const T = nftTableOf(opts);
   if (prev === next) return "";
   const changed = changedServicePorts(prev, next).filter(([old, now]) => !old || !now || !sameServicePort(old, now));
 
