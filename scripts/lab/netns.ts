@@ -59,7 +59,12 @@ export interface LinkEnd {
   ns: string;
   /** Address with prefix length, e.g. 198.18.0.1/24. */
   cidr: string;
+  /** More addresses for the same end, e.g. IPv6 ones from 2001:db8::/32 (added without duplicate address detection, so usable at once). */
+  more?: string[];
 }
+
+/** `ip addr add` for one address; IPv6 ones skip DAD, which would hold them "tentative" for a second or more. */
+const addrAdd = (cidr: string, dev: string): string[] => ["ip", "addr", "add", cidr, "dev", dev, ...(cidr.includes(":") ? ["nodad"] : [])];
 
 export class NetnsLab {
   private readonly id = randomBytes(3).toString("hex");
@@ -100,7 +105,7 @@ export class NetnsLab {
       [a, ifA],
       [b, ifB],
     ] as const) {
-      await this.must(end.ns, ["ip", "addr", "add", end.cidr, "dev", ifname]);
+      for (const cidr of [end.cidr, ...(end.more ?? [])]) await this.must(end.ns, addrAdd(cidr, ifname));
       await this.must(end.ns, ["ip", "link", "set", ifname, "up"]);
     }
   }
