@@ -95,6 +95,33 @@ describe("ConntrackTable.cleanStaleUDP", () => {
     expect(await new ConntrackTable({ run: gone }).cleanStaleUDP(state([endpoint("198.18.1.1")]))).toEqual({ ok: true, filters: 1, entries: 0 });
   });
 
+  it("works on the IPv6 table for the IPv6 proxy (conntrack -f ipv6)", async () => {
+    const calls: string[][] = [];
+    const listed6 =
+      "udp 17 29 src=2001:db8:3::2 dst=2001:db8:96::53 sport=40000 dport=53 [UNREPLIED] src=2001:db8:1::9 dst=2001:db8:3::2 sport=53 dport=40000 mark=0 use=1\n";
+    const run = async (argv: string[]): Promise<CommandResult> => {
+      calls.push(argv);
+      return argv[1] === "-L" ? { code: 0, stdout: listed6, stderr: "" } : { code: 0, stdout: "", stderr: "1 flow entries have been deleted.\n" };
+    };
+    const dns6 = service("kube-system", "dns", {
+      clusterIP: "2001:db8:96::53",
+      clusterIPs: ["2001:db8:96::53"],
+      ports: [{ name: "dns", port: 53, protocol: "UDP" }],
+    });
+    const state6 = buildProxyState({
+      services: [dns6],
+      slices: [{ ...slice("kube-system", "dns", dnsPort, [endpoint("2001:db8:1::1")]), addressType: "IPv6" }],
+      nodeName: NODE,
+      nodeIPs: ["2001:db8::1"],
+      family: "IPv6",
+    });
+    expect(await new ConntrackTable({ run, family: "IPv6" }).cleanStaleUDP(state6)).toEqual({ ok: true, filters: 1, entries: 1 });
+    expect(calls).toEqual([
+      ["conntrack", "-L", "-f", "ipv6", "-p", "udp"],
+      ["conntrack", "-D", "-f", "ipv6", "-p", "udp", "--orig-dst", "2001:db8:96::53", "--orig-port-dst", "53", "--reply-src", "2001:db8:1::9"],
+    ]);
+  });
+
   it("does not list the table when no UDP service port has a serving endpoint; reports a failed listing", async () => {
     const calls: string[][] = [];
     const run = async (argv: string[]): Promise<CommandResult> => (calls.push(argv), { code: 127, stdout: "", stderr: "spawn conntrack ENOENT" });

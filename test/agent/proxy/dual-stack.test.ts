@@ -11,9 +11,11 @@ import { ConntrackTable } from "../../../src/agent/proxy/conntrack";
 import { IptablesProxier } from "../../../src/agent/proxy/iptables/apply";
 import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
 import type { Proxier } from "../../../src/agent/proxy/proxier";
-import type { IPFamily } from "../../../src/agent/proxy/state";
+import { renderIptables } from "../../../src/agent/proxy/iptables/render";
+import { renderNftables } from "../../../src/agent/proxy/nftables/render";
+import { buildProxyState, type IPFamily } from "../../../src/agent/proxy/state";
 import { describeNetns, ECHO_SERVER, httpGetIn, NetnsLab } from "../netns";
-import { endpoint, service, slice } from "./fixtures";
+import { DUAL_STACK_INPUT, endpoint, service, slice } from "./fixtures";
 
 const NODE = "node-a";
 const NODE_IP = "198.18.0.1";
@@ -176,3 +178,25 @@ for (const backend of backends) {
     });
   });
 }
+
+describeNetns("kernel: the IPv6 rules of every dual-stack golden shape load", ["nft", "ip6tables-restore"], () => {
+  let lab: NetnsLab;
+  const v6 = buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" });
+  beforeAll(async () => {
+    lab = NetnsLab.create();
+    await lab.addNamespace("node");
+  });
+  afterAll(async () => lab?.destroy());
+
+  // Local policy, ClientIP affinity (ip6 affinity sets, "dnat to [ip]:port"), external and load-balancer IPs.
+  it("nft takes the ip6 table", async () => {
+    const text = renderNftables(v6, { family: "IPv6", clusterCIDRs: ["2001:db8::/48"], serviceCIDRs: ["2001:db8:96::/112"], nodePortIPs: ["2001:db8::1"] });
+    await lab.must("node", ["nft", "-f", "-"], text);
+    expect(await lab.must("node", ["nft", "list", "set", "ip6", "svcedge", "cluster-ips"])).toContain("2001:db8:96::30");
+  });
+
+  it("ip6tables-restore takes the IPv6 rules", async () => {
+    await lab.must("node", ["ip6tables-restore", "--noflush"], renderIptables(v6, { family: "IPv6", clusterCIDRs: ["2001:db8::/48"] }));
+    expect(await lab.must("node", ["ip6tables-save", "-t", "nat"])).toContain("--to-destination [2001:db8:1::16]:8080");
+  });
+});

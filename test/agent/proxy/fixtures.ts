@@ -212,3 +212,56 @@ export const GOLDEN_CASES: GoldenCase[] = [
     ),
   },
 ];
+
+/** An EndpointSlice of IPv6 addresses (the endpoints controller makes one per family). */
+export const slice6 = (namespace: string, serviceName: string, ports: EndpointPort[], endpoints: Endpoint[]): EndpointSlice => ({
+  ...slice(namespace, serviceName, ports, endpoints),
+  addressType: "IPv6",
+});
+
+export const NODE_IP6 = "2001:db8::1";
+
+/**
+ * A dual-stack cluster, rendered once per family (one golden each): dual-stack Services with
+ * one slice per family, a single-stack Service of each family, external and load-balancer
+ * IPs of both families, a Local policy and ClientIP affinity.
+ */
+export const DUAL_STACK_INPUT: ProxyStateInput = {
+  services: [
+    service(
+      "default",
+      "web",
+      {
+        type: "LoadBalancer",
+        clusterIP: "10.96.0.10",
+        clusterIPs: ["10.96.0.10", "2001:db8:96::10"],
+        ipFamilies: ["IPv4", "IPv6"],
+        ipFamilyPolicy: "PreferDualStack",
+        externalIPs: ["198.19.0.20", "2001:db8:19::20"],
+        externalTrafficPolicy: "Local",
+        ports: [{ ...http, nodePort: 30080 }],
+      },
+      ["198.19.0.10", "2001:db8:19::10"],
+    ),
+    service("default", "sticky", {
+      clusterIP: "2001:db8:96::20",
+      clusterIPs: ["2001:db8:96::20", "10.96.0.20"],
+      ipFamilies: ["IPv6", "IPv4"],
+      sessionAffinity: "ClientIP",
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
+      ports: [http],
+    }),
+    service("default", "v6-only", { clusterIP: "2001:db8:96::30", clusterIPs: ["2001:db8:96::30"], ipFamilies: ["IPv6"], ports: [http] }),
+    service("default", "v4-only", { clusterIP: "10.96.0.40", ports: [http] }),
+  ],
+  slices: [
+    slice("default", "web", httpSlicePort, [endpoint("198.18.0.2", { node: NODE }), endpoint("198.18.1.2")]),
+    slice6("default", "web", httpSlicePort, [endpoint("2001:db8::2", { node: NODE }), endpoint("2001:db8:1::2")]),
+    slice("default", "sticky", httpSlicePort, [endpoint("198.18.1.16"), endpoint("198.18.1.17")]),
+    slice6("default", "sticky", httpSlicePort, [endpoint("2001:db8:1::16"), endpoint("2001:db8:1::17")]),
+    slice6("default", "v6-only", httpSlicePort, [endpoint("2001:db8:1::9"), endpoint("2001:db8:1::10")]),
+    slice("default", "v4-only", httpSlicePort, [endpoint("198.18.1.40")]),
+  ],
+  nodeName: NODE,
+  nodeIPs: [NODE_IP, NODE_IP6],
+};

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildProxyState } from "../../../src/agent/proxy/state";
 import { probability, renderIptables, renderIptablesChanges, renderIptablesSync } from "../../../src/agent/proxy/iptables/render";
 import { IptablesModel } from "./trace/iptables";
-import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
+import { DUAL_STACK_INPUT, endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
 import { expectGolden } from "./golden";
 
 const POD_CIDR = "198.18.0.0/15";
@@ -11,6 +11,27 @@ describe("renderIptables golden text", () => {
   it.each(GOLDEN_CASES)("$name", ({ name, input }) => {
     const { expected, actual } = expectGolden(`${name}.iptables`, renderIptables(buildProxyState(input), { clusterCIDRs: [POD_CIDR] }));
     expect(actual).toBe(expected);
+  });
+});
+
+describe("renderIptables golden text, dual-stack (one ruleset per family)", () => {
+  it("IPv4 (iptables-restore)", () => {
+    const { expected, actual } = expectGolden("dual-stack-ipv4.iptables", renderIptables(buildProxyState(DUAL_STACK_INPUT), { clusterCIDRs: [POD_CIDR] }));
+    expect(actual).toBe(expected);
+  });
+
+  it("IPv6 (ip6tables-restore), NodePorts on every local address but ::1", () => {
+    const state = buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" });
+    const { expected, actual } = expectGolden("dual-stack-ipv6.iptables", renderIptables(state, { family: "IPv6", clusterCIDRs: ["2001:db8::/48"] }));
+    expect(actual).toBe(expected);
+  });
+
+  it("IPv6 with --nodeport-addresses: never ::1, and no localnet firewall", () => {
+    const state = buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" });
+    const text = renderIptables(state, { family: "IPv6", nodePortIPs: ["2001:db8::1", "::1"] });
+    const toNodePorts = text.split("\n").filter((l) => l.endsWith("-j SVCEDGE-NODEPORTS"));
+    expect(toNodePorts.map((l) => l.match(/ -d (\S+) /)?.[1])).toEqual(["2001:db8::1/128"]);
+    expect(text).not.toContain("block incoming localnet connections");
   });
 });
 

@@ -7,7 +7,7 @@ import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state
 import { renderNftables, renderNftablesUpdate } from "../../../src/agent/proxy/nftables/render";
 import { NftModel } from "./trace/nftables";
 import { BASE_CHAINS } from "../../../src/agent/proxy/nftables/layout";
-import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
+import { DUAL_STACK_INPUT, endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
 import { expectGolden } from "./golden";
 
 const POD_CIDR = "198.18.0.0/15";
@@ -27,6 +27,24 @@ describe("renderNftables golden text", () => {
     const full = renderNftables(buildProxyState(input), { clusterCIDRs: [POD_CIDR] });
     expect(full.startsWith(basePrefix)).toBe(true);
     const { expected, actual } = expectGolden(`${name}.nft`, full.slice(basePrefix.length));
+    expect(actual).toBe(expected);
+  });
+
+  it("dual-stack, IPv4 table: the IPv4 share of dual-stack Services", () => {
+    const full = renderNftables(buildProxyState(DUAL_STACK_INPUT), { clusterCIDRs: [POD_CIDR] });
+    expect(full.startsWith(basePrefix)).toBe(true);
+    const { expected, actual } = expectGolden("dual-stack-ipv4.nft", full.slice(basePrefix.length));
+    expect(actual).toBe(expected);
+  });
+
+  it("dual-stack, IPv6 table (ip6 svcedge, whole)", () => {
+    const full = renderNftables(buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" }), {
+      family: "IPv6",
+      clusterCIDRs: ["2001:db8::/48"],
+      serviceCIDRs: ["10.96.0.0/12", "2001:db8:96::/112"],
+      nodePortIPs: ["2001:db8::1", "::1"],
+    });
+    const { expected, actual } = expectGolden("dual-stack-ipv6.nft", full);
     expect(actual).toBe(expected);
   });
 

@@ -1,9 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { ipv4InCIDR, nodePortAddressesError, resolveNodePortAddresses, servesLocalhostNodePorts } from "../../../src/agent/proxy/nodeport-addresses";
+import { ipInCIDR, ipv4InCIDR, nodePortAddressesError, resolveNodePortAddresses, servesLocalhostNodePorts } from "../../../src/agent/proxy/nodeport-addresses";
 
 const node = { nodeIPs: ["198.18.0.1", "198.18.2.1"], localAddresses: ["127.0.0.1", "198.18.0.1", "198.18.2.1", "198.19.5.5"] };
 
 describe("resolveNodePortAddresses (kube-proxy's --nodeport-addresses)", () => {
+  it("resolves each IP family on its own: that family's CIDRs, and 'primary' as the family's first node address", () => {
+    const dual = {
+      nodeIPs: ["198.18.0.1", "2001:db8::1", "2001:db8:2::1"],
+      localAddresses: ["127.0.0.1", "198.18.0.1", "::1", "2001:db8::1", "2001:db8:2::1"],
+    };
+    expect(resolveNodePortAddresses(["primary"], dual, "IPv6")).toEqual(["2001:db8::1"]);
+    expect(resolveNodePortAddresses(["primary"], { nodeIPs: ["198.18.0.1"], localAddresses: [] }, "IPv6")).toEqual([]);
+    expect(resolveNodePortAddresses(["primary"], { nodeIPs: ["::1"], localAddresses: [] }, "IPv6")).toEqual([]);
+    // IPv4 CIDRs only: every local IPv6 address (kube-proxy adds ::/0 for the family with none).
+    expect(resolveNodePortAddresses(["198.18.0.0/16"], dual, "IPv6")).toBeUndefined();
+    expect(resolveNodePortAddresses(["198.18.0.0/16", "2001:db8:2::/64"], dual, "IPv6")).toEqual(["2001:db8:2::1"]);
+    expect(resolveNodePortAddresses(["198.18.0.0/16", "2001:db8:2::/64"], dual)).toEqual(["198.18.0.1"]);
+    expect(resolveNodePortAddresses(["::/0"], dual, "IPv6")).toBeUndefined();
+    expect(resolveNodePortAddresses(["::1/128"], dual, "IPv6")).toEqual(["::1"]);
+  });
+
+  it("never serves localhost NodePorts over IPv6 (no route_localnet for ::1)", () => {
+    expect(servesLocalhostNodePorts(undefined, "IPv6")).toBe(false);
+    expect(servesLocalhostNodePorts(["::1"], "IPv6")).toBe(false);
+  });
+
   it("takes every local address when no IPv4 CIDR is given, or one of prefix 0", () => {
     expect(resolveNodePortAddresses([], node)).toBeUndefined();
     expect(resolveNodePortAddresses(["2001:db8::/64"], node)).toBeUndefined();
@@ -42,6 +63,18 @@ describe("nodePortAddressesError (kube-proxy's validation)", () => {
     [["primary", "198.18.0.0/24"], `"primary": can't use both 'primary' and CIDRs`],
   ])("%j", (values, error) => {
     expect(nodePortAddressesError(values)).toBe(error);
+  });
+});
+
+describe("ipInCIDR", () => {
+  it("matches IPv6 prefixes bit by bit, and never across families", () => {
+    expect(ipInCIDR("2001:db8:0:3::2", "2001:db8::/48")).toBe(true);
+    expect(ipInCIDR("2001:db8:3::2", "2001:db8::/48")).toBe(false);
+    expect(ipInCIDR("2001:db8::1", "2001:db8::/127")).toBe(true);
+    expect(ipInCIDR("2001:db8::2", "2001:db8::/127")).toBe(false);
+    expect(ipInCIDR("::1", "::/0")).toBe(true);
+    expect(ipInCIDR("198.18.0.1", "::/0")).toBe(false);
+    expect(ipInCIDR("2001:db8::1", "0.0.0.0/0")).toBe(false);
   });
 });
 

@@ -10,7 +10,7 @@ import {
 import { matchesLabels, parseLabelSelector } from "../../../src/api/labels";
 import type { Service } from "../../../src/api/types";
 import { conformanceFixture, KERNEL_PLAN } from "./conformance.case";
-import { endpoint, GOLDEN_CASES, NODE, OTHER_NODE, service, slice } from "./fixtures";
+import { DUAL_STACK_INPUT, endpoint, GOLDEN_CASES, NODE, OTHER_NODE, service, slice } from "./fixtures";
 
 const build = (services: Service[], slices: ReturnType<typeof slice>[]) => buildProxyState({ services, slices, nodeName: NODE, nodeIPs: ["198.18.0.1"] });
 const web = (spec: Partial<Service["spec"]> = {}) =>
@@ -286,5 +286,55 @@ describe("kube-proxy's label selector", () => {
       expect(state.services.map((p) => p.name)).toEqual(["default/web:http"]);
       expect(state.services[0]!.endpoints.map((ep) => ep.ip)).toEqual(["198.18.1.1"]);
     }
+  });
+});
+
+describe("the IP family split (one state per family, as kube-proxy's per-family proxiers)", () => {
+  const summary = (state: ReturnType<typeof buildProxyState>) =>
+    state.services.map((s) => ({
+      name: s.name,
+      clusterIPs: s.clusterIPs,
+      externalIPs: s.externalIPs,
+      loadBalancerIPs: s.loadBalancerIPs,
+      endpoints: s.endpoints.map((ep) => ep.ip),
+    }));
+
+  it("gives the IPv4 state the IPv4 addresses and IPv4 slices, as before IPv6 was served", () => {
+    const v4 = buildProxyState(DUAL_STACK_INPUT);
+    expect(v4.nodeIPs).toEqual(["198.18.0.1"]);
+    expect(summary(v4)).toEqual([
+      { name: "default/sticky:http", clusterIPs: ["10.96.0.20"], externalIPs: [], loadBalancerIPs: [], endpoints: ["198.18.1.16", "198.18.1.17"] },
+      { name: "default/v4-only:http", clusterIPs: ["10.96.0.40"], externalIPs: [], loadBalancerIPs: [], endpoints: ["198.18.1.40"] },
+      {
+        name: "default/web:http",
+        clusterIPs: ["10.96.0.10"],
+        externalIPs: ["198.19.0.20"],
+        loadBalancerIPs: ["198.19.0.10"],
+        endpoints: ["198.18.0.2", "198.18.1.2"],
+      },
+    ]);
+  });
+
+  it("gives the IPv6 state the IPv6 ClusterIPs, external and load-balancer IPs, and the addressType IPv6 slices (numeric order)", () => {
+    const v6 = buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" });
+    expect(v6.nodeIPs).toEqual(["2001:db8::1"]);
+    expect(summary(v6)).toEqual([
+      { name: "default/sticky:http", clusterIPs: ["2001:db8:96::20"], externalIPs: [], loadBalancerIPs: [], endpoints: ["2001:db8:1::16", "2001:db8:1::17"] },
+      { name: "default/v6-only:http", clusterIPs: ["2001:db8:96::30"], externalIPs: [], loadBalancerIPs: [], endpoints: ["2001:db8:1::9", "2001:db8:1::10"] },
+      {
+        name: "default/web:http",
+        clusterIPs: ["2001:db8:96::10"],
+        externalIPs: ["2001:db8:19::20"],
+        loadBalancerIPs: ["2001:db8:19::10"],
+        endpoints: ["2001:db8::2", "2001:db8:1::2"],
+      },
+    ]);
+    // Local policy counts this node's endpoints of the family.
+    expect(v6.services[2]!.localEndpoints.map((ep) => ep.ip)).toEqual(["2001:db8::2"]);
+  });
+
+  it("builds the same per family incrementally", () => {
+    const builder = new IncrementalProxyState("IPv6");
+    expect(builder.build(DUAL_STACK_INPUT)).toEqual(buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" }));
   });
 });
