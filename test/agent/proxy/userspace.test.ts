@@ -221,3 +221,43 @@ describe("userspace proxier", () => {
     }
   });
 });
+
+describe("userspace: one proxier per IP family", () => {
+  // ::1 is this host's only IPv6 address every test machine has: the IPv6 "ClusterIP" and pod.
+  const NODE_PORT = 38481;
+  const dual = service("default", "dual", {
+    type: "NodePort",
+    clusterIP: "127.77.40.1",
+    clusterIPs: ["127.77.40.1", "::1"],
+    ports: [{ name: "http", port: 18401, targetPort: 18402, nodePort: NODE_PORT }],
+  });
+  const slices = [
+    slice("default", "dual", [{ name: "http", port: 18402 }], [endpoint("127.77.41.1")]),
+    { ...slice("default", "dual", [{ name: "http", port: 18402 }], [endpoint("::1")]), addressType: "IPv6" as const },
+  ];
+  const input = { services: [dual], slices, nodeName: "node-a", nodeIPs: ["127.77.0.1", "::1"] };
+  const v4 = new UserspaceProxier({});
+  const v6 = new UserspaceProxier({ family: "IPv6" });
+  const servers: http.Server[] = [];
+  beforeAll(async () => {
+    servers.push(await startServer("127.77.41.1", 18402), await startServer("::1", 18402));
+    expect(await v4.sync(buildProxyState(input))).toMatchObject({ ok: true });
+    expect(await v6.sync(buildProxyState({ ...input, family: "IPv6" }))).toMatchObject({ ok: true });
+  });
+  afterAll(async () => {
+    await v4.close();
+    await v6.close();
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  });
+
+  it("listens on the family's ClusterIP, and on :: (IPv6 only) next to 0.0.0.0 for the NodePort", () => {
+    expect(v4.listening()).toEqual([`0.0.0.0:${NODE_PORT}`, "127.77.40.1:18401"]);
+    expect(v6.listening()).toEqual(["::1:18401", `:::${NODE_PORT}`]);
+  });
+
+  it("takes IPv6 clients to the IPv6 endpoint and IPv4 clients to the IPv4 one", async () => {
+    expect(await get("::1", 18401, "::1")).toEqual({ server: "::1:18402" });
+    expect(await get("::1", NODE_PORT, "::1")).toEqual({ server: "::1:18402" });
+    expect(await get("127.0.0.1", NODE_PORT, "127.0.0.1")).toEqual({ server: "127.77.41.1:18402" });
+  });
+});
