@@ -87,14 +87,14 @@ export const OPTION_SPECS: Spec[] = [
     env: "SVCEDGE_NODE_IPS",
     kind: "list",
     key: "nodeIPs",
-    help: "node address, repeatable (variable: comma-separated; default: every non-loopback address)",
+    help: "node address, repeatable; one of each family makes the node dual-stack (variable: comma-separated; default: every non-loopback IPv4 address)",
   },
   {
     flag: "cluster-cidr",
     env: "SVCEDGE_CLUSTER_CIDRS",
     kind: "list",
     key: "clusterCIDRs",
-    help: "pod address range, repeatable; traffic from elsewhere to a ClusterIP is masqueraded",
+    help: "pod address range (IPv4 or IPv6), repeatable; traffic from elsewhere to a ClusterIP is masqueraded",
   },
   {
     flag: "service-cidr",

@@ -193,6 +193,9 @@ describeNetns("kernel: the IPv6 rules of every dual-stack golden shape load", ["
     const text = renderNftables(v6, { family: "IPv6", clusterCIDRs: ["2001:db8::/48"], serviceCIDRs: ["2001:db8:96::/112"], nodePortIPs: ["2001:db8::1"] });
     await lab.must("node", ["nft", "-f", "-"], text);
     expect(await lab.must("node", ["nft", "list", "set", "ip6", "svcedge", "cluster-ips"])).toContain("2001:db8:96::30");
+    // NodePorts on every local address but ::1 (no --nodeport-addresses).
+    await lab.must("node", ["nft", "-f", "-"], renderNftables(v6, { family: "IPv6" }));
+    expect(await lab.must("node", ["nft", "list", "chain", "ip6", "svcedge", "services"])).toContain("fib daddr type local ip6 daddr != ::1");
   });
 
   it("ip6tables-restore takes the IPv6 rules", async () => {
