@@ -3,13 +3,14 @@
 //   client (198.18.2.2, 2001:db8:2::2) -- (198.18.2.1, 2001:db8:2::1) node (198.18.0.1, 2001:db8:0:1::1) -- pod (198.18.0.2, 2001:db8:0:1::2)
 //                                                                      node (198.18.3.1, 2001:db8:0:3::1) -- pod2 (198.18.3.2, 2001:db8:0:3::2)
 // The pod runs an HTTP server on each of its addresses; pod2 is a client pod.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EndpointSlice, Service } from "../../../src/api/types";
 import { AgentMetrics } from "../../../src/agent/metrics";
 import { ServiceProxy } from "../../../src/agent/service-proxy";
 import { ConntrackTable } from "../../../src/agent/proxy/conntrack";
 import { IptablesProxier } from "../../../src/agent/proxy/iptables/apply";
 import { NftablesProxier } from "../../../src/agent/proxy/nftables/apply";
+import type { CommandResult } from "../../../src/agent/proxy/command";
 import type { Proxier } from "../../../src/agent/proxy/proxier";
 import { renderIptables } from "../../../src/agent/proxy/iptables/render";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
@@ -201,5 +202,24 @@ describeNetns("kernel: the IPv6 rules of every dual-stack golden shape load", ["
   it("ip6tables-restore takes the IPv6 rules", async () => {
     await lab.must("node", ["ip6tables-restore", "--noflush"], renderIptables(v6, { family: "IPv6", clusterCIDRs: ["2001:db8::/48"] }));
     expect(await lab.must("node", ["ip6tables-save", "-t", "nat"])).toContain("--to-destination [2001:db8:1::16]:8080");
+  });
+});
+
+describe("the IPv6 table's full syncs", () => {
+  it("never go through the netlink batch (it encodes the ip family only): nft -f applies them", async () => {
+    const calls: string[][] = [];
+    const run = async (argv: string[]): Promise<CommandResult> => (calls.push(argv), { code: 0, stdout: "{}", stderr: "" });
+    const netlinkBatches: unknown[] = [];
+    const proxier = new NftablesProxier({
+      family: "IPv6",
+      run,
+      netlink: true,
+      applyNetlink: (pieces) => (netlinkBatches.push([...pieces]), { ok: true }),
+    });
+    expect(await proxier.sync(buildProxyState({ ...DUAL_STACK_INPUT, family: "IPv6" }))).toEqual({ ok: true, mode: "full" });
+    expect(netlinkBatches).toEqual([]);
+    expect(proxier.lastFullSync).toBe("nft");
+    expect(calls).toContainEqual(["nft", "-j", "-t", "list", "chains", "ip6"]);
+    expect(calls).toContainEqual(["nft", "-f", "-"]);
   });
 });
