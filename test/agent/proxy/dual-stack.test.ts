@@ -15,6 +15,7 @@ import type { Proxier } from "../../../src/agent/proxy/proxier";
 import { renderIptables } from "../../../src/agent/proxy/iptables/render";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
 import { buildProxyState, type IPFamily } from "../../../src/agent/proxy/state";
+import { runAgent } from "../../e2e/lab/agent-process";
 import { describeNetns, ECHO_SERVER, httpGetIn, NetnsLab } from "../netns";
 import { DUAL_STACK_INPUT, endpoint, service, slice } from "./fixtures";
 
@@ -177,6 +178,14 @@ for (const backend of backends) {
       const [v6] = await httpGetIn(lab, "pod2", `http://[${CLUSTER_IP6}]:80/`);
       expect(v6?.server).toBe(`${POD6}:8080`);
     });
+
+    it("agent --cleanup removes both families' rules", async () => {
+      const r = await runAgent(["--cleanup"], { netns: lab.ns("node") });
+      expect(r.code, r.stderr).toBe(0);
+      for (const family of ["IPv4", "IPv6"] as const) expect((await backend.listing(lab, family).catch(() => "")).toLowerCase()).not.toContain("svcedge");
+      expect(await lab.must("node", ["ip6tables-save"]).catch(() => "")).not.toContain("SVCEDGE");
+      expect(await lab.must("node", ["nft", "list", "tables"])).not.toContain("svcedge");
+    }, 60_000);
   });
 }
 
