@@ -63,8 +63,8 @@ export class Agent {
   readonly dns: ClusterDns | undefined;
   /** Whether syncs keep up with changes (kube-proxy's /healthz). */
   readonly health: ProxierHealth;
-  /** healthCheckNodePort servers of Local LoadBalancer Services. */
-  readonly serviceHealth: ServiceHealthServer;
+  /** healthCheckNodePort servers of Local LoadBalancer Services, one per proxy (IP family), in the order of `proxies`. */
+  readonly serviceHealth: ServiceHealthServer[];
   private healthzServer: { close(): Promise<void> } | undefined;
   private readonly lease: LeaseRenewer;
   private manifests: PodManifestSync | undefined;
@@ -95,9 +95,15 @@ export class Agent {
     const syncPeriodMs = deps.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;
     // kube-proxy's healthz timeout: twice the sync period.
     const health = (this.health = new ProxierHealth({ timeoutMs: 2 * syncPeriodMs }));
-    // As kube-proxy: on the --nodeport-addresses, resolved once at start (the primary family's).
-    const healthCheckAddresses = nodePortListenAddresses({ nodeIPs: this.nodeIPs, nodePortAddresses: options.nodePortAddresses }, families[0]);
-    this.serviceHealth = new ServiceHealthServer({ addresses: () => healthCheckAddresses, proxierHealthy: () => health.isHealthy(), log });
+    // As kube-proxy: one per family's proxier, on its --nodeport-addresses, resolved once at start.
+    this.serviceHealth = families.map((family) => {
+      const addresses = nodePortListenAddresses({ nodeIPs: this.nodeIPs, nodePortAddresses: options.nodePortAddresses }, family);
+      return new ServiceHealthServer({
+        addresses: () => addresses,
+        proxierHealthy: () => health.isHealthy(),
+        log: families.length > 1 ? log.with({ family }) : log,
+      });
+    });
     const requestSync = () => {
       health.queuedUpdate();
       this.syncLoop.request();
@@ -170,7 +176,8 @@ export class Agent {
     for (const proxy of this.proxies) if (!(await proxy.sync(full))) ok = false;
     if (!ok) return false;
     this.health.updated();
-    await this.serviceHealth.sync(this.services.store.values(), this.proxy.lastApplied!);
+    // Each family's servers count that family's local endpoints.
+    for (const [i, proxy] of this.proxies.entries()) await this.serviceHealth[i]!.sync(this.services.store.values(), proxy.lastApplied!);
     return true;
   }
 
@@ -206,7 +213,7 @@ export class Agent {
     await this.dns?.stop();
     await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
     await this.syncLoop.stop();
-    await this.serviceHealth.close();
+    for (const server of this.serviceHealth) await server.close();
     await this.healthzServer?.close();
     await this.readiness.stop();
     await this.lease.stop();

@@ -107,14 +107,16 @@ class RetryingListener {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
-  constructor(handler: (req: IncomingMessage, res: ServerResponse) => void, where: HostPort, log: Logger, what: Record<string, unknown>) {
+  /** `ipv6Only`: an IPv6 address takes IPv6 only ("::" beside another server's "0.0.0.0" on the same port). */
+  constructor(handler: (req: IncomingMessage, res: ServerResponse) => void, where: HostPort, log: Logger, what: Record<string, unknown>, ipv6Only = false) {
     const server = (this.server = createServer(handler));
     this.ready = new Promise((resolve) => {
       server.once("listening", () => resolve());
       server.once("error", () => resolve());
     });
     const listen = () => {
-      if (!this.closed) server.listen(where.port, where.host);
+      if (!this.closed)
+        server.listen(ipv6Only ? { port: where.port, host: where.host, ipv6Only: where.host.includes(":") } : { port: where.port, host: where.host });
     };
     let failures = 0;
     server.on("error", (e: NodeJS.ErrnoException) => {
@@ -164,7 +166,11 @@ interface ServiceHealthInstance {
   endpoints: number;
 }
 
-/** The healthCheckNodePort servers, opened and closed as Services come and go (kube-proxy's ServiceHealthServer). */
+/**
+ * The healthCheckNodePort servers, opened and closed as Services come and go (kube-proxy's
+ * ServiceHealthServer). A dual-stack node has one per IP family, as each of kube-proxy's
+ * per-family proxiers: the IPv6 one listens on IPv6 sockets only.
+ */
 export class ServiceHealthServer {
   private readonly services = new Map<string, ServiceHealthInstance>();
   private readonly log: Logger;
@@ -194,7 +200,7 @@ export class ServiceHealthServer {
       const id = { namespace: name.slice(0, slash), name: name.slice(slash + 1) };
       const listeners = this.opts
         .addresses()
-        .map((host) => new RetryingListener((_req, res) => this.answer(name, id, res), { host, port }, this.log, { service: name }));
+        .map((host) => new RetryingListener((_req, res) => this.answer(name, id, res), { host, port }, this.log, { service: name }, true));
       this.services.set(name, { port, listeners, endpoints: 0 });
       opened.push(...listeners.map((l) => l.ready));
     }

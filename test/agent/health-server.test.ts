@@ -110,3 +110,41 @@ describe("healthCheckNodePort servers", () => {
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
 });
+
+describe("healthCheckNodePort servers on a dual-stack node (one per IP family)", () => {
+  it("listen on 0.0.0.0 and on :: (IPv6 only) on the same port, each counting its family's local endpoints", async () => {
+    const port = await freePort();
+    const svc = service("shop", "dual", {
+      type: "LoadBalancer",
+      clusterIP: "10.96.0.30",
+      clusterIPs: ["10.96.0.30", "2001:db8:96::30"],
+      externalTrafficPolicy: "Local",
+      healthCheckNodePort: port,
+      ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30030 }],
+    });
+    const httpPort = [{ name: "http", port: 8080 }];
+    const input = {
+      services: [svc],
+      slices: [
+        slice("shop", "dual", httpPort, [endpoint("198.18.1.1", { node: NODE })]),
+        {
+          ...slice("shop", "dual", httpPort, [endpoint("2001:db8::1", { node: NODE }), endpoint("2001:db8::2", { node: NODE })]),
+          addressType: "IPv6" as const,
+        },
+      ],
+      nodeName: NODE,
+      nodeIPs: ["198.18.0.1", "2001:db8::9"],
+    };
+    const v4 = new ServiceHealthServer({ addresses: () => ["0.0.0.0"], proxierHealthy: () => true });
+    const v6 = new ServiceHealthServer({ addresses: () => ["::"], proxierHealthy: () => true });
+    closers.push(
+      () => v4.close(),
+      () => v6.close(),
+    );
+    await v4.sync([svc], buildProxyState(input));
+    await v6.sync([svc], buildProxyState({ ...input, family: "IPv6" }));
+    const count = async (host: string) => ((await (await fetch(`http://${host}:${port}/`)).json()) as { localEndpoints: number }).localEndpoints;
+    expect(await count("127.0.0.1")).toBe(1);
+    expect(await count("[::1]")).toBe(2);
+  });
+});
