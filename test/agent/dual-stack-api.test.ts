@@ -3,7 +3,11 @@
 // an IPv6 EndpointSlice from the Pod's status.podIPs, and the agent on a node with an
 // address of each family prints (--dry-run) the IPv4 rules and then the ip6 table.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EndpointSlice, Service } from "../../src/api/types";
+import type { EndpointSlice, Node, Service } from "../../src/api/types";
+import { Agent } from "../../src/agent/agent";
+import { ApiClient } from "../../src/agent/api-client";
+import { parseOptions } from "../../src/agent/cli-options";
+import { createLogger } from "../../src/agent/log";
 import { runAgent, waitFor } from "../e2e/lab/agent-process";
 import { startLocalWorker, type LocalWorker } from "../e2e/local-worker";
 
@@ -73,5 +77,28 @@ describe("a dual-stack Service through the API to a dual-stack node's rules", ()
     const single = await runAgent(["--api", worker.url, "--node", NODE, "--dry-run", "--node-ip", "198.18.0.1"], { env: { SVCEDGE_TOKEN: token } });
     expect(single.stdout).not.toContain("# IPv6");
     expect(single.stdout).not.toContain(v6);
+  }, 60_000);
+
+  it("a running agent registers both addresses and hands each family's proxy its share", async () => {
+    const options = parseOptions(
+      ["--api", worker.url, "--node", NODE, "--backend", "userspace", "--node-ip", "127.0.0.1", "--node-ip", "::1", "--healthz-bind-address", ""],
+      { SVCEDGE_TOKEN: token },
+      { readFile: () => "", hostname: () => "h" },
+    );
+    const agent = new Agent({ client: new ApiClient({ baseUrl: worker.url, token }), options, log: createLogger({ level: "error", write: () => {} }) });
+    await agent.start();
+    try {
+      const node = await admin<Node>("GET", `/api/v1/nodes/${NODE}`);
+      expect(node.status?.addresses?.filter((a) => a.type === "InternalIP").map((a) => a.address)).toEqual(["127.0.0.1", "::1"]);
+      const svc = await admin<Service>("GET", "/api/v1/namespaces/default/services/dual");
+      const [v4, v6] = svc.spec.clusterIPs!;
+      const [proxy4, proxy6] = agent.proxies;
+      const programmed = (proxy: typeof proxy4) => proxy?.lastApplied?.services.find((p) => p.service === "dual");
+      await waitFor("both families synced", 15_000, () => (programmed(proxy4) && programmed(proxy6) ? true : undefined), 100);
+      expect(programmed(proxy4)).toMatchObject({ clusterIPs: [v4], endpoints: [{ ip: "198.18.0.2", port: 8080 }] });
+      expect(programmed(proxy6)).toMatchObject({ clusterIPs: [v6], endpoints: [{ ip: "2001:db8::2", port: 8080 }] });
+    } finally {
+      await agent.stop();
+    }
   }, 60_000);
 });
