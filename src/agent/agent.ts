@@ -87,7 +87,7 @@ export class Agent {
           masqueradeAll: options.masqueradeAll,
           nodeIPs: this.nodeIPs,
           nodePortAddresses: options.nodePortAddresses,
-          log: (m) => log.info(m, { component: options.backend, family }),
+          log: (m) => log.info(m, families.length > 1 ? { component: options.backend, family } : { component: options.backend }),
         },
         family,
       );
