@@ -25,6 +25,8 @@ const NODE_IP6 = "2001:db8:0:1::1";
 const NODE_CLIENT_SIDE_IP6 = "2001:db8:2::1";
 const POD = "198.18.0.2";
 const POD6 = "2001:db8:0:1::2";
+/** A second IPv6 address of the pod (the UDP endpoint that takes over). */
+const POD6_B = "2001:db8:0:1::3";
 const POD2_IP6 = "2001:db8:0:3::2";
 const CLIENT_IP6 = "2001:db8:2::2";
 const CLUSTER_IP = "10.96.0.10";
@@ -91,6 +93,8 @@ async function createLab(): Promise<NetnsLab> {
       { ns: "client", cidr: "198.18.2.2/24", more: [`${CLIENT_IP6}/64`] },
     );
     await lab.link({ ns: "node", cidr: "198.18.3.1/24", more: ["2001:db8:0:3::1/64"] }, { ns: "pod2", cidr: "198.18.3.2/24", more: [`${POD2_IP6}/64`] });
+    const podIf = (await lab.must("pod", ["ip", "-o", "link", "show", "type", "veth"])).match(/^\d+: ([^@:]+)/)![1]!;
+    await lab.must("pod", ["ip", "addr", "add", `${POD6_B}/64`, "dev", podIf, "nodad"]);
     await lab.must("node", ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     await lab.must("node", ["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
     // connect() needs a route to the ClusterIP before DNAT re-routes the packet to the pod.
@@ -166,6 +170,45 @@ for (const backend of backends) {
     it("serves the NodePort on the node's IPv6 address, masquerading the off-cluster client", async () => {
       const [answer] = await httpGetIn(lab, "client", `http://[${NODE_CLIENT_SIDE_IP6}]:${NODE_PORT}/`);
       expect(answer).toEqual({ server: `${POD6}:8080`, remote: NODE_IP6 });
+    });
+
+    it("deletes IPv6 UDP flows to an endpoint that is gone (conntrack -f ipv6)", async () => {
+      const DNS6 = "2001:db8:96::53";
+      const udp = [{ name: "dns", port: 53, protocol: "UDP" as const }];
+      const dns6 = service("kube-system", "dns", { clusterIP: DNS6, clusterIPs: [DNS6], ipFamilies: ["IPv6"], ports: udp });
+      const started: Proxier[] = [];
+      /** A freshly started agent's IPv6 proxy with the DNS Service's one endpoint at `ip`. */
+      const proxyWith = (ip: string) => {
+        const proxier = backend.make(lab.ns("node"), "IPv6");
+        started.push(proxier);
+        return new ServiceProxy({
+          proxier,
+          family: "IPv6",
+          nodeName: NODE,
+          nodeIPs: [NODE_IP, NODE_IP6],
+          services: () => [web, dns6],
+          slices: () => [...webSlices, { ...slice("kube-system", "dns", udp, [endpoint(ip)]), addressType: "IPv6" }],
+          metrics: new AgentMetrics(),
+          conntrack: new ConntrackTable({ netns: lab.ns("node"), family: "IPv6" }),
+        });
+      };
+      const sendUDP = () =>
+        lab.must("node", [process.execPath, "-e", `const s=require("node:dgram").createSocket("udp6");s.send("x",53,"${DNS6}",()=>s.close())`]);
+      const hasFlowTo = async (ip: string) =>
+        (await lab.must("node", ["conntrack", "-L", "-f", "ipv6", "-p", "udp", "--orig-dst", DNS6])).includes(`src=${ip} `);
+      try {
+        await lab.must("node", ["conntrack", "-F", "-f", "ipv6"]);
+        expect(await proxyWith(POD6).sync(true)).toBe(true);
+        await sendUDP();
+        expect(await hasFlowTo(POD6)).toBe(true);
+        // The endpoint moves while the agent is down; the next agent's first sync cleans the IPv6 table.
+        expect(await proxyWith(POD6_B).sync(true)).toBe(true);
+        expect(await hasFlowTo(POD6)).toBe(false);
+        await sendUDP();
+        expect(await hasFlowTo(POD6_B)).toBe(true);
+      } finally {
+        for (const p of started) (p as { close?: () => void }).close?.();
+      }
     });
 
     it("removes one family's rules without touching the other's", async () => {
