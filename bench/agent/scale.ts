@@ -7,7 +7,7 @@
 import type { EndpointSlice, Service } from "../../src/api/types";
 import { buildProxyState } from "../../src/agent/proxy/state";
 import type { Proxier, SyncOptions, SyncResult } from "../../src/agent/proxy/proxier";
-import type { Result } from "../../src/agent/proxy/command";
+import type { Outcome } from "../../src/agent/proxy/command";
 import { NftablesProxier } from "../../src/agent/proxy/nftables/apply";
 import { renderNftables, renderNftablesUpdate } from "../../src/agent/proxy/nftables/render";
 import { IptablesProxier } from "../../src/agent/proxy/iptables/apply";
@@ -136,7 +136,7 @@ class RecordingProxier implements Proxier {
     if (!r.ok) this.lastError = r.error.split("\n")[0]!;
     return r;
   }
-  cleanup(): Promise<Result> {
+  cleanup(): Promise<Outcome> {
     return this.inner.cleanup();
   }
 }

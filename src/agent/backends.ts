@@ -3,7 +3,7 @@
 // (a node that switched backends must not keep the old one's rules). A proxier serves one
 // IP family, as each of kube-proxy's: a dual-stack node runs one per family.
 import type { Backend } from "./cli-options";
-import type { Result } from "./proxy/command";
+import type { Outcome } from "./proxy/command";
 import { IptablesProxier, cleanupIptables } from "./proxy/iptables/apply";
 import { renderIptables } from "./proxy/iptables/render";
 import { NftablesProxier, cleanupNftables } from "./proxy/nftables/apply";
@@ -120,7 +120,7 @@ export function renderDryRun(backend: Backend, state: ProxyState, opts: BackendO
 const NOT_INSTALLED = /exit 127\b/;
 
 /** Removes every table and chain any kernel backend owns, in both IP families. */
-export async function cleanupAll(): Promise<Result> {
+export async function cleanupAll(): Promise<Outcome> {
   const errors: string[] = [];
   for (const r of [await cleanupNftables(), await cleanupIptables(), await cleanupIptables({ family: "IPv6" })])
     if (!r.ok && !NOT_INSTALLED.test(r.error)) errors.push(r.error);

@@ -14,7 +14,8 @@ export type Stdin = string | Iterable<string>;
 /** Runs argv with optional stdin; never rejects for a non-zero exit. */
 export type RunCommand = (argv: string[], stdin?: Stdin) => Promise<CommandResult>;
 
-export type Result = { ok: true } | { ok: false; error: string };
+/** What an apply or cleanup came to: done, or why not. */
+export type Outcome = { ok: true } | { ok: false; error: string };
 
 export interface CommandOptions {
   /** Run inside `ip netns exec <netns>` (lab namespaces, tests). */
@@ -64,7 +65,7 @@ export function commandRunner(opts: CommandOptions = {}): RunCommand {
   return opts.netns ? (argv, stdin) => run(["ip", "netns", "exec", opts.netns!, ...argv], stdin) : run;
 }
 
-export const failure = (what: string, r: CommandResult): Result & { ok: false } => ({
+export const failure = (what: string, r: CommandResult): Outcome & { ok: false } => ({
   ok: false,
   error: `${what}: exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`,
 });

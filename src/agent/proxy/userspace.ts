@@ -4,7 +4,7 @@
 // ways, and either side closing or failing closes the other. One proxier serves one IP
 // family; the IPv6 one listens on IPv6 sockets only (every local address is "::").
 import net from "node:net";
-import type { Result } from "./command";
+import type { Outcome } from "./command";
 import type { EndpointInfo, IPFamily, ProxyState, ServicePortState } from "./state";
 import type { Proxier, SyncResult } from "./proxier";
 import { servicePortKey } from "./same-service-port";
@@ -213,7 +213,7 @@ export class UserspaceProxier implements Proxier {
     await Promise.all(closing);
   }
 
-  async cleanup(): Promise<Result> {
+  async cleanup(): Promise<Outcome> {
     await this.close();
     return { ok: true };
   }

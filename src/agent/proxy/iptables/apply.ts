@@ -3,7 +3,7 @@
 // everything else lives in SVCEDGE-* chains: a full sync rewrites them all, a partial one
 // only those whose rules changed since the last sync that worked. When NodePorts answer on
 // 127.0.0.1, the first full sync sets route_localnet, as kube-proxy does at start.
-import { commandRunner, failure, type CommandOptions, type Result, type RunCommand } from "../command";
+import { commandRunner, failure, type CommandOptions, type Outcome, type RunCommand } from "../command";
 import { servesLocalhostNodePorts } from "../nodeport-addresses";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { IPFamily, ProxyState } from "../state";
@@ -37,14 +37,14 @@ export async function listOwnedChains(run: RunCommand, family?: IPFamily): Promi
   return out;
 }
 
-export async function applyIptables(restoreText: string, opts: CommandOptions & FamilyOption = {}): Promise<Result> {
+export async function applyIptables(restoreText: string, opts: CommandOptions & FamilyOption = {}): Promise<Outcome> {
   const restore = tool("iptables-restore", opts.family);
   const r = await commandRunner(opts)([restore, "--noflush", "-w", XTABLES_WAIT_SECONDS], restoreText);
   return r.code === 0 ? { ok: true } : failure(restore, r);
 }
 
 /** Inserts each jump rule at the top of its built-in chain unless it is already there. */
-export async function ensureJumpRules(opts: CommandOptions & FamilyOption = {}): Promise<Result> {
+export async function ensureJumpRules(opts: CommandOptions & FamilyOption = {}): Promise<Outcome> {
   const run = commandRunner(opts);
   const iptables = tool("iptables", opts.family);
   for (const j of JUMP_RULES) {
@@ -57,7 +57,7 @@ export async function ensureJumpRules(opts: CommandOptions & FamilyOption = {}):
 }
 
 /** Removes the jump rules, then flushes and deletes every SVCEDGE-* chain. */
-export async function cleanupIptables(opts: CommandOptions & FamilyOption = {}): Promise<Result> {
+export async function cleanupIptables(opts: CommandOptions & FamilyOption = {}): Promise<Outcome> {
   const run = commandRunner(opts);
   const iptables = tool("iptables", opts.family);
   for (const j of JUMP_RULES) {
@@ -107,7 +107,7 @@ export class IptablesProxier implements Proxier {
     this.applied = undefined;
     if (!this.localnetRouted && servesLocalhostNodePorts(this.opts.nodePortIPs, this.opts.family)) {
       const r = await this.run(["sysctl", "-q", "-w", ROUTE_LOCALNET_SYSCTL]);
-      const set: Result = r.code === 0 ? { ok: true } : failure(`sysctl -w ${ROUTE_LOCALNET_SYSCTL}`, r);
+      const set: Outcome = r.code === 0 ? { ok: true } : failure(`sysctl -w ${ROUTE_LOCALNET_SYSCTL}`, r);
       if (!set.ok) return set;
       this.localnetRouted = true;
     }
@@ -123,7 +123,7 @@ export class IptablesProxier implements Proxier {
     return { ok: true, mode: "full" };
   }
 
-  cleanup(): Promise<Result> {
+  cleanup(): Promise<Outcome> {
     this.applied = undefined;
     return cleanupIptables(this.tools);
   }

@@ -5,7 +5,7 @@
 // when even a refill fails. Full syncs go to the kernel as one netlink batch compiled by the
 // agent (netlink/), which is still one atomic transaction; `nft -f -` applies the same text
 // when that path is unavailable, cannot encode the transaction, or the kernel rejects it.
-import { commandRunner, failure, type CommandOptions, type Result, type RunCommand, type Stdin } from "../command";
+import { commandRunner, failure, type CommandOptions, type Outcome, type RunCommand, type Stdin } from "../command";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
 import type { IPFamily, ProxyState } from "../state";
 import { nftFamily } from "./layout";
@@ -15,7 +15,7 @@ import { NftSession } from "./session";
 import { keepIndex, takeIndex } from "./table-index";
 import { NFT_TABLE, renderNftablesPieces, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
 
-export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): Promise<Result> {
+export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): Promise<Outcome> {
   const r = await commandRunner(opts)(["nft", "-f", "-"], ruleset);
   return r.code === 0 ? { ok: true } : failure("nft -f", r);
 }
@@ -24,7 +24,7 @@ export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): 
  * Deletes the agent's table of `opts.family`, or of both families when none is named; a
  * table that is not there is already clean.
  */
-export async function cleanupNftables(opts: CommandOptions & { table?: string; family?: IPFamily } = {}): Promise<Result> {
+export async function cleanupNftables(opts: CommandOptions & { table?: string; family?: IPFamily } = {}): Promise<Outcome> {
   const run = commandRunner(opts);
   const table = opts.table ?? NFT_TABLE;
   for (const family of opts.family ? [opts.family] : (["IPv4", "IPv6"] as const)) {
@@ -145,7 +145,7 @@ export class NftablesProxier implements Proxier {
    * One full-sync transaction: as a netlink batch when possible, else (and after any
    * netlink failure, which the kernel applied none of) with `nft -f`. Both are atomic.
    */
-  private async applyFull(pieces: () => Iterable<string>): Promise<Result> {
+  private async applyFull(pieces: () => Iterable<string>): Promise<Outcome> {
     if (this.netlink) {
       const r = (this.opts.applyNetlink ?? applyNftablesNetlink)(pieces(), this.opts.netns ? { netns: this.opts.netns } : {});
       if (r.ok) {
@@ -161,7 +161,7 @@ export class NftablesProxier implements Proxier {
     return applyNftables(pieces(), { run: this.run });
   }
 
-  async cleanup(): Promise<Result> {
+  async cleanup(): Promise<Outcome> {
     this.applied = undefined;
     const opts: CommandOptions & { table?: string; family?: IPFamily } = { run: this.run, family: this.opts.family ?? "IPv4" };
     if (this.opts.table) opts.table = this.opts.table;

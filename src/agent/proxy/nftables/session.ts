@@ -8,7 +8,7 @@
 // each transaction we send a line that is a syntax error on purpose: its error, which
 // echoes the line, marks the end of the transaction's own output on stderr.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import type { Result } from "../command";
+import type { Outcome } from "../command";
 
 /** A transaction nft has not answered within this long is taken as lost: the process is killed. */
 const TRANSACTION_TIMEOUT_MS = 30_000;
@@ -23,7 +23,7 @@ export interface NftSessionOptions {
 
 interface Pending {
   marker: string;
-  resolve: (r: Result) => void;
+  resolve: (r: Outcome) => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -41,7 +41,7 @@ export class NftSession {
    * error, or the process dying, fails it; the process is then dropped and the next call
    * starts a new one.
    */
-  apply(transaction: string): Promise<Result> {
+  apply(transaction: string): Promise<Outcome> {
     const run = this.queue.then(() => this.send(transaction));
     this.queue = run;
     return run;
@@ -73,12 +73,12 @@ export class NftSession {
     return (this.child = child);
   }
 
-  private send(transaction: string): Promise<Result> {
+  private send(transaction: string): Promise<Outcome> {
     const lines = transaction.split("\n").filter((l) => l.trim() !== "");
     if (lines.length === 0) return Promise.resolve({ ok: true });
     const child = this.child ?? this.start();
     const marker = `${MARKER_PREFIX}${++this.count}`;
-    return new Promise<Result>((resolve) => {
+    return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => this.dropChild(child, `nft -i did not answer within ${TRANSACTION_TIMEOUT_MS} ms`), TRANSACTION_TIMEOUT_MS);
       this.pending = { marker, resolve, timer };
       child.stdin.write(`${lines.join("; ")}\n${marker}\n`);
@@ -102,7 +102,7 @@ export class NftSession {
     if (before.includes("Error")) this.dropChild(child, "");
   }
 
-  private finish(pending: Pending, r: Result): void {
+  private finish(pending: Pending, r: Outcome): void {
     clearTimeout(pending.timer);
     if (this.pending === pending) this.pending = undefined;
     pending.resolve(r);

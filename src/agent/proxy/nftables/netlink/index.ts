@@ -1,14 +1,14 @@
 // The netlink fast path for full syncs: the transaction nft would apply, compiled by the
 // agent (compile.ts) and sent as one netlink batch (socket.ts), so it is still one
 // atomic kernel transaction, without nft's per-element cost.
-import type { Result } from "../../command";
+import type { Outcome } from "../../command";
 import { compileNftTransaction, Unsupported } from "./compile";
 import { netlinkUnavailable, sendBatch } from "./socket";
 
 export { netlinkUnavailable } from "./socket";
 
 /** `unsupported`: the transaction holds something only nft can apply (nothing was sent). */
-export type NetlinkResult = Result | { ok: false; unsupported: true; error: string };
+export type NetlinkResult = Outcome | { ok: false; unsupported: true; error: string };
 
 export function applyNftablesNetlink(pieces: Iterable<string>, opts: { netns?: string } = {}): NetlinkResult {
   const unavailable = netlinkUnavailable();

@@ -7,7 +7,7 @@
 // socket. The batch must travel as one message: the send buffer is raised to fit it.
 import { closeSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Result } from "../../command";
+import type { Outcome } from "../../command";
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -123,7 +123,7 @@ function openSocket(c: Libc, netns: string | undefined): number {
  * Sends `chunks` as one message (one sendmsg gathers them) and reads the kernel's answer.
  * `describe` names the message with a sequence number, for the error text.
  */
-export function sendBatch(chunks: Buffer[], opts: { netns?: string; describe?: (seq: number) => string } = {}): Result {
+export function sendBatch(chunks: Buffer[], opts: { netns?: string; describe?: (seq: number) => string } = {}): Outcome {
   const c = loadLibc();
   if (typeof c === "string") return { ok: false, error: c };
   let fd = -1;
@@ -199,7 +199,7 @@ export function dumpObjects(msg: number, opts: { netns?: string } = {}): Buffer[
 }
 
 /** Every NLMSG_ERROR with a non-zero error the kernel queued for the batch. */
-function readErrors(c: Libc, fd: number, describe?: (seq: number) => string): Result {
+function readErrors(c: Libc, fd: number, describe?: (seq: number) => string): Outcome {
   const buf = Buffer.alloc(RECEIVE_BUFFER_BYTES);
   const errors: string[] = [];
   for (;;) {
