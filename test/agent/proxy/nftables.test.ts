@@ -5,6 +5,7 @@ import { NftSession } from "../../../src/agent/proxy/nftables/session";
 import { describeNetns, NetnsLab } from "../netns";
 import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
 import { renderNftables, renderNftablesUpdate } from "../../../src/agent/proxy/nftables/render";
+import { buildIndex } from "../../../src/agent/proxy/nftables/table-index";
 import { NftModel } from "./trace/nftables";
 import { BASE_CHAINS } from "../../../src/agent/proxy/nftables/layout";
 import { DUAL_STACK_INPUT, endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
@@ -89,6 +90,15 @@ describe("renderNftablesUpdate", () => {
   it("is empty when nothing changed", () => {
     const state = all(undefined);
     expect(renderNftablesUpdate(state, bigState(40, 3))).toBe("");
+  });
+
+  it("turns the index it is given (the proxier's, over prev) into next's", () => {
+    const prev = all(undefined);
+    const next = all((s, e) => (s === 5 && e === 0 ? { ready: false } : s === 9 ? { ready: false } : undefined));
+    const index = buildIndex(prev);
+    expect(renderNftablesUpdate(prev, next, {}, index)).not.toBe("");
+    expect(index).toEqual(buildIndex(next));
+    expect(index).not.toEqual(buildIndex(prev));
   });
 
   it.each([

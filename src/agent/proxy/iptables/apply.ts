@@ -3,6 +3,7 @@
 // everything else lives in SVCEDGE-* chains: a full sync rewrites them all, a partial one
 // only those whose rules changed since the last sync that worked. When NodePorts answer on
 // 127.0.0.1, the first full sync sets route_localnet, as kube-proxy does at start.
+import { NameHashes } from "../chain-names";
 import { commandRunner, failure, type CommandOptions, type Outcome, type RunCommand } from "../command";
 import { servesLocalhostNodePorts } from "../nodeport-addresses";
 import type { Proxier, SyncOptions, SyncResult } from "../proxier";
@@ -86,7 +87,11 @@ export class IptablesProxier implements Proxier {
   /** The runner and family every command of this proxier uses. */
   private readonly tools: { run: RunCommand; family?: IPFamily };
 
-  constructor(private readonly opts: CommandOptions & Omit<IptablesOptions, "existingChains"> = {}) {
+  private readonly opts: CommandOptions & Omit<IptablesOptions, "existingChains">;
+
+  constructor(opts: CommandOptions & Omit<IptablesOptions, "existingChains"> = {}) {
+    // Chain names are hashed through this proxier's own memo: they come back every sync.
+    this.opts = { hashName: new NameHashes().hash, ...opts };
     this.run = commandRunner(opts);
     this.tools = opts.family ? { run: this.run, family: opts.family } : { run: this.run };
   }

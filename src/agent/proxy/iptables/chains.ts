@@ -1,7 +1,7 @@
 // Chain names and the jump rules from the built-in chains, shared by the renderer, the
 // applier and the tracer. Every chain starts with SVCEDGE- so the agent never touches a
 // chain it does not own; 28 characters is the iptables limit (XT_EXTENSION_MAXNAMELEN - 1).
-import { base32Hash } from "../chain-names";
+import { base32Hash, type HashName } from "../chain-names";
 import type { EndpointInfo, ServicePortState } from "../state";
 
 export const CHAIN_PREFIX = "SVCEDGE-";
@@ -25,14 +25,14 @@ export interface ServiceChains {
   ext: string;
 }
 
-export function serviceChains(svc: ServicePortState): ServiceChains {
-  const hash = base32Hash(svc.name + svc.protocol, IPT_HASH_LENGTH);
+export function serviceChains(svc: ServicePortState, hashName: HashName = base32Hash): ServiceChains {
+  const hash = hashName(svc.name + svc.protocol, IPT_HASH_LENGTH);
   return { svc: `SVCEDGE-SVC-${hash}`, svl: `SVCEDGE-SVL-${hash}`, ext: `SVCEDGE-EXT-${hash}` };
 }
 
 /** kube-proxy hashes the endpoint as it writes it: "ip:port", "[ip]:port" for IPv6. */
-export const endpointChain = (svc: ServicePortState, ep: EndpointInfo): string =>
-  `SVCEDGE-SEP-${base32Hash(`${svc.name}${svc.protocol}${ep.ip.includes(":") ? `[${ep.ip}]` : ep.ip}:${ep.port}`, IPT_HASH_LENGTH)}`;
+export const endpointChain = (svc: ServicePortState, ep: EndpointInfo, hash: HashName = base32Hash): string =>
+  `SVCEDGE-SEP-${hash(`${svc.name}${svc.protocol}${ep.ip.includes(":") ? `[${ep.ip}]` : ep.ip}:${ep.port}`, IPT_HASH_LENGTH)}`;
 
 export type IptablesTable = "nat" | "filter";
 

@@ -18,9 +18,12 @@ import {
   type IptablesTable,
 } from "./chains";
 import { MASQUERADE_MARK } from "../marks";
+import type { HashName } from "../chain-names";
 import { IPV4_LOOPBACK_CIDR, IPV6_LOOPBACK_CIDR, isLoopbackAddress, servesLocalhostNodePorts } from "../nodeport-addresses";
 
 export interface IptablesOptions {
+  /** How chain names are hashed: a proxier passes its memo (chain-names.ts NameHashes). */
+  hashName?: HashName;
   /** The family of these rules (default IPv4): iptables, or ip6tables (kube-proxy's per-family proxiers). */
   family?: IPFamily;
   /** Sources inside the cluster; traffic from elsewhere to a ClusterIP is masqueraded. */
@@ -87,8 +90,8 @@ function masqueradeOffClusterRule(match: string, opts: IptablesOptions): string 
 }
 
 function renderService(t: Tables, svc: ServicePortState, opts: IptablesOptions): void {
-  const chains = serviceChains(svc);
-  const seps = new Map(svc.allReachableEndpoints.map((ep) => [ep, endpointChain(svc, ep)]));
+  const chains = serviceChains(svc, opts.hashName);
+  const seps = new Map(svc.allReachableEndpoints.map((ep) => [ep, endpointChain(svc, ep, opts.hashName)]));
   const hasLocal = svc.localEndpoints.length > 0;
   const hasInternalEndpoints = svc.hasAnyEndpoints && (!svc.internalPolicyLocal || hasLocal);
   const hasExternalEndpoints = svc.hasAnyEndpoints && (!svc.externalPolicyLocal || hasLocal);

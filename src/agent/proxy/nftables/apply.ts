@@ -12,7 +12,8 @@ import { nftFamily } from "./layout";
 import { applyNftablesNetlink } from "./netlink";
 import { listNftablesObjectsNetlink } from "./netlink/list";
 import { NftSession } from "./session";
-import { keepIndex, takeIndex } from "./table-index";
+import { buildIndex, type TableIndex } from "./table-index";
+import { NameHashes } from "../chain-names";
 import { NFT_TABLE, renderNftablesPieces, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
 
 export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): Promise<Outcome> {
@@ -76,6 +77,8 @@ export class NftablesProxier implements Proxier {
   lastFullSync: "netlink" | "nft" | undefined;
   /** What the kernel holds, when known. */
   private applied: ProxyState | undefined;
+  /** The reference counts over `applied` (table-index.ts), once counted. */
+  private index: TableIndex | undefined;
   private readonly run: RunCommand;
   /** Incremental transactions; absent when a runner is injected (everything then goes through it). */
   private readonly session: NftSession | undefined;
@@ -84,7 +87,11 @@ export class NftablesProxier implements Proxier {
   private readonly said = new Set<string>();
   private readonly log: (message: string) => void;
 
-  constructor(private readonly opts: NftablesProxierOptions = {}) {
+  private readonly opts: NftablesProxierOptions;
+
+  constructor(opts: NftablesProxierOptions = {}) {
+    // Names are hashed through this proxier's own memo: they come back every sync.
+    this.opts = { hashName: new NameHashes().hash, ...opts };
     this.run = commandRunner(opts);
     if (!opts.run) this.session = new NftSession(opts.netns ? { netns: opts.netns } : {});
     // The netlink path encodes the `ip` family only: the IPv6 table's full syncs go through nft -f.
@@ -99,18 +106,24 @@ export class NftablesProxier implements Proxier {
 
   async sync(state: ProxyState, syncOpts: SyncOptions = {}): Promise<SyncResult> {
     if (this.applied && !syncOpts.full) {
-      const update = renderNftablesUpdate(this.applied, state, this.opts);
-      if (update === "") return { ok: true, mode: "unchanged" };
+      const index = this.index ?? buildIndex(this.applied);
+      const update = renderNftablesUpdate(this.applied, state, this.opts, index);
+      if (update === "") {
+        this.index = index;
+        return { ok: true, mode: "unchanged" };
+      }
       if (update !== undefined) {
         const r = this.session ? await this.session.apply(update) : await applyNftables(update, { run: this.run });
         if (r.ok) {
           this.applied = state;
+          this.index = index;
           return { ok: true, mode: "partial" };
         }
       }
       // A change an update cannot express, or the kernel drifted from what we think it holds: refill.
     }
     this.applied = undefined;
+    this.index = undefined;
     const existing = await this.listExisting();
     let r = await this.applyFull(() => renderNftablesPieces(state, this.opts, existing));
     // A table left by another version (a map of another type, say) cannot be refilled: replace it.
@@ -122,7 +135,7 @@ export class NftablesProxier implements Proxier {
     // answered, since the rules are in the kernel already; a change that comes first counts
     // for itself.
     setImmediate(() => {
-      if (this.applied === state) keepIndex(state, takeIndex(state));
+      if (this.applied === state) this.index ??= buildIndex(state);
       this.session?.warm();
     });
     return { ok: true, mode: "full" };
@@ -163,6 +176,7 @@ export class NftablesProxier implements Proxier {
 
   async cleanup(): Promise<Outcome> {
     this.applied = undefined;
+    this.index = undefined;
     const opts: CommandOptions & { table?: string; family?: IPFamily } = { run: this.run, family: this.opts.family ?? "IPv4" };
     if (this.opts.table) opts.table = this.opts.table;
     return cleanupNftables(opts);

@@ -6,6 +6,7 @@
 // target. Only ClientIP-affinity services keep per-endpoint chains and sets.
 import type { EndpointInfo, IPFamily, ServicePortState } from "../state";
 import { MASQUERADE_MARK } from "../marks";
+import type { HashName } from "../chain-names";
 import { endpointNameBase, serviceChainNames } from "./names";
 
 /** NF_IP_PRI_NAT_DST; written as a number because nft 1.0.6 accepts "dstnat" only on prerouting. */
@@ -18,6 +19,8 @@ const FILTER_PRIORITY = -110;
 const FILTER_POST_DNAT_PRIORITY = -90;
 
 export interface NftablesOptions {
+  /** How object names are hashed: a proxier passes its memo (chain-names.ts NameHashes). */
+  hashName?: HashName;
   table?: string;
   /** The family this table serves (default IPv4): an `ip` table, or an `ip6` one (kube-proxy's per-family proxiers). */
   family?: IPFamily;
@@ -371,8 +374,8 @@ function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], whic
 }
 
 /** ClientIP affinity: per-endpoint chains remember the client in per-endpoint sets. */
-function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[], f: NftFamily): string[] {
-  const bases = endpoints.map((ep) => endpointNameBase(svc, ep));
+function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[], f: NftFamily, hash: HashName | undefined): string[] {
+  const bases = endpoints.map((ep) => endpointNameBase(svc, ep, hash));
   const rules = bases.map((base) => `${f.table} saddr @affinity-${base} goto endpoint-${base}`);
   rules.push(`numgen random mod ${endpoints.length} vmap { ${bases.map((base, i) => `${i} : goto endpoint-${base}`).join(", ")} }`);
   return rules;
@@ -408,14 +411,15 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
     internalChain = svc.internalPolicyLocal ? `local-clusterip-${proto}-mod-${local}` : `clusterip-${proto}-mod-${n}`;
     externalChain = svc.externalPolicyLocal ? `external-${proto}-mod-${n}-local-${local}` : `external-${proto}-mod-${n}`;
   } else {
-    const names = serviceChainNames(svc);
+    const names = serviceChainNames(svc, opts.hashName);
     const cidrs = opts.clusterCIDRs?.length ? `@${CLUSTER_CIDRS_SET}` : undefined;
     const masquerade = masqueradeOffCluster(opts);
     // Off-cluster ClusterIP traffic is marked in whichever chain takes it (the local one under internalTrafficPolicy Local).
     const internalRules = (local: boolean): string[] =>
       masquerade && local === svc.internalPolicyLocal ? svc.clusterIPs.map((ip) => `${f.table} daddr ${ip} ${proto} dport ${svc.port} ${masquerade}`) : [];
-    if (svc.clusterEndpoints.length > 0) out.chains.push([names.cluster, [...internalRules(false), ...affinityPickRules(svc, svc.clusterEndpoints, f)]]);
-    if (hasLocal) out.chains.push([names.local, [...internalRules(true), ...affinityPickRules(svc, svc.localEndpoints, f)]]);
+    if (svc.clusterEndpoints.length > 0)
+      out.chains.push([names.cluster, [...internalRules(false), ...affinityPickRules(svc, svc.clusterEndpoints, f, opts.hashName)]]);
+    if (hasLocal) out.chains.push([names.local, [...internalRules(true), ...affinityPickRules(svc, svc.localEndpoints, f, opts.hashName)]]);
     if (usesExternalChain) {
       const rules: string[] = [];
       if (!svc.externalPolicyLocal) rules.push("jump mark-for-masquerade");
@@ -428,7 +432,7 @@ export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}
       out.chains.push([names.external, rules]);
     }
     for (const ep of svc.allReachableEndpoints) {
-      const base = endpointNameBase(svc, ep);
+      const base = endpointNameBase(svc, ep, opts.hashName);
       out.sets.push([`affinity-${base}`, affinitySetDefinition(svc.affinityTimeoutSeconds, opts.family)]);
       const target = f.table === "ip6" ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
       out.chains.push([`endpoint-${base}`, [`update @affinity-${base} { ${f.table} saddr }`, `meta l4proto ${proto} dnat to ${target}`]]);

@@ -23,7 +23,7 @@ import {
   type NftablesOptions,
   type NftServiceObjects,
 } from "./layout";
-import { CountDelta, entryKeys, hairpinIPs, keepIndex, takeIndex } from "./table-index";
+import { buildIndex, CountDelta, entryKeys, hairpinIPs, type TableIndex } from "./table-index";
 
 export type { NftablesOptions } from "./layout";
 
@@ -159,13 +159,15 @@ const EMPTY: NftServiceObjects = { chains: [], sets: [], elements: [] };
  * `prev` (rendered with the same options). Returns "" when nothing changed, and undefined
  * when the change needs a full sync: an affinity timeout changed (nft cannot redefine a
  * set), or a changed service port shares an entry (IP:port) with another one.
+ * `index` is `prev`'s table index (table-index.ts; counted here when not given): this
+ * turns it into `next`'s, whatever it returns, so the caller can keep it for the next change.
  */
-export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: NftablesOptions = {}): string | undefined {
+export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: NftablesOptions = {}, index?: TableIndex): string | undefined {
   const T = nftTableOf(opts);
   if (prev === next) return "";
   const changed = changedServicePorts(prev, next).filter(([old, now]) => !old || !now || !sameServicePort(old, now));
 
-  const index = takeIndex(prev);
+  index ??= buildIndex(prev);
   const hairpin = new CountDelta(index.hairpin);
   const clusterIPs = new CountDelta(index.clusterIPs);
   const entries = new CountDelta(index.entries);
@@ -181,7 +183,6 @@ export function renderNftablesUpdate(prev: ProxyState, next: ProxyState, opts: N
     for (const key of old ? entryKeys(old) : []) entries.add(key, -1);
     for (const key of now ? entryKeys(now) : []) entries.add(key, 1);
   }
-  keepIndex(next, index);
   for (const [key, was] of entries.before) if (was > 1 || entries.after(key) > 1) return undefined;
 
   // Phases keep every reference valid inside the transaction: declare, fill, repoint, then remove.
