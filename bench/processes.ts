@@ -2,7 +2,7 @@
 // exit path (normal end, error, SIGINT/SIGTERM), with their output kept for error messages.
 import { spawn, type ChildProcess } from "node:child_process";
 
-export { hasBinary } from "../test/agent/netns-lab";
+export { hasBinary } from "../scripts/lab/netns";
 
 export interface Proc {
   child: ChildProcess;

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_NAME_LABEL } from "../../src/api/types";
 import { startLocalWorker, type LocalWorker } from "../../test/e2e/local-worker";
-import { mustRun, NetnsLab } from "../../test/agent/netns-lab";
+import { mustRun, NetnsLab } from "../../scripts/lab/netns";
 import { NODE_BIN } from "../pods";
 import { startProcess, type Proc } from "../processes";
 import { endpointIP } from "./cluster";

@@ -10,7 +10,7 @@ import { buildProxyState } from "../../src/agent/proxy/state";
 import type { Proxier } from "../../src/agent/proxy/proxier";
 import { NftablesProxier } from "../../src/agent/proxy/nftables/apply";
 import { IptablesProxier } from "../../src/agent/proxy/iptables/apply";
-import { NetnsLab } from "../../test/agent/netns-lab";
+import { NetnsLab } from "../../scripts/lab/netns";
 import { runLoad, type LoadResult } from "../load";
 import { NODE_BIN, startPod, type Pod } from "../pods";
 import type { KernelBackend } from "./scale";

@@ -5,7 +5,7 @@
 import { buildProxyState } from "../../src/agent/proxy/state";
 import { renderIptables } from "../../src/agent/proxy/iptables/render";
 import { spawnCommand } from "../../src/agent/proxy/command";
-import { NetnsLab } from "../../test/agent/netns-lab";
+import { NetnsLab } from "../../scripts/lab/netns";
 import { hasBinary } from "../processes";
 import { SCALE_CLUSTER_CIDRS, SCALE_NODE, SCALE_NODE_IP, syntheticCluster } from "./cluster";
 import { BENCH_NETNS_PREFIX } from "./netns";

@@ -20,7 +20,7 @@ import { AgentMetrics } from "../../src/agent/metrics";
 import type { ProxyState } from "../../src/agent/proxy/state";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NetnsLab } from "../../test/agent/netns-lab";
+import { NetnsLab } from "../../scripts/lab/netns";
 import { SCALE_CLUSTER_CIDRS, SCALE_NODE, SCALE_NODE_IP, syntheticCluster } from "./cluster";
 import { BENCH_NETNS_PREFIX } from "./netns";
 import { median } from "./median";

@@ -13,7 +13,7 @@ import { ApiClient } from "../../src/agent/api-client";
 import { parseOptions } from "../../src/agent/cli-options";
 import { createLogger } from "../../src/agent/log";
 import { leasePath } from "../../src/agent/lease";
-import { runAgent, waitFor } from "../e2e/lab/agent-process";
+import { runAgent, waitFor } from "../../scripts/lab/agent-process";
 import { startTlsFront } from "../e2e/kubectl/tls-front";
 import { freePort, startLocalWorker, type LocalWorker } from "../e2e/local-worker";
 

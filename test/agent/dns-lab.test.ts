@@ -9,7 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { EndpointSlice, Service } from "../../src/api/types";
 import { reverseName } from "../../src/agent/dns/names";
-import { runAgent, startAgent, waitFor, type AgentProcess } from "../e2e/lab/agent-process";
+import { runAgent, startAgent, waitFor, type AgentProcess } from "../../scripts/lab/agent-process";
 import { startLocalWorker, type LocalWorker } from "../e2e/local-worker";
 import { dataOf, digIn } from "./dns/dig";
 import { describeNetns, NetnsLab } from "./netns";

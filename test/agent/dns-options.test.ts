@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { OptionError, parseOptions } from "../../src/agent/cli-options";
 import { nameserversOf, parseHostPort, podResolvConf } from "../../src/agent/dns/resolv-conf";
-import { runAgent } from "../e2e/lab/agent-process";
+import { runAgent } from "../../scripts/lab/agent-process";
 
 const io = { readFile: () => "", hostname: () => "n1" };
 const base = ["--api", "http://127.0.0.1:8787", "--token", "t0k"];

@@ -9,7 +9,7 @@ import { createSocket } from "node:dgram";
 import * as dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSelf } from "../../src/agent/dns/forwarder";
-import { waitFor } from "../e2e/lab/agent-process";
+import { waitFor } from "../../scripts/lab/agent-process";
 import {
   decodeReply,
   freeUdpPort,

@@ -8,7 +8,7 @@ import { Agent } from "../../src/agent/agent";
 import { ApiClient } from "../../src/agent/api-client";
 import { parseOptions } from "../../src/agent/cli-options";
 import { createLogger } from "../../src/agent/log";
-import { runAgent, waitFor } from "../e2e/lab/agent-process";
+import { runAgent, waitFor } from "../../scripts/lab/agent-process";
 import { startLocalWorker, type LocalWorker } from "../e2e/local-worker";
 
 const NODE = "dual-node";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { KubeObject, Pod, Service } from "../../src/api/types";
 import { ApiClient } from "../../src/agent/api-client";
 import { Informer, type Change } from "../../src/agent/informer";
-import { waitFor } from "../e2e/lab/agent-process";
+import { waitFor } from "../../scripts/lab/agent-process";
 import { RestartableWorker } from "./restartable-worker";
 
 // No bookmarks during the test: they would move the informer's resourceVersion past a compaction.

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { NODE_BIN, waitFor } from "../e2e/lab/agent-process";
+import { NODE_BIN, waitFor } from "../../scripts/lab/agent-process";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 /** The launcher builds from these; copied or linked so its ROOT is the fresh folder. */

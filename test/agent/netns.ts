@@ -1,9 +1,9 @@
-// describe() for the agent's namespace tests; the lab itself is in netns-lab.ts (shared
+// describe() for the agent's namespace tests; the lab itself is scripts/lab/netns.ts (shared
 // with the benchmarks).
 import { describe, it } from "vitest";
-import { netnsUnavailable } from "./netns-lab";
+import { netnsUnavailable } from "../../scripts/lab/netns";
 
-export { ECHO_SERVER, HTTP_GET, httpGetIn, NetnsLab, netnsUnavailable, type HttpAnswer, type LinkEnd } from "./netns-lab";
+export { ECHO_SERVER, HTTP_GET, httpGetIn, NetnsLab, netnsUnavailable, type HttpAnswer, type LinkEnd } from "../../scripts/lab/netns";
 
 /**
  * describe() for tests that need namespaces and the given tools: skipped with the reason

@@ -2,7 +2,7 @@
 // full sync, and syncs never overlap.
 import { expect, it } from "vitest";
 import { SyncLoop } from "../../src/agent/sync-loop";
-import { waitFor } from "../e2e/lab/agent-process";
+import { waitFor } from "../../scripts/lab/agent-process";
 
 it("starts full, batches a burst, retries a failure as a full sync, never overlaps", async () => {
   const calls: boolean[] = [];

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalWorker, type LocalWorker } from "./local-worker";
 import type * as k8s from "@kubernetes/client-node";
-import { waitFor } from "./lab/agent-process";
+import { waitFor } from "../../scripts/lab/agent-process";
 
 const REQUIRED = process.env.REQUIRE_CLIENTS === "1" || process.env.REQUIRE_KUBECTL === "1";
 const client = await import("@kubernetes/client-node").catch(() => undefined);

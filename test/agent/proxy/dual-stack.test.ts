@@ -15,7 +15,7 @@ import type { Proxier } from "../../../src/agent/proxy/proxier";
 import { renderIptables } from "../../../src/agent/proxy/iptables/render";
 import { renderNftables } from "../../../src/agent/proxy/nftables/render";
 import { buildProxyState, type IPFamily } from "../../../src/agent/proxy/state";
-import { runAgent } from "../../e2e/lab/agent-process";
+import { runAgent } from "../../../scripts/lab/agent-process";
 import { describeNetns, ECHO_SERVER, httpGetIn, NetnsLab } from "../netns";
 import { DUAL_STACK_INPUT, endpoint, service, slice } from "./fixtures";
 
