@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "../../test/e2e/local-worker";
+import { freePort, wranglerDevArgs } from "../../scripts/lab/local-worker";
 import { DEVTOOLS_RELAY_OFF } from "./devtools-relay";
 import { startProxyProcess } from "./proxy-process";
 
@@ -35,26 +35,7 @@ export async function startFloorWorker(podUrl: string, devtoolsRelay = false): P
   const port = await freePort(ip);
   const state = mkdtempSync(join(tmpdir(), "svcedge-floor-"));
   const wrangler = join(ROOT, "node_modules/.bin/wrangler");
-  const args = [
-    "dev",
-    "--config",
-    CONFIG,
-    "--compatibility-date",
-    realCompatibilityDate(),
-    "--ip",
-    ip,
-    "--port",
-    String(port),
-    "--persist-to",
-    state,
-    "--inspector-port",
-    "0",
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "warn",
-    "--var",
-    `POD_URL:${podUrl}`,
-  ];
+  const args = wranglerDevArgs(ip, port, state, { POD_URL: podUrl }, ["--config", CONFIG, "--compatibility-date", realCompatibilityDate()]);
   const url = `http://${ip}:${port}`;
   const { stop } = await startProxyProcess({
     what: "the floor Worker",

@@ -33,6 +33,18 @@ export interface LocalWorkerOptions {
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
+/**
+ * `wrangler dev`'s arguments for a quiet local Worker on `ip:port` with its state in `state`:
+ * no interactive session, a random inspector port, warnings only, and `vars` as `--var`s.
+ * `extra` comes first (another config, say).
+ */
+export function wranglerDevArgs(ip: string, port: number, state: string, vars: Record<string, string>, extra: string[] = []): string[] {
+  const args = ["dev", ...extra, "--ip", ip, "--port", String(port), "--persist-to", state, "--inspector-port", "0", "--show-interactive-dev-session=false"];
+  args.push("--log-level", "warn");
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  return args;
+}
+
 export async function freePort(ip = "127.0.0.1"): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
@@ -51,21 +63,7 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
   const state = opts.stateDir ?? mkdtempSync(join(tmpdir(), "svcedge-worker-"));
   const vars = { ADMIN_TOKEN: adminToken, ADMIN_HOSTS: `localhost,127.0.0.1,[::1],${ip}`, ...opts.vars };
   const wrangler = join(ROOT, "node_modules/.bin/wrangler");
-  const args = [
-    "dev",
-    "--ip",
-    ip,
-    "--port",
-    String(port),
-    "--persist-to",
-    state,
-    "--inspector-port",
-    "0",
-    "--show-interactive-dev-session=false",
-    "--log-level",
-    "warn",
-  ];
-  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const args = wranglerDevArgs(ip, port, state, vars);
   const cmd = opts.wrap ? [...opts.wrap, wrangler, ...args] : [wrangler, ...args];
   const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), {
     cwd: ROOT,

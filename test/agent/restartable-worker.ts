@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort } from "../e2e/local-worker";
+import { freePort, wranglerDevArgs } from "../../scripts/lab/local-worker";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const READY_TIMEOUT_MS = 90_000;
@@ -28,23 +28,7 @@ export class RestartableWorker {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    const args = [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(this.port),
-      "--persist-to",
-      this.state,
-      "--inspector-port",
-      "0",
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      "--var",
-      `ADMIN_TOKEN:${this.adminToken}`,
-      ...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ];
+    const args = wranglerDevArgs("127.0.0.1", this.port, this.state, { ADMIN_TOKEN: this.adminToken, ...this.vars });
     const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
