@@ -5,7 +5,7 @@
 // from the Pods' status.podIPs (the EndpointSlice controller's getEndpointAddresses).
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, freshNamespace, json, pod, service } from "../admin/client";
-import { CIDRS, CLUSTER } from "./conformance";
+import { CLUSTER } from "./conformance";
 
 const V6 = (host: string) => `2001:db8:96::${host}`;
 

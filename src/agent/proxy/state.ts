@@ -62,13 +62,22 @@ export const isOfFamily = (ip: string, family: IPFamily): boolean => (family ===
 const onlyFamily = (ips: string[], family: IPFamily): string[] =>
   ips.every((ip) => isOfFamily(ip, family)) ? ips : ips.filter((ip) => isOfFamily(ip, family));
 
-/** Numeric order for IPv4 addresses, so 10.0.0.9 sorts before 10.0.0.10. */
+/**
+ * Numeric order for IPv4 addresses, so 10.0.0.9 sorts before 10.0.0.10. Read octet by octet
+ * from the characters: it runs for every pair a sort compares (millions at 10,000 Services),
+ * so it makes no strings.
+ */
 export function compareIPv4(a: string, b: string): number {
-  const pa = a.split(".");
-  const pb = b.split(".");
-  for (let i = 0; i < 4; i++) {
-    const d = Number(pa[i]) - Number(pb[i]);
-    if (d !== 0) return d;
+  let i = 0;
+  let j = 0;
+  for (let part = 0; part < 4; part++) {
+    let x = 0;
+    let y = 0;
+    for (let c = a.charCodeAt(i); c >= 48 && c <= 57; c = a.charCodeAt(++i)) x = x * 10 + c - 48;
+    for (let c = b.charCodeAt(j); c >= 48 && c <= 57; c = b.charCodeAt(++j)) y = y * 10 + c - 48;
+    if (x !== y) return x - y;
+    i++;
+    j++;
   }
   return 0;
 }

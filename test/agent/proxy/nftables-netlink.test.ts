@@ -43,6 +43,14 @@ describe("compileNftTransaction", () => {
     expect(compileNftTransaction(renderNftablesPieces(buildProxyState(input), OPTS)).length).toBeGreaterThan(0);
   });
 
+  it("compiles elements given as data to the bytes their nft text compiles to", () => {
+    const pieces = [...renderNftablesPieces(mixedState(300, 4), { ...OPTS, serviceCIDRs: ["10.96.0.0/12"] })];
+    expect(pieces.some((p) => typeof p !== "string")).toBe(true);
+    const fromData = compileNftTransaction(pieces);
+    const fromText = compileNftTransaction(pieces.map(String));
+    expect(Buffer.concat(fromData.chunks).equals(Buffer.concat(fromText.chunks))).toBe(true);
+  });
+
   it.each([
     ["a rule shape it does not know", "table ip t {\n\tchain c {\n\t\tip daddr 10.0.0.1 counter accept\n\t}\n}\n"],
     ["a set declaration it does not know", "table ip t {\n\tset s { type ipv4_addr; flags interval,timeout; }\n}\n"],

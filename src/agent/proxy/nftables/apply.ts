@@ -14,6 +14,7 @@ import { listNftablesObjectsNetlink } from "./netlink/list";
 import { NftSession } from "./session";
 import { buildIndex, type TableIndex } from "./table-index";
 import { NameHashes } from "../chain-names";
+import { nftText, type NftPiece } from "./element-list";
 import { NFT_TABLE, renderNftablesPieces, renderNftablesReplacement, renderNftablesUpdate, type ExistingObjects, type NftablesOptions } from "./render";
 
 export async function applyNftables(ruleset: Stdin, opts: CommandOptions = {}): Promise<Outcome> {
@@ -158,7 +159,7 @@ export class NftablesProxier implements Proxier {
    * One full-sync transaction: as a netlink batch when possible, else (and after any
    * netlink failure, which the kernel applied none of) with `nft -f`. Both are atomic.
    */
-  private async applyFull(pieces: () => Iterable<string>): Promise<Outcome> {
+  private async applyFull(pieces: () => Iterable<NftPiece>): Promise<Outcome> {
     if (this.netlink) {
       const r = (this.opts.applyNetlink ?? applyNftablesNetlink)(pieces(), this.opts.netns ? { netns: this.opts.netns } : {});
       if (r.ok) {
@@ -171,7 +172,7 @@ export class NftablesProxier implements Proxier {
       if ("unsupported" in r && this.said.size < MAX_REMEMBERED_REASONS) this.said.add(r.error);
     }
     this.lastFullSync = "nft";
-    return applyNftables(pieces(), { run: this.run });
+    return applyNftables(nftText(pieces()), { run: this.run });
   }
 
   async cleanup(): Promise<Outcome> {

@@ -355,8 +355,11 @@ export function withPickFamilies(names: Iterable<string>): Set<string> {
   return out;
 }
 
-/** Receives one map element: `key : value` in `map`, serving `entry`. */
-export type ElementSink = (map: string, entry: string, key: string, value: string) => void;
+/**
+ * Receives one map element of `map`: its key is `entry` (which it serves), followed by
+ * ` . index` when index ≥ 0; `value` is its value.
+ */
+export type ElementSink = (map: string, entry: string, index: number, value: string) => void;
 
 /** The endpoint map elements of a service port without affinity: one per (entry, index). */
 function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], which: "cluster" | "local", emit: ElementSink): void {
@@ -365,11 +368,11 @@ function endpointElements(svc: ServicePortState, endpoints: EndpointInfo[], whic
   const values = endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
   for (const ip of entryIPs(svc)) {
     const entry = `${ip} . ${proto} . ${svc.port}`;
-    for (let i = 0; i < values.length; i++) emit(maps.ip, entry, `${entry} . ${i}`, values[i]!);
+    for (let i = 0; i < values.length; i++) emit(maps.ip, entry, i, values[i]!);
   }
   if (svc.nodePort !== 0) {
     const entry = `${proto} . ${svc.nodePort}`;
-    for (let i = 0; i < values.length; i++) emit(maps.nodePort, entry, `${entry} . ${i}`, values[i]!);
+    for (let i = 0; i < values.length; i++) emit(maps.nodePort, entry, i, values[i]!);
   }
 }
 
@@ -388,8 +391,9 @@ function affinityPickRules(svc: ServicePortState, endpoints: EndpointInfo[], f: 
  */
 export function serviceObjects(svc: ServicePortState, opts: NftablesOptions = {}, emit?: ElementSink): NftServiceObjects {
   const out: NftServiceObjects = { chains: [], sets: [], elements: [] };
-  const element: ElementSink = emit ?? ((map, entry, key, value) => void out.elements.push({ map, key, value, entry }));
-  const addElement = (map: string, key: string, value: string) => element(map, key, key, value);
+  const element: ElementSink =
+    emit ?? ((map, entry, index, value) => void out.elements.push({ map, key: index < 0 ? entry : `${entry} . ${index}`, value, entry }));
+  const addElement = (map: string, key: string, value: string) => element(map, key, -1, value);
   const proto = svc.protocol.toLowerCase();
   const f = nftFamily(opts.family);
   const hasLocal = svc.localEndpoints.length > 0;

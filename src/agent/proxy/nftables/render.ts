@@ -24,13 +24,12 @@ import {
   type NftServiceObjects,
 } from "./layout";
 import { buildIndex, CountDelta, entryKeys, hairpinIPs, type TableIndex } from "./table-index";
+import { elementCommands, ElementList, type NftPiece } from "./element-list";
 
 export type { NftablesOptions } from "./layout";
 
 export const NFT_TABLE = "svcedge";
 const TABLE_COMMENT = "rules for svcedge";
-/** Keeps each `add element` command to a size nft parses comfortably. */
-const ELEMENTS_PER_COMMAND = 1000;
 
 /** What a table already holds, as listed before a full sync: stale objects are deleted. */
 export interface ExistingObjects {
@@ -44,13 +43,6 @@ const BASE_SET_NAMES = new Set(BASE_CONTAINERS.map((c) => c.name));
 /** "ip <table>" or "ip6 <table>": the table the options name, in their family. */
 export const nftTableOf = (opts: NftablesOptions): string => `${nftFamily(opts.family).table} ${opts.table ?? NFT_TABLE}`;
 
-/** `add element` commands of at most ELEMENTS_PER_COMMAND elements, each made when it is asked for. */
-function* elementCommands(table: string, container: string, items: string[]): Generator<string> {
-  for (let i = 0; i < items.length; i += ELEMENTS_PER_COMMAND) {
-    yield `add element ${table} ${container} { ${items.slice(i, i + ELEMENTS_PER_COMMAND).join(", ")} }\n`;
-  }
-}
-
 /**
  * The whole table as one transaction that leaves it exactly as `state` says, whatever it
  * held before, provided `existing` lists what it held (without it, stale service chains and
@@ -62,11 +54,12 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
 
 /**
  * renderNftables in pieces, for writing to nft as they are made: the rules first (they need
- * every Service), then the elements one command at a time. At 10,000 Services the
+ * every Service), then the elements one command at a time, as data that becomes text only
+ * when written (element-list.ts; the netlink compiler reads the data). At 10,000 Services the
  * transaction is several MB; as one string (and one buffer for the pipe) it would be the
  * largest allocation of the agent.
  */
-export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): Generator<string> {
+export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): Generator<NftPiece> {
   const T = nftTableOf(opts);
   const containers = opts.family === "IPv6" ? baseContainers(opts.family) : BASE_CONTAINERS;
   const declare = `table ${T} {\n\tcomment "${TABLE_COMMENT}"\n${containers.map((c) => `\t${c.kind} ${c.name} { ${c.definition} }\n`).join("")}}\n`;
@@ -80,18 +73,18 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
   const sets: string[] = [];
   const wantedChains = new Set<string>();
   const wantedSets = new Map<string, string>();
-  const elements = new Map<string, string[]>();
+  const elements = new Map<string, ElementList>();
   const hairpin = new Set<string>();
   const clusterIPs = new Set<string>();
   const picks = new Set<string>();
   const owners = new Map<string, ServicePortState>();
   let svc: ServicePortState;
   // Two Services claiming one address and port: the first (sorted) wins, as a duplicate key would fail the transaction.
-  const collect = (map: string, entry: string, key: string, value: string): void => {
+  const collect = (map: string, entry: string, index: number, value: string): void => {
     if (owners.get(entry) !== svc) return;
     let list = elements.get(map);
-    if (!list) elements.set(map, (list = []));
-    list.push(`${key} : ${value}`);
+    if (!list) elements.set(map, (list = new ElementList()));
+    list.add(entry, index, value);
   };
   for (svc of state.services) {
     for (const key of entryKeys(svc)) if (!owners.has(key)) owners.set(key, svc);
@@ -128,24 +121,20 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
   // the rules that use the endpoint maps are the few pick chains.
   parts.push(declare.slice(0, -2), baseChains(opts), ...pickBlocks, ...sets, ...chains, "}\n");
   yield parts.join("");
-  if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, opts.clusterCIDRs);
+  if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, ElementList.of(opts.clusterCIDRs));
   // The table serves one family: the other family's range has no place in it.
   const family = opts.family ?? "IPv4";
-  yield* elementCommands(T, SERVICE_CIDRS_SET, opts.serviceCIDRs?.filter((cidr) => isOfFamily(cidr.split("/")[0]!, family)) ?? []);
-  yield* elementCommands(T, CLUSTER_IPS_SET, [...clusterIPs]);
+  yield* elementCommands(T, SERVICE_CIDRS_SET, ElementList.of(opts.serviceCIDRs?.filter((cidr) => isOfFamily(cidr.split("/")[0]!, family)) ?? []));
+  yield* elementCommands(T, CLUSTER_IPS_SET, ElementList.of(clusterIPs));
   // kube-proxy's nftables mode never takes NodePorts on loopback addresses (no route_localnet).
   const nodePortIPs = opts.nodePortIPs?.filter((ip) => !isLoopbackAddress(ip)) ?? [];
-  if (nodePortIPs.length) yield* elementCommands(T, NODEPORT_IPS_SET, nodePortIPs);
-  yield* elementCommands(
-    T,
-    HAIRPIN_SET,
-    [...hairpin].map((ip) => `${ip} . ${ip}`),
-  );
+  if (nodePortIPs.length) yield* elementCommands(T, NODEPORT_IPS_SET, ElementList.of(nodePortIPs));
+  yield* elementCommands(T, HAIRPIN_SET, ElementList.of([...hairpin].map((ip) => `${ip} . ${ip}`)));
   for (const [map, list] of elements) yield* elementCommands(T, map, list);
 }
 
 /** A full sync that first deletes the table: the last resort when the table holds something a refill cannot fix. */
-export function* renderNftablesReplacement(state: ProxyState, opts: NftablesOptions = {}): Generator<string> {
+export function* renderNftablesReplacement(state: ProxyState, opts: NftablesOptions = {}): Generator<NftPiece> {
   const T = nftTableOf(opts);
   yield `add table ${T}\ndelete table ${T}\n`;
   yield* renderNftablesPieces(state, opts);

@@ -8,6 +8,7 @@
 import { endianness } from "node:os";
 import { NFT_MSG, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NetlinkBatch } from "./batch";
 import { ipv4, L4PROTO, l4proto, parseRule, Unsupported, writeExpressions, writeVerdict, type AnonymousVmap, type SetIds } from "./rules";
+import type { ElementCommand, NftPiece } from "../element-list";
 
 export { Unsupported } from "./rules";
 
@@ -212,6 +213,14 @@ function protoAt(text: string, p: number, end: number): number {
 
 const bad = (text: string, from: number, to: number) => new Unsupported(`element: ${text.slice(from, to)}`);
 
+/** A set's element layout: its shape, the key's and data's sizes, and the key's fields before a trailing index. */
+interface ElementShape {
+  shape: SetShape;
+  keyBytes: number;
+  dataBytes: number;
+  entryFields?: Field[];
+}
+
 interface Declared {
   shape: SetShape;
   id: number;
@@ -241,8 +250,9 @@ export class TransactionCompiler {
     if (endianness() !== "LE") throw new Unsupported("set userdata is known for little-endian hosts only");
   }
 
-  add(text: string): void {
-    for (const line of text.split("\n")) if (line !== "") this.line(line);
+  add(piece: NftPiece): void {
+    if (typeof piece !== "string") return this.elementCommand(piece);
+    for (const line of piece.split("\n")) if (line !== "") this.line(line);
   }
 
   finish(): CompiledBatch {
@@ -399,15 +409,61 @@ export class TransactionCompiler {
     });
   }
 
-  /** `add element` items, `text[from, to)` separated by ", ", read in place (no strings per element). */
-  private elements(name: string, text: string, from: number, to: number): void {
+  /** The set `name` of this transaction, with what its elements are made of. */
+  private elementShape(name: string): ElementShape {
     const declared = this.sets.get(name);
     if (!declared) throw new Unsupported(`elements of a set not declared in this transaction: ${name}`);
     const { shape } = declared;
-    if (shape.flags & NFT_SET_INTERVAL) return this.intervalElements(name, text.slice(from, to).split(", "));
+    const last = shape.key.length - 1;
+    return {
+      shape,
+      keyBytes: fieldBytes(shape.key),
+      dataBytes: Array.isArray(shape.data) ? fieldBytes(shape.data) : 0,
+      ...(shape.key[last] === "index" ? { entryFields: shape.key.slice(0, last) } : {}),
+    };
+  }
+
+  /**
+   * One element: its key from `key[keyFrom, keyTo)` (then `index` as its last field when
+   * index ≥ 0) and, in a map, its value from `value[valueFrom, valueTo)`.
+   */
+  private writeElement(
+    b: NetlinkBatch,
+    el: ElementShape,
+    key: string,
+    keyFrom: number,
+    keyTo: number,
+    index: number,
+    value: string,
+    valueFrom: number,
+    valueTo: number,
+  ): void {
+    const { shape } = el;
+    const keyAttr = b.open(1);
+    const keyAt = b.reserve(1, el.keyBytes);
+    if (index < 0) writeConcat(b.buffer, keyAt, shape.key, key, keyFrom, keyTo);
+    else {
+      if (!el.entryFields) throw new Unsupported(`an index in a key of ${shape.key.join(" . ")}`);
+      writeConcat(b.buffer, keyAt, el.entryFields, key, keyFrom, keyTo);
+      // Host byte order, as writeConcat writes an index.
+      b.buffer.writeUInt32LE(index, keyAt + el.entryFields.length * 4);
+    }
+    b.close(keyAttr);
     const data = shape.data;
-    const keyBytes = fieldBytes(shape.key);
-    const dataBytes = Array.isArray(data) ? fieldBytes(data) : 0;
+    if (data === "verdict") writeVerdict(b, 2, value.slice(valueFrom, valueTo));
+    else if (data !== undefined) {
+      const valueAttr = b.open(2);
+      const valueAt = b.reserve(1, el.dataBytes);
+      writeConcat(b.buffer, valueAt, data, value, valueFrom, valueTo);
+      b.close(valueAttr);
+    }
+  }
+
+  /** `add element` items, `text[from, to)` separated by ", ", read in place (no strings per element). */
+  private elements(name: string, text: string, from: number, to: number): void {
+    const el = this.elementShape(name);
+    if (el.shape.flags & NFT_SET_INTERVAL) return this.intervalElements(name, text.slice(from, to).split(", "));
+    const isMap = el.shape.data !== undefined;
     let at = from;
     this.elementMessages(name, (b) => {
       if (at >= to) return false;
@@ -416,21 +472,36 @@ export class TransactionCompiler {
       const start = at;
       at = end + 2;
       let sep = end;
-      if (data !== undefined) {
+      if (isMap) {
         sep = text.indexOf(" : ", start);
         if (sep < 0 || sep > end) throw new Unsupported(`map element without data: ${text.slice(start, end)}`);
       }
-      const key = b.open(1);
-      const keyAt = b.reserve(1, keyBytes);
-      writeConcat(b.buffer, keyAt, shape.key, text, start, sep);
-      b.close(key);
-      if (data === "verdict") writeVerdict(b, 2, text.slice(sep + 3, end));
-      else if (data !== undefined) {
-        const value = b.open(2);
-        const valueAt = b.reserve(1, dataBytes);
-        writeConcat(b.buffer, valueAt, data, text, sep + 3, end);
-        b.close(value);
-      }
+      this.writeElement(b, el, text, start, sep, -1, text, sep + 3, end);
+      return true;
+    });
+  }
+
+  /** An `add element` command given as data (render.ts's full sync): the messages its text would compile to. */
+  private elementCommand(cmd: ElementCommand): void {
+    const m = cmd.table.match(/^ip (\S+)$/);
+    if (this.block || !m) throw new Unsupported(`command: add element ${cmd.table} ${cmd.container}`);
+    this.tableName(m[1]!);
+    const { list, from, to, container } = cmd;
+    const el = this.elementShape(container);
+    if (el.shape.flags & NFT_SET_INTERVAL) {
+      const items: string[] = [];
+      for (let i = from; i < to; i++) items.push(list.key(i));
+      return this.intervalElements(container, items);
+    }
+    const isMap = el.shape.data !== undefined;
+    if (isMap && list.values.length === 0) throw new Unsupported(`map elements without data: ${container}`);
+    let i = from;
+    this.elementMessages(container, (b) => {
+      if (i >= to) return false;
+      const entry = list.entries[i]!;
+      const value = isMap ? list.values[i]! : "";
+      this.writeElement(b, el, entry, 0, entry.length, list.indexes[i]!, value, 0, value.length);
+      i++;
       return true;
     });
   }
@@ -530,7 +601,7 @@ export interface CompiledBatch {
 }
 
 /** The whole transaction as one batch. Throws Unsupported when any part of it is not known here. */
-export function compileNftTransaction(pieces: Iterable<string>): CompiledBatch {
+export function compileNftTransaction(pieces: Iterable<NftPiece>): CompiledBatch {
   const compiler = new TransactionCompiler();
   for (const piece of pieces) compiler.add(piece);
   return compiler.finish();

@@ -4,13 +4,14 @@
 import type { Outcome } from "../../command";
 import { compileNftTransaction, Unsupported } from "./compile";
 import { netlinkUnavailable, sendBatch } from "./socket";
+import type { NftPiece } from "../element-list";
 
 export { netlinkUnavailable } from "./socket";
 
 /** `unsupported`: the transaction holds something only nft can apply (nothing was sent). */
 export type NetlinkResult = Outcome | { ok: false; unsupported: true; error: string };
 
-export function applyNftablesNetlink(pieces: Iterable<string>, opts: { netns?: string } = {}): NetlinkResult {
+export function applyNftablesNetlink(pieces: Iterable<NftPiece>, opts: { netns?: string } = {}): NetlinkResult {
   const unavailable = netlinkUnavailable();
   if (unavailable) return { ok: false, unsupported: true, error: unavailable };
   let compiled: ReturnType<typeof compileNftTransaction>;
