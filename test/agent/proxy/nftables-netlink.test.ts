@@ -9,6 +9,7 @@ import { listNftablesObjectsNetlink } from "../../../src/agent/proxy/nftables/ne
 import { applyNftablesNetlink, netlinkUnavailable } from "../../../src/agent/proxy/nftables/netlink";
 import { compileNftTransaction, Unsupported } from "../../../src/agent/proxy/nftables/netlink/compile";
 import { renderNftables, renderNftablesPieces } from "../../../src/agent/proxy/nftables/render";
+import { containerSize } from "../../../src/agent/proxy/nftables/layout";
 import { buildProxyState, type ProxyState } from "../../../src/agent/proxy/state";
 import { describeNetns, NetnsLab } from "../netns";
 import { endpoint, GOLDEN_CASES, NODE, NODE_IP, service, slice } from "./fixtures";
@@ -123,6 +124,47 @@ describeNetns("netlink full sync (real nf_tables in namespaces)", ["nft"], () =>
     await lab.must("nft", ["nft", "-f", "-"], renderNftables(state, opts));
     expect(applyNftablesNetlink(renderNftablesPieces(state, opts), { netns: lab.ns("netlink") })).toEqual({ ok: true });
     expect(await list("netlink")).toBe(await list("nft"));
+  });
+
+  it("declares the containers of many elements with a size, as nft -f does", async () => {
+    await reset();
+    // Sized from 20 elements here (8,192 by default), to keep the comparison small.
+    const opts = { ...OPTS, sizedContainerMinElements: 20 };
+    const state = mixedState(30, 3);
+    await lab.must("nft", ["nft", "-f", "-"], renderNftables(state, opts));
+    expect(applyNftablesNetlink(renderNftablesPieces(state, opts), { netns: lab.ns("netlink") })).toEqual({ ok: true });
+    const listed = await list("netlink");
+    expect(listed).toBe(await list("nft"));
+    const endpoints = state.services.filter((svc) => svc.affinityTimeoutSeconds === 0).reduce((n, svc) => n + svc.clusterEndpoints.length, 0);
+    expect(endpoints).toBeGreaterThanOrEqual(20);
+    expect(listed).toMatch(new RegExp(`map service-endpoints \\{[^}]*size ${containerSize(endpoints, 20)}\\n`));
+    // Small containers stay unsized (a hash the kernel grows), as every container does by default at this scale.
+    expect(listed).not.toMatch(/map service-nodeports \{[^}]*size/);
+    expect(renderNftables(state, OPTS)).not.toContain("size ");
+  });
+
+  it("follows an update that would overfill a sized map with a full sync that sizes it anew", async () => {
+    await reset();
+    // Sized from 20 elements, so that a few Services overfill a map.
+    const opts = { ...OPTS, sizedContainerMinElements: 20 };
+    const proxier = new NftablesProxier({ netns: lab.ns("netlink"), ...opts });
+    const endpointsOf = (state: ProxyState) =>
+      state.services.filter((svc) => svc.affinityTimeoutSeconds === 0).reduce((n, svc) => n + svc.clusterEndpoints.length, 0);
+    const sizeListed = async () => Number((await list("netlink")).match(/map service-endpoints \{[^}]*size (\d+)\n/)?.[1]);
+    try {
+      const small = mixedState(6, 4);
+      expect(await proxier.sync(small, { full: true })).toEqual({ ok: true, mode: "full" });
+      expect(await sizeListed()).toBe(containerSize(endpointsOf(small), 20));
+      const bigger = mixedState(6, 30);
+      expect(endpointsOf(bigger)).toBeGreaterThan(await sizeListed());
+      // Not asked for a full sync: the update is refused (ENFILE) and the refill follows.
+      expect(await proxier.sync(bigger)).toEqual({ ok: true, mode: "full" });
+      expect(await sizeListed()).toBe(containerSize(endpointsOf(bigger), 20));
+      // Within the new size, updates are incremental again.
+      expect(await proxier.sync(mixedState(6, 29))).toEqual({ ok: true, mode: "partial" });
+    } finally {
+      proxier.close();
+    }
   });
 
   it("stores touching and separate cluster CIDRs as nft -f does", async () => {

@@ -35,6 +35,8 @@ export interface NftablesOptions {
    * out. Omitted: every local address but 127/8, as kube-proxy's nftables mode.
    */
   nodePortIPs?: string[];
+  /** A full sync declares base containers of at least this many elements with a size (containerSize; default SIZED_CONTAINER_MIN_ELEMENTS). */
+  sizedContainerMinElements?: number;
 }
 
 /** Verdict maps the dispatch chains look up. */
@@ -147,6 +149,28 @@ export const baseContainers = (family?: IPFamily): BaseContainer[] => {
 
 /** The IPv4 table's fixed maps and sets (the names are the same in both families). */
 export const BASE_CONTAINERS: BaseContainer[] = baseContainers();
+
+/** A full sync declares a base container of at least this many elements with a size (containerSize). */
+export const SIZED_CONTAINER_MIN_ELEMENTS = 8192;
+
+/**
+ * The size a full sync declares a base container of `count` elements with: none below
+ * `min` elements, else the power of two at or above twice the count. With a
+ * size the kernel keeps the elements in a hash of fixed buckets (nft_hash), allocated once,
+ * instead of a table it grows and rehashes while 100,000 elements go in (rhashtable's slow
+ * insert was the largest part of a full sync's kernel time at 10,000 Services). The size is
+ * also the most elements the container may hold: an update that would pass it fails
+ * (ENFILE), and the full sync that follows declares the container anew for its new count.
+ */
+export function containerSize(count: number, min = SIZED_CONTAINER_MIN_ELEMENTS): number | undefined {
+  return count < Math.max(min, 1) ? undefined : 2 ** Math.ceil(Math.log2(2 * count));
+}
+
+/** `c`'s declaration body (what goes between its braces), with the size containerSize gives `count` elements. */
+export function containerDefinition(c: BaseContainer, count: number, opts: NftablesOptions = {}): string {
+  const size = containerSize(count, opts.sizedContainerMinElements);
+  return size === undefined ? c.definition : c.definition.replace(/; comment "/, `; size ${size}; comment "`);
+}
 
 /**
 /**

@@ -10,6 +10,8 @@ import {
   BASE_CONTAINERS,
   baseChains,
   baseContainers,
+  containerDefinition,
+  type BaseContainer,
   nftFamily,
   CLUSTER_CIDRS_SET,
   CLUSTER_IPS_SET,
@@ -62,11 +64,12 @@ export function renderNftables(state: ProxyState, opts: NftablesOptions = {}, ex
 export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions = {}, existing?: ExistingObjects): Generator<NftPiece> {
   const T = nftTableOf(opts);
   const containers = opts.family === "IPv6" ? baseContainers(opts.family) : BASE_CONTAINERS;
-  const declare = `table ${T} {\n\tcomment "${TABLE_COMMENT}"\n${containers.map((c) => `\t${c.kind} ${c.name} { ${c.definition} }\n`).join("")}}\n`;
+  const declare = (definition: (c: BaseContainer) => string): string =>
+    `table ${T} {\n\tcomment "${TABLE_COMMENT}"\n${containers.map((c) => `\t${c.kind} ${c.name} { ${definition(c)} }\n`).join("")}}\n`;
   // Rules go first (flush table), then the shared maps and sets are recreated rather than
   // flushed: nothing uses them any more, and dropping a container is one kernel operation
   // where flushing is one per element.
-  const parts: string[] = [`add table ${T}\nflush table ${T}\n`, declare];
+  const parts: string[] = [`add table ${T}\nflush table ${T}\n`, declare((c) => c.definition)];
   for (const c of containers) parts.push(`delete ${c.kind} ${T} ${c.name}\n`);
 
   const chains: string[] = [];
@@ -117,20 +120,31 @@ export function* renderNftablesPieces(state: ProxyState, opts: NftablesOptions =
     for (const name of existing.chains) if (!wantedChains.has(name) && !BASE_CHAIN_NAMES.has(name)) parts.push(`delete chain ${T} ${name}\n`);
   }
 
-  // Rules before elements: a map's new elements are checked against each rule using it, and
-  // the rules that use the endpoint maps are the few pick chains.
-  parts.push(declare.slice(0, -2), baseChains(opts), ...pickBlocks, ...sets, ...chains, "}\n");
-  yield parts.join("");
-  if (opts.clusterCIDRs?.length) yield* elementCommands(T, CLUSTER_CIDRS_SET, ElementList.of(opts.clusterCIDRs));
+  // The shared sets' elements, then the maps' (in the order their first element came).
+  const lists = new Map<string, ElementList>();
+  if (opts.clusterCIDRs?.length) lists.set(CLUSTER_CIDRS_SET, ElementList.of(opts.clusterCIDRs));
   // The table serves one family: the other family's range has no place in it.
   const family = opts.family ?? "IPv4";
-  yield* elementCommands(T, SERVICE_CIDRS_SET, ElementList.of(opts.serviceCIDRs?.filter((cidr) => isOfFamily(cidr.split("/")[0]!, family)) ?? []));
-  yield* elementCommands(T, CLUSTER_IPS_SET, ElementList.of(clusterIPs));
+  lists.set(SERVICE_CIDRS_SET, ElementList.of(opts.serviceCIDRs?.filter((cidr) => isOfFamily(cidr.split("/")[0]!, family)) ?? []));
+  lists.set(CLUSTER_IPS_SET, ElementList.of(clusterIPs));
   // kube-proxy's nftables mode never takes NodePorts on loopback addresses (no route_localnet).
-  const nodePortIPs = opts.nodePortIPs?.filter((ip) => !isLoopbackAddress(ip)) ?? [];
-  if (nodePortIPs.length) yield* elementCommands(T, NODEPORT_IPS_SET, ElementList.of(nodePortIPs));
-  yield* elementCommands(T, HAIRPIN_SET, ElementList.of([...hairpin].map((ip) => `${ip} . ${ip}`)));
-  for (const [map, list] of elements) yield* elementCommands(T, map, list);
+  lists.set(NODEPORT_IPS_SET, ElementList.of(opts.nodePortIPs?.filter((ip) => !isLoopbackAddress(ip)) ?? []));
+  lists.set(HAIRPIN_SET, ElementList.of([...hairpin].map((ip) => `${ip} . ${ip}`)));
+  for (const [map, list] of elements) lists.set(map, list);
+
+  // Rules before elements: a map's new elements are checked against each rule using it, and
+  // the rules that use the endpoint maps are the few pick chains. The containers are declared
+  // anew with sizes for the elements they are about to get.
+  parts.push(
+    declare((c) => containerDefinition(c, lists.get(c.name)?.length ?? 0, opts)).slice(0, -2),
+    baseChains(opts),
+    ...pickBlocks,
+    ...sets,
+    ...chains,
+    "}\n",
+  );
+  yield parts.join("");
+  for (const [container, list] of lists) yield* elementCommands(T, container, list);
 }
 
 /** A full sync that first deletes the table: the last resort when the table holds something a refill cannot fix. */

@@ -235,6 +235,8 @@ interface Block {
 const CHAIN_HOOK = /^type (nat|filter) hook (prerouting|input|forward|output|postrouting) priority (-?\d+); policy (accept|drop);$/;
 const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 };
 const DECLARATION = /^(map|set) (\S+) \{ (.*?); (?:comment "([^"]*)"; )?\}$/;
+/** A declaration's definition that ends with a size (layout.ts containerDefinition). */
+const SIZED = /^(.*); size (\d+)$/;
 
 /** Compiles nft transaction text (render.ts's full sync, in its pieces) into one batch. Throws Unsupported. */
 export class TransactionCompiler {
@@ -353,7 +355,8 @@ export class TransactionCompiler {
   }
 
   private declare(kind: string, name: string, definition: string, comment: string | undefined): void {
-    const shape = shapeOf(kind, definition);
+    const sized = definition.match(SIZED);
+    const shape = shapeOf(kind, sized ? sized[1]! : definition);
     const id = this.nextSetId++;
     const b = this.batch
       .begin(NFT_MSG.NEWSET, NLM_F_REQUEST | NLM_F_CREATE)
@@ -361,6 +364,12 @@ export class TransactionCompiler {
       .str(2, name);
     b.u32(3, shape.flags).u32(4, shape.keyType).u32(5, fieldBytes(shape.key));
     if (shape.data !== undefined) b.u32(6, shape.dataType!).u32(7, shape.data === "verdict" ? 0 : fieldBytes(shape.data));
+    if (sized) {
+      // NFTA_SET_DESC { NFTA_SET_DESC_SIZE }, as nft sends `size N`.
+      const desc = b.open(9);
+      b.u32(1, Number(sized[2]));
+      b.close(desc);
+    }
     b.u32(10, id);
     if (shape.timeoutMs !== undefined) b.u64(11, shape.timeoutMs);
     const udata = Buffer.from(shape.udata, "hex");
