@@ -1,9 +1,9 @@
 // Request bodies: size cap, then JSON or YAML by Content-Type.
-import { parse as parseYaml } from "yaml";
 import { badRequest, status, tooLarge, unsupportedMediaType } from "../api/status";
 import type { Status } from "../api/types";
 import { PATCH_CONTENT_TYPES, type PatchType } from "../registry/patching";
 import { ownValue, unsafeDataReason } from "../api/plain-data";
+import { parseYaml } from "../api/yaml";
 import { decodeKubernetesProtobuf, PROTOBUF_MEDIA_TYPE, ProtobufError } from "./protobuf";
 import { parseMediaType } from "./media-type";
 
@@ -77,7 +77,7 @@ export async function parseBody(req: Request, patch: boolean): Promise<ParsedBod
   if (text.text.trim() === "") return { ok: false, status: badRequest("the request body is empty") };
   const yaml = type.includes("yaml");
   try {
-    const value = yaml ? parseYaml(text.text, { maxAliasCount: 100 }) : JSON.parse(text.text);
+    const value = yaml ? parseYaml(text.text) : JSON.parse(text.text);
     return checkedBody(value, patchType);
   } catch (e) {
     const detail = e instanceof Error ? e.message.split("\n")[0] : String(e);

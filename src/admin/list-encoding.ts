@@ -1,9 +1,9 @@
 // A document whose last field is an array (a List's `items`, a Table's `rows`),
 // written in pieces: the head, each element as it arrives, then the end. The
 // pieces joined are byte for byte what respond.ts writes for the whole object
-// (JSON.stringify, or the yaml library's stringify with its defaults), so a
+// (JSON.stringify, or src/api/yaml.ts's toYaml), so a
 // streamed list reads exactly like an unstreamed one.
-import { stringify as toYaml } from "yaml";
+import { toYaml } from "../api/yaml";
 
 export interface DocumentWriter {
   start(): string;
@@ -27,7 +27,7 @@ export function jsonDocumentWriter(head: object, field: string): DocumentWriter 
 
 /**
  * Each element is stringified inside a one-element `field:` sequence and cut out
- * of it, so it sits at the depth it has in the whole document: the yaml library
+ * of it, so it sits at the depth it has in the whole document: the YAML writer
  * folds long strings at a line width that counts the indentation.
  */
 export function yamlDocumentWriter(head: object, field: string): DocumentWriter {

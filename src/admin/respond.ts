@@ -1,6 +1,6 @@
 // Responses of the admin API: JSON by default, YAML when asked, Status for errors.
-import { stringify as toYaml } from "yaml";
 import type { Status } from "../api/types";
+import { toYaml } from "../api/yaml";
 import { acceptRanges } from "./media-type";
 import { warningHeaderValues } from "./warnings";
 

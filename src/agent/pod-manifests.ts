@@ -6,9 +6,9 @@ import { createHash } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import type { Pod } from "../api/types";
 import { REGISTERED_BY_ANNOTATION } from "../api/types";
+import { parseYamlDocuments } from "../api/yaml";
 import { isAlreadyExists, isNotFound, type ApiClient } from "./api-client";
 import { silentLogger, type Logger } from "./log";
 
@@ -72,9 +72,9 @@ export async function readManifestFolder(dir: string, nodeName: string): Promise
       out.errors.push(`${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       continue;
     }
-    parseAllDocuments(text).forEach((doc, i) => {
-      if (doc.errors.length) return out.errors.push(`${file}#${i}: ${doc.errors[0]!.message.split("\n")[0]}`);
-      const value = doc.toJS() as unknown;
+    parseYamlDocuments(text).forEach((doc, i) => {
+      if (!doc.ok) return out.errors.push(`${file}#${i}: ${doc.error}`);
+      const value = doc.value;
       if (value === null || value === undefined) return;
       const pod = podFromManifest(value, nodeName);
       if (typeof pod === "string") return out.errors.push(`${file}#${i}: ${pod}`);

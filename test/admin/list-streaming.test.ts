@@ -3,9 +3,9 @@
 // The handler runs against the real Registry; a recording stub in front of it
 // counts the RPCs and what each asked for.
 import { env } from "cloudflare:workers";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { gone } from "../../src/api/status";
+import { parseYaml, toYaml } from "../../src/api/yaml";
 import type { List } from "../../src/api/types";
 import type { Env } from "../../src/env";
 import { handleResource } from "../../src/admin/resource-handler";
@@ -272,7 +272,7 @@ describe("document writers", () => {
     [{ s: "yes" }, { s: "- dash" }, { s: "#hash" }, { s: "" }, { n: -0.5 }, { b: false }, { u: "☃\u2028" }],
   ];
 
-  it("write what JSON.stringify and the yaml library write for the whole object", () => {
+  it("write what JSON.stringify and toYaml write for the whole object", () => {
     for (const items of lists) {
       const head = { apiVersion: "v1", kind: "PodList", metadata: { resourceVersion: "42" } };
       expect(write(jsonDocumentWriter(head, "items"), items)).toBe(JSON.stringify({ ...head, items }));

@@ -1,17 +1,17 @@
 // The manifest from reference/services-seed.md, exactly as written, must pass
 // decode → defaults → IP families → validation and come out with the apiserver's defaults.
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { decode } from "../../src/api/decode";
 import { setDefaults } from "../../src/api/defaults";
 import { initIPFamilyFields } from "../../src/api/service-ip-families";
 import type { Service } from "../../src/api/types";
 import { validateCreate } from "../../src/api/validate";
+import { parseYaml } from "../../src/api/yaml";
 import { SEED_MANIFEST } from "./seed-manifest";
 
 describe("services-seed manifest", () => {
   it("decodes with no unknown fields, defaults like the apiserver and validates cleanly", () => {
-    const res = decode("Service", parse(SEED_MANIFEST));
+    const res = decode("Service", parseYaml(SEED_MANIFEST));
     if (!res.ok) throw new Error(res.message);
     expect(res.unknownFields).toEqual([]);
     const svc = res.object;

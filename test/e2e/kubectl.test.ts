@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../../src/api/yaml";
 import { SEED_MANIFEST } from "../api/seed-manifest";
 import { startLocalWorker, type LocalWorker } from "./local-worker";
 import { eventually, findKubectl, makeKubectl } from "./kubectl/run-kubectl";
@@ -114,7 +114,8 @@ describe.skipIf(!KUBECTL)("kubectl against the admin API", () => {
       headers: { authorization: `Bearer ${worker.adminToken}`, accept: "application/yaml" },
     });
     expect(res.headers.get("content-type")).toBe("application/yaml");
-    expect(parseYaml(await res.text()).items.map((s: { metadata: { name: string } }) => s.metadata.name)).toEqual(names);
+    const list = parseYaml(await res.text()) as { items: { metadata: { name: string } }[] };
+    expect(list.items.map((s) => s.metadata.name)).toEqual(names);
   });
 
   it("describes a Service", async () => {
