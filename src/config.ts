@@ -3,7 +3,7 @@
 // malformed stops the Worker with a message that names it (ConfigError), instead of turning
 // into NaN or being ignored. Secrets (ADMIN_TOKEN, CLUSTER_TOKEN) are not parsed here, and
 // no message ever holds their values.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { isDNS1123Subdomain } from "./api/apimachinery-validation";
 import { hasHostBits, parseCIDR } from "./api/ip";
 import { MAX_SERVICE_CIDR_HOST_BITS } from "./api/service-rules";
@@ -42,26 +42,37 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** A variable's text; wrangler.toml's [vars] can also hold numbers, booleans and objects. */
+const text = () => z.string({ error: "must be a string (quoted, in wrangler.toml)" });
+
 /** "" counts as unset: wrangler passes empty variables through. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+const optional = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.transform((v: unknown) => (v === "" ? undefined : v)),
+    z.optional(schema),
+  );
 
 /** A number of `unit`s (decimal digits, optionally a fraction) in [min, max], scaled by `scale`. */
 function amount(unit: string, opts: { min?: number; max?: number; integer?: boolean; scale?: number } = {}) {
   const { min = 0, max = Number.MAX_SAFE_INTEGER, integer = false, scale = 1 } = opts;
   const form = integer ? /^[0-9]+$/ : /^[0-9]+(\.[0-9]+)?$/;
-  return z
-    .string()
-    .refine((s) => form.test(s) && Number(s) >= min && Number(s) <= max, {
-      message: `must be ${integer ? "a whole number" : "a number"} of ${unit} from ${min} to ${max}`,
-    })
-    .transform((s) => Number(s) * scale);
+  const inRange = z.refine<string>((s) => form.test(s) && Number(s) >= min && Number(s) <= max, {
+    message: `must be ${integer ? "a whole number" : "a number"} of ${unit} from ${min} to ${max}`,
+  });
+  return z.pipe(
+    text().check(inRange),
+    z.transform((s: string) => Number(s) * scale),
+  );
 }
 
-const flag = z.enum(["true", "false"], { message: 'must be "true" or "false"' }).transform((s) => s === "true");
+const flag = z.pipe(
+  z.enum(["true", "false"], { message: 'must be "true" or "false"' }),
+  z.transform((s: "true" | "false") => s === "true"),
+);
 
-const dnsName = z
-  .string()
-  .refine((s) => isDNS1123Subdomain(s).length === 0, { message: "must be a lower-case DNS name (RFC 1123 subdomain), such as lb.example.com" });
+const dnsName = text().check(
+  z.refine((s) => isDNS1123Subdomain(s).length === 0, { message: "must be a lower-case DNS name (RFC 1123 subdomain), such as lb.example.com" }),
+);
 
 /** Why one service CIDR is unusable, as kube-apiserver's --service-cluster-ip-range checks say it; undefined when it is usable. */
 function serviceCIDRProblem(text: string): string | undefined {
@@ -76,43 +87,52 @@ function serviceCIDRProblem(text: string): string | undefined {
 
 /** One CIDR, or two of different families (dual-stack, primary family first), as --service-cluster-ip-range takes. */
 const serviceCIDRs = z
-  .string()
-  .transform((s) => s.split(",").map((c) => c.trim()))
-  .superRefine((cidrs, ctx) => {
-    if (cidrs.length > 2) return ctx.addIssue({ code: "custom", message: "must hold one CIDR, or two (one per IP family) separated by a comma" });
-    for (const c of cidrs) {
-      const problem = serviceCIDRProblem(c);
-      if (problem) return ctx.addIssue({ code: "custom", message: problem });
-    }
-    if (cidrs.length === 2 && parseCIDR(cidrs[0]!)!.ip.bytes.length === parseCIDR(cidrs[1]!)!.ip.bytes.length)
-      ctx.addIssue({ code: "custom", message: "must hold CIDRs of different IP families, such as 10.96.0.0/12,fd00:10:96::/108" });
-  });
+  .pipe(
+    text(),
+    z.transform((s: string) => s.split(",").map((c) => c.trim())),
+  )
+  .check(
+    z.superRefine((cidrs, ctx) => {
+      if (cidrs.length > 2) return ctx.addIssue({ code: "custom", message: "must hold one CIDR, or two (one per IP family) separated by a comma" });
+      for (const c of cidrs) {
+        const problem = serviceCIDRProblem(c);
+        if (problem) return ctx.addIssue({ code: "custom", message: problem });
+      }
+      if (cidrs.length === 2 && parseCIDR(cidrs[0]!)!.ip.bytes.length === parseCIDR(cidrs[1]!)!.ip.bytes.length)
+        ctx.addIssue({ code: "custom", message: "must hold CIDRs of different IP families, such as 10.96.0.0/12,fd00:10:96::/108" });
+    }),
+  );
 
-const portRange = z.string().refine(
-  (s) => {
-    const m = /^([0-9]{1,5})-([0-9]{1,5})$/.exec(s);
-    return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= Number(m[2]) && Number(m[2]) <= 65535;
-  },
-  { message: "must be a port range FIRST-LAST within 1-65535, such as 30000-32767" },
+const portRange = text().check(
+  z.refine(
+    (s) => {
+      const m = /^([0-9]{1,5})-([0-9]{1,5})$/.exec(s);
+      return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= Number(m[2]) && Number(m[2]) <= 65535;
+    },
+    { message: "must be a port range FIRST-LAST within 1-65535, such as 30000-32767" },
+  ),
 );
 
-const hostList = z.string().transform((s) =>
-  s
-    .split(",")
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => h !== ""),
+const hostList = z.pipe(
+  text(),
+  z.transform((s: string) =>
+    s
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ""),
+  ),
 );
 
 const schema = z.object({
-  SERVICE_CIDR: optional(serviceCIDRs).default(["10.96.0.0/12"]),
-  NODE_PORT_RANGE: optional(portRange).default("30000-32767"),
-  LB_DOMAIN: optional(dnsName).default("lb.svcedge.local"),
-  CLUSTER_DOMAIN: optional(dnsName).default("cluster.local"),
+  SERVICE_CIDR: z._default(optional(serviceCIDRs), ["10.96.0.0/12"]),
+  NODE_PORT_RANGE: z._default(optional(portRange), "30000-32767"),
+  LB_DOMAIN: z._default(optional(dnsName), "lb.svcedge.local"),
+  CLUSTER_DOMAIN: z._default(optional(dnsName), "cluster.local"),
   ADMIN_HOSTS: optional(hostList),
-  NODE_LEASE_GRACE_SECONDS: optional(amount("seconds", { min: 1, scale: 1000 })).default(40_000),
-  WATCH_BOOKMARK_INTERVAL_SECONDS: optional(amount("seconds", { min: 0.1, scale: 1000 })).default(15_000),
-  LIST_RPC_PAGE_ITEMS: optional(amount("objects", { min: 1, integer: true })).default(500),
-  KV_WRITE_INTERVAL_MS: optional(amount("milliseconds", { min: 1, integer: true })).default(1000),
+  NODE_LEASE_GRACE_SECONDS: z._default(optional(amount("seconds", { min: 1, scale: 1000 })), 40_000),
+  WATCH_BOOKMARK_INTERVAL_SECONDS: z._default(optional(amount("seconds", { min: 0.1, scale: 1000 })), 15_000),
+  LIST_RPC_PAGE_ITEMS: z._default(optional(amount("objects", { min: 1, integer: true })), 500),
+  KV_WRITE_INTERVAL_MS: z._default(optional(amount("milliseconds", { min: 1, integer: true })), 1000),
   GATEWAY_ROUTE_CACHE_TTL_SECONDS: optional(amount("seconds", { scale: 1000 })),
   GATEWAY_BASE_EJECTION_SECONDS: optional(amount("seconds", { scale: 1000 })),
   GATEWAY_MAX_EJECTION_PERCENT: optional(amount("percent", { max: 100 })),

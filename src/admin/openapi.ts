@@ -6,7 +6,7 @@
 // bodies do not list application/strategic-merge-patch+json, so kubectl builds
 // its apply patches from its built-in Go types (which carry the merge keys).
 import { API_TYPES, KIND_SCHEMAS, goTypeOf, nodeOf, unwrap } from "../api/schemas";
-import type { z } from "zod";
+import * as z from "zod/mini";
 import type { ResourceDef } from "../registry/resources";
 import { ownValue } from "../api/plain-data";
 import { FIELD_DESCRIPTIONS, REQUIRED_FIELDS, TYPE_DESCRIPTIONS } from "./openapi-descriptions";
@@ -143,7 +143,7 @@ const GO_TYPE = "x-svcedge-go-type";
  * when zod calls this, so a struct only gets its Go type noted here (see `withDescriptions`).
  */
 function asKubernetes({ zodSchema, jsonSchema: json }: { zodSchema: unknown; jsonSchema: Json }): void {
-  const s = zodSchema as z.ZodType;
+  const s = zodSchema as z.ZodMiniType;
   delete json.default;
   delete json.goType; // API_TYPES' entry, which toJSONSchema copies in
   if (s !== unwrap(s)) return; // an optional or defaulted field: its type's rendering, less the default
@@ -177,14 +177,14 @@ let components: Record<string, Json> | undefined;
  * Every struct the kinds' schemas hold (and IntOrString), by its OpenAPI name (its id in API_TYPES),
  * as kube-apiserver publishes it. Each kind's toJSONSchema puts the structs it holds in its
  * `definitions` (the refs to them are the only strings starting `"#/definitions/`); the documents
- * have them as components. (The schemas' own toJSONSchema, not z.toJSONSchema of the registry,
- * which would bring 4 KiB more of zod into the Worker.)
+ * have them as components. (z.toJSONSchema of each kind's schema, not of the registry, which with
+ * zod classic brought 4 KiB more of zod into the Worker.)
  */
 function allComponents(): Record<string, Json> {
   if (!components) {
     const found: Record<string, Json> = {};
     for (const schema of Object.values(KIND_SCHEMAS)) {
-      const json = JSON.stringify(schema.toJSONSchema({ metadata: API_TYPES, target: "openapi-3.0", override: asKubernetes }));
+      const json = JSON.stringify(z.toJSONSchema(schema, { metadata: API_TYPES, target: "openapi-3.0", override: asKubernetes }));
       const { definitions } = JSON.parse(json.replaceAll('"#/definitions/', `"${COMPONENT_REF}`)) as { definitions: Record<string, Json> };
       for (const [name, body] of Object.entries(definitions)) found[name] ??= withDescriptions(body);
     }

@@ -4,7 +4,7 @@
 import { RESOURCES, type Kind } from "./resources";
 import { SCHEMAS, goTypeOf, nodeOf, type SchemaNode } from "./schemas";
 import type { KubeObject, StatusCause } from "./types";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { isObject as isPlainObject, ownValue, setOwn } from "./plain-data";
 
 export type DecodeResult =
@@ -63,12 +63,12 @@ const joinPath = (base: string, key: string): string => (base ? `${base}.${key}`
  * decoding names them, `spec.ports[0].foo`) and without nulls, which Go decodes
  * as "leave unset".
  */
-function clean(raw: unknown, schema: z.ZodType, path: string, unknown: string[]): unknown {
+function clean(raw: unknown, schema: z.ZodMiniType, path: string, unknown: string[]): unknown {
   const node: SchemaNode = nodeOf(schema);
   if (node.type === "object" && isPlainObject(raw)) {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(raw)) {
-      const child = ownValue(node.shape, key) as z.ZodType | undefined;
+      const child = ownValue(node.shape, key) as z.ZodMiniType | undefined;
       if (!child) unknown.push(joinPath(path, key));
       else if (value !== null) setOwn(out, key, clean(value, child, joinPath(path, key), unknown));
     }
@@ -87,15 +87,15 @@ function clean(raw: unknown, schema: z.ZodType, path: string, unknown: string[])
 }
 
 /** A zod issue worded as Go's json.UnmarshalTypeError, with a Kubernetes field path. */
-function typeErrorCause(root: z.ZodType, input: unknown, issuePath: PropertyKey[]): StatusCause {
-  let schema: z.ZodType = root;
+function typeErrorCause(root: z.ZodMiniType, input: unknown, issuePath: PropertyKey[]): StatusCause {
+  let schema: z.ZodMiniType = root;
   let value: unknown = input;
   let struct = goTypeOf(root);
   const fieldPath: string[] = [];
   const goPath: string[] = [];
   for (const seg of issuePath) {
     const node = nodeOf(schema);
-    const field = node.type === "object" && typeof seg === "string" ? (ownValue(node.shape, seg) as z.ZodType | undefined) : undefined;
+    const field = node.type === "object" && typeof seg === "string" ? (ownValue(node.shape, seg) as z.ZodMiniType | undefined) : undefined;
     if (field) {
       struct = goTypeOf(schema);
       schema = field;

@@ -8,10 +8,10 @@
 // registry id, the name kube-apiserver's OpenAPI gives it (io.k8s.api.core.v1.ServicePort),
 // so that src/admin/openapi.ts publishes the registry with z.toJSONSchema.
 // test/api/types-match-upstream.ts checks these fields against ./types and upstream's.
-import * as z from "zod";
+import * as z from "zod/mini";
 import type { Kind } from "./resources";
 
-type Schema = z.ZodType;
+type Schema = z.ZodMiniType;
 
 /** The Go type of each schema (registered on the unwrapped schema); a struct's or IntOrString's id is its OpenAPI name. */
 export const API_TYPES = z.registry<{ goType: string; id?: string }>();
@@ -29,208 +29,225 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
 const str = () => go(z.string(), "string");
-const int32 = () => go(z.number().int().min(INT32_MIN).max(INT32_MAX), "int32");
-const int64 = () => go(z.number().int(), "int64");
+const int32 = () => go(z.int().check(z.minimum(INT32_MIN), z.maximum(INT32_MAX)), "int32");
+const int64 = () => go(z.int(), "int64");
 const bool = () => go(z.boolean(), "bool");
 const strMap = () => go(z.record(z.string(), str()), "map[string]string");
 const list = <T extends Schema>(el: T, goEl = goTypeOf(el)) => go(z.array(el), `[]${goEl}`);
 /** A Go struct, by its OpenAPI name: its Go type name is the last two parts (io.k8s.api.core.v1.ServicePort is v1.ServicePort). */
-const struct = <S extends z.ZodRawShape>(name: string, shape: S) => go(z.object(shape), name.split(".").slice(-2).join("."), name);
+const struct = <S extends z.core.$ZodLooseShape>(name: string, shape: S) => go(z.object(shape), name.split(".").slice(-2).join("."), name);
 /** Free-form JSON (managedFields' fieldsV1): not walked for unknown fields. */
 const rawJSON = () => go(z.record(z.string(), z.unknown()), "v1.FieldsV1");
 const intOrString = go(
-  z.union([z.number().int().min(INT32_MIN).max(INT32_MAX), z.string()]),
+  z.union([z.int().check(z.minimum(INT32_MIN), z.maximum(INT32_MAX)), z.string()]),
   "intstr.IntOrString",
   "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
 );
 
 const ownerReference = struct(`${META}.OwnerReference`, {
-  apiVersion: str().default(""),
-  kind: str().default(""),
-  name: str().default(""),
-  uid: str().default(""),
-  controller: bool().optional(),
-  blockOwnerDeletion: bool().optional(),
+  apiVersion: z._default(str(), ""),
+  kind: z._default(str(), ""),
+  name: z._default(str(), ""),
+  uid: z._default(str(), ""),
+  controller: z.optional(bool()),
+  blockOwnerDeletion: z.optional(bool()),
 });
 
 const managedFieldsEntry = struct(`${META}.ManagedFieldsEntry`, {
-  manager: str().optional(),
-  operation: str().optional(),
-  apiVersion: str().optional(),
-  time: str().optional(),
-  fieldsType: str().optional(),
-  fieldsV1: rawJSON().optional(),
-  subresource: str().optional(),
+  manager: z.optional(str()),
+  operation: z.optional(str()),
+  apiVersion: z.optional(str()),
+  time: z.optional(str()),
+  fieldsType: z.optional(str()),
+  fieldsV1: z.optional(rawJSON()),
+  subresource: z.optional(str()),
 });
 
 const objectMeta = struct(`${META}.ObjectMeta`, {
-  name: str().optional(),
-  generateName: str().optional(),
-  namespace: str().optional(),
-  uid: str().optional(),
-  resourceVersion: str().optional(),
-  generation: int64().optional(),
-  creationTimestamp: str().optional(),
-  deletionTimestamp: str().optional(),
-  deletionGracePeriodSeconds: int64().optional(),
-  labels: strMap().optional(),
-  annotations: strMap().optional(),
-  managedFields: list(managedFieldsEntry).optional(),
-  finalizers: list(str()).optional(),
-  ownerReferences: list(ownerReference).optional(),
+  name: z.optional(str()),
+  generateName: z.optional(str()),
+  namespace: z.optional(str()),
+  uid: z.optional(str()),
+  resourceVersion: z.optional(str()),
+  generation: z.optional(int64()),
+  creationTimestamp: z.optional(str()),
+  deletionTimestamp: z.optional(str()),
+  deletionGracePeriodSeconds: z.optional(int64()),
+  labels: z.optional(strMap()),
+  annotations: z.optional(strMap()),
+  managedFields: z.optional(list(managedFieldsEntry)),
+  finalizers: z.optional(list(str())),
+  ownerReferences: z.optional(list(ownerReference)),
 });
 
-const typeMeta = { apiVersion: str().optional(), kind: str().optional(), metadata: objectMeta.default({}) };
+const typeMeta = { apiVersion: z.optional(str()), kind: z.optional(str()), metadata: z._default(objectMeta, {}) };
 
 // ---- Service ----
 
 const servicePort = struct(`${CORE}.ServicePort`, {
-  name: str().optional(),
-  protocol: str().optional(),
-  appProtocol: str().optional(),
-  port: int32().default(0),
-  targetPort: intOrString.optional(),
-  nodePort: int32().optional(),
+  name: z.optional(str()),
+  protocol: z.optional(str()),
+  appProtocol: z.optional(str()),
+  port: z._default(int32(), 0),
+  targetPort: z.optional(intOrString),
+  nodePort: z.optional(int32()),
 });
 
-const portStatus = struct(`${CORE}.PortStatus`, { port: int32().default(0), protocol: str().default(""), error: str().optional() });
+const portStatus = struct(`${CORE}.PortStatus`, { port: z._default(int32(), 0), protocol: z._default(str(), ""), error: z.optional(str()) });
 
 const loadBalancerIngress = struct(`${CORE}.LoadBalancerIngress`, {
-  ip: str().optional(),
-  hostname: str().optional(),
-  ipMode: str().optional(),
-  ports: list(portStatus).optional(),
+  ip: z.optional(str()),
+  hostname: z.optional(str()),
+  ipMode: z.optional(str()),
+  ports: z.optional(list(portStatus)),
 });
 
 const serviceSpec = struct(`${CORE}.ServiceSpec`, {
-  type: str().optional(),
-  selector: strMap().optional(),
-  ports: list(servicePort).optional(),
-  clusterIP: str().optional(),
-  clusterIPs: list(str()).optional(),
-  externalName: str().optional(),
-  externalIPs: list(str()).optional(),
-  sessionAffinity: str().optional(),
-  sessionAffinityConfig: struct(`${CORE}.SessionAffinityConfig`, {
-    clientIP: struct(`${CORE}.ClientIPConfig`, { timeoutSeconds: int32().optional() }).optional(),
-  }).optional(),
-  externalTrafficPolicy: str().optional(),
-  internalTrafficPolicy: str().optional(),
-  healthCheckNodePort: int32().optional(),
-  loadBalancerSourceRanges: list(str()).optional(),
-  loadBalancerClass: str().optional(),
-  allocateLoadBalancerNodePorts: bool().optional(),
-  publishNotReadyAddresses: bool().optional(),
-  ipFamilies: list(str(), "v1.IPFamily").optional(),
-  ipFamilyPolicy: str().optional(),
-  trafficDistribution: str().optional(),
+  type: z.optional(str()),
+  selector: z.optional(strMap()),
+  ports: z.optional(list(servicePort)),
+  clusterIP: z.optional(str()),
+  clusterIPs: z.optional(list(str())),
+  externalName: z.optional(str()),
+  externalIPs: z.optional(list(str())),
+  sessionAffinity: z.optional(str()),
+  sessionAffinityConfig: z.optional(
+    struct(`${CORE}.SessionAffinityConfig`, {
+      clientIP: z.optional(struct(`${CORE}.ClientIPConfig`, { timeoutSeconds: z.optional(int32()) })),
+    }),
+  ),
+  externalTrafficPolicy: z.optional(str()),
+  internalTrafficPolicy: z.optional(str()),
+  healthCheckNodePort: z.optional(int32()),
+  loadBalancerSourceRanges: z.optional(list(str())),
+  loadBalancerClass: z.optional(str()),
+  allocateLoadBalancerNodePorts: z.optional(bool()),
+  publishNotReadyAddresses: z.optional(bool()),
+  ipFamilies: z.optional(list(str(), "v1.IPFamily")),
+  ipFamilyPolicy: z.optional(str()),
+  trafficDistribution: z.optional(str()),
 });
 
 const service = struct(`${CORE}.Service`, {
   ...typeMeta,
-  spec: serviceSpec.default({}),
-  status: struct(`${CORE}.ServiceStatus`, {
-    loadBalancer: struct(`${CORE}.LoadBalancerStatus`, { ingress: list(loadBalancerIngress).optional() }).optional(),
-  }).optional(),
+  spec: z._default(serviceSpec, {}),
+  status: z.optional(
+    struct(`${CORE}.ServiceStatus`, {
+      loadBalancer: z.optional(struct(`${CORE}.LoadBalancerStatus`, { ingress: z.optional(list(loadBalancerIngress)) })),
+    }),
+  ),
 });
 
 // ---- Pod ----
 
 const containerPort = struct(`${CORE}.ContainerPort`, {
-  name: str().optional(),
-  containerPort: int32().default(0),
-  protocol: str().optional(),
-  hostPort: int32().optional(),
+  name: z.optional(str()),
+  containerPort: z._default(int32(), 0),
+  protocol: z.optional(str()),
+  hostPort: z.optional(int32()),
 });
 
-const httpHeader = struct(`${CORE}.HTTPHeader`, { name: str().default(""), value: str().default("") });
+const httpHeader = struct(`${CORE}.HTTPHeader`, { name: z._default(str(), ""), value: z._default(str(), "") });
 
 const probe = struct(`${CORE}.Probe`, {
-  httpGet: struct(`${CORE}.HTTPGetAction`, {
-    path: str().optional(),
-    port: intOrString.default(0),
-    host: str().optional(),
-    scheme: str().optional(),
-    httpHeaders: list(httpHeader).optional(),
-  }).optional(),
-  tcpSocket: struct(`${CORE}.TCPSocketAction`, { port: intOrString.default(0), host: str().optional() }).optional(),
-  grpc: struct(`${CORE}.GRPCAction`, { port: int32().default(0), service: str().optional() }).optional(),
-  initialDelaySeconds: int32().optional(),
-  periodSeconds: int32().optional(),
-  timeoutSeconds: int32().optional(),
-  successThreshold: int32().optional(),
-  failureThreshold: int32().optional(),
+  httpGet: z.optional(
+    struct(`${CORE}.HTTPGetAction`, {
+      path: z.optional(str()),
+      port: z._default(intOrString, 0),
+      host: z.optional(str()),
+      scheme: z.optional(str()),
+      httpHeaders: z.optional(list(httpHeader)),
+    }),
+  ),
+  tcpSocket: z.optional(struct(`${CORE}.TCPSocketAction`, { port: z._default(intOrString, 0), host: z.optional(str()) })),
+  grpc: z.optional(struct(`${CORE}.GRPCAction`, { port: z._default(int32(), 0), service: z.optional(str()) })),
+  initialDelaySeconds: z.optional(int32()),
+  periodSeconds: z.optional(int32()),
+  timeoutSeconds: z.optional(int32()),
+  successThreshold: z.optional(int32()),
+  failureThreshold: z.optional(int32()),
 });
 
 const container = struct(`${CORE}.Container`, {
-  name: str().default(""),
-  image: str().optional(),
-  ports: list(containerPort).optional(),
-  readinessProbe: probe.optional(),
+  name: z._default(str(), ""),
+  image: z.optional(str()),
+  ports: z.optional(list(containerPort)),
+  readinessProbe: z.optional(probe),
 });
 
 /** PodCondition and NodeCondition differ only in the name of their second timestamp. */
 const condition = (name: string, timestamp: "lastProbeTime" | "lastHeartbeatTime") =>
   struct(name, {
-    type: str().default(""),
-    status: str().default(""),
-    [timestamp]: str().optional(),
-    lastTransitionTime: str().optional(),
-    reason: str().optional(),
-    message: str().optional(),
+    type: z._default(str(), ""),
+    status: z._default(str(), ""),
+    [timestamp]: z.optional(str()),
+    lastTransitionTime: z.optional(str()),
+    reason: z.optional(str()),
+    message: z.optional(str()),
   });
 
 const podCondition = condition(`${CORE}.PodCondition`, "lastProbeTime");
 
 const pod = struct(`${CORE}.Pod`, {
   ...typeMeta,
-  spec: struct(`${CORE}.PodSpec`, {
-    nodeName: str().optional(),
-    containers: list(container).default([]),
-    hostname: str().optional(),
-    subdomain: str().optional(),
-  }).default({ containers: [] }),
-  status: struct(`${CORE}.PodStatus`, {
-    phase: str().optional(),
-    podIP: str().optional(),
-    podIPs: list(struct(`${CORE}.PodIP`, { ip: str().default("") })).optional(),
-    hostIP: str().optional(),
-    conditions: list(podCondition).optional(),
-    startTime: str().optional(),
-  }).optional(),
+  spec: z._default(
+    struct(`${CORE}.PodSpec`, {
+      nodeName: z.optional(str()),
+      containers: z._default(list(container), []),
+      hostname: z.optional(str()),
+      subdomain: z.optional(str()),
+    }),
+    { containers: [] },
+  ),
+  status: z.optional(
+    struct(`${CORE}.PodStatus`, {
+      phase: z.optional(str()),
+      podIP: z.optional(str()),
+      podIPs: z.optional(list(struct(`${CORE}.PodIP`, { ip: z._default(str(), "") }))),
+      hostIP: z.optional(str()),
+      conditions: z.optional(list(podCondition)),
+      startTime: z.optional(str()),
+    }),
+  ),
 });
 
 // ---- EndpointSlice ----
 
-const zoneHint = struct(`${DISCOVERY}.ForZone`, { name: str().default("") });
-const nodeHint = struct(`${DISCOVERY}.ForNode`, { name: str().default("") });
+const zoneHint = struct(`${DISCOVERY}.ForZone`, { name: z._default(str(), "") });
+const nodeHint = struct(`${DISCOVERY}.ForNode`, { name: z._default(str(), "") });
 
 const endpoint = struct(`${DISCOVERY}.Endpoint`, {
-  addresses: list(str()).default([]),
-  conditions: struct(`${DISCOVERY}.EndpointConditions`, { ready: bool().optional(), serving: bool().optional(), terminating: bool().optional() }).optional(),
-  hostname: str().optional(),
-  targetRef: struct(`${CORE}.ObjectReference`, {
-    kind: str().optional(),
-    namespace: str().optional(),
-    name: str().optional(),
-    uid: str().optional(),
-    apiVersion: str().optional(),
-    resourceVersion: str().optional(),
-    fieldPath: str().optional(),
-  }).optional(),
-  nodeName: str().optional(),
-  zone: str().optional(),
-  deprecatedTopology: strMap().optional(),
-  hints: struct(`${DISCOVERY}.EndpointHints`, { forZones: list(zoneHint).optional(), forNodes: list(nodeHint).optional() }).optional(),
+  addresses: z._default(list(str()), []),
+  conditions: z.optional(
+    struct(`${DISCOVERY}.EndpointConditions`, { ready: z.optional(bool()), serving: z.optional(bool()), terminating: z.optional(bool()) }),
+  ),
+  hostname: z.optional(str()),
+  targetRef: z.optional(
+    struct(`${CORE}.ObjectReference`, {
+      kind: z.optional(str()),
+      namespace: z.optional(str()),
+      name: z.optional(str()),
+      uid: z.optional(str()),
+      apiVersion: z.optional(str()),
+      resourceVersion: z.optional(str()),
+      fieldPath: z.optional(str()),
+    }),
+  ),
+  nodeName: z.optional(str()),
+  zone: z.optional(str()),
+  deprecatedTopology: z.optional(strMap()),
+  hints: z.optional(struct(`${DISCOVERY}.EndpointHints`, { forZones: z.optional(list(zoneHint)), forNodes: z.optional(list(nodeHint)) })),
 });
 
 const endpointSlice = struct(`${DISCOVERY}.EndpointSlice`, {
   ...typeMeta,
-  addressType: str().default(""),
-  endpoints: list(endpoint).default([]),
-  ports: list(
-    struct(`${DISCOVERY}.EndpointPort`, { name: str().optional(), protocol: str().optional(), port: int32().optional(), appProtocol: str().optional() }),
-  ).optional(),
+  addressType: z._default(str(), ""),
+  endpoints: z._default(list(endpoint), []),
+  ports: z.optional(
+    list(
+      struct(`${DISCOVERY}.EndpointPort`, { name: z.optional(str()), protocol: z.optional(str()), port: z.optional(int32()), appProtocol: z.optional(str()) }),
+    ),
+  ),
 });
 
 // ---- Node ----
@@ -239,24 +256,28 @@ const nodeCondition = condition(`${CORE}.NodeCondition`, "lastHeartbeatTime");
 
 const node = struct(`${CORE}.Node`, {
   ...typeMeta,
-  spec: struct(`${CORE}.NodeSpec`, {
-    podCIDR: str().optional(),
-    podCIDRs: list(str()).optional(),
-    unschedulable: bool().optional(),
-    providerID: str().optional(),
-  }).optional(),
-  status: struct(`${CORE}.NodeStatus`, {
-    addresses: list(struct(`${CORE}.NodeAddress`, { type: str().default(""), address: str().default("") })).optional(),
-    conditions: list(nodeCondition).optional(),
-  }).optional(),
+  spec: z.optional(
+    struct(`${CORE}.NodeSpec`, {
+      podCIDR: z.optional(str()),
+      podCIDRs: z.optional(list(str())),
+      unschedulable: z.optional(bool()),
+      providerID: z.optional(str()),
+    }),
+  ),
+  status: z.optional(
+    struct(`${CORE}.NodeStatus`, {
+      addresses: z.optional(list(struct(`${CORE}.NodeAddress`, { type: z._default(str(), ""), address: z._default(str(), "") }))),
+      conditions: z.optional(list(nodeCondition)),
+    }),
+  ),
 });
 
 // ---- Namespace ----
 
 const namespace = struct(`${CORE}.Namespace`, {
   ...typeMeta,
-  spec: struct(`${CORE}.NamespaceSpec`, { finalizers: list(str(), "v1.FinalizerName").optional() }).optional(),
-  status: struct(`${CORE}.NamespaceStatus`, { phase: str().optional() }).optional(),
+  spec: z.optional(struct(`${CORE}.NamespaceSpec`, { finalizers: z.optional(list(str(), "v1.FinalizerName")) })),
+  status: z.optional(struct(`${CORE}.NamespaceStatus`, { phase: z.optional(str()) })),
 });
 
 /** The schema of each kind, with its type (test/api/types-match-upstream.ts compares it with ./types). */
@@ -275,7 +296,7 @@ export const SCHEMAS: Record<Kind, Schema> = KIND_SCHEMAS;
 /** Strips optional/default/nullable wrappers. */
 export function unwrap(s: Schema): Schema {
   let cur = s;
-  while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault || cur instanceof z.ZodNullable) cur = cur.unwrap() as Schema;
+  while (cur instanceof z.ZodMiniOptional || cur instanceof z.ZodMiniDefault || cur instanceof z.ZodMiniNullable) cur = cur._zod.def.innerType as Schema;
   return cur;
 }
 
@@ -292,8 +313,11 @@ export type SchemaNode =
 
 export function nodeOf(s: Schema): SchemaNode {
   const u = unwrap(s);
-  if (u instanceof z.ZodObject) return { type: "object", shape: u.shape };
-  if (u instanceof z.ZodArray) return { type: "array", element: u.element as Schema };
-  if (u instanceof z.ZodRecord) return u.valueType instanceof z.ZodUnknown ? { type: "raw" } : { type: "map", value: u.valueType as Schema };
+  if (u instanceof z.ZodMiniObject) return { type: "object", shape: u.shape as Record<string, Schema> };
+  if (u instanceof z.ZodMiniArray) return { type: "array", element: u._zod.def.element as Schema };
+  if (u instanceof z.ZodMiniRecord) {
+    const value = u._zod.def.valueType;
+    return value instanceof z.ZodMiniUnknown ? { type: "raw" } : { type: "map", value: value as Schema };
+  }
   return { type: "leaf" };
 }

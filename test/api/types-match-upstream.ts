@@ -7,7 +7,7 @@ import type * as core from "kubernetes-types/core/v1";
 import type * as coordination from "kubernetes-types/coordination/v1";
 import type * as discovery from "kubernetes-types/discovery/v1";
 import type * as meta from "kubernetes-types/meta/v1";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import type { KIND_SCHEMAS } from "../../src/api/schemas";
 import type * as ours from "../../src/api/types";
 

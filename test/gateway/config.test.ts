@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config";
+import { ConfigError, parseConfig, type ConfigVars } from "../../src/config";
 import { applyGatewayVars, gatewayConfig } from "../../src/gateway/config";
 import { resetGatewayState } from "./reset-state";
 import { configureGateway, DEFAULT_GATEWAY_CONFIG } from "../../src/gateway/config";
@@ -98,6 +98,13 @@ describe("the Worker's variables (src/config.ts)", () => {
     ["GATEWAY_ALLOW_LOCAL_ORIGINS", "1"],
   ])("refuses %s=%s, naming it", (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(`svcedge: invalid configuration: ${name}=${JSON.stringify(value)} must be `);
+  });
+
+  it("refuses a variable wrangler.toml gave as a number, not text", () => {
+    const vars = { LB_DOMAIN: 5, NODE_LEASE_GRACE_SECONDS: 40 } as unknown as ConfigVars;
+    expect(() => parseConfig(vars)).toThrow(
+      "svcedge: invalid configuration: LB_DOMAIN=5 must be a string (quoted, in wrangler.toml); NODE_LEASE_GRACE_SECONDS=40 must be a string (quoted, in wrangler.toml)",
+    );
   });
 });
 
