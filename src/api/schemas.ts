@@ -311,8 +311,23 @@ export type SchemaNode =
   | { type: "raw" }
   | { type: "leaf" };
 
+/**
+ * Each schema's node, once worked out: decoding walks the schema for every field of every
+ * body, and zod's `instanceof` checks and `shape` getters cost more than the walk itself.
+ * Keyed by schema object: the schemas are built once at module load, so this stays bounded.
+ */
+const nodes = new WeakMap<Schema, SchemaNode>();
+
 export function nodeOf(s: Schema): SchemaNode {
-  const u = unwrap(s);
+  let node = nodes.get(s);
+  if (!node) {
+    node = schemaNode(unwrap(s));
+    nodes.set(s, node);
+  }
+  return node;
+}
+
+function schemaNode(u: Schema): SchemaNode {
   if (u instanceof z.ZodMiniObject) return { type: "object", shape: u.shape as Record<string, Schema> };
   if (u instanceof z.ZodMiniArray) return { type: "array", element: u._zod.def.element as Schema };
   if (u instanceof z.ZodMiniRecord) {

@@ -19,7 +19,16 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Selectors kept in memory, at most: every Pod write reads the selectors of the Services that
+ * may select it. Past the bound the oldest entry goes (one is a few hundred bytes).
+ */
+const MAX_CACHED_SELECTORS = 4096;
+
 export class ServicePodIndex {
+  /** Selectors by `namespace/service` as stored (null: the Service selects no Pods), in order of first read. */
+  private readonly selectors = new Map<string, Labels | null>();
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
       "CREATE TABLE IF NOT EXISTS pod_labels (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (namespace, key, value, pod)) WITHOUT ROWID",
@@ -48,10 +57,13 @@ export class ServicePodIndex {
       for (const [key, value] of pairsOf(previous))
         this.sql.exec("DELETE FROM selector_pairs WHERE namespace = ? AND key = ? AND value = ? AND service = ?", namespace, key, value, name);
     }
-    if (!selector) return;
-    this.sql.exec("INSERT INTO service_selectors (namespace, service, selector) VALUES (?, ?, ?)", namespace, name, JSON.stringify(selector));
-    for (const [key, value] of pairsOf(selector))
-      this.sql.exec("INSERT OR IGNORE INTO selector_pairs (namespace, key, value, service) VALUES (?, ?, ?, ?)", namespace, key, value, name);
+    if (selector) {
+      this.sql.exec("INSERT INTO service_selectors (namespace, service, selector) VALUES (?, ?, ?)", namespace, name, JSON.stringify(selector));
+      for (const [key, value] of pairsOf(selector))
+        this.sql.exec("INSERT OR IGNORE INTO selector_pairs (namespace, key, value, service) VALUES (?, ?, ?, ?)", namespace, key, value, name);
+    }
+    // selectorOf has just cached the previous one: the cache takes the new one (a copy, as stored).
+    this.selectors.set(`${namespace}/${name}`, selector ? { ...selector } : null);
   }
 
   /**
@@ -104,11 +116,19 @@ export class ServicePodIndex {
     this.sql.exec("INSERT OR REPLACE INTO index_meta (key, value) VALUES ('selector_index', 1)");
   }
 
-  private selectorOf(namespace: string, service: string): Labels | undefined {
-    const row = this.sql
-      .exec<{ selector: string }>("SELECT selector FROM service_selectors WHERE namespace = ? AND service = ?", namespace, service)
-      .toArray()[0];
-    return row ? (JSON.parse(row.selector) as Labels) : undefined;
+  /** A Service's selector, as stored; callers do not change it (it may be the cached one). */
+  private selectorOf(namespace: string, service: string): Readonly<Labels> | undefined {
+    const key = `${namespace}/${service}`;
+    let selector = this.selectors.get(key);
+    if (selector === undefined) {
+      const row = this.sql
+        .exec<{ selector: string }>("SELECT selector FROM service_selectors WHERE namespace = ? AND service = ?", namespace, service)
+        .toArray()[0];
+      selector = row ? (JSON.parse(row.selector) as Labels) : null;
+      if (this.selectors.size >= MAX_CACHED_SELECTORS) this.selectors.delete(this.selectors.keys().next().value!);
+      this.selectors.set(key, selector);
+    }
+    return selector ?? undefined;
   }
 
   /** The Services requiring at least one of these pairs: a superset of those that select them. */

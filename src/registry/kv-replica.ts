@@ -45,12 +45,19 @@ export class KvReplica {
 
   /** Records the value a key must end up with; `null` deletes it. */
   set(key: string, value: string | null): void {
-    const known = this.sql.exec("SELECT 1 FROM kv_pending WHERE key = ?", key).toArray().length > 0;
-    if (known) this.sql.exec("UPDATE kv_pending SET value = ? WHERE key = ?", value, key);
-    else {
-      this.sql.exec("INSERT INTO kv_pending (key, value, seq) VALUES (?, ?, ?)", key, value, ++this.seq);
-      this.pendingKeys += 1;
-    }
+    // One statement: a key already pending keeps its place (seq) and takes the new value.
+    const seq = this.seq + 1;
+    const kept = this.sql
+      .exec<{ seq: number }>(
+        "INSERT INTO kv_pending (key, value, seq) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value RETURNING seq",
+        key,
+        value,
+        seq,
+      )
+      .one().seq;
+    if (kept !== seq) return;
+    this.seq = seq;
+    this.pendingKeys += 1;
   }
 
   get pending(): number {

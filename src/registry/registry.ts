@@ -120,6 +120,11 @@ class RegistryCore {
   /** The pending sync of marked Services (ENDPOINTS_SYNC_DELAY_MS), when one is set. */
   private endpointsTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly nodeLifecycle: NodeLifecycleController;
+  /**
+   * The alarm as this object last read or set it (null: none; undefined: not known). Only this
+   * object sets its alarm, and a running alarm is cleared by the runtime: alarm() forgets it.
+   */
+  private alarmAt: number | null | undefined;
   /** Subscribers to committed writes, in the order they run. */
   private readonly controllers: Controller[];
   private readonly strategies: Record<string, Strategy>;
@@ -428,6 +433,8 @@ class RegistryCore {
   }
 
   async alarm(): Promise<void> {
+    // The runtime deletes the alarm that is running unless a new one is set meanwhile.
+    this.alarmAt = undefined;
     const now = Date.now();
     this.nodeLifecycle.expireLeases(now);
     this.finishGracefulDeletions(now);
@@ -598,8 +605,13 @@ class RegistryCore {
     ].filter((t): t is number => t !== undefined);
     if (candidates.length === 0) return;
     const at = Math.max(now, Math.min(...candidates));
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    // Most writes find an alarm already due no later than they need: known, it costs no storage call.
+    if (this.alarmAt !== undefined && this.alarmAt !== null && this.alarmAt <= at) return;
+    const current = this.alarmAt === undefined ? await this.ctx.storage.getAlarm() : this.alarmAt;
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
+      this.alarmAt = at;
+    } else this.alarmAt = current;
   }
 }
 

@@ -1,8 +1,11 @@
 // The registry's source of truth: every object, in the Durable Object's SQLite
 // storage, with the columns the controllers look objects up by. The single Durable
-// Object serializes writes, so a resourceVersion is just a counter. A write is one
-// SQLite transaction (the object and the counter together): one that fails leaves
-// no trace.
+// Object serializes writes, so a resourceVersion is just a counter. A write is two
+// statements, the counter first and then the object: each statement is atomic, and a
+// Durable Object commits all the writes of one event together (its implicit
+// transaction, awaited before any answer leaves), so a write that fails leaves at
+// most a resourceVersion skipped, never one given twice, and needs no savepoint of
+// its own (transactionSync runs two more statements, parsed anew each time).
 import { SERVICE_NAME_LABEL, type KubeObject } from "../api/types";
 
 /**
@@ -28,6 +31,15 @@ export function serialize(obj: KubeObject): { json: string; bytes: number } {
  * SQLite's planner otherwise prefers the primary key's `resource = ?` prefix and reads every
  * Pod on each write (the registry bench found it: 93 % of CPU at 20,000 Pods).
  */
+
+/**
+ * Resources that nearly every write reads and few write: a Namespace is read by each create
+ * in it (checkNamespace). Their stored JSON is kept in memory, a hit or a miss alike, and
+ * kept true by put and delete, through which every write passes.
+ */
+const CACHED_RESOURCES: ReadonlySet<string> = new Set(["namespaces"]);
+/** Bound on the cached objects (and misses); past it the oldest entry goes. Namespaces are a few KB at most. */
+const MAX_CACHED_OBJECTS = 1000;
 
 /** Rows read per page when iterating: bounded memory, and no cursor held across writes. */
 const PAGE_ROWS = 500;
@@ -65,6 +77,8 @@ export class ObjectStore {
   private earliestDeletion: number | null | undefined;
   /** Objects per resource, once counted (count). */
   private readonly counts = new Map<string, number>();
+  /** CACHED_RESOURCES' stored JSON by key (null: no such object), in order of first read. */
+  private readonly cached = new Map<string, string | null>();
 
   constructor(
     private readonly sql: SqlStorage,
@@ -87,10 +101,28 @@ export class ObjectStore {
   }
 
   get<T extends KubeObject = KubeObject>(resource: string, namespace: string, name: string): T | undefined {
-    const row = this.sql
-      .exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name)
-      .toArray()[0];
-    return row ? (JSON.parse(row.value) as T) : undefined;
+    const key = CACHED_RESOURCES.has(resource) ? cacheKey(resource, namespace, name) : undefined;
+    let value = key === undefined ? undefined : this.cached.get(key);
+    if (value === undefined) {
+      value =
+        this.sql
+          .exec<{ value: string }>("SELECT value FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name)
+          .toArray()[0]?.value ?? null;
+      if (key !== undefined) this.remember(key, value);
+    }
+    return value === null ? undefined : (JSON.parse(value) as T);
+  }
+
+  private remember(key: string, value: string | null): void {
+    if (!this.cached.has(key) && this.cached.size >= MAX_CACHED_OBJECTS) this.cached.delete(this.cached.keys().next().value!);
+    this.cached.set(key, value);
+  }
+
+  /** After a write: a cached key takes the stored value (an uncached one is read when first asked for). */
+  private written(resource: string, namespace: string, name: string, value: string | null): void {
+    if (!CACHED_RESOURCES.has(resource)) return;
+    const key = cacheKey(resource, namespace, name);
+    if (this.cached.has(key)) this.cached.set(key, value);
   }
 
   /** Objects of one namespace by name (those that exist, in no particular order): one query per NAMES_PER_QUERY names. */
@@ -235,36 +267,34 @@ export class ObjectStore {
 
   /**
    * Stamps the next resourceVersion on `obj` and stores it. Returns its stored form (JSON).
-   * Callers check MAX_OBJECT_BYTES first (with `serialize`); a row SQLite refuses throws here with nothing changed.
+   * Callers check MAX_OBJECT_BYTES first (with `serialize`); a row SQLite refuses throws here
+   * with the object unchanged (stored and given), its resourceVersion skipped.
    */
   put(resource: string, obj: KubeObject, created: boolean): string {
     const namespace = obj.metadata.namespace ?? "";
     const name = obj.metadata.name!;
     const previousRv = obj.metadata.resourceVersion;
-    const rv = this.rv + 1;
+    const rv = this.takeRv();
     obj.metadata.resourceVersion = String(rv);
     const json = JSON.stringify(obj);
     const { node, service, deleting } = indexColumns(resource, obj);
     try {
-      this.transaction(() => {
-        this.sql.exec(
-          "INSERT OR REPLACE INTO store_objects (resource, namespace, name, rv, node, service, deleting, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          resource,
-          namespace,
-          name,
-          rv,
-          node,
-          service,
-          deleting,
-          json,
-        );
-        this.saveRv(rv);
-      });
+      this.sql.exec(
+        "INSERT OR REPLACE INTO store_objects (resource, namespace, name, rv, node, service, deleting, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        resource,
+        namespace,
+        name,
+        rv,
+        node,
+        service,
+        deleting,
+        json,
+      );
     } catch (e) {
       obj.metadata.resourceVersion = previousRv;
       throw e;
     }
-    this.rv = rv;
+    this.written(resource, namespace, name, json);
     if (created) this.counted(resource, 1);
     if (resource === "pods") this.deletionChanged(deleting);
     return json;
@@ -272,20 +302,20 @@ export class ObjectStore {
 
   /** Deletes an object; returns the resourceVersion of the deletion. */
   delete(resource: string, namespace: string, name: string): string {
-    const rv = this.rv + 1;
-    let deleted = 0;
-    this.transaction(() => {
-      deleted = this.sql.exec("DELETE FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).rowsWritten;
-      this.saveRv(rv);
-    });
+    const rv = this.takeRv();
+    const deleted = this.sql.exec("DELETE FROM store_objects WHERE resource = ? AND namespace = ? AND name = ?", resource, namespace, name).rowsWritten;
     this.counted(resource, -deleted);
-    this.rv = rv;
+    this.written(resource, namespace, name, null);
     if (resource === "pods") this.deletionChanged(null);
     return String(rv);
   }
 
-  private saveRv(rv: number): void {
+  /** The next resourceVersion, saved before anything is written with it: once taken it is never given again, written or not. */
+  private takeRv(): number {
+    const rv = this.rv + 1;
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('rv', ?)", String(rv));
+    this.rv = rv;
+    return rv;
   }
 
   /** Registries written before objects had their own columns kept `objects (key, value)`: move them over once. */
@@ -313,6 +343,8 @@ export class ObjectStore {
     });
   }
 }
+
+const cacheKey = (resource: string, namespace: string, name: string): string => `${resource}/${namespace}/${name}`;
 
 function splitKey(key: string): [string, string, string] {
   const i = key.indexOf("/");
