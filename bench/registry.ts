@@ -39,6 +39,7 @@ import {
 import { groupCpuByCommand } from "./edge/proc-cpu";
 import { wranglerProcesses } from "./edge/wrangler-processes";
 import { DEVTOOLS_RELAY_OFF } from "./edge/devtools-relay";
+import { LOCAL_OBSERVABILITY_OFF } from "./registry/local-observability";
 import { KV_MIN_WRITE_INTERVAL_MS, KV_WRITES_PER_FLUSH } from "../src/registry/kv-replica";
 import { serviceHosts } from "../src/registry/route-compiler";
 import type { Service } from "../src/api/types";
@@ -145,7 +146,8 @@ interface Live {
  * wrangler dev on the bench's state folder and its copy of the sources (a file saved under
  * src/ mid-run would restart the Worker: bench/registry/source-snapshot.ts), with the
  * DevTools relay off so that the bench's inspector session is the isolate's only one
- * (bench/registry/isolate-heap.ts). Its process
+ * (bench/registry/isolate-heap.ts), and without the local observability collector
+ * (bench/registry/local-observability.ts), which production does not have. Its process
  * group is killed on any exit of this process (Ctrl-C: bench/processes.ts exits; a SIGKILL:
  * the parent-death signal), as bench/processes.ts does for its own children.
  */
@@ -155,7 +157,7 @@ async function startWorker(stateDir: string, adminToken: string, inFlight: numbe
   const worker = await startLocalWorker({
     stateDir,
     adminToken,
-    env: { ...DEVTOOLS_RELAY_OFF },
+    env: { ...DEVTOOLS_RELAY_OFF, ...LOCAL_OBSERVABILITY_OFF },
     vars: { GATEWAY_ROUTE_CACHE_TTL_SECONDS: String(ROUTE_CACHE_TTL_S), LB_DOMAIN, GATEWAY_ALLOW_LOCAL_ORIGINS: "true" },
     readyTimeoutMs: WORKER_READY_MS,
     wrap: ["setpriv", "--pdeathsig", "TERM", "--", ...wrap],
@@ -485,6 +487,7 @@ function notes(result: PartResult, sz: Sizes): void {
   result.notes.push(
     `layout: ${sz.services} LoadBalancer Services (one TCP port, no NodePorts) in namespace ${BENCH_NAMESPACE}, ${sz.podsPerService} Pods each (pod IP, no node, no probe: ready; a ~1 KB kubectl last-applied-configuration annotation), each Pod's svcedge.io/url one of ${sz.podServers} real loopback pod servers plus a per-Pod path; a Pod write is matched only against the Services whose selectors require one of its label pairs (SelectorPairIndex), so one namespace holding every Service costs a Pod write no more than many would`,
     `wrangler dev runs a copy of src/ taken when the part started, so that edits to the tree during the run (wrangler rebuilds and restarts the Worker on any change) do not reach it`,
+    `wrangler dev runs without its local observability collector (X_LOCAL_OBSERVABILITY=false: every span, one per SQL statement, written to a SQLite database in the registry's workerd process; bench/registry/local-observability.ts), which production does not have in a request's path; runs before 2026-12-07 22:40 UTC had it`,
     `heap: Runtime.getHeapUsage over workerd's own inspector (Chrome DevTools Protocol, WebSocket), with wrangler dev's DevTools relay off so that the bench's session is the isolate's only one; under wrangler dev the Durable Object and the Worker share one isolate, so the figures include the Worker's (gateway route cache, admin app); in production the object runs in an isolate of its own, with a 128 MB limit`,
     `routable = the gateway answers the last Service's public host with 200 from a pod; that Service's first ${sz.podsPerService - 1} Pods are created not ready, so its host answers 503 until the very last create is in the route record the gateway reads. Polled every ${ROUTABLE_POLL_MS} ms with the gateway's route cache at ${ROUTE_CACHE_TTL_S * 1000} ms (GATEWAY_ROUTE_CACHE_TTL_SECONDS), so a cached miss or 503 cannot delay the answer by more than that; with the default cache (30 s) a host polled too early can stay stale for up to 30 s, and in production KV propagation (≤ 60 s) comes on top`,
     `the KV replica writes at most ${KV_WRITES_PER_FLUSH} keys per flush, one flush per ${KV_MIN_WRITE_INTERVAL_MS} ms, route records first: a backlog of K dirty keys takes at least K ÷ ${KV_WRITES_PER_FLUSH} flushes to drain`,
