@@ -51,6 +51,14 @@ export function resetNodeTokenChecks(): void {
   unseenTokenLookups.refill();
 }
 
+/** The registry's id per namespace binding: idFromName hashes the name on every call, and every request asks. */
+const registryIds = new WeakMap<Env["REGISTRY"], DurableObjectId>();
+
 export function registryStub(env: Env) {
-  return env.REGISTRY.get(env.REGISTRY.idFromName("cluster"));
+  let id = registryIds.get(env.REGISTRY);
+  if (!id) {
+    id = env.REGISTRY.idFromName("cluster");
+    registryIds.set(env.REGISTRY, id);
+  }
+  return env.REGISTRY.get(id);
 }
