@@ -43,7 +43,6 @@ function keep(endpoints: EndpointInfo[], test: (ep: EndpointInfo) => boolean): E
   const kept = endpoints.filter(test);
   return kept.length ? kept : NONE;
 }
-export const endpointKey = (ep: EndpointInfo): string => `${ep.ip}:${ep.port}`;
 
 export function categorizeEndpoints(endpoints: EndpointInfo[], policies: TrafficPolicies): CategorizedEndpoints {
   let clusterEndpoints = NONE;

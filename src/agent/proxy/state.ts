@@ -8,7 +8,7 @@ import type { Endpoint, EndpointConditions, EndpointPort, EndpointSlice, ObjectM
 import { ipToBigInt, isIPv4, parseIP } from "../../api/ip";
 import { DEFAULT_CLIENT_IP_AFFINITY_SECONDS } from "../../api/service-rules";
 import { SERVICE_NAME_LABEL } from "../../api/types";
-import { categorizeEndpoints, endpointKey, type CategorizedEndpoints, type EndpointInfo } from "./categorize";
+import { categorizeEndpoints, type CategorizedEndpoints, type EndpointInfo } from "./categorize";
 
 export type { EndpointInfo } from "./categorize";
 
@@ -124,15 +124,15 @@ const serviceKeyOf = (obj: { metadata: { namespace?: string; name?: string } }, 
   `${obj.metadata.namespace ?? "default"}/${name}`;
 
 /** Endpoints of one service's slices, keyed by "portName/PROTOCOL". */
-function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string, family: IPFamily): Map<string, Map<string, EndpointInfo>> {
-  const byPort = new Map<string, Map<string, EndpointInfo>>();
+function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string, family: IPFamily): Map<string, EndpointInfo[]> {
+  const byPort = new Map<string, EndpointInfo[]>();
   for (const slice of slices) {
     if (slice.addressType !== family) continue;
     for (const p of slice.ports ?? []) {
       if (p.port === undefined || p.port === null) continue;
       const key = portKey(p.name ?? "", p.protocol ?? "TCP");
       let eps = byPort.get(key);
-      if (!eps) byPort.set(key, (eps = new Map()));
+      if (!eps) byPort.set(key, (eps = []));
       for (const ep of slice.endpoints) {
         const ip = ep.addresses[0];
         if (ip === undefined || !isOfFamily(ip, family)) continue;
@@ -148,8 +148,7 @@ function indexSlices(slices: Iterable<EndpointSlice>, nodeName: string, family: 
           isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
           nodeName: ep.nodeName,
         };
-        // The same endpoint may appear in two slices while the controller moves it; keep one.
-        eps.set(endpointKey(info), info);
+        eps.push(info);
       }
     }
   }
@@ -217,13 +216,30 @@ function servicePortState(svc: Service, sp: ServicePort, endpoints: EndpointInfo
   };
 }
 
+/**
+ * `eps` sorted by address then port, each endpoint once: the same endpoint may appear in two
+ * slices while the controller moves it, and the one listed last is kept. The sort is stable,
+ * so the last of each run of equals is that one (no key string or map per endpoint).
+ */
+function sortedEndpoints(eps: EndpointInfo[]): EndpointInfo[] {
+  eps.sort(compareEndpoints);
+  let n = 0;
+  for (let i = 0; i < eps.length; i++) {
+    const next = eps[i + 1];
+    if (next !== undefined && compareEndpoints(eps[i]!, next) === 0) continue;
+    eps[n++] = eps[i]!;
+  }
+  eps.length = n;
+  return eps;
+}
+
 /** The service ports of one Service, from its own slices. */
 function servicePortStates(svc: Service, slices: EndpointSlice[], nodeName: string, family: IPFamily): ServicePortState[] {
   if (!isProxied(svc)) return [];
   const byPort = indexSlices(slices, nodeName, family);
   const out: ServicePortState[] = [];
   for (const sp of svc.spec.ports ?? []) {
-    const eps = [...(byPort.get(portKey(sp.name ?? "", sp.protocol ?? "TCP"))?.values() ?? [])].sort(compareEndpoints);
+    const eps = sortedEndpoints(byPort.get(portKey(sp.name ?? "", sp.protocol ?? "TCP")) ?? []);
     const state = servicePortState(svc, sp, eps, family);
     if (state) out.push(state);
   }

@@ -69,9 +69,14 @@ describe("buildProxyState", () => {
   it("keeps one copy of an endpoint listed by two slices, sorted numerically", () => {
     const [svc] = build(
       [web()],
-      [slice("default", "web", httpPort, [endpoint("198.18.1.10"), endpoint("198.18.1.9")]), slice("default", "web", httpPort, [endpoint("198.18.1.9")])],
+      [
+        slice("default", "web", httpPort, [endpoint("198.18.1.10"), endpoint("198.18.1.9"), endpoint("198.18.1.2")]),
+        slice("default", "web", httpPort, [endpoint("198.18.1.9", { ready: false, terminating: true }), endpoint("198.18.1.10")]),
+      ],
     ).services;
-    expect(svc!.endpoints.map((e) => e.ip)).toEqual(["198.18.1.9", "198.18.1.10"]);
+    expect(svc!.endpoints.map((e) => e.ip)).toEqual(["198.18.1.2", "198.18.1.9", "198.18.1.10"]);
+    // The copy listed last is the one kept.
+    expect(svc!.endpoints[1]).toMatchObject({ ready: false, terminating: true });
   });
 
   it("skips headless, ExternalName and IPv6-only services, and IPv6 slices", () => {
