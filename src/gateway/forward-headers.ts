@@ -84,8 +84,9 @@ function connectionOptions(connection: string): string[] {
  */
 export function downstreamResponse(response: Response): Response {
   const connection = response.headers.get("connection");
-  // A 101 carries the WebSocket and its `Connection: Upgrade`: untouched.
-  if (connection === null || response.status === 101) return response;
+  // A 101 carries the WebSocket and its `Connection: Upgrade`: untouched. So is the usual
+  // single option (`keep-alive`, `close`), which names no end-to-end field.
+  if (connection === null || response.status === 101 || PLATFORM_HOP_BY_HOP.has(connection.trim().toLowerCase())) return response;
   const namesEndToEndField = connectionOptions(connection).some((name) => !PLATFORM_HOP_BY_HOP.has(name) && response.headers.has(name));
   if (!namesEndToEndField) return response;
   const headers = new Headers(response.headers);
@@ -93,14 +94,40 @@ export function downstreamResponse(response: Response): Response {
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
+/** Request fields never forwarded as they came: hop-by-hop, ours (the credential), the pod's (Host, set by fetch from the URL) and the platform's. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, CREDENTIAL_HEADER, "host", "cf-connecting-ip"]);
+
+/**
+ * A copy of the incoming fields, edited. One pass over the incoming names says which fields
+ * are there: only those are deleted or read (each Headers call crosses into the runtime, and
+ * most of the names a proxy must strip are absent from most requests). The copy is a Headers,
+ * not a plain list: fetch copies a Headers natively, but converts a list item by item.
+ */
 export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
   const headers = new Headers(incoming);
-  dropHopByHop(headers, incoming.get("connection"));
-  for (const name of [...headers.keys()]) if (name.startsWith("proxy-")) headers.delete(name);
-  // The credential is for us; the Host is the pod's (fetch sets it from the URL).
-  headers.delete(CREDENTIAL_HEADER);
-  headers.delete("host");
-  headers.delete("cf-connecting-ip");
+  let connection = false;
+  let hops = false;
+  let forwarded = false;
+  let via = false;
+  const drop: string[] = [];
+  for (const name of incoming.keys()) {
+    if (NOT_FORWARDED.has(name) || name.startsWith("proxy-")) {
+      drop.push(name);
+      if (name === "connection") connection = true;
+    } else if (name === "x-forwarded-for") hops = true;
+    else if (name === "forwarded") forwarded = true;
+    else if (name === "via") via = true;
+  }
+  if (connection) {
+    // RFC 9110 §7.6.1: the fields Connection names go too, and are not appended to below.
+    for (const name of connectionOptions(incoming.get("connection")!)) {
+      if (name === "x-forwarded-for") hops = false;
+      else if (name === "forwarded") forwarded = false;
+      else if (name === "via") via = false;
+      drop.push(name);
+    }
+  }
+  for (const name of drop) headers.delete(name);
   if (ctx.websocket) {
     headers.set("upgrade", "websocket");
     headers.set("connection", "Upgrade");
@@ -108,19 +135,18 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
 
   const ip = ctx.clientIp;
   if (ip) {
-    // Read from what is forwarded: a field the Connection header named is gone, not appended to.
-    const hops = headers.get("x-forwarded-for");
+    const previous = hops ? incoming.get("x-forwarded-for") : null;
     // Cloudflare's edge has usually appended the client already; do not list it twice.
-    const last = hops?.split(",").at(-1)?.trim().toLowerCase();
-    headers.set("x-forwarded-for", !hops ? ip : last === ip ? hops : `${hops}, ${ip}`);
+    const last = previous?.split(",").at(-1)?.trim().toLowerCase();
+    headers.set("x-forwarded-for", !previous ? ip : last === ip ? previous : `${previous}, ${ip}`);
   }
   headers.set("x-forwarded-proto", ctx.proto);
   headers.set("x-forwarded-host", ctx.host);
   const element = `for=${forwardedNode(ip)};host=${forwardedValue(ctx.host)};proto=${ctx.proto}`;
-  const forwarded = headers.get("forwarded");
-  headers.set("forwarded", forwarded ? `${forwarded}, ${element}` : element);
-  const via = headers.get("via");
-  headers.set("via", via ? `${via}, ${VIA_ENTRY}` : VIA_ENTRY);
+  const previousForwarded = forwarded ? incoming.get("forwarded") : null;
+  headers.set("forwarded", previousForwarded ? `${previousForwarded}, ${element}` : element);
+  const previousVia = via ? incoming.get("via") : null;
+  headers.set("via", previousVia ? `${previousVia}, ${VIA_ENTRY}` : VIA_ENTRY);
   return headers;
 }
 

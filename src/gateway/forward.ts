@@ -85,6 +85,12 @@ export function upstreamConnectError(): Response {
 /** An untried, non-ejected endpoint; if every untried one is ejected, one of them anyway (Envoy's panic mode). */
 function chooseEndpoint(target: ForwardTarget, tried: ReadonlySet<string>): RouteEndpoint | undefined {
   const now = Date.now();
+  // The usual request: a first attempt without affinity, whose first random draw is healthy.
+  // Answered without building the predicates below (closures, per request, on the hot path).
+  if (tried.size === 0 && target.affinityKey === undefined && target.endpoints.length > 0) {
+    const first = target.endpoints[Math.floor(Math.random() * target.endpoints.length)]!;
+    if (!(target.trackHealth && isEjected(target.healthScope, first.id, now))) return first;
+  }
   const untried: Available = (e) => !tried.has(e.id);
   const healthy: Available = (e) => untried(e) && !(target.trackHealth && isEjected(target.healthScope, e.id, now));
   const pick = (available: Available) =>

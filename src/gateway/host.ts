@@ -18,13 +18,18 @@ export interface RequestHost {
   scheme: "http" | "https";
 }
 
-export function parseRequestHost(request: Request): RequestHost | null {
-  let url: URL;
+/** The request's URL, or null when it does not parse. */
+export function requestUrl(request: Request): URL | null {
   try {
-    url = new URL(request.url);
+    return new URL(request.url);
   } catch {
     return null;
   }
+}
+
+/** `url` is the request's, when the caller has parsed it already. */
+export function parseRequestHost(request: Request, url: URL | null = requestUrl(request)): RequestHost | null {
+  if (!url) return null;
   const defaultPort = DEFAULT_PORTS[url.protocol];
   if (defaultPort === undefined || url.username !== "" || url.password !== "") return null;
   const raw = (request.headers.get("host") ?? url.host).toLowerCase();

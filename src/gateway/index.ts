@@ -7,7 +7,7 @@ import { mayAccess, presentsClusterCredential } from "./access";
 import { applyGatewayVars, gatewayConfig } from "./config";
 import { clientIpOf, connectingIpOf, downstreamResponse, hasLooped, upstreamHeaders } from "./forward-headers";
 import { forward, textResponse, upstreamConnectError, type ForwardTarget } from "./forward";
-import { parseRequestHost, type RequestHost } from "./host";
+import { parseRequestHost, requestUrl, type RequestHost } from "./host";
 import { usableEndpoints } from "./pick-endpoint";
 import { choosePort } from "./port";
 import { resolveRoute } from "./route-cache";
@@ -33,8 +33,9 @@ export async function handleGateway(request: Request, env: Env, _ctx: ExecutionC
 }
 
 async function route(request: Request, env: Env): Promise<Response> {
-  const host = parseRequestHost(request);
-  if (!host) return notRouted(request.headers.get("host") ?? "", "not a host name the gateway accepts");
+  const url = requestUrl(request);
+  const host = parseRequestHost(request, url);
+  if (!host || !url) return notRouted(request.headers.get("host") ?? "", "not a host name the gateway accepts");
   const record = await resolveRoute(env.KV, host.hostname);
   if (!record) return notRouted(host.hostname, "no route record");
   const hasCredential = record.access === "cluster" && (await presentsClusterCredential(request, env));
@@ -50,7 +51,6 @@ async function route(request: Request, env: Env): Promise<Response> {
   if (target.endpoints.length === 0) {
     return textResponse(503, "this Service has no healthy endpoints\n", { "retry-after": String(NO_ENDPOINTS_RETRY_AFTER_SECONDS) });
   }
-  const url = new URL(request.url);
   const websocket = isWebSocketUpgrade(request);
   const response = await forward(target, {
     method: request.method,

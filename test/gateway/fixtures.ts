@@ -49,6 +49,8 @@ export interface Echo {
   method: string;
   url: string;
   headers: Record<string, string | undefined>;
+  /** Names and values as they came on the wire, alternating (Node's rawHeaders). */
+  rawHeaders: string[];
   body: string;
 }
 

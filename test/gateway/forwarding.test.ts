@@ -55,6 +55,22 @@ describe("request headers", () => {
     expect(headers.forwarded).toBe(`for="[2001:db8::1]";host="${HOST}:443";proto=https`);
   });
 
+  it("overwrites the forwarding headers a client wrote, leaving one value each", async () => {
+    const res = await gateway(`http://${HOST}/`, {
+      headers: { "cf-connecting-ip": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "bank.example", host: HOST },
+    });
+    const { headers, rawHeaders } = await res.json<Echo>();
+    expect(headers["x-forwarded-proto"]).toBe("http");
+    expect(headers["x-forwarded-host"]).toBe(HOST);
+    const names = rawHeaders.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+    for (const name of ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded", "via"]) {
+      expect(
+        names.filter((n) => n === name),
+        name,
+      ).toHaveLength(1);
+    }
+  });
+
   it("passes method, path, query and Host of the pod", async () => {
     const res = await gateway(`http://${HOST}/a/b%20c?q=1&r=%2F`, { method: "DELETE" });
     const echo = await res.json<Echo>();
