@@ -13,8 +13,7 @@ type AdminEnv = { Bindings: Env; Variables: { caller: Caller } };
 
 /** GET and HEAD of /dashboard and /dashboard/<file>; anything else goes on to the authenticated app. */
 export const dashboardAssets: MiddlewareHandler<AdminEnv> = async (c, next) => {
-  const method = c.req.method;
-  const asset = method === "GET" || method === "HEAD" ? dashboardAsset(new URL(c.req.url).pathname, method) : undefined;
+  const asset = await dashboardAsset(c.req.raw, c.env.ASSETS);
   if (asset) return asset;
   await next();
 };

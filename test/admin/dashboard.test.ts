@@ -3,11 +3,12 @@
 // gateway's view of a Service) for the admin only. The browser suite is
 // test/e2e/dashboard.test.ts.
 import { exports } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { configureGateway, resetGatewayConfig } from "../../src/gateway/config";
 import { DASHBOARD_CSP } from "../../src/dashboard/security-headers";
-import { call, flushKv, freshNamespace, json, pod, service } from "./client";
+import { clearRouteCache } from "../../src/gateway/route-cache";
+import { call, flushKv, flushKvToEdge, freshNamespace, json, pod, service } from "./client";
 
 const pods = inject("pods");
 
@@ -34,6 +35,9 @@ async function assetGraph(): Promise<Map<string, Response>> {
 }
 
 describe("dashboard assets", () => {
+  // The gateway's host filter, once read, would hide later tests' new hosts for its cache period.
+  afterEach(() => clearRouteCache());
+
   it("serves the page and every file it loads without a token, each under the strict policy", async () => {
     const graph = await assetGraph();
     expect([...graph.keys()].sort()).toEqual(
@@ -98,17 +102,65 @@ describe("dashboard assets", () => {
       if (code.includes("sessionStorage")) expect(path).toBe("/dashboard/api.js");
     }
     const api = await (await get("/dashboard/api.js")).text();
-    expect(api).toContain('authorization: "Bearer " + token');
+    expect(api).toContain("authorization: `Bearer ${token}`");
+  });
+
+  it("sends each file with its media type, no-cache and an ETag; a matching If-None-Match is a 304, HEAD has no body", async () => {
+    const res = await get("/dashboard/app.js");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(res.headers.get("cache-control")).toBe("no-cache");
+    expect((await get("/dashboard/")).headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect((await get("/dashboard/style.css")).headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect((await get("/dashboard/icon.svg")).headers.get("content-type")).toBe("image/svg+xml");
+    const body = await res.text();
+    expect(body).toMatch(/^import /m);
+    const etag = res.headers.get("etag");
+    expect(etag).toMatch(/^(W\/)?"[^"]+"$/);
+    const notModified = await get("/dashboard/app.js", { "if-none-match": etag! });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get("etag")).toBe(etag);
+    expect(notModified.headers.get("content-security-policy")).toBe(DASHBOARD_CSP);
+    expect(await notModified.text()).toBe("");
+    // Another file's tag does not match.
+    expect((await get("/dashboard/api.js", { "if-none-match": etag! })).status).toBe(200);
+    const head = await exports.default.fetch(new Request("http://localhost/dashboard/app.js", { method: "HEAD" }));
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(head.headers.get("content-security-policy")).toBe(DASHBOARD_CSP);
+    expect(head.headers.get("etag")).toBe(etag);
+    expect(await head.text()).toBe("");
   });
 
   it("redirects /dashboard to /dashboard/; other paths below it need the token like the rest of the API", async () => {
     const bare = await get("/dashboard");
     expect(bare.status).toBe(301);
     expect(bare.headers.get("location")).toBe("/dashboard/");
-    expect((await get("/dashboard/nothing.js")).status).toBe(401);
-    expect((await call("GET", "/dashboard/nothing.js")).status).toBe(404);
+    // Paths the asset layer would redirect (index.html) or does not hold are not the dashboard's files.
+    for (const path of ["/dashboard/nothing.js", "/dashboard/index.html", "/dashboard/index", "/dashboard/app", "/dashboard/x/app.js"]) {
+      expect((await get(path)).status, path).toBe(401);
+      expect((await call("GET", path)).status, path).toBe(404);
+    }
     const post = await exports.default.fetch(new Request("http://localhost/dashboard/", { method: "POST", body: "token=x" }));
     expect(post.status).toBe(401);
+  });
+
+  it("is the admin host's only: a Service's host forwards /dashboard/app.js to its Pod", async () => {
+    const ns = await freshNamespace();
+    await call("POST", `/api/v1/namespaces/${ns}/services`, service("site", { type: "LoadBalancer", ports: [{ name: "http", port: 80, targetPort: "web" }] }));
+    await call(
+      "POST",
+      `/api/v1/namespaces/${ns}/pods`,
+      pod("site-1", { app: "site" }, "127.0.0.1", { ready: true, ports: [{ name: "web", containerPort: pods.a }] }),
+    );
+    await flushKvToEdge();
+    const host = `site-${ns}.lb.svcedge.local`;
+    const res = await exports.default.fetch(new Request(`http://${host}/dashboard/app.js`, { headers: { host } }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-pod")).toBe("a");
+    expect(res.headers.get("content-security-policy")).toBeNull();
+    expect(res.headers.get("etag")).toBeNull();
+    await res.body?.cancel();
   });
 
   it("is the admin host's only: a gateway host serving /dashboard/ is the gateway's 404", async () => {

@@ -26,13 +26,15 @@ if (!HAVE_CHROMIUM && process.env.REQUIRE_CHROMIUM === "1") {
   });
 }
 
-/** A GET through the gateway: the Worker's address, with a Host the admin API does not answer on; resolves to the status. */
-function gatewayGet(worker: LocalWorker, host: string): Promise<number> {
+/** A GET through the gateway: the Worker's address, with a Host the admin API does not answer on. */
+function gatewayGet(worker: LocalWorker, host: string, path = "/"): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const url = new URL(worker.url);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname: url.hostname, port: url.port, path: "/", headers: { host } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
+    const req = request({ hostname: url.hostname, port: url.port, path, headers: { host } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on("error", reject);
     req.end();
@@ -266,6 +268,19 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
+  it("serves its files on the admin host only: a Service's host forwards /dashboard/ paths to the Service's Pods", async () => {
+    // wrangler dev runs the asset layer as production does: with run_worker_first, the Worker decides.
+    const own = await fetch(`${worker.url}/dashboard/app.js`);
+    expect(own.status).toBe(200);
+    expect(await own.text()).toMatch(/^import /m);
+    for (const path of ["/dashboard/app.js", "/dashboard/", "/app.js", "/index.html"]) {
+      const res = await gatewayGet(worker, "web-shop.lb.svcedge.local", path);
+      expect(res.status, path).toBe(200);
+      expect(res.body, path).toMatch(/^pod [01]\n$/);
+      expect(res.headers["content-security-policy"], path).toBeUndefined();
+    }
+  });
+
   it("shows an endpoint the gateway ejected after its Pod stopped answering", async () => {
     await page.click('tr[data-key="shop/web"] a');
     await expect.poll(() => page.textContent('tr[data-endpoint="web-2"] [data-role=gateway]'), { timeout: 10_000 }).toBe("in rotation");
@@ -275,7 +290,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the dashboard in chromium", () => {
     // The gateway picks at random and retries a refused connection on web-1; at most 40 requests, each tries web-2 with probability 1/2.
     const ejected = async () =>
       (await api("GET", "/dashboard/api/edge/namespaces/shop/services/web")).ports[0].endpoints.some((e: { ejected: boolean }) => e.ejected);
-    for (let i = 0; i < 40 && !(await ejected()); i++) expect(await gatewayGet(worker, host)).toBe(200);
+    for (let i = 0; i < 40 && !(await ejected()); i++) expect((await gatewayGet(worker, host)).status).toBe(200);
     await expect.poll(() => page.textContent('tr[data-endpoint="web-2"] [data-role=gateway]'), { timeout: 10_000 }).toBe("ejected (http)");
     expect(await page.textContent('tr[data-endpoint="web-1"] [data-role=gateway]')).toBe("in rotation");
     await shot("6-ejected");

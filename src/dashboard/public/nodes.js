@@ -1,6 +1,6 @@
 // Browser module /dashboard/nodes.js: the Nodes page: the Ready condition and how long
 // ago each node's Lease (kube-node-lease/<node>, renewed by the agent) was renewed.
-export const NODES_JS = String.raw`import { ApiError, getJson, seg } from "./api.js";
+import { ApiError, getJson, seg } from "./api.js";
 import { ageCell, h } from "./dom.js";
 import { pagedList } from "./paged-list.js";
 import { watchCollection } from "./watch.js";
@@ -8,7 +8,7 @@ import { watchCollection } from "./watch.js";
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 
 function readyCondition(node) {
-  return ((node.status && node.status.conditions) || []).find((c) => c.type === "Ready");
+  return (node.status?.conditions || []).find((c) => c.type === "Ready");
 }
 
 /** resourceVersions are opaque to clients in general; this registry's are increasing integers. */
@@ -26,27 +26,40 @@ async function leasesCompanion(nodes, signal, changed) {
   if (nodes.length === 0) return { extraOf: () => undefined };
   const sync = async () => {
     // The watch starts from before the reads, so that no renewal between them is missed.
-    const head = await getJson(LEASES + "?limit=1", { signal });
-    await Promise.all(nodes.map(async (n) => {
-      try {
-        leases.set(n.metadata.name, await getJson(LEASES + "/" + seg(n.metadata.name), { signal }));
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === 404)) throw err;
-      }
-    }));
-    watchCollection(LEASES, {}, head.metadata.resourceVersion, {
-      onEvent(type, lease) {
-        const name = lease.metadata.name;
-        if (!leases.has(name)) return;
-        if (type === "DELETED") leases.set(name, null);
-        else if (newer(lease, leases.get(name))) leases.set(name, lease);
-        else return;
-        changed(name);
+    const head = await getJson(`${LEASES}?limit=1`, { signal });
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          leases.set(n.metadata.name, await getJson(`${LEASES}/${seg(n.metadata.name)}`, { signal }));
+        } catch (err) {
+          if (!(err instanceof ApiError && err.code === 404)) throw err;
+        }
+      }),
+    );
+    watchCollection(
+      LEASES,
+      {},
+      head.metadata.resourceVersion,
+      {
+        onEvent(type, lease) {
+          const name = lease.metadata.name;
+          if (!leases.has(name)) return;
+          if (type === "DELETED") leases.set(name, null);
+          else if (newer(lease, leases.get(name))) leases.set(name, lease);
+          else return;
+          changed(name);
+        },
+        onExpired() {
+          sync().then(
+            () => {
+              for (const name of leases.keys()) changed(name);
+            },
+            () => {},
+          );
+        },
       },
-      onExpired() {
-        sync().then(() => { for (const name of leases.keys()) changed(name); }, () => {});
-      },
-    }, signal);
+      signal,
+    );
   };
   await sync();
   return { extraOf: (name) => leases.get(name) };
@@ -55,29 +68,35 @@ async function leasesCompanion(nodes, signal, changed) {
 function row(node, lease) {
   const ready = readyCondition(node);
   const status = ready ? ready.status : "Unknown";
-  const spec = (lease && lease.spec) || {};
-  return h("tr", {},
+  const spec = lease?.spec || {};
+  return h(
+    "tr",
+    {},
     h("td", {}, node.metadata.name),
     h("td", { class: status === "True" ? "ok" : "bad", dataset: { role: "ready" } }, status === "True" ? "Ready" : status === "False" ? "NotReady" : "Unknown"),
     h("td", { class: "muted" }, (ready && (ready.reason || ready.message)) || "—"),
     ready ? ageCell(ready.lastTransitionTime) : h("td", { class: "muted" }, "—"),
     lease ? ageCell(spec.renewTime, "td", { role: "lease" }) : h("td", { class: "muted", dataset: { role: "lease" } }, "no lease"),
-    h("td", {}, spec.leaseDurationSeconds ? spec.leaseDurationSeconds + "s" : "—"),
+    h("td", {}, spec.leaseDurationSeconds ? `${spec.leaseDurationSeconds}s` : "—"),
     ageCell(node.metadata.creationTimestamp),
   );
 }
 
 export function nodesView(root, query, signal) {
-  pagedList(root, {
-    title: "Nodes",
-    noun: ["Node", "Nodes"],
-    route: "nodes",
-    path: "/api/v1/nodes",
-    columns: ["Name", "Ready", "Reason", "Since", "Lease renewed", "Lease duration", "Age"],
-    filterHint: "Filter: name",
-    filterText: (node) => node.metadata.name,
-    row,
-    companion: leasesCompanion,
-  }, query, signal);
+  pagedList(
+    root,
+    {
+      title: "Nodes",
+      noun: ["Node", "Nodes"],
+      route: "nodes",
+      path: "/api/v1/nodes",
+      columns: ["Name", "Ready", "Reason", "Since", "Lease renewed", "Lease duration", "Age"],
+      filterHint: "Filter: name",
+      filterText: (node) => node.metadata.name,
+      row,
+      companion: leasesCompanion,
+    },
+    query,
+    signal,
+  );
 }
-`;

@@ -1,14 +1,14 @@
 // Browser module /dashboard/endpoints.js: reading EndpointSlices as kube-proxy does
 // (a nil `ready` means ready; `serving` defaults to `ready`), and the companion that
 // gives a page of Services their ready/total counts, live.
-export const ENDPOINTS_JS = String.raw`import { loadAll } from "./pager.js";
+import { loadAll } from "./pager.js";
 import { watchCollection } from "./watch.js";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 const SLICES = "/apis/discovery.k8s.io/v1";
 
 export function slicesPath(namespace) {
-  return SLICES + (namespace ? "/namespaces/" + encodeURIComponent(namespace) : "") + "/endpointslices";
+  return `${SLICES + (namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "")}/endpointslices`;
 }
 
 export function conditionsOf(endpoint) {
@@ -20,7 +20,7 @@ export function conditionsOf(endpoint) {
 
 /** The gateway's identity of an endpoint (src/registry/route-compiler.ts): the Pod's uid, else the address. */
 export function endpointId(endpoint) {
-  return (endpoint.targetRef && endpoint.targetRef.uid) || endpoint.addresses[0] || "";
+  return endpoint.targetRef?.uid || endpoint.addresses[0] || "";
 }
 
 /** Endpoints of a Service's slices, each once (overlapping slices may list one twice). */
@@ -29,7 +29,7 @@ export function uniqueEndpoints(slices) {
   const out = [];
   for (const slice of [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     for (const endpoint of slice.endpoints || []) {
-      if (!endpoint.addresses || !endpoint.addresses[0]) continue;
+      if (!endpoint.addresses?.[0]) continue;
       const id = endpointId(endpoint);
       if (seen.has(id)) continue;
       seen.add(id);
@@ -63,13 +63,13 @@ export function sliceSet() {
  */
 export async function serviceEndpointsCompanion(services, signal, changed) {
   const sets = new Map();
-  const keyOf = (namespace, name) => namespace + "/" + name;
+  const keyOf = (namespace, name) => `${namespace}/${name}`;
   for (const s of services) sets.set(keyOf(s.metadata.namespace, s.metadata.name), sliceSet());
   if (services.length === 0) return { extraOf: () => undefined };
   const names = [...new Set(services.map((s) => s.metadata.name))].sort();
-  const params = { labelSelector: SERVICE_NAME_LABEL + " in (" + names.join(",") + ")" };
+  const params = { labelSelector: `${SERVICE_NAME_LABEL} in (${names.join(",")})` };
   const route = (type, slice) => {
-    const key = keyOf(slice.metadata.namespace, (slice.metadata.labels || {})[SERVICE_NAME_LABEL]);
+    const key = keyOf(slice.metadata.namespace, slice.metadata.labels?.[SERVICE_NAME_LABEL]);
     const set = sets.get(key);
     if (!set) return undefined;
     set.apply(type, slice);
@@ -79,18 +79,28 @@ export async function serviceEndpointsCompanion(services, signal, changed) {
     const { items, resourceVersion } = await loadAll(slicesPath(""), params, signal);
     for (const set of sets.values()) set.clear();
     for (const slice of items) route("ADDED", slice);
-    watchCollection(slicesPath(""), params, resourceVersion, {
-      onEvent(type, slice) {
-        const key = route(type, slice);
-        if (key) changed(key);
+    watchCollection(
+      slicesPath(""),
+      params,
+      resourceVersion,
+      {
+        onEvent(type, slice) {
+          const key = route(type, slice);
+          if (key) changed(key);
+        },
+        onExpired() {
+          // The watch fell behind the history: list again, then redraw every row.
+          sync().then(
+            () => {
+              for (const key of sets.keys()) changed(key);
+            },
+            () => {},
+          );
+        },
       },
-      onExpired() {
-        // The watch fell behind the history: list again, then redraw every row.
-        sync().then(() => { for (const key of sets.keys()) changed(key); }, () => {});
-      },
-    }, signal);
+      signal,
+    );
   };
   await sync();
   return { extraOf: (key) => (sets.has(key) ? endpointCounts(sets.get(key).list()) : undefined) };
 }
-`;

@@ -3,7 +3,7 @@
 // fetch), as client-go's reflector does: resume from the last resourceVersion seen
 // (BOOKMARKs included) when the server ends the stream, back off on failures, and
 // hand a 410 Expired to the caller, which lists again.
-export const WATCH_JS = String.raw`import { apiFetch } from "./api.js";
+import { apiFetch } from "./api.js";
 
 /**
  * Each stream asks the server to end it after this long, and the page resumes at once. It bounds
@@ -26,10 +26,18 @@ function report(id, ok) {
   if (before !== failing.size) window.dispatchEvent(new CustomEvent("svcedge:live", { detail: failing.size === 0 }));
 }
 
-function sleep(ms, signal) {
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects): the pause between polls and retries. */
+export function sleep(ms, signal) {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -55,7 +63,7 @@ export function watchCollection(path, params, resourceVersion, handlers, signal)
       q.set("timeoutSeconds", String(WATCH_TIMEOUT_SECONDS));
       if (rv) q.set("resourceVersion", rv);
       try {
-        const res = await apiFetch(path + "?" + q.toString(), { signal });
+        const res = await apiFetch(`${path}?${q.toString()}`, { signal });
         report(id, true);
         delay = RETRY_MIN_MS;
         const reader = res.body.getReader();
@@ -77,7 +85,7 @@ export function watchCollection(path, params, resourceVersion, handlers, signal)
               if (object.code === 410) return expired();
               throw new Error(object.message || "watch error");
             }
-            if (object.metadata && object.metadata.resourceVersion) rv = object.metadata.resourceVersion;
+            if (object.metadata?.resourceVersion) rv = object.metadata.resourceVersion;
             if (event.type !== "BOOKMARK") handlers.onEvent(event.type, object);
           }
         }
@@ -94,4 +102,3 @@ export function watchCollection(path, params, resourceVersion, handlers, signal)
     }
   })();
 }
-`;

@@ -1,7 +1,7 @@
 // Browser module /dashboard/services.js: the Services page (type, hostnames, ports,
 // ready/total endpoints), and how a Service's addresses and ports read, shared with
 // the Service's own page.
-export const SERVICES_JS = String.raw`import { h } from "./dom.js";
+import { h } from "./dom.js";
 import { serviceEndpointsCompanion } from "./endpoints.js";
 import { pagedList } from "./paged-list.js";
 
@@ -11,9 +11,9 @@ const EXTRA_HOSTNAMES_ANNOTATION = "svcedge.io/hostnames";
 /** Names a Service answers on: LoadBalancer ingress and extra hostnames, or its ExternalName. */
 export function hostnamesOf(svc) {
   const out = [];
-  const ingress = (svc.status && svc.status.loadBalancer && svc.status.loadBalancer.ingress) || [];
+  const ingress = svc.status?.loadBalancer?.ingress || [];
   for (const i of ingress) if (i.hostname || i.ip) out.push(i.hostname || i.ip);
-  const extra = (svc.metadata.annotations || {})[EXTRA_HOSTNAMES_ANNOTATION];
+  const extra = svc.metadata.annotations?.[EXTRA_HOSTNAMES_ANNOTATION];
   if (extra) for (const name of extra.split(",")) if (name.trim()) out.push(name.trim().toLowerCase());
   if (svc.spec.type === "ExternalName" && svc.spec.externalName) out.push(svc.spec.externalName);
   return [...new Set(out)];
@@ -21,22 +21,24 @@ export function hostnamesOf(svc) {
 
 /** As kubectl's PORT(S) column, with the port's name first: "http 80:30080/TCP". */
 export function portsOf(svc) {
-  return (svc.spec.ports || []).map((p) => (p.name ? p.name + " " : "") + p.port + (p.nodePort ? ":" + p.nodePort : "") + "/" + (p.protocol || "TCP"));
+  return (svc.spec.ports || []).map((p) => `${(p.name ? `${p.name} ` : "") + p.port + (p.nodePort ? `:${p.nodePort}` : "")}/${p.protocol || "TCP"}`);
 }
 
 export function serviceLink(svc) {
-  return "#/services/" + encodeURIComponent(svc.metadata.namespace) + "/" + encodeURIComponent(svc.metadata.name);
+  return `#/services/${encodeURIComponent(svc.metadata.namespace)}/${encodeURIComponent(svc.metadata.name)}`;
 }
 
 export function countsCell(counts) {
   if (!counts) return h("td", { class: "muted", dataset: { role: "endpoints" } }, "—");
   const cls = counts.total === 0 ? "muted" : counts.ready === 0 ? "bad" : counts.ready < counts.total ? "warn" : "ok";
-  return h("td", { class: cls, dataset: { role: "endpoints" } }, counts.ready + "/" + counts.total);
+  return h("td", { class: cls, dataset: { role: "endpoints" } }, `${counts.ready}/${counts.total}`);
 }
 
 function row(svc, counts) {
   const hosts = hostnamesOf(svc);
-  return h("tr", {},
+  return h(
+    "tr",
+    {},
     h("td", {}, svc.metadata.namespace),
     h("td", {}, h("a", { href: serviceLink(svc) }, svc.metadata.name)),
     h("td", {}, svc.spec.type || "ClusterIP"),
@@ -48,16 +50,20 @@ function row(svc, counts) {
 }
 
 export function servicesView(root, query, signal) {
-  pagedList(root, {
-    title: "Services",
-    noun: ["Service", "Services"],
-    route: "services",
-    path: "/api/v1/services",
-    columns: ["Namespace", "Name", "Type", "Cluster IP", "Hostnames", "Ports", "Endpoints ready/total"],
-    filterHint: "Filter: namespace/name, type or hostname",
-    filterText: (svc) => svc.metadata.namespace + "/" + svc.metadata.name + " " + (svc.spec.type || "ClusterIP") + " " + hostnamesOf(svc).join(" "),
-    row,
-    companion: serviceEndpointsCompanion,
-  }, query, signal);
+  pagedList(
+    root,
+    {
+      title: "Services",
+      noun: ["Service", "Services"],
+      route: "services",
+      path: "/api/v1/services",
+      columns: ["Namespace", "Name", "Type", "Cluster IP", "Hostnames", "Ports", "Endpoints ready/total"],
+      filterHint: "Filter: namespace/name, type or hostname",
+      filterText: (svc) => `${svc.metadata.namespace}/${svc.metadata.name} ${svc.spec.type || "ClusterIP"} ${hostnamesOf(svc).join(" ")}`,
+      row,
+      companion: serviceEndpointsCompanion,
+    },
+    query,
+    signal,
+  );
 }
-`;

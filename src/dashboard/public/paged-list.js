@@ -2,7 +2,7 @@
 // collection (Services, Nodes) that stays current: the rows shown follow the
 // collection's watch, and a companion (EndpointSlices, Leases) adds per-row data
 // with a watch of its own. New objects do not reshuffle the page; a notice offers them.
-export const PAGED_LIST_JS = String.raw`import { clear, errorText, h, table } from "./dom.js";
+import { clear, errorText, h, table } from "./dom.js";
 import { FIRST, loadPage } from "./pager.js";
 import { watchCollection } from "./watch.js";
 
@@ -11,7 +11,7 @@ export const PAGE_SIZE = 50;
 /** Quiet time after the last keystroke before the filter runs. */
 const FILTER_DEBOUNCE_MS = 250;
 
-export const objectKey = (o) => (o.metadata.namespace ? o.metadata.namespace + "/" : "") + o.metadata.name;
+export const objectKey = (o) => (o.metadata.namespace ? `${o.metadata.namespace}/` : "") + o.metadata.name;
 
 /**
  * spec: { title, noun: [one, many], route, path, columns, row(object, extra) → <tr>, filterText(object),
@@ -37,12 +37,12 @@ export function pagedList(root, spec, query, signal) {
       filter = input.value.trim();
       cursors = [FIRST];
       // The filter goes in the fragment (it is never sent to a server), so a reload keeps it.
-      history.replaceState(null, "", "#/" + spec.route + (filter ? "?q=" + encodeURIComponent(filter) : ""));
+      history.replaceState(null, "", `#/${spec.route}${filter ? `?q=${encodeURIComponent(filter)}` : ""}`);
       show();
     }, FILTER_DEBOUNCE_MS);
   });
   next.addEventListener("click", () => {
-    if (current && current.next) {
+    if (current?.next) {
       cursors.push(current.next);
       show();
     }
@@ -116,9 +116,9 @@ export function pagedList(root, spec, query, signal) {
     if (trs.length === 0) body.append(h("p", { class: "muted", dataset: { role: "empty" } }, filter ? "Nothing matches the filter." : "None yet."));
     else body.append(table(spec.columns, trs));
     const first = (cursors.length - 1) * PAGE_SIZE;
-    let text = trs.length ? "Showing " + (first + 1) + "–" + (first + trs.length) : "";
-    if (page.remaining) text += " · about " + page.remaining + " more";
-    if (filter) text += " · " + page.scanned + " scanned";
+    let text = trs.length ? `Showing ${first + 1}–${first + trs.length}` : "";
+    if (page.remaining) text += ` · about ${page.remaining} more`;
+    if (filter) text += ` · ${page.scanned} scanned`;
     if (page.partial) text += " · scan paused: Next scans on";
     info.textContent = text;
     prev.disabled = cursors.length <= 1;
@@ -127,33 +127,41 @@ export function pagedList(root, spec, query, signal) {
 
   function follow(page, rows, replace, matches, pageSignal) {
     let added = 0;
-    watchCollection(spec.path, {}, page.resourceVersion, {
-      onEvent(type, o) {
-        const key = objectKey(o);
-        const row = rows.get(key);
-        if (type === "DELETED") {
-          if (row) {
-            row.tr.remove();
-            rows.delete(key);
+    watchCollection(
+      spec.path,
+      {},
+      page.resourceVersion,
+      {
+        onEvent(type, o) {
+          const key = objectKey(o);
+          const row = rows.get(key);
+          if (type === "DELETED") {
+            if (row) {
+              row.tr.remove();
+              rows.delete(key);
+            }
+            return;
           }
-          return;
-        }
-        if (row) {
-          row.object = o;
-          replace(key);
-        } else if (type === "ADDED" && (!matches || matches(o))) {
-          added += 1;
-          clear(notice);
-          notice.append(added + " new " + spec.noun[added === 1 ? 0 : 1] + " since this page was loaded. ", h("button", { type: "button", onclick: () => show() }, "Reload"));
-          notice.hidden = false;
-        }
+          if (row) {
+            row.object = o;
+            replace(key);
+          } else if (type === "ADDED" && (!matches || matches(o))) {
+            added += 1;
+            clear(notice);
+            notice.append(
+              `${added} new ${spec.noun[added === 1 ? 0 : 1]} since this page was loaded. `,
+              h("button", { type: "button", onclick: () => show() }, "Reload"),
+            );
+            notice.hidden = false;
+          }
+        },
+        onExpired() {
+          show();
+        },
       },
-      onExpired() {
-        show();
-      },
-    }, pageSignal);
+      pageSignal,
+    );
   }
 
   show();
 }
-`;

@@ -4,7 +4,7 @@
 // Worker does at LIST_RPC_PAGE_ITEMS), so a page can span several requests. With a
 // filter, requests scan SCAN_LIMIT objects at a time, at most MAX_SCAN_REQUESTS per
 // page; a page can end part-way through a server page, hence cursors of (token, skip).
-export const PAGER_JS = String.raw`import { getJson } from "./api.js";
+import { getJson } from "./api.js";
 
 /** Objects asked for per request while filtering: kubectl's default chunk size. */
 export const SCAN_LIMIT = 500;
@@ -30,7 +30,7 @@ export async function loadPage(path, cursor, pageSize, matches, signal) {
     const q = new URLSearchParams();
     q.set("limit", String(filtering ? SCAN_LIMIT : pageSize - items.length + skip));
     if (token) q.set("continue", token);
-    const list = await getJson(path + "?" + q.toString(), { signal });
+    const list = await getJson(`${path}?${q.toString()}`, { signal });
     requests += 1;
     const meta = list.metadata || {};
     if (!resourceVersion) resourceVersion = meta.resourceVersion || "";
@@ -63,11 +63,10 @@ export async function loadAll(path, params, signal) {
     const q = new URLSearchParams(params || {});
     q.set("limit", String(SCAN_LIMIT));
     if (token) q.set("continue", token);
-    const list = await getJson(path + "?" + q.toString(), { signal });
-    if (!resourceVersion) resourceVersion = (list.metadata || {}).resourceVersion || "";
+    const list = await getJson(`${path}?${q.toString()}`, { signal });
+    if (!resourceVersion) resourceVersion = list.metadata?.resourceVersion || "";
     items.push(...(list.items || []));
-    token = (list.metadata || {}).continue || null;
+    token = list.metadata?.continue || null;
   } while (token);
   return { items, resourceVersion };
 }
-`;

@@ -1,7 +1,7 @@
 // Browser module /dashboard/api.js: the admin token and authenticated requests.
 // The token lives in sessionStorage only (gone when the tab closes; never in a URL or
 // a cookie) and goes out only in the Authorization header to this origin.
-export const API_JS = String.raw`const TOKEN_KEY = "svcedge.adminToken";
+const TOKEN_KEY = "svcedge.adminToken";
 
 export function currentToken() {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -22,7 +22,7 @@ export class ApiError extends Error {
   constructor(code, status, fallback) {
     super(status && typeof status.message === "string" ? status.message : fallback);
     this.code = code;
-    this.reason = status && status.reason;
+    this.reason = status?.reason;
   }
 }
 
@@ -34,17 +34,17 @@ export async function apiFetch(path, options) {
     signOut("");
     throw new ApiError(401, null, "not signed in");
   }
-  const headers = { authorization: "Bearer " + token, accept: opts.accept || "application/json" };
+  const headers = { authorization: `Bearer ${token}`, accept: opts.accept || "application/json" };
   const res = await fetch(path, { headers, signal: opts.signal, cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer" });
   if (res.ok) return res;
   const text = await res.text();
   let status = null;
   try {
     status = JSON.parse(text);
-  } catch (e) {
+  } catch (_e) {
     status = null;
   }
-  const err = new ApiError(res.status, status, res.status + " " + res.statusText);
+  const err = new ApiError(res.status, status, `${res.status} ${res.statusText}`);
   if (res.status === 401 && !opts.token) signOut("The API refused the token (401 Unauthorized). Sign in again.");
   throw err;
 }
@@ -63,4 +63,3 @@ export async function getText(path, options) {
 export function seg(name) {
   return encodeURIComponent(name);
 }
-`;

@@ -1,6 +1,6 @@
 // Browser module /dashboard/dom.js: builds elements from data with textContent only
-// (never innerHTML), so names and labels from the API cannot inject markup.
-export const DOM_JS = String.raw`/** h("td", { class: "x", dataset: { k: "v" } }, "text", child) */
+// (never by parsing markup), so names and labels from the API cannot inject markup.
+/** h("td", { class: "x", dataset: { k: "v" } }, "text", child) */
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(props || {})) {
@@ -30,10 +30,10 @@ export function clear(el) {
 /** "4s", "3m", "2h", "5d": how kubectl prints ages. */
 export function age(fromMs, nowMs) {
   const s = Math.max(0, Math.floor((nowMs - fromMs) / 1000));
-  if (s < 120) return s + "s";
-  if (s < 7200) return Math.floor(s / 60) + "m";
-  if (s < 172800) return Math.floor(s / 3600) + "h";
-  return Math.floor(s / 86400) + "d";
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
 }
 
 /** An element whose text is the age of a timestamp, kept current by tickAges(). */
@@ -49,10 +49,22 @@ export function tickAges(root) {
 }
 
 export function table(columns, rows) {
-  return h("table", {}, h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, rows));
+  return h(
+    "table",
+    {},
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        columns.map((c) => h("th", { scope: "col" }, c)),
+      ),
+    ),
+    h("tbody", {}, rows),
+  );
 }
 
 export function errorText(err) {
-  return err && err.message ? err.message : String(err);
+  return err?.message ? err.message : String(err);
 }
-`;

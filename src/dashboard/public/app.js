@@ -1,7 +1,7 @@
 // Browser module /dashboard/app.js, the page's one script: routes the fragment
 // (#/services, #/services/<ns>/<name>, #/nodes) to a view, shows the sign-in form when
 // there is no token, and tears a view's requests and watches down when it leaves.
-export const APP_JS = String.raw`import { currentToken, signOut } from "./api.js";
+import { currentToken, signOut } from "./api.js";
 import { clear, tickAges } from "./dom.js";
 import { followFigures } from "./figures.js";
 import { nodesView } from "./nodes.js";
@@ -51,7 +51,10 @@ function route() {
     return;
   }
   const [path, search] = location.hash.replace(/^#/, "").split("?");
-  const parts = path.split("/").filter(Boolean).map((p) => decodeURIComponent(p));
+  const parts = path
+    .split("/")
+    .filter(Boolean)
+    .map((p) => decodeURIComponent(p));
   const query = new URLSearchParams(search || "");
   for (const a of nav.querySelectorAll("a")) {
     if (a.dataset.nav === (parts[0] || "services")) a.setAttribute("aria-current", "page");
@@ -69,11 +72,10 @@ window.addEventListener("svcedge:signed-out", (event) => {
 });
 window.addEventListener("svcedge:live", (event) => {
   live.textContent = event.detail ? "live" : "reconnecting…";
-  live.className = "live " + (event.detail ? "on" : "off");
+  live.className = `live ${event.detail ? "on" : "off"}`;
 });
 signOutButton.addEventListener("click", () => signOut(""));
 live.textContent = "live";
 live.className = "live on";
 setInterval(() => tickAges(document), 1000);
 route();
-`;

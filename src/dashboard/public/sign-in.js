@@ -1,15 +1,25 @@
 // Browser module /dashboard/sign-in.js: the sign-in form. The token is tried against
-// the API first and kept (in sessionStorage) only when the API accepts it as the admin's:
+// the API first and kept (by api.js) only when the API accepts it as the admin's:
 // /metrics is the admin's alone, so a node token is refused here rather than half-working.
-export const SIGN_IN_JS = String.raw`import { apiFetch, signIn } from "./api.js";
+import { apiFetch, signIn } from "./api.js";
 import { h } from "./dom.js";
 
 export function signInView(root, message, done) {
-  const token = h("input", { type: "password", id: "token", name: "token", autocomplete: "off", spellcheck: "false", required: true, "aria-label": "Admin token" });
+  const token = h("input", {
+    type: "password",
+    id: "token",
+    name: "token",
+    autocomplete: "off",
+    spellcheck: "false",
+    required: true,
+    "aria-label": "Admin token",
+  });
   const error = h("p", { class: "error", role: "alert", dataset: { role: "sign-in-error" }, hidden: !message }, message || "");
   const button = h("button", { type: "submit" }, "Sign in");
   // method=post and CSP form-action 'none': even without this script the token could not end up in a URL.
-  const form = h("form", { class: "sign-in", method: "post", action: "" },
+  const form = h(
+    "form",
+    { class: "sign-in", method: "post", action: "" },
     h("label", { for: "token" }, "Admin token (ADMIN_TOKEN; npm start prints it)"),
     token,
     button,
@@ -27,9 +37,11 @@ export function signInView(root, message, done) {
       done();
     } catch (err) {
       error.textContent =
-        err.code === 401 ? "Wrong token: the API answered 401 Unauthorized."
-        : err.code === 403 ? "Not the admin token: " + err.message
-        : "Sign-in failed: " + (err.message || String(err));
+        err.code === 401
+          ? "Wrong token: the API answered 401 Unauthorized."
+          : err.code === 403
+            ? `Not the admin token: ${err.message}`
+            : `Sign-in failed: ${err.message || String(err)}`;
       error.hidden = false;
       token.select();
     } finally {
@@ -39,4 +51,3 @@ export function signInView(root, message, done) {
   root.append(h("h1", {}, "Sign in"), form);
   token.focus();
 }
-`;

@@ -1,8 +1,9 @@
 // Browser module /dashboard/figures.js: the registry's figures (objects per resource,
 // KV writes pending, open watches) from GET /metrics, the Prometheus text the admin
 // API already serves; no watch carries them, so they are read again every few seconds.
-export const FIGURES_JS = String.raw`import { getText } from "./api.js";
+import { getText } from "./api.js";
 import { clear, errorText, h } from "./dom.js";
+import { sleep } from "./watch.js";
 
 const FIGURES_POLL_MS = 5000;
 
@@ -21,7 +22,7 @@ export function parseMetrics(text) {
 }
 
 function figure(label, value, role) {
-  return h("span", {}, label + " ", h("b", { dataset: { figure: role } }, String(value)));
+  return h("span", {}, `${label} `, h("b", { dataset: { figure: role } }, String(value)));
 }
 
 function draw(el, samples) {
@@ -32,7 +33,7 @@ function draw(el, samples) {
   clear(el);
   const objects = samples.filter((s) => s.name === "svcedge_registry_objects");
   el.append(h("span", {}, "Registry:"));
-  for (const s of objects) el.append(figure(s.labels.resource, s.value, "objects-" + s.labels.resource));
+  for (const s of objects) el.append(figure(s.labels.resource, s.value, `objects-${s.labels.resource}`));
   el.append(
     figure("KV writes pending", one("svcedge_registry_kv_pending"), "kv-pending"),
     figure("watchers", one("svcedge_registry_watchers"), "watchers"),
@@ -50,13 +51,9 @@ export function followFigures(el, signal) {
       } catch (err) {
         if (signal.aborted) return;
         clear(el);
-        el.append(h("span", { class: "muted" }, "Registry figures unavailable: " + errorText(err)));
+        el.append(h("span", { class: "muted" }, `Registry figures unavailable: ${errorText(err)}`));
       }
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, FIGURES_POLL_MS);
-        signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      await sleep(FIGURES_POLL_MS, signal);
     }
   })();
 }
-`;

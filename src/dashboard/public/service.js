@@ -1,12 +1,12 @@
 // Browser module /dashboard/service.js: one Service and its endpoints (Pod, node,
 // URL, ready/serving/terminating), live from the watch of its EndpointSlices, beside
 // the gateway's view (route record and ejections) polled from the admin host.
-export const SERVICE_JS = String.raw`import { getJson, seg } from "./api.js";
+import { getJson, seg } from "./api.js";
 import { ageCell, clear, errorText, h, table } from "./dom.js";
 import { conditionsOf, endpointCounts, endpointId, SERVICE_NAME_LABEL, sliceSet, slicesPath, uniqueEndpoints } from "./endpoints.js";
 import { loadAll } from "./pager.js";
 import { hostnamesOf, portsOf } from "./services.js";
-import { watchCollection } from "./watch.js";
+import { sleep, watchCollection } from "./watch.js";
 
 /** Ejections are not in any watch: the gateway's view is asked for again this often. */
 const EDGE_POLL_MS = 3000;
@@ -29,14 +29,14 @@ function gatewayCell(edge, id) {
       if (e.ejected) ejected.push(port.name || String(port.port));
     }
   }
-  if (ejected.length) return h("td", { class: "bad", dataset: { role: "gateway" } }, "ejected (" + ejected.join(", ") + ")");
+  if (ejected.length) return h("td", { class: "bad", dataset: { role: "gateway" } }, `ejected (${ejected.join(", ")})`);
   if (sets.has("ready")) return h("td", { class: "ok", dataset: { role: "gateway" } }, "in rotation");
   if (sets.has("fallback")) return h("td", { class: "warn", dataset: { role: "gateway" } }, "fallback");
   return h("td", { class: "muted", dataset: { role: "gateway" } }, "not routed");
 }
 
 function urlsOf(edge, id) {
-  if (!edge || !edge.found) return [];
+  if (!edge?.found) return [];
   const urls = new Set();
   for (const port of edge.ports) for (const e of port.endpoints) if (e.id === id) urls.add(e.url);
   return [...urls];
@@ -45,16 +45,16 @@ function urlsOf(edge, id) {
 /** The last of the admin API's checks for a host (GET /debug/routes/<host>): where the gateway stops. */
 async function whyNotRouted(host, signal) {
   try {
-    const explained = await getJson("/debug/routes/" + seg(host), { signal });
+    const explained = await getJson(`/debug/routes/${seg(host)}`, { signal });
     return explained.steps[explained.steps.length - 1];
-  } catch (err) {
+  } catch (_err) {
     return "no route record in KV (yet)";
   }
 }
 
 export function serviceView(root, namespace, name, signal) {
-  const base = "/api/v1/namespaces/" + seg(namespace) + "/services";
-  const title = h("h1", {}, "Service ", namespace + "/" + name);
+  const base = `/api/v1/namespaces/${seg(namespace)}/services`;
+  const title = h("h1", {}, "Service ", `${namespace}/${name}`);
   const summary = h("div");
   const counts = h("span");
   const endpoints = h("div");
@@ -68,28 +68,40 @@ export function serviceView(root, namespace, name, signal) {
   function drawSummary() {
     clear(summary);
     const s = svc.spec;
-    const selector = Object.entries(s.selector || {}).map(([k, v]) => k + "=" + v).join(",");
+    const selector = Object.entries(s.selector || {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
     const item = (label, value) => [h("dt", {}, label), h("dd", { class: "wrap" }, value)];
-    summary.append(h("dl", { class: "summary" },
-      item("Type", s.type || "ClusterIP"),
-      item("Cluster IP", s.clusterIP || "—"),
-      item("Hostnames", hostnamesOf(svc).join(", ") || "—"),
-      item("Ports", portsOf(svc).join(", ") || "—"),
-      item("Selector", selector || "<none>"),
-      item("Session affinity", s.sessionAffinity || "None"),
-      item("Created", ageCell(svc.metadata.creationTimestamp, "span")),
-    ));
+    summary.append(
+      h(
+        "dl",
+        { class: "summary" },
+        item("Type", s.type || "ClusterIP"),
+        item("Cluster IP", s.clusterIP || "—"),
+        item("Hostnames", hostnamesOf(svc).join(", ") || "—"),
+        item("Ports", portsOf(svc).join(", ") || "—"),
+        item("Selector", selector || "<none>"),
+        item("Session affinity", s.sessionAffinity || "None"),
+        item("Created", ageCell(svc.metadata.creationTimestamp, "span")),
+      ),
+    );
   }
 
   function drawEndpoints() {
     const all = uniqueEndpoints(slices.list());
     const n = endpointCounts(slices.list());
-    counts.textContent = n.ready + "/" + n.total + " ready";
+    counts.textContent = `${n.ready}/${n.total} ready`;
     counts.className = "muted";
     counts.dataset.role = "endpoint-counts";
     clear(endpoints);
     if (all.length === 0) {
-      endpoints.append(h("p", { class: "muted", dataset: { role: "empty" } }, svc && svc.spec.selector ? "No endpoints: no Pod matches the selector, or none has an address." : "No endpoints."));
+      endpoints.append(
+        h(
+          "p",
+          { class: "muted", dataset: { role: "empty" } },
+          svc?.spec.selector ? "No endpoints: no Pod matches the selector, or none has an address." : "No endpoints.",
+        ),
+      );
       return;
     }
     const rows = all.map(({ slice, endpoint }) => {
@@ -97,8 +109,10 @@ export function serviceView(root, namespace, name, signal) {
       const id = endpointId(endpoint);
       const ref = endpoint.targetRef || {};
       const urls = urlsOf(edge, id);
-      const ports = (slice.ports || []).map((p) => (p.name ? p.name + " " : "") + p.port + "/" + (p.protocol || "TCP")).join(", ");
-      return h("tr", { dataset: { endpoint: ref.name || endpoint.addresses[0] } },
+      const ports = (slice.ports || []).map((p) => `${(p.name ? `${p.name} ` : "") + p.port}/${p.protocol || "TCP"}`).join(", ");
+      return h(
+        "tr",
+        { dataset: { endpoint: ref.name || endpoint.addresses[0] } },
         h("td", {}, ref.kind === "Pod" && ref.name ? ref.name : "—"),
         h("td", {}, endpoint.nodeName || "—"),
         h("td", {}, endpoint.addresses.join(", ")),
@@ -116,63 +130,78 @@ export function serviceView(root, namespace, name, signal) {
   async function pollEdge() {
     while (!signal.aborted) {
       try {
-        edge = await getJson("/dashboard/api/edge/namespaces/" + seg(namespace) + "/services/" + seg(name), { signal });
+        edge = await getJson(`/dashboard/api/edge/namespaces/${seg(namespace)}/services/${seg(name)}`, { signal });
         edgeNote.textContent = edge.found
-          ? "Gateway: the route record of " + edge.host + " (resourceVersion " + edge.resourceVersion + ") and the ejections of the isolate that answered, every " + EDGE_POLL_MS / 1000 + " s."
-          : "Gateway: " + edge.host + ": " + (await whyNotRouted(edge.host, signal));
+          ? "Gateway: the route record of " +
+            edge.host +
+            " (resourceVersion " +
+            edge.resourceVersion +
+            ") and the ejections of the isolate that answered, every " +
+            EDGE_POLL_MS / 1000 +
+            " s."
+          : `Gateway: ${edge.host}: ${await whyNotRouted(edge.host, signal)}`;
       } catch (err) {
         if (signal.aborted) return;
         edge = { error: true };
-        edgeNote.textContent = "Gateway view unavailable: " + errorText(err);
+        edgeNote.textContent = `Gateway view unavailable: ${errorText(err)}`;
       }
       drawEndpoints();
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, EDGE_POLL_MS);
-        signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      await sleep(EDGE_POLL_MS, signal);
     }
   }
 
-  const sliceParams = { labelSelector: SERVICE_NAME_LABEL + "=" + name };
+  const sliceParams = { labelSelector: `${SERVICE_NAME_LABEL}=${name}` };
   async function syncSlices() {
     const list = await loadAll(slicesPath(namespace), sliceParams, signal);
     slices.clear();
     for (const s of list.items) slices.apply("ADDED", s);
     drawEndpoints();
-    watchCollection(slicesPath(namespace), sliceParams, list.resourceVersion, {
-      onEvent(type, slice) {
-        slices.apply(type, slice);
-        drawEndpoints();
+    watchCollection(
+      slicesPath(namespace),
+      sliceParams,
+      list.resourceVersion,
+      {
+        onEvent(type, slice) {
+          slices.apply(type, slice);
+          drawEndpoints();
+        },
+        onExpired() {
+          syncSlices().catch(() => {});
+        },
       },
-      onExpired() {
-        syncSlices().catch(() => {});
-      },
-    }, signal);
+      signal,
+    );
   }
 
   async function start() {
     try {
-      svc = await getJson(base + "/" + seg(name), { signal });
+      svc = await getJson(`${base}/${seg(name)}`, { signal });
     } catch (err) {
       if (signal.aborted) return;
       root.append(h("p", { class: "error", role: "alert" }, errorText(err)));
       return;
     }
     drawSummary();
-    watchCollection(base, { fieldSelector: "metadata.name=" + name }, svc.metadata.resourceVersion, {
-      onEvent(type, object) {
-        if (type === "DELETED") {
-          title.append(h("span", { class: "bad" }, " (deleted)"));
-          return;
-        }
-        svc = object;
-        drawSummary();
+    watchCollection(
+      base,
+      { fieldSelector: `metadata.name=${name}` },
+      svc.metadata.resourceVersion,
+      {
+        onEvent(type, object) {
+          if (type === "DELETED") {
+            title.append(h("span", { class: "bad" }, " (deleted)"));
+            return;
+          }
+          svc = object;
+          drawSummary();
+        },
+        onExpired() {
+          // Rare (a watch that fell far behind): the summary stays as it is; a reload reads it again.
+          title.append(h("span", { class: "muted" }, " (summary may be stale: reload)"));
+        },
       },
-      onExpired() {
-        // Rare (a watch that fell far behind): the summary stays as it is; a reload reads it again.
-        title.append(h("span", { class: "muted" }, " (summary may be stale: reload)"));
-      },
-    }, signal);
+      signal,
+    );
     await syncSlices();
     pollEdge();
   }
@@ -180,4 +209,3 @@ export function serviceView(root, namespace, name, signal) {
     if (!signal.aborted) root.append(h("p", { class: "error", role: "alert" }, errorText(err)));
   });
 }
-`;
