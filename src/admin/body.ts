@@ -23,6 +23,11 @@ async function readBytes(req: Request): Promise<{ ok: true; bytes: Uint8Array } 
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return { ok: false, status: tooLarge(MAX_BODY_BYTES) };
   if (!req.body) return { ok: true, bytes: new Uint8Array() };
+  // A declared length frames the body (HTTP ends it there): one read of it all, not a chunk at a time.
+  if (req.headers.has("content-length")) {
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    return bytes.byteLength > MAX_BODY_BYTES ? { ok: false, status: tooLarge(MAX_BODY_BYTES) } : { ok: true, bytes };
+  }
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
