@@ -1,4 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -7,6 +8,14 @@ import { defineConfig } from "vitest/config";
  * cluster and a new isolate's state all the same.
  */
 const WORKER_SETUP_FILES = ["test/setup/fresh-cluster.ts", "test/setup/prototypes-untouched.ts"];
+
+/**
+ * The node files that use fixed host resources: the README's commands (`npm start` on its default
+ * ports 8787/8788) and the lab (its API on 8787, `sudo npm run lab`). They run one at a time, after
+ * the rest (vitest's sequential group). Every other node file takes free ports and namespaces named
+ * for its own process (scripts/lab/netns.ts), so it runs beside the Worker's files and the others.
+ */
+const NODE_SERIAL_FILES = ["test/e2e/readme.test.ts", "test/e2e/readme-npm-start.test.ts", "test/e2e/lab.test.ts", "test/e2e/lab-command.test.ts"];
 
 /**
  * The Worker's suites that replay against other service CIDRs than wrangler.toml's single-stack IPv4
@@ -39,6 +48,9 @@ const otherCluster = ([name, { cidrs, files }]: [string, { cidrs: string; files:
 // the end-to-end suites run in Node, against real processes.
 export default defineConfig({
   test: {
+    // Two files at a time even on 2 cores (vitest's default is one fewer than the cores): most of a
+    // node file's time is spent waiting on the processes it started.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       {
         plugins: [
@@ -79,6 +91,16 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/{agent,e2e}/**/*.test.ts"],
+          exclude: NODE_SERIAL_FILES,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "node-serial",
+          environment: "node",
+          include: NODE_SERIAL_FILES,
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,

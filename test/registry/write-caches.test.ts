@@ -55,9 +55,10 @@ describe("the registry's write caches", () => {
     await call("POST", `/api/v1/namespaces/${ns}/services`, service("web"));
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("web-1", { app: "web" }, "198.18.9.20"));
     expect(await endpointIps(ns)).toEqual(["198.18.9.20"]);
-    // Synced by the read: the next Pod write must mark the Service anew.
+    // Synced by the read: the next Pod write must mark the Service anew. Only a mark makes the slice
+    // change (the read syncs marked Services, the 100 ms timer too), so the slice is the check; the
+    // queue itself may already be drained by the timer when the test looks.
     await call("POST", `/api/v1/namespaces/${ns}/pods`, pod("web-2", { app: "web" }, "198.18.9.21"));
-    expect((await registry().stats()).endpointsQueued).toBe(1);
     expect(await endpointIps(ns)).toEqual(["198.18.9.20", "198.18.9.21"]);
     await flushKv();
     await evictDurableObject(registry());

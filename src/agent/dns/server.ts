@@ -12,6 +12,8 @@ import { MAX_TCP_SIZE, type QueryHandler } from "./query-handler";
 export const TCP_IDLE_TIMEOUT_MS = 10_000;
 /** Open TCP connections at once; more are closed at accept. */
 export const MAX_TCP_CONNECTIONS = 256;
+/** Picks of a free port (listen port 0) before start() gives up: each pick is taken on UDP and TCP both. */
+const PORT_0_ATTEMPTS = 10;
 
 export interface DnsServerOptions {
   listen: HostPort;
@@ -36,6 +38,19 @@ export class DnsServer {
   }
 
   async start(): Promise<void> {
+    // Port 0: UDP picks a free port and TCP takes the same number, which another program may hold
+    // on TCP; then both are tried again with a new pick (a fixed port fails at once, as it should).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.bind();
+      } catch (e) {
+        const retry = this.opts.listen.port === 0 && (e as NodeJS.ErrnoException).code === "EADDRINUSE" && attempt < PORT_0_ATTEMPTS;
+        if (!retry) throw e;
+      }
+    }
+  }
+
+  private async bind(): Promise<void> {
     const { host, port } = this.opts.listen;
     const udp = createSocket({ type: host.includes(":") ? "udp6" : "udp4" });
     udp.on("message", (msg, rinfo) => this.onDatagram(udp, msg, rinfo.port, rinfo.address));
@@ -47,17 +62,22 @@ export class DnsServer {
         resolve();
       });
     });
-    this.udp = udp;
     // TCP on the same port as UDP (when 0 was asked for, the one UDP got).
     const tcp = createServer((sock) => this.onConnection(sock));
     tcp.maxConnections = MAX_TCP_CONNECTIONS;
-    await new Promise<void>((resolve, reject) => {
-      tcp.once("error", reject);
-      tcp.listen(this.address.port, host, () => {
-        tcp.off("error", reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(udp.address().port, host, () => {
+          tcp.off("error", reject);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      throw e;
+    }
+    this.udp = udp;
     this.tcp = tcp;
   }
 
