@@ -3,8 +3,8 @@ import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 /**
- * The Worker's files share one workerd per project (isolate: false) instead of starting one per
- * file, which took two thirds of the suite's time; fresh-cluster.ts gives each file an empty
+ * The Worker's files share a workerd (one per vitest worker, isolate: false) instead of starting one
+ * per file, which took two thirds of the suite's time; fresh-cluster.ts gives each file an empty
  * cluster and a new isolate's state all the same.
  */
 const WORKER_SETUP_FILES = ["test/setup/fresh-cluster.ts", "test/setup/prototypes-untouched.ts"];

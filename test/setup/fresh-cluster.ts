@@ -1,5 +1,5 @@
-// The worker projects run their files one after another in one workerd (isolate: false in
-// vitest.config.ts) instead of starting a workerd per file; each file still starts from an
+// The worker projects' files share a workerd, one per vitest worker (isolate: false in
+// vitest.config.ts), instead of starting a workerd per file; each file still starts from an
 // empty cluster and a fresh isolate's state, as it would in a process of its own: no
 // Durable Object instance or stored data (KV included) left by the file before, and the
 // gateway's module-level caches, budgets and counters as a new isolate has them.
