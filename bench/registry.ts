@@ -5,6 +5,7 @@
 // edge, the KV writes that cost; an unpaged list of every Pod and the heap while it runs;
 // the watch fan-out latency from a write to watchers seeing it; and a restart on the same
 // state: the first write's latency, then a stretch of mixed reads and writes.
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -24,9 +25,11 @@ import { IsolateHeap } from "./registry/isolate-heap";
 import { dbSize, registryDbPath } from "./registry/registry-db";
 import { createInTenths, TENTHS, type TenthsRun } from "./registry/tenths";
 import { unpagedPodList } from "./registry/unpaged-list";
+import { plainPodRate, type PlainRatePlan } from "./registry/baseline-rate";
 import { firstWrite, mixedLoad } from "./registry/after-restart";
 import { snapshotSources } from "./registry/source-snapshot";
 import {
+  baselineRateFigures,
   fullListFigures,
   heapGrowthTarget,
   listProbeNote,
@@ -246,6 +249,9 @@ export const part: BenchPart = {
       live.current = await startWorker(stateDir, adminToken, sz.inFlight, sources.wrap);
       await afterRestart(sz, complete, live.current, pods[0]!.url, result);
       heapTrouble(live.current, "after the restart", result);
+      await live.current.close();
+      live.current = undefined;
+      if (opts.baseline) await againstBaseline(opts, opts.baseline, sz, sources.dir, pods[0]!.url, result);
     } finally {
       await live.current?.close();
       for (const p of pods) await p.proc.stop();
@@ -255,6 +261,34 @@ export const part: BenchPart = {
     return result;
   },
 };
+
+/** The plain create loop on this tree's snapshot, then on the baseline checkout (baseline-rate.ts). */
+async function againstBaseline(opts: BenchOptions, baseline: string, sz: Sizes, snapshot: string, podUrl: string, result: PartResult): Promise<void> {
+  const size = `${sz.services.toLocaleString("en-US")} Services × ${sz.podsPerService} Pods, ${sz.inFlight} in flight`;
+  const plan = (): PlainRatePlan => ({
+    services: sz.services,
+    podsPerService: sz.podsPerService,
+    inFlight: sz.inFlight,
+    podUrl,
+    deadlineAt: performance.now() + sz.createBoundMs,
+    readyTimeoutMs: WORKER_READY_MS,
+  });
+  const label = revisionOf(baseline);
+  opts.log(`registry: plain Pod creates, this tree (${size})`);
+  const ours = await plainPodRate(snapshot, plan());
+  opts.log(`registry: plain Pod creates, baseline ${label}`);
+  const theirs = await plainPodRate(baseline, plan());
+  baselineRateFigures(result, ours, theirs, label, size);
+}
+
+/** The baseline checkout's commit, short, as git names it; its path when it is not a git checkout. */
+function revisionOf(dir: string): string {
+  try {
+    return execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return dir;
+  }
+}
 
 /** Measures everything before the restart; resolves with the Services created whole (with all their Pods). */
 async function measure(opts: BenchOptions, sz: Sizes, live: Live, pods: Pod[], stateDir: string, result: PartResult): Promise<number> {

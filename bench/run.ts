@@ -1,20 +1,21 @@
-// `npm run bench [-- --quick] [--only edge|registry|agent|dns]`: runs the benchmark parts one
+// `npm run bench [-- --quick] [--only edge|registry|agent|dns] [--baseline <dir>]`: runs the benchmark parts one
 // after the other (never side by side: they would measure each other), prints one table,
 // and writes the run as JSON (and its chart as SVG) under bench/results/.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { BenchOptions, BenchPart, PartName, PartResult } from "./types";
 import { machineFacts, printReport, writeReport } from "./report";
 
 const PARTS: PartName[] = ["edge", "registry", "agent", "dns"];
 
 function usage(msg: string): never {
-  process.stderr.write(`error: ${msg}\nusage: npm run bench -- [--quick] [--only ${PARTS.join("|")}] [--out <dir>]\n`);
+  process.stderr.write(`error: ${msg}\nusage: npm run bench -- [--quick] [--only ${PARTS.join("|")}] [--out <dir>] [--baseline <checkout>]\n`);
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; out: string } {
+function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; out: string; baseline?: string } {
   let quick = false;
+  let baseline: string | undefined;
   const only: PartName[] = [];
   let out = join(import.meta.dirname, "results");
   for (let i = 0; i < argv.length; i++) {
@@ -27,10 +28,19 @@ function parseArgs(argv: string[]): { quick: boolean; only: PartName[]; out: str
         only.push(p as PartName);
       }
     } else if (a === "--out") out = argv[++i] ?? usage("--out needs a directory");
+    else if (a === "--baseline") baseline = checkout(argv[++i] ?? usage("--baseline needs a directory"));
     else if (a === "--help" || a === "-h") usage("help");
     else usage(`unknown argument "${a}"`);
   }
-  return { quick, only: only.length ? only : PARTS, out };
+  return { quick, only: only.length ? only : PARTS, out, baseline };
+}
+
+/** A directory wrangler dev can run: its wrangler.toml, and its own node_modules with wrangler in it. */
+function checkout(dir: string): string {
+  const abs = resolve(dir);
+  for (const needed of ["wrangler.toml", "node_modules/.bin/wrangler"])
+    if (!existsSync(join(abs, needed))) usage(`--baseline ${dir}: no ${needed} there (docs/benchmarks.md, "A baseline revision")`);
+  return abs;
 }
 
 async function loadPart(name: PartName): Promise<BenchPart> {
@@ -41,7 +51,7 @@ async function loadPart(name: PartName): Promise<BenchPart> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   mkdirSync(args.out, { recursive: true });
-  const opts: BenchOptions = { quick: args.quick, resultsDir: args.out, log: (m) => process.stderr.write(`bench: ${m}\n`) };
+  const opts: BenchOptions = { quick: args.quick, resultsDir: args.out, baseline: args.baseline, log: (m) => process.stderr.write(`bench: ${m}\n`) };
   const started = new Date();
   const results: PartResult[] = [];
   let failed = 0;

@@ -11,6 +11,8 @@ export interface BenchOptions {
   resultsDir: string;
   /** One-line progress messages (stderr). */
   log(msg: string): void;
+  /** A checkout of another revision, with its own node_modules, that the registry part measures beside this one (`--baseline`). */
+  baseline?: string;
 }
 
 /** One measured configuration: a row of the part's table. Units are in the metric names. */

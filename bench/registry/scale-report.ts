@@ -9,6 +9,7 @@ import { MIB } from "./isolate-heap";
 import type { TenthsRun } from "./tenths";
 import { RPC_LIMIT_BYTES, type UnpagedList } from "./unpaged-list";
 import type { DbSize } from "./registry-db";
+import type { PlainRate } from "./baseline-rate";
 import { WATCH_WINDOW_BYTES } from "../../src/registry/watch-history";
 
 /** Issue 10's targets. MB read as MiB, as Cloudflare's "128 MB" isolate limit is. */
@@ -68,8 +69,33 @@ export function rateFigures(result: PartResult, run: TenthsRun): void {
     note: met ? undefined : "a create gets dearer as objects pile up: see the tenth lines' heap and p50",
   });
   result.notes.push(
-    `Pod creates: ${perS(first.podRun).toFixed(0)}/s in the first tenth, ${perS(last.podRun).toFixed(0)}/s in the last (the run of 2026-11-27: ~${EARLIER_POD_CREATES_PER_S}/s at 1,000 × 10, Pods without the 1 KB annotation, DevTools relay on; the machine is shared, so absolute rates drift)`,
+    `Pod creates: ${perS(first.podRun).toFixed(0)}/s in the first tenth, ${perS(last.podRun).toFixed(0)}/s in the last (the run of 2026-11-27: ~${EARLIER_POD_CREATES_PER_S}/s at 1,000 × 10, Pods without the 1 KB annotation, DevTools relay on; the machine is shared, so absolute rates drift; --baseline <checkout> measures an earlier revision in the same run)`,
   );
+}
+
+/** Issue 10: the Pod create rate "no lower than today's": this tree ÷ the baseline revision's, in the same run. */
+export const BASELINE_RATE_MIN_RATIO = 1;
+
+/** The plain create loop on this tree and on the baseline revision (baseline-rate.ts): two lines, the ratio and its target. */
+export function baselineRateFigures(result: PartResult, ours: PlainRate, theirs: PlainRate, baseline: string, size: string): void {
+  const line = (who: string, r: PlainRate): Line => {
+    const metrics: Record<string, number> = { per_s: round(r.podsPerS), pods: r.pods, failed: r.failed };
+    if (r.workerCpuUsPerPod !== undefined) metrics.worker_cpu_us_per_pod = Math.round(r.workerCpuUsPerPod);
+    const trouble = r.timedOut ? "; stopped at its time bound" : r.firstError ? `; first error: ${r.firstError}` : "";
+    return { name: `plain Pod creates, ${who}`, metrics, detail: `${size}, nothing else in flight (bench/registry/baseline-rate.ts)${trouble}` };
+  };
+  result.lines.push(line("this tree", ours), line(`baseline ${baseline}`, theirs));
+  const complete = !ours.timedOut && !theirs.timedOut && ours.failed === 0 && theirs.failed === 0;
+  const ratio = ours.podsPerS / theirs.podsPerS;
+  result.ratios.push({ name: `Pod creates/s, this tree ÷ ${baseline}`, value: ratio, goal: { op: ">=", value: BASELINE_RATE_MIN_RATIO } });
+  const met = complete && ratio >= BASELINE_RATE_MIN_RATIO;
+  result.targets.push({
+    name: `Pod creates/s against ${baseline}, same run`,
+    measured: `${ratio.toFixed(2)} × (${ours.podsPerS.toFixed(0)} ÷ ${theirs.podsPerS.toFixed(0)}/s)`,
+    goal: `≥ ${BASELINE_RATE_MIN_RATIO} ×`,
+    met,
+    note: met ? undefined : complete ? "creates are dearer than the baseline's: compare worker_cpu_us_per_pod" : "a loop failed or timed out: see the lines",
+  });
 }
 
 /** Heap growth per 1,000 Services × 10 Pods: the slope over the samples after each tenth (and before the first). */

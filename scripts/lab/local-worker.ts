@@ -29,6 +29,8 @@ export interface LocalWorkerOptions {
   stateDir?: string;
   /** Default: a random one. */
   adminToken?: string;
+  /** The checkout to run (its wrangler.toml, sources and node_modules); default: this one. The bench's `--baseline` runs another revision. */
+  root?: string;
 }
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -62,11 +64,12 @@ export async function startLocalWorker(opts: LocalWorkerOptions = {}): Promise<L
   const adminToken = opts.adminToken ?? randomBytes(24).toString("base64url");
   const state = opts.stateDir ?? mkdtempSync(join(tmpdir(), "svcedge-worker-"));
   const vars = { ADMIN_TOKEN: adminToken, ADMIN_HOSTS: `localhost,127.0.0.1,[::1],${ip}`, ...opts.vars };
-  const wrangler = join(ROOT, "node_modules/.bin/wrangler");
+  const root = opts.root ?? ROOT;
+  const wrangler = join(root, "node_modules/.bin/wrangler");
   const args = wranglerDevArgs(ip, port, state, vars);
   const cmd = opts.wrap ? [...opts.wrap, wrangler, ...args] : [wrangler, ...args];
   const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), {
-    cwd: ROOT,
+    cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
     // wrangler's debug log goes to the temporary state folder, removed by stop().
