@@ -40,7 +40,10 @@ interface Sizes {
 const FULL: Sizes = {
   warmupS: 3,
   durationS: 10,
-  rounds: 5,
+  // Ten, not five: one window's rps moves by up to ±20 % (the Worker's workerd is one busy core
+  // on a 2-core machine), and five windows each gave gateway/floor ratios 0.83-0.95 in
+  // back-to-back runs of the same tree (2026-12-08).
+  rounds: 10,
   roundWindowS: 2,
   roundWarmupS: 1,
   services: 10_000,
