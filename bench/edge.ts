@@ -2,8 +2,9 @@
 // concurrency, warm-up then a measured window) against: the pods directly; a floor Worker
 // that only forwards to one pod; the gateway with 1 Service; the gateway with 10,000
 // Services registered, Host rotated over 1,000 of them; nginx, when installed; and the
-// floor again with wrangler's DevTools relay on, to show why it is off everywhere else
-// (edge/devtools-relay.ts). Both Workers run under `wrangler dev` (workerd) the same way.
+// floor again with wrangler's DevTools relay on, then with its local observability collector
+// on, to show why both are off everywhere else (edge/devtools-relay.ts,
+// registry/local-observability.ts). Both Workers run under `wrangler dev` (workerd) the same way.
 // The claims are ratios between lines of this run (edge/summary.ts).
 import { DEFAULT_GATEWAY_CONFIG } from "../src/gateway/config";
 import { freePort, startLocalWorker, type LocalWorker } from "../test/e2e/local-worker";
@@ -12,7 +13,8 @@ import { startPod, type Pod } from "./pods";
 import type { BenchOptions, BenchPart, PartResult } from "./types";
 import { adminApi, type AdminApi } from "./edge/admin";
 import { DEVTOOLS_RELAY_OFF } from "./edge/devtools-relay";
-import { startFloorWorker } from "./edge/floor";
+import { startFloorWorker, type FloorExtras } from "./edge/floor";
+import { LOCAL_OBSERVABILITY_OFF } from "./registry/local-observability";
 import { combineWindows, measureWindow, type Window, type WindowSpec } from "./edge/measure";
 import { nginxInstalled, startNginx } from "./edge/nginx";
 import { checkHostsServed, registerServices, waitForKvFlushed, type ServiceSpec } from "./edge/services";
@@ -41,8 +43,7 @@ const FULL: Sizes = {
   warmupS: 3,
   durationS: 10,
   // Ten, not five: one window's rps moves by up to ±20 % (the Worker's workerd is one busy core
-  // on a 2-core machine), and five windows each gave gateway/floor ratios 0.83-0.95 in
-  // back-to-back runs of the same tree (2026-12-08).
+  // on a 2-core machine shared with wrk, the ProxyWorker and the pods).
   rounds: 10,
   roundWindowS: 2,
   roundWarmupS: 1,
@@ -100,7 +101,30 @@ async function run(opts: BenchOptions): Promise<PartResult> {
     await measureFloorAndGateway(bench);
     // Lines no target depends on: a failure leaves the line out with its reason.
     await optionalLine(bench, "nginx", () => measureNginx(bench));
-    await optionalLine(bench, "floor, DevTools relay on", () => measureFloorWithRelay(bench));
+    await optionalLine(bench, "floor, DevTools relay on", () =>
+      measureFloorWith(
+        bench,
+        { devtoolsRelay: true },
+        {
+          kind: "floor-relay-on",
+          name: "floor, DevTools relay on",
+          setup: "the floor with wrangler dev's DevTools relay left on (bench/edge/devtools-relay.ts)",
+          podsUsed: 1,
+        },
+      ),
+    );
+    await optionalLine(bench, "floor, local observability on", () =>
+      measureFloorWith(
+        bench,
+        { localObservability: true },
+        {
+          kind: "floor-observability-on",
+          name: "floor, local observability on",
+          setup: "the floor with wrangler dev's local observability collector left on (bench/registry/local-observability.ts)",
+          podsUsed: 1,
+        },
+      ),
+    );
   } finally {
     for (const stop of bench.stops.reverse()) await stop().catch(() => undefined);
   }
@@ -157,7 +181,7 @@ async function measureFloorAndGateway(bench: Bench): Promise<void> {
   bench.stops.push(() => floor.stop());
   const startGateway = async () => {
     // The pods are on 127.0.0.1: the gateway's origin guard must be lifted.
-    const worker = await startLocalWorker({ env: { ...DEVTOOLS_RELAY_OFF }, vars: { GATEWAY_ALLOW_LOCAL_ORIGINS: "true" } });
+    const worker = await startLocalWorker({ env: { ...DEVTOOLS_RELAY_OFF, ...LOCAL_OBSERVABILITY_OFF }, vars: { GATEWAY_ALLOW_LOCAL_ORIGINS: "true" } });
     bench.stops.push(() => worker.stop());
     return { worker, admin: adminApi(worker.url, worker.adminToken) };
   };
@@ -267,20 +291,12 @@ async function measureNginx(bench: Bench): Promise<void> {
   await nginx.stop();
 }
 
-async function measureFloorWithRelay(bench: Bench): Promise<void> {
-  bench.log("floor, wrangler's DevTools relay on");
-  const floor = await startFloorWorker(bench.pods[0]!.url, true);
+/** The floor with one of wrangler dev's extras left on: one window, to show the tax every other Worker line is spared. */
+async function measureFloorWith(bench: Bench, extras: FloorExtras, line: Omit<Measured, "window">): Promise<void> {
+  bench.log(line.name);
+  const floor = await startFloorWorker(bench.pods[0]!.url, extras);
   bench.stops.push(() => floor.stop());
-  await measure(
-    bench,
-    {
-      kind: "floor-relay-on",
-      name: "floor, DevTools relay on",
-      setup: "the floor with wrangler dev's DevTools relay left on (bench/edge/devtools-relay.ts)",
-      podsUsed: 1,
-    },
-    { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) },
-  );
+  await measure(bench, line, { url: floor.url, hosts: [ONE_HOST], ...wranglerCpu(floor.url, bench) });
   await floor.stop();
 }
 

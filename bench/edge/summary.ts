@@ -4,7 +4,7 @@ import { DEFAULT_GATEWAY_CONFIG } from "../../src/gateway/config";
 import type { Line, PartResult, Ratio, Target } from "../types";
 import type { Window } from "./measure";
 
-export type LineKind = "direct" | "floor" | "gateway-one" | "gateway-many" | "nginx" | "floor-relay-on";
+export type LineKind = "direct" | "floor" | "gateway-one" | "gateway-many" | "nginx" | "floor-relay-on" | "floor-observability-on";
 
 export interface Measured {
   kind: LineKind;
@@ -63,6 +63,45 @@ function lineOf(m: Measured, facts: RunFacts): Line {
   return { name: m.name, metrics, detail: detail.filter(Boolean).join("; ") };
 }
 
+interface Extra {
+  kind: LineKind;
+  extra: string;
+  what: string;
+  /** Which CPU reading shows the extra's cost. */
+  cpu: "proxyCpuS" | "workerCpuS";
+  cpuOf: string;
+  why: string;
+}
+
+/** The floor lines with one of wrangler dev's extras on, which every other Worker line runs without. */
+const EXTRAS: readonly Extra[] = [
+  {
+    kind: "floor-relay-on",
+    extra: "the DevTools relay",
+    what: "wrangler dev's DevTools relay is off on every other Worker line (bench/edge/devtools-relay.ts)",
+    cpu: "proxyCpuS",
+    cpuOf: "its stack",
+    why: "the same tax on every Worker line",
+  },
+  {
+    kind: "floor-observability-on",
+    extra: "local observability",
+    what: "wrangler dev's local observability collector is off on every other Worker line (bench/registry/local-observability.ts)",
+    cpu: "workerCpuS",
+    cpuOf: "its Worker's workerd",
+    why: "it writes every invocation's events into a SQLite database in the Worker's own workerd, more for a request that does more, and production has nothing like it",
+  },
+];
+
+/** A floor line with one of wrangler dev's extras on, against the floor: its ratio, and a note of what the extra costs. */
+function extraOn(ratios: Ratio[], notes: string[], floor: Window, on: Window, say: Extra): void {
+  ratios.push({ name: `floor with / without ${say.extra}, throughput`, value: on.load.rps / floor.load.rps });
+  const usOn = perRequestUs(on[say.cpu], on);
+  const usOff = perRequestUs(floor[say.cpu], floor);
+  const cpu = usOn !== undefined && usOff !== undefined ? `, ${say.cpuOf} spending ${count(usOn)} µs of CPU per request instead of ${count(usOff)}` : "";
+  notes.push(`${say.what}: with it on, the floor ran at ${count(on.load.rps)} rps instead of ${count(floor.load.rps)}${cpu}; ${say.why}`);
+}
+
 export function summarise(measured: Measured[], facts: RunFacts, notes: string[]): PartResult {
   const find = (kind: LineKind) => measured.find((m) => m.kind === kind);
   const direct = find("direct")?.window;
@@ -70,7 +109,6 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
   const one = find("gateway-one")?.window;
   const many = find("gateway-many")?.window;
   const nginx = find("nginx")?.window;
-  const relayed = find("floor-relay-on")?.window;
   const ratios: Ratio[] = [];
   const targets: Target[] = [];
   if (one && floor) {
@@ -119,14 +157,9 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
   ratios.push(...kv.ratios);
   if (kv.target) targets.push(kv.target);
   if (nginx && one) ratios.push({ name: "gateway / nginx, throughput", value: one.load.rps / nginx.load.rps });
-  if (relayed && floor) {
-    ratios.push({ name: "floor with / without the DevTools relay, throughput", value: relayed.load.rps / floor.load.rps });
-    const on = perRequestUs(relayed.proxyCpuS, relayed);
-    const off = perRequestUs(floor.proxyCpuS, floor);
-    notes.push(
-      "wrangler dev's DevTools relay is off on every other Worker line (bench/edge/devtools-relay.ts): with it on, the floor ran at " +
-        `${count(relayed.load.rps)} rps instead of ${count(floor.load.rps)}${on !== undefined && off !== undefined ? `, its stack spending ${count(on)} µs of CPU per request instead of ${count(off)}` : ""}, the same tax on every Worker line`,
-    );
+  for (const say of EXTRAS) {
+    const on = find(say.kind)?.window;
+    if (on && floor) extraOn(ratios, notes, floor, on, say);
   }
   if (direct) notes.push(podHeadroom(direct, measured));
   for (const m of measured) {
@@ -137,7 +170,7 @@ export function summarise(measured: Measured[], facts: RunFacts, notes: string[]
       );
   }
   notes.push(
-    `load: ${facts.tool}, ${facts.connections} connections on every line; ${facts.durationS} s measured on each: in one window after ${facts.warmupS} s of warm-up (direct, nginx, relay on), ` +
+    `load: ${facts.tool}, ${facts.connections} connections on every line; ${facts.durationS} s measured on each: in one window after ${facts.warmupS} s of warm-up (direct, nginx, relay on, observability on), ` +
       `or, for the floor and the gateway lines, in ${facts.rounds} windows of ${facts.roundWindowS} s taken in turn (floor, 1 Service, many; then backwards), each after its own warm-up. ` +
       "proxy_cpu_us_per_req: CPU of all the proxy's processes per request (wrangler's Node process, its ProxyWorker workerd and the Worker's workerd; or nginx); " +
       "worker_cpu_us_per_req: the workerd that runs the Worker's own code (and miniflare's entry and outbound Workers around it)",
