@@ -4,7 +4,9 @@
 // database measured after each tenth; the time until the last of them is routable at the
 // edge, the KV writes that cost; an unpaged list of every Pod and the heap while it runs;
 // the watch fan-out latency from a write to watchers seeing it; and a restart on the same
-// state: the first write's latency, then a stretch of mixed reads and writes.
+// state: the first write's latency, then a stretch of mixed reads and writes. With
+// `--baseline <checkout>`, last, the plain Pod create loop on this tree and on that revision
+// (registry/baseline-rate.ts).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
